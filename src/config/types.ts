@@ -1,0 +1,81 @@
+/** The daemon's configuration: validated once at start-up, frozen, passed down. */
+export type DeliveryMode = 'mx' | 'relay' | 'hold';
+export type QueueBackend = 'file' | 'redis';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** `user` with a password that is plain text, a bcrypt hash or an scrypt hash. */
+export interface AuthUser {
+  readonly user: string;
+  readonly secret: string;
+}
+
+/** One CIDR network (a single IP is /32 or /128). */
+export interface Network {
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: 4 | 6;
+}
+
+export interface DnsServer {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RelayTarget {
+  readonly secure: boolean; // smtps://
+  readonly host: string;
+  readonly port: number;
+  readonly user?: string;
+  readonly pass?: string;
+}
+
+export interface Config {
+  readonly smtpPort: number;
+  readonly smtpBind: string | undefined; // undefined: all interfaces
+  readonly hostname: string;
+  readonly banner: string;
+  readonly debug: boolean;
+  readonly healthHost: string | undefined; // undefined: all interfaces
+  readonly healthPort: number;
+  readonly healthDisable: boolean;
+  readonly queuePath: string;
+  readonly queueWorkers: number;
+  readonly retentionDays: number;
+  readonly authUsers: readonly AuthUser[];
+  readonly authInsecure: boolean;
+  readonly allowNetworks: readonly Network[];
+  readonly allowHosts: readonly string[];
+  readonly requireLocalDomain: boolean;
+  readonly tlsDisable: boolean;
+  readonly tlsCertPath: string | undefined;
+  readonly tlsKeyPath: string | undefined;
+  readonly dkim:
+    | {
+        readonly selector: string;
+        readonly domain: string | undefined; // undefined: sender's domain
+        readonly privateKeyPem: string;
+        readonly keyPath: string | undefined;
+      }
+    | undefined;
+  readonly maxMessageBytes: number;
+  readonly maxRecipients: number;
+  readonly commandTimeoutSeconds: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly deliveryMode: DeliveryMode;
+  readonly relay: RelayTarget | undefined;
+  readonly outboundPort: number;
+  readonly outboundTlsVerify: boolean;
+  readonly dnsServers: readonly DnsServer[]; // empty: system resolvers
+  readonly retryBaseSeconds: number;
+  readonly retryMaxSeconds: number;
+  readonly queueLifetimeHours: number;
+  readonly domainConcurrency: number;
+  readonly bounces: boolean;
+  readonly verifyInbound: boolean;
+  readonly queueBackend: QueueBackend;
+  readonly redisUrl: string;
+  readonly redisPrefix: string;
+  readonly adminToken: string | undefined;
+  readonly logLevel: LogLevel;
+}

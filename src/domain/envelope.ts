@@ -1,0 +1,50 @@
+/** Opaque message identifier: 20 lowercase base32 characters, safe in file names. */
+export type MessageId = string;
+
+/** What the SMTP session learnt about a message before DATA. */
+export interface Envelope {
+  /** Envelope sender; the empty string is the null sender `<>`. */
+  readonly sender: string;
+  /** Envelope recipients in RCPT order, case kept. */
+  readonly recipients: readonly string[];
+  /** Client IP address. */
+  readonly clientAddress: string;
+  /** HELO/EHLO name the client gave. */
+  readonly heloName: string;
+  /** Authenticated user, when the session authenticated. */
+  readonly user?: string;
+  /** Acceptance time, ms since the epoch. */
+  readonly receivedAt: number;
+}
+
+export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced';
+
+/** Durable per-recipient delivery state. */
+export interface RecipientState {
+  readonly recipient: string;
+  readonly status: RecipientStatus;
+  readonly attempts: number;
+  /** Next attempt time (ms since the epoch); meaningful for queued/deferred. */
+  readonly nextAttemptAt: number;
+  readonly lastResponse?: string;
+  readonly updatedAt: number;
+}
+
+/** A message as the spool knows it: envelope, size and per-recipient state. */
+export interface MessageRecord {
+  readonly id: MessageId;
+  readonly envelope: Envelope;
+  /** Stored size in bytes (after trace headers were added). */
+  readonly size: number;
+  readonly recipients: readonly RecipientState[];
+}
+
+export function isFinished(status: RecipientStatus): boolean {
+  return status === 'delivered' || status === 'bounced';
+}
+
+/** Domain part of an address, lower-cased (the local part keeps its case). */
+export function domainOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? '' : address.slice(at + 1).toLowerCase();
+}
