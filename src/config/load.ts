@@ -1,0 +1,117 @@
+/** loadConfig: every SPEC §2 variable validated at once into a frozen Config. */
+import { readFileSync } from 'node:fs';
+import { availableParallelism, hostname as systemHostname } from 'node:os';
+import { z } from 'zod';
+import type { Config } from './types.js';
+import {
+  normaliseHost,
+  normaliseHostname,
+  parseDnsServers,
+  parseHostList,
+  parseListenAddress,
+  parseNetworks,
+} from './addresses.js';
+import { parseAuthUsers } from './auth-users.js';
+import { EnvReader, type Env } from './env-reader.js';
+import { deepFreeze } from './freeze.js';
+import { readDkim, readTls, type ReadFile } from './key-files.js';
+import { fail, ok } from './parsed.js';
+import { boolean, fromParser, integer, line, listenPort, oneOf, path, port } from './schemas.js';
+import { parseRedisUrl, parseRelayUrl } from './urls.js';
+
+/** What the machine says, injectable for tests. */
+export interface ConfigFacts {
+  readonly hostname?: string;
+  readonly cpuCount?: number;
+  readonly readFile?: ReadFile;
+}
+
+const hostnameField = fromParser((text) => {
+  const name = normaliseHostname(text);
+  return name === undefined ? fail('a host name (mail.example.com)') : ok(name);
+});
+const bindField = fromParser((text) => {
+  const host = normaliseHost(text);
+  return host === undefined ? fail('an IP address or host name to listen on') : ok(host);
+});
+const seconds = (max: number) => integer(1, max, 'a whole number of seconds');
+const redisPrefix = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,64}$/, { error: 'a key prefix of 1-64 printable characters without spaces' });
+const adminToken = z
+  .string()
+  .regex(/^[A-Za-z0-9\-._~+/]{16,}=*$/, {
+    error: 'a token of at least 16 characters from A-Z a-z 0-9 - . _ ~ + / (openssl rand -hex 32)',
+  });
+
+function defaultHostname(facts: ConfigFacts): string {
+  const name = facts.hostname ?? systemHostname();
+  return normaliseHostname(name) ?? (name === '' ? 'localhost' : name);
+}
+
+/**
+ * Validates the environment (empty values count as unset) into a deep-frozen
+ * Config. Throws ConfigError listing every problem, secrets masked.
+ */
+export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {
+  const r = new EnvReader(env);
+  const readFile = facts.readFile ?? ((file: string) => readFileSync(file, 'utf8'));
+  const cpuCount = Math.min(Math.max(facts.cpuCount ?? availableParallelism(), 1), 1024);
+
+  const health = r.read('SMTP_HEALTH_ADDR', fromParser(parseListenAddress), { host: undefined, port: 8080 });
+  const deliveryMode = r.read('SMTP_DELIVERY_MODE', oneOf(['mx', 'relay', 'hold'] as const), 'mx');
+  const relay = r.optional('SMTP_RELAY_URL', fromParser(parseRelayUrl));
+  if (deliveryMode === 'relay' && r.raw('SMTP_RELAY_URL') === undefined) {
+    r.problem('SMTP_RELAY_URL', 'a relay URL (smtp://user:pass@host:587), because SMTP_DELIVERY_MODE is relay');
+  }
+  const retryBaseSeconds = r.read('SMTP_RETRY_BASE_SECONDS', seconds(86_400), 60);
+  const retryMaxSeconds = r.read('SMTP_RETRY_MAX_SECONDS', seconds(604_800), 3840);
+  if (retryMaxSeconds < retryBaseSeconds && r.valid('SMTP_RETRY_BASE_SECONDS', 'SMTP_RETRY_MAX_SECONDS')) {
+    r.problem('SMTP_RETRY_MAX_SECONDS', `a number of seconds >= SMTP_RETRY_BASE_SECONDS (${retryBaseSeconds})`);
+  }
+
+  const config: Config = {
+    smtpPort: r.read('SMTP_PORT', listenPort, 2525),
+    smtpBind: r.optional('SMTP_BIND', bindField),
+    hostname: r.read('SMTP_HOSTNAME', hostnameField, defaultHostname(facts)),
+    banner: r.read('SMTP_BANNER', line, 'GopherPost ready'),
+    debug: r.read('SMTP_DEBUG', boolean, false),
+    healthHost: health.host,
+    healthPort: r.read('SMTP_HEALTH_PORT', listenPort, health.port),
+    healthDisable: r.read('SMTP_HEALTH_DISABLE', boolean, false),
+    queuePath: r.read('SMTP_QUEUE_PATH', path, './data/spool'),
+    queueWorkers: r.read('SMTP_QUEUE_WORKERS', integer(1, 1024), cpuCount),
+    retentionDays: r.read('SMTP_RETENTION_DAYS', integer(1, 36_500, 'a whole number of days'), 7),
+    authUsers: r.read('SMTP_AUTH_USERS', fromParser(parseAuthUsers), []),
+    authInsecure: r.read('SMTP_AUTH_INSECURE', boolean, false),
+    allowNetworks: r.read('SMTP_ALLOW_NETWORKS', fromParser(parseNetworks), []),
+    allowHosts: r.read('SMTP_ALLOW_HOSTS', fromParser(parseHostList), []),
+    requireLocalDomain: r.read('SMTP_REQUIRE_LOCAL_DOMAIN', boolean, true),
+    tlsDisable: r.read('SMTP_TLS_DISABLE', boolean, false),
+    ...readTls(r, readFile),
+    dkim: readDkim(r, readFile),
+    maxMessageBytes: r.read('SMTP_MAX_MESSAGE_BYTES', integer(1024, 10 * 1024 ** 3, 'a number of bytes'), 10_485_760),
+    maxRecipients: r.read('SMTP_MAX_RECIPIENTS', integer(1, 100_000), 100),
+    commandTimeoutSeconds: r.read('SMTP_COMMAND_TIMEOUT', seconds(86_400), 300),
+    maxConnections: r.read('SMTP_MAX_CONNECTIONS', integer(1, 1_000_000), 1000),
+    maxConnectionsPerIp: r.read('SMTP_MAX_CONNECTIONS_PER_IP', integer(1, 1_000_000), 20),
+    deliveryMode,
+    relay,
+    outboundPort: r.read('SMTP_OUTBOUND_PORT', port, 25),
+    outboundTlsVerify: r.read('SMTP_OUTBOUND_TLS_VERIFY', boolean, true),
+    dnsServers: r.read('SMTP_DNS_SERVERS', fromParser(parseDnsServers), []),
+    retryBaseSeconds,
+    retryMaxSeconds,
+    queueLifetimeHours: r.read('SMTP_QUEUE_LIFETIME_HOURS', integer(1, 8760, 'a whole number of hours'), 120),
+    domainConcurrency: r.read('SMTP_DOMAIN_CONCURRENCY', integer(1, 1000), 10),
+    bounces: r.read('SMTP_BOUNCES', boolean, true),
+    verifyInbound: r.read('SMTP_VERIFY_INBOUND', boolean, false),
+    queueBackend: r.read('SMTP_QUEUE_BACKEND', oneOf(['file', 'redis'] as const), 'file'),
+    redisUrl: r.read('SMTP_REDIS_URL', fromParser(parseRedisUrl), 'redis://127.0.0.1:6379'),
+    redisPrefix: r.read('SMTP_REDIS_PREFIX', redisPrefix, 'gopherpost:'),
+    adminToken: r.optional('SMTP_ADMIN_TOKEN', adminToken),
+    logLevel: r.read('LOG_LEVEL', oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), 'info'),
+  };
+  r.throwIfProblems();
+  return deepFreeze(config);
+}
