@@ -1,0 +1,47 @@
+import { throwError, timer } from 'rxjs';
+import type { Observable, RetryConfig, SchedulerLike } from 'rxjs';
+
+export interface QuickRetryOptions {
+  /** Retries after the first try (so at most `count + 1` subscriptions). */
+  readonly count: number;
+  /** Wait before retry 1; doubles per retry. */
+  readonly baseMs: number;
+  /** Cap of the doubled wait (before jitter). */
+  readonly maxMs: number;
+  /** Source of jitter in [0, 1); injected so schedules are reproducible. */
+  readonly random: () => number;
+  /** Timer scheduler; the TestScheduler's virtual time in marble tests. */
+  readonly scheduler?: SchedulerLike;
+  /** Errors for which retrying is pointless (e.g. a 5xx) rethrow at once. Default: all retryable. */
+  readonly isRetryable?: (err: unknown) => boolean;
+}
+
+/** Extra fraction added as jitter: +0–25 %, the same spread as the long deferrals. */
+const MAX_JITTER = 0.25;
+
+/** Wait before retry `n` (1-based): `min(base * 2^(n-1), max) * (1 + random() * 25 %)`, whole ms. */
+export function quickRetryDelayMs(n: number, opts: Pick<QuickRetryOptions, 'baseMs' | 'maxMs' | 'random'>): number {
+  const capped = Math.min(opts.baseMs * 2 ** Math.max(0, n - 1), opts.maxMs);
+  const jitter = Math.min(Math.max(opts.random(), 0), 1) * MAX_JITTER;
+  return Math.round(capped * (1 + jitter));
+}
+
+/**
+ * Config for `retry()` for quick in-attempt failures (next MX host, a dropped
+ * connection): jittered exponential waits on `timer`, so `retry` resubscribes
+ * (a `defer`red promise really runs again). Non-retryable errors rethrow
+ * immediately. Long deferrals do not belong here: they go to the spool as
+ * `nextAttemptAt` so they survive restarts.
+ *
+ *     source$.pipe(retry(quickRetry({ count: 2, baseMs: 500, maxMs: 5_000, random: Math.random })))
+ */
+export function quickRetry(opts: QuickRetryOptions): RetryConfig {
+  const retryable = opts.isRetryable ?? (() => true);
+  return {
+    count: opts.count,
+    delay: (err: unknown, n: number): Observable<unknown> =>
+      retryable(err)
+        ? timer(quickRetryDelayMs(n, opts), opts.scheduler)
+        : throwError(() => err),
+  };
+}
