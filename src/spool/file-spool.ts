@@ -1,0 +1,356 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, readdir, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Subject, type Observable } from 'rxjs';
+import type { DueRecipient } from '../domain/delivery.js';
+import type { Envelope, MessageId, MessageRecord } from '../domain/envelope.js';
+import { fsyncDirectory, syncFilesystem } from './file/fsync.js';
+import { GroupCommitLog } from './file/group-commit-log.js';
+import { newMessageId } from './file/id.js';
+import { Materializer } from './file/materialize.js';
+import { isDateDir, isMessageId, spoolPaths, type SpoolPaths } from './file/paths.js';
+import { replayLog } from './file/replay.js';
+import { encodeRecord } from './file/wal-record.js';
+import { applyUpdates, initialRecord, QueueIndex } from './queue-index.js';
+import { SpoolError, type RecipientUpdate, type Spool } from './spool.js';
+
+export interface FileSpoolOptions {
+  readonly path: string;
+  readonly now?: () => number;
+  /** Bodies up to this size travel inside the write-ahead log (group commit). */
+  readonly inlineLimit?: number;
+  /** Total bytes of inline bodies held in memory at once, across sessions. */
+  readonly inlineBudget?: number;
+  /** How often the log is checkpointed (files synced, segments dropped). */
+  readonly checkpointMs?: number;
+}
+
+/**
+ * The file spool. A message is durable when its record is in the group-commit
+ * write-ahead log (small bodies inline; large bodies fsynced in tmp/ first);
+ * its `.eml` names and state file are then put in place without a sync of
+ * their own, and a checkpoint (one syncfs) makes them durable before the log
+ * segment is dropped. After a crash, start-up replays the log.
+ */
+export async function openFileSpool(options: FileSpoolOptions): Promise<Spool & { checkpoint(): Promise<void> }> {
+  const paths = spoolPaths(options.path);
+  for (const dir of [paths.root, paths.tmp, paths.wal]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  const materializer = new Materializer(paths);
+  const { nextSegment } = await replayLog(paths, materializer);
+  await clearDirectory(paths.tmp);
+  const index = new QueueIndex();
+  for (const record of await scanRecords(paths)) index.put(record);
+  const wal = await GroupCommitLog.open(paths.wal, paths.segment, nextSegment);
+  return new FileSpool(paths, materializer, index, wal, options);
+}
+
+class FileSpool implements Spool {
+  private readonly wakeSubject = new Subject<void>();
+  readonly wake$: Observable<void> = this.wakeSubject.asObservable();
+  private readonly now: () => number;
+  private readonly inlineLimit: number;
+  private readonly inlineBudget: number;
+  private inlineInUse = 0;
+  private nonce = 1;
+  private readonly locks = new Map<MessageId, Promise<unknown>>();
+  /** segment → files placed for its records and not yet synced, and work still placing them. */
+  private readonly unsynced = new Map<number, { paths: string[]; pending: Set<Promise<unknown>> }>();
+  private readonly timer: NodeJS.Timeout;
+  private checkpointing: Promise<void> | undefined;
+
+  constructor(
+    private readonly paths: SpoolPaths,
+    private readonly materializer: Materializer,
+    private readonly index: QueueIndex,
+    private readonly wal: GroupCommitLog,
+    options: FileSpoolOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.inlineLimit = options.inlineLimit ?? 128 * 1024;
+    this.inlineBudget = options.inlineBudget ?? 32 * 1024 * 1024;
+    this.timer = setInterval(() => void this.checkpoint().catch(() => undefined), options.checkpointMs ?? 2000);
+    this.timer.unref();
+  }
+
+  async store(envelope: Envelope, body: AsyncIterable<Buffer>): Promise<MessageRecord> {
+    const recipients = [...new Set(envelope.recipients)];
+    if (recipients.length === 0) throw new SpoolError('a message needs at least one recipient');
+    const id = newMessageId(this.now());
+    const tmpBody = this.paths.tmpBody(id);
+    const received = await this.receive(tmpBody, body);
+    const record = initialRecord(id, { ...envelope, recipients }, received.size);
+    const tmpState = this.paths.tmpState(id, this.nonce++);
+    try {
+      if (received.inline) await writeFile(tmpBody, received.inline, { mode: 0o600 });
+      await writeFile(tmpState, JSON.stringify(record), { mode: 0o600 });
+    } catch (error) {
+      this.releaseInline(received.inline);
+      await discard(tmpBody, tmpState);
+      throw storageError(error);
+    }
+    let segment: number;
+    try {
+      segment = await this.wal.append(encodeRecord({ t: 'msg', record, inline: received.inline !== undefined }, received.inline ? [received.inline] : []));
+    } catch (error) {
+      await discard(tmpBody, tmpState);
+      throw storageError(error);
+    } finally {
+      this.releaseInline(received.inline);
+    }
+    const placing = this.materializer.place(record, tmpBody, tmpState);
+    this.track(segment, placing);
+    try {
+      await placing;
+    } catch (error) {
+      // committed but not placed: take it back so the client's 451 stays true
+      await this.wal.append(encodeRecord({ t: 'del', id, receivedAt: envelope.receivedAt, recipients })).catch(() => undefined);
+      await this.materializer.remove(id, envelope.receivedAt, recipients).catch(() => undefined);
+      await discard(tmpBody, tmpState);
+      throw storageError(error);
+    }
+    this.index.put(record);
+    this.wakeSubject.next();
+    return record;
+  }
+
+  /** Reads the body: in memory while small, else streamed to an fsynced tmp file. */
+  private async receive(tmpBody: string, body: AsyncIterable<Buffer>): Promise<{ size: number; inline?: Buffer }> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let reserved = 0;
+    let file: FileHandle | undefined;
+    try {
+      for await (const chunk of body) {
+        size += chunk.length;
+        if (file) {
+          await writeFully(file, chunk);
+          continue;
+        }
+        chunks.push(chunk);
+        reserved += chunk.length;
+        this.inlineInUse += chunk.length;
+        if (size > this.inlineLimit || this.inlineInUse > this.inlineBudget) {
+          file = await open(tmpBody, 'wx', 0o600).catch((error: unknown) => {
+            throw storageError(error);
+          });
+          for (const c of chunks) await writeFully(file, c);
+          chunks.length = 0;
+          this.inlineInUse -= reserved;
+          reserved = 0;
+        }
+      }
+      if (!file) {
+        const inline = Buffer.concat(chunks, size);
+        return { size, inline };
+      }
+      await file.datasync();
+      await file.close();
+      file = undefined;
+      await fsyncDirectory(this.paths.tmp);
+      return { size };
+    } catch (error) {
+      this.inlineInUse -= reserved;
+      await file?.close().catch(() => undefined);
+      await discard(tmpBody);
+      throw error instanceof SpoolError || !isFsError(error) ? error : storageError(error);
+    }
+  }
+
+  private releaseInline(inline: Buffer | undefined): void {
+    if (inline) this.inlineInUse = Math.max(0, this.inlineInUse - inline.length);
+  }
+
+  private track(segment: number, work: Promise<string[]>): void {
+    let entry = this.unsynced.get(segment);
+    if (!entry) {
+      entry = { paths: [], pending: new Set() };
+      this.unsynced.set(segment, entry);
+    }
+    const slot = entry;
+    const done = work.then(
+      (created) => void slot.paths.push(...created),
+      () => undefined,
+    );
+    slot.pending.add(done);
+    void done.then(() => slot.pending.delete(done));
+  }
+
+  get(id: MessageId): Promise<MessageRecord | undefined> {
+    return Promise.resolve(this.index.get(id));
+  }
+
+  list(): Promise<readonly MessageRecord[]> {
+    return Promise.resolve(this.index.all());
+  }
+
+  openBody(id: MessageId): Promise<AsyncIterable<Buffer>> {
+    const record = this.index.get(id);
+    const first = record?.envelope.recipients[0];
+    if (!record || first === undefined) return Promise.reject(new SpoolError(`unknown message ${id}`));
+    return Promise.resolve(createReadStream(this.paths.bodyFile(id, record.envelope.receivedAt, first)));
+  }
+
+  update(id: MessageId, updates: readonly RecipientUpdate[]): Promise<MessageRecord> {
+    return this.exclusive(id, async () => {
+      const current = this.index.get(id);
+      if (!current) throw new SpoolError(`unknown message ${id}`);
+      const next = applyUpdates(current, updates, this.now());
+      const segment = await this.wal
+        .append(encodeRecord({ t: 'state', id, receivedAt: next.envelope.receivedAt, recipients: next.recipients }))
+        .catch((error: unknown) => {
+          throw storageError(error);
+        });
+      const writing = this.materializer.writeState(next, this.paths.tmpState(id, this.nonce++)).then((p) => [p]);
+      this.track(segment, writing);
+      await writing.catch(() => undefined); // durable in the log already; a checkpoint retries via replay
+      this.index.put(next);
+      this.index.release(id, updates.map((u) => u.recipient));
+      if (updates.some((u) => u.status === 'queued' || u.status === 'deferred')) this.wakeSubject.next();
+      return next;
+    });
+  }
+
+  claimDue(now: number, limit: number, leaseMs: number): Promise<readonly DueRecipient[]> {
+    return Promise.resolve(this.index.claimDue(now, limit, leaseMs));
+  }
+
+  release(id: MessageId, recipients: readonly string[]): Promise<void> {
+    this.index.release(id, recipients);
+    this.wakeSubject.next();
+    return Promise.resolve();
+  }
+
+  nextDueAt(): Promise<number | undefined> {
+    return Promise.resolve(this.index.nextDueAt(this.now()));
+  }
+
+  async retryNow(id?: MessageId): Promise<number> {
+    let count = 0;
+    const now = this.now();
+    for (const [mid, recipients] of this.index.deferred(id)) {
+      const record = this.index.get(mid);
+      if (!record) continue;
+      const updates = record.recipients
+        .filter((r) => recipients.includes(r.recipient) && r.nextAttemptAt > now)
+        .map((r) => ({ recipient: r.recipient, status: r.status, attempts: r.attempts, nextAttemptAt: now }));
+      if (updates.length === 0) continue;
+      await this.update(mid, updates);
+      count += updates.length;
+    }
+    this.wakeSubject.next();
+    return count;
+  }
+
+  remove(id: MessageId): Promise<boolean> {
+    return this.exclusive(id, async () => {
+      const record = this.index.get(id);
+      if (!record) return false;
+      const { receivedAt, recipients } = record.envelope;
+      await this.wal.append(encodeRecord({ t: 'del', id, receivedAt, recipients })).catch((error: unknown) => {
+        throw storageError(error);
+      });
+      this.index.delete(id);
+      await this.materializer.remove(id, receivedAt, recipients);
+      return true;
+    });
+  }
+
+  async check(): Promise<void> {
+    const probe = join(this.paths.tmp, `.probe-${process.pid}`);
+    await writeFile(probe, 'ok', { mode: 0o600 });
+    await unlink(probe);
+  }
+
+  /** Seals the current log segment, syncs what its records placed, drops it. */
+  checkpoint(): Promise<void> {
+    if (this.checkpointing) return this.checkpointing;
+    if (this.wal.bytes === 0 && this.unsynced.size === 0) return Promise.resolve();
+    this.checkpointing = this.runCheckpoint().finally(() => {
+      this.checkpointing = undefined;
+    });
+    return this.checkpointing;
+  }
+
+  private async runCheckpoint(): Promise<void> {
+    const sealed = await this.wal.rotate();
+    if (sealed === this.wal.segment) return; // could not rotate; try again later
+    const segments = [...this.unsynced.keys()].filter((s) => s <= sealed);
+    const placed: string[] = [];
+    for (const s of segments) {
+      const entry = this.unsynced.get(s);
+      if (!entry) continue;
+      await Promise.all([...entry.pending]);
+      placed.push(...entry.paths);
+    }
+    await syncFilesystem(this.paths.root, placed);
+    const files = (await readdir(this.paths.wal)).filter((n) => n.endsWith('.wal')).sort();
+    for (const name of files) {
+      if (Number(name.slice(0, 12)) <= sealed) await unlink(join(this.paths.wal, name));
+    }
+    await fsyncDirectory(this.paths.wal);
+    for (const s of segments) this.unsynced.delete(s);
+  }
+
+  private exclusive<T>(id: MessageId, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(id, settled);
+    void settled.then(() => {
+      if (this.locks.get(id) === settled) this.locks.delete(id);
+    });
+    return next;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.checkpoint().catch(() => undefined);
+    await this.wal.close();
+    this.wakeSubject.complete();
+  }
+}
+
+async function scanRecords(paths: SpoolPaths): Promise<MessageRecord[]> {
+  const records: MessageRecord[] = [];
+  for (const dir of (await readdir(paths.root)).filter(isDateDir)) {
+    const full = join(paths.root, dir);
+    for (const name of await readdir(full)) {
+      if (!name.endsWith('.json') || !isMessageId(name.slice(0, -5))) continue;
+      try {
+        records.push(JSON.parse(await readFile(join(full, name), 'utf8')) as MessageRecord);
+      } catch {
+        // unreadable state file: leave it for the operator, never crash start-up
+      }
+    }
+  }
+  return records;
+}
+
+async function clearDirectory(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) await rm(join(dir, name), { force: true, recursive: true });
+}
+
+async function discard(...files: string[]): Promise<void> {
+  for (const f of files) await unlink(f).catch(() => undefined);
+}
+
+async function writeFully(file: FileHandle, chunk: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await file.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+function isFsError(error: unknown): boolean {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && (error as NodeJS.ErrnoException).syscall !== undefined;
+}
+
+function storageError(error: unknown): SpoolError {
+  if (error instanceof SpoolError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new SpoolError(`spool storage failed: ${message}`, { cause: error });
+}

@@ -1,0 +1,83 @@
+import { link, mkdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { MessageRecord } from '../../domain/envelope.js';
+import type { SpoolPaths } from './paths.js';
+
+/**
+ * Puts a committed message's files in their final places: the body under the
+ * first recipient's name, hard links for the others (one body on disk), then
+ * the state file. Nothing here is fsynced: the write-ahead log already made the
+ * message durable, and the next checkpoint syncs these files.
+ */
+export class Materializer {
+  private readonly knownDirs = new Set<string>();
+
+  constructor(private readonly paths: SpoolPaths) {}
+
+  async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    this.knownDirs.add(dir);
+  }
+
+  /** Moves `tmpBody` (and `tmpState`) into place; returns every path it created. */
+  async place(record: MessageRecord, tmpBody: string, tmpState: string): Promise<string[]> {
+    const { id, envelope } = record;
+    const names = envelope.recipients.map((r) => this.paths.bodyFile(id, envelope.receivedAt, r));
+    const first = names[0];
+    if (first === undefined) throw new Error('message without recipients');
+    const dir = dirname(first);
+    await this.ensureDir(dir);
+    try {
+      await rename(tmpBody, first);
+    } catch (error) {
+      // the folder may have been swept as empty since it was cached: make it again once
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.knownDirs.delete(dir);
+      await this.ensureDir(dir);
+      await rename(tmpBody, first);
+    }
+    for (const name of names.slice(1)) await linkOnce(first, name);
+    const state = this.paths.stateFile(id, envelope.receivedAt);
+    await rename(tmpState, state);
+    return [...names, state, dir];
+  }
+
+  /** Writes the state file atomically (temporary name, then rename). */
+  async writeState(record: MessageRecord, tmpState: string): Promise<string> {
+    const state = this.paths.stateFile(record.id, record.envelope.receivedAt);
+    await this.ensureDir(dirname(state));
+    await writeFile(tmpState, JSON.stringify(record), { mode: 0o600 });
+    await rename(tmpState, state);
+    return state;
+  }
+
+  /** Removes every file of a message, then its date folder if it became empty. */
+  async remove(id: string, receivedAt: number, recipients: readonly string[]): Promise<void> {
+    for (const r of recipients) await unlinkIfPresent(this.paths.bodyFile(id, receivedAt, r));
+    await unlinkIfPresent(this.paths.stateFile(id, receivedAt));
+    const dir = this.paths.dateDir(receivedAt);
+    try {
+      await rmdir(dir);
+      this.knownDirs.delete(dir);
+    } catch {
+      // not empty (other messages) or already gone
+    }
+  }
+}
+
+export async function linkOnce(existing: string, name: string): Promise<void> {
+  try {
+    await link(existing, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
+export async function unlinkIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}

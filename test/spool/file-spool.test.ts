@@ -1,0 +1,159 @@
+import { mkdtemp, readdir, rm, stat, symlink, unlink, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { openFileSpool } from '../../src/spool/file-spool.js';
+import { recipientHash } from '../../src/spool/file/paths.js';
+import { SpoolError } from '../../src/spool/spool.js';
+import { envelope, readAll, spoolContract } from './contract.js';
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'gp-spool-'));
+}
+
+spoolContract('file', async () => {
+  const dir = await tempDir();
+  let clock = Date.UTC(2026, 10, 24, 12, 0, 0);
+  const spool = await openFileSpool({ path: dir, now: () => clock });
+  return {
+    spool,
+    advance: (ms) => void (clock += ms),
+    now: () => clock,
+    close: async () => {
+      await spool.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listTree(full)).map((p) => `${entry.name}/${p}`));
+    else out.push(entry.name);
+  }
+  return out.sort();
+}
+
+describe('file spool layout', () => {
+  it('stores one body with a 0600 name per recipient under the UTC date, no address in names', async () => {
+    const dir = await tempDir();
+    const at = Date.UTC(2026, 10, 24, 23, 59, 0);
+    const spool = await openFileSpool({ path: dir, now: () => at });
+    try {
+      const record = await spool.store(envelope({}, at), Readable.from([Buffer.from('Subject: x\r\n\r\nhello\r\n')]));
+      const files = (await readdir(join(dir, '2026-11-24'))).sort();
+      expect(files).toEqual(
+        [`${record.id}.json`, `${record.id}_${recipientHash('Bob@example.test')}.eml`, `${record.id}_${recipientHash('carol@example.test')}.eml`].sort(),
+      );
+      expect(files.join(' ')).not.toMatch(/bob|carol|example/i);
+      const a = await stat(join(dir, '2026-11-24', files[1] ?? ''));
+      const b = await stat(join(dir, '2026-11-24', files[2] ?? ''));
+      expect(a.mode & 0o777).toBe(0o600);
+      expect(a.ino).toBe(b.ino); // one body on disk
+      expect(a.nlink).toBe(2);
+    } finally {
+      await spool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('streams large bodies through a temporary file and stores them whole', async () => {
+    const dir = await tempDir();
+    const spool = await openFileSpool({ path: dir, inlineLimit: 1024 });
+    try {
+      const chunk = Buffer.alloc(64 * 1024, 'a');
+      const record = await spool.store(envelope({ receivedAt: Date.now() }), Readable.from(Array.from({ length: 40 }, () => chunk)));
+      expect(record.size).toBe(40 * 64 * 1024);
+      expect((await readAll(await spool.openBody(record.id))).length).toBe(record.size);
+      expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+    } finally {
+      await spool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers a write-ahead log failure (disk full) with SpoolError, keeps nothing, then recovers', async () => {
+    const dir = await tempDir();
+    const spool = await openFileSpool({ path: dir, checkpointMs: 3_600_000 });
+    try {
+      // the next log segment is /dev/full: every write to it fails with ENOSPC
+      const [segment] = await readdir(join(dir, 'wal'));
+      const next = String(Number(segment?.slice(0, 12)) + 1).padStart(12, '0');
+      await symlink('/dev/full', join(dir, 'wal', `${next}.wal`));
+      const kept = await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('kept\r\n')]));
+      await spool.checkpoint(); // rotates onto /dev/full
+      const filesBefore = await listTree(dir);
+      await expect(spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('x\r\n')]))).rejects.toBeInstanceOf(SpoolError);
+      expect((await spool.list()).map((r) => r.id)).toEqual([kept.id]);
+      expect((await listTree(dir)).filter((f) => !f.startsWith('wal/'))).toEqual(filesBefore.filter((f) => !f.startsWith('wal/')));
+      // the log moved to a fresh segment: the next message is stored
+      const record = await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('y\r\n')]));
+      expect((await readAll(await spool.openBody(record.id))).toString()).toBe('y\r\n');
+    } finally {
+      await spool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers an unplaceable message with SpoolError, leaving no partial files', async () => {
+    const dir = await tempDir();
+    const at = Date.UTC(2026, 10, 24, 10, 0, 0);
+    const spool = await openFileSpool({ path: dir, now: () => at });
+    try {
+      // a file where the date folder should be: placing the message fails after commit
+      await (await import('node:fs/promises')).writeFile(join(dir, '2026-11-24'), 'not a folder');
+      await expect(spool.store(envelope({}, at), Readable.from([Buffer.from('x\r\n')]))).rejects.toBeInstanceOf(SpoolError);
+      expect(await spool.list()).toEqual([]);
+      expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+      await spool.close();
+      // and the log does not bring it back at the next start
+      await rm(join(dir, '2026-11-24'));
+      const again = await openFileSpool({ path: dir, now: () => at });
+      expect(await again.list()).toEqual([]);
+      await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rebuilds from the write-ahead log when the placed files were lost', async () => {
+    const dir = await tempDir();
+    const at = Date.UTC(2026, 10, 24, 10, 0, 0);
+    const spool = await openFileSpool({ path: dir, now: () => at, checkpointMs: 3_600_000 });
+    const record = await spool.store(envelope({}, at), Readable.from([Buffer.from('Subject: keep\r\n\r\nme\r\n')]));
+    await spool.update(record.id, [{ recipient: 'Bob@example.test', status: 'delivered', attempts: 1, nextAttemptAt: at }]);
+    // simulate a crash before the checkpoint: files never reached the disk
+    await rm(join(dir, '2026-11-24'), { recursive: true });
+    const reopened = await openFileSpool({ path: dir, now: () => at });
+    try {
+      const restored = await reopened.get(record.id);
+      expect(restored?.recipients.map((r) => r.status)).toEqual(['delivered', 'queued']);
+      expect((await readAll(await reopened.openBody(record.id))).toString()).toBe('Subject: keep\r\n\r\nme\r\n');
+      expect(await readdir(join(dir, 'wal'))).toHaveLength(1); // replayed segments dropped, a fresh one open
+    } finally {
+      await reopened.close();
+      await spool.close().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('checkpoints: syncs placed files and drops sealed log segments', async () => {
+    const dir = await tempDir();
+    const spool = await openFileSpool({ path: dir, checkpointMs: 3_600_000 });
+    try {
+      await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('x\r\n')]));
+      const before = await readdir(join(dir, 'wal'));
+      await spool.checkpoint();
+      const after = await readdir(join(dir, 'wal'));
+      expect(after).toHaveLength(1);
+      expect(after[0]).not.toBe(before[0]);
+      expect((await readFile(join(dir, 'wal', after[0] ?? ''))).length).toBe(0);
+    } finally {
+      await spool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
