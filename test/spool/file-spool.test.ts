@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat, symlink, unlink, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, symlink, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';

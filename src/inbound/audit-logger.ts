@@ -1,0 +1,51 @@
+import type { AuditEvent } from '../domain/audit.js';
+
+export interface AuditSink {
+  publish(event: AuditEvent): void;
+  isEnabled(): boolean;
+}
+
+interface LogMeta {
+  readonly tnx?: string;
+  readonly cid?: string;
+  readonly command?: string;
+}
+
+type LogFn = (meta: LogMeta | string, ...args: unknown[]) => void;
+
+/**
+ * A logger for smtp-server's `logger` option that turns its command log
+ * (`C:` lines, credentials already redacted, and `S:` replies) into `command`
+ * audit events: each command with the reply code it got. Costs nothing while
+ * audit logging is off.
+ */
+export function commandAuditLogger(audit: AuditSink, onError: (message: string) => void): Record<'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', LogFn> & { child: () => unknown } {
+  const lastCommand = new Map<string, string>();
+  const noop: LogFn = () => undefined;
+  const debug: LogFn = (meta, _format, line) => {
+    if (typeof meta !== 'object' || !meta.cid || !audit.isEnabled()) return;
+    if (meta.tnx === 'command' && typeof line === 'string') {
+      lastCommand.set(meta.cid, line.length > 200 ? `${line.slice(0, 200)}…` : line);
+    } else if (meta.tnx === 'send' && typeof line === 'string') {
+      const command = lastCommand.get(meta.cid) ?? '(greeting)';
+      const reply = Number(line.slice(0, 3));
+      if (reply === 354) lastCommand.set(meta.cid, '<end of data>');
+      else lastCommand.delete(meta.cid);
+      audit.publish({ type: 'command', session: meta.cid, command, reply: Number.isFinite(reply) ? reply : 0 });
+    }
+  };
+  const logger = {
+    trace: noop,
+    debug,
+    info: (meta: LogMeta | string) => {
+      if (typeof meta === 'object' && meta.tnx === 'close' && meta.cid) lastCommand.delete(meta.cid);
+    },
+    warn: noop,
+    error: (_meta: LogMeta | string, format?: unknown, ...args: unknown[]) => {
+      onError([format, ...args].map(String).join(' '));
+    },
+    fatal: noop,
+    child: () => logger,
+  };
+  return logger;
+}

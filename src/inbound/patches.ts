@@ -1,0 +1,44 @@
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+
+/**
+ * Two narrow changes to smtp-server's connection class, applied once:
+ *
+ * 1. No fixed 100 ms wait before the greeting. smtp-server 3.21 waits
+ *    `setTimeout(connectionReady, 100)` on every connection to catch early
+ *    talkers, which caps one-message-per-connection senders at
+ *    sessions / 0.1 s (≈200 msgs/s at 20 sessions) while the CPU idles.
+ *    Early talkers are still refused: input before the greeting is rejected
+ *    until our access check (onConnect) has answered.
+ * 2. A reply text that starts with an RFC 3463 enhanced code (`5.7.1 …`) is
+ *    sent with that code instead of the one smtp-server derives from the basic
+ *    code alone (which would turn `554 5.7.1` into `554 5.6.0`).
+ * 3. AUTH is left out of the EHLO reply before STARTTLS unless insecure AUTH
+ *    is allowed (SPEC §3; smtp-server advertises it and then answers 538).
+ */
+let applied = false;
+
+const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+export function patchSmtpServer(): void {
+  if (applied) return;
+  applied = true;
+  const proto = SMTPConnection.prototype;
+
+  proto.init = function init(this: SMTPConnection): void {
+    this._setListeners(() => this.connectionReady());
+  };
+
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called with .call(this) below
+  const send = proto.send;
+  proto.send = function sendWithEnhancedCode(this: SMTPConnection, code, data, context): void {
+    if (Array.isArray(data) && code === 250 && !this.secure && !this._server.options.allowInsecureAuth) {
+      send.call(this, code, data.filter((line) => !line.startsWith('AUTH ')), context);
+      return;
+    }
+    if (typeof data === 'string' && ENHANCED.test(data)) {
+      send.call(this, code, data, false);
+      return;
+    }
+    send.call(this, code, data, context);
+  };
+}

@@ -1,0 +1,258 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { catchError, defer, EMPTY, map, merge, mergeMap, type Observable, type Subscription } from 'rxjs';
+import type { Config } from '../config/types.js';
+import type { Envelope } from '../domain/envelope.js';
+import type { Decision } from '../domain/reply.js';
+import { verifyPassword } from '../config/passwords.js';
+import { decideAccess, needsReverseLookup } from '../policy/access.js';
+import { authDecision, emptyThrottle, pruneThrottle, recordAuthFailure, recordAuthSuccess, type ThrottleState } from '../policy/auth-throttle.js';
+import { decideConnection } from '../policy/connections.js';
+import { forwardConfirmedHostnames, type ReverseResolver } from '../policy/fcrdns.js';
+import { checkRecipient } from '../policy/recipient.js';
+import { checkSender } from '../policy/sender.js';
+import { SpoolError, type Spool } from '../spool/spool.js';
+import { commandAuditLogger, type AuditSink } from './audit-logger.js';
+import { hookStream, smtpError, type HookCall } from './hooks.js';
+import { addTraceHeaders, limitSize, receivedValue, SizeLimitError } from './message-stream.js';
+import { patchSmtpServer } from './patches.js';
+import { SessionTable } from './session-table.js';
+import { loadTlsMaterial, watchTlsFiles, type TlsMaterial } from './tls.js';
+
+export interface InboundDeps {
+  readonly config: Config;
+  readonly spool: Spool;
+  readonly resolver: ReverseResolver;
+  readonly audit: AuditSink;
+  readonly now: () => number;
+  readonly warn: (message: string) => void;
+}
+
+export interface InboundServer {
+  listen(): Promise<AddressInfo>;
+  /** Stops accepting; waits up to `graceMs` for sessions to end, then closes them with 421. */
+  close(graceMs: number): Promise<void>;
+  /** Re-reads SMTP_TLS_CERT/KEY (SIGHUP, file change). */
+  reloadTls(): Promise<void>;
+  readonly listening: boolean;
+  readonly sessions: number;
+}
+
+type Answer = HookCall<unknown>['answer'];
+
+function toError(decision: Decision): Error | null {
+  return decision.kind === 'accept' ? null : smtpError(decision.code, decision.enhanced, decision.text);
+}
+
+export async function createInboundServer(deps: InboundDeps): Promise<InboundServer> {
+  patchSmtpServer();
+  const { config, spool, audit, now } = deps;
+  const tls: TlsMaterial | undefined = config.tlsDisable
+    ? undefined
+    : await loadTlsMaterial({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, hostname: config.hostname });
+  const table = new SessionTable();
+  let throttle: ThrottleState = emptyThrottle;
+  let listening = false;
+
+  const connect = hookStream<SMTPServerSession>();
+  const auth = hookStream<{ auth: SMTPServerAuthentication; session: SMTPServerSession }>();
+  const mailFrom = hookStream<{ address: string; session: SMTPServerSession }>();
+  const rcptTo = hookStream<{ address: string; session: SMTPServerSession }>();
+  const data = hookStream<{ stream: SMTPServerDataStream; session: SMTPServerSession }>();
+  const closed = hookStream<SMTPServerSession>();
+
+  const server = new SMTPServer({
+    name: config.hostname,
+    banner: config.banner,
+    size: config.maxMessageBytes,
+    authMethods: ['PLAIN', 'LOGIN'],
+    authOptional: true,
+    allowInsecureAuth: config.authInsecure,
+    disabledCommands: [...(config.tlsDisable ? ['STARTTLS'] : []), ...(config.authUsers.length === 0 ? ['AUTH'] : [])],
+    hideENHANCEDSTATUSCODES: false,
+    hideDSN: true,
+    hideREQUIRETLS: true,
+    disableReverseLookup: true,
+    socketTimeout: config.commandTimeoutSeconds * 1000,
+    closeTimeout: 5_000,
+    maxAllowedUnauthenticatedCommands: false,
+    logger: commandAuditLogger(audit, deps.warn) as never,
+    ...(tls ? { key: tls.key, cert: tls.cert } : {}),
+    onConnect: (session, cb) => connect.handler(session, cb),
+    onAuth: (a, session, cb) => auth.handler({ auth: a, session }, cb as Answer),
+    onMailFrom: (address, session, cb) => mailFrom.handler({ address: address.address, session }, cb),
+    onRcptTo: (address, session, cb) => rcptTo.handler({ address: address.address, session }, cb),
+    onData: (stream, session, cb) => data.handler({ stream, session }, cb as Answer),
+    onClose: (session) => closed.handler(session, () => undefined),
+  });
+  server.on('error', (error: Error) => deps.warn(`smtp: ${error.message}`));
+
+  const rejectWith = (session: SMTPServerSession, stage: 'connect' | 'auth' | 'mail' | 'rcpt' | 'data', decision: Decision): Decision => {
+    if (decision.kind === 'reject') {
+      audit.publish({ type: 'rejected', session: session.id, client: session.remoteAddress, stage, code: decision.code, reason: decision.text });
+    }
+    return decision;
+  };
+
+  const decideConnect = async (session: SMTPServerSession): Promise<Decision> => {
+    const ip = session.remoteAddress;
+    const limit = decideConnection({ total: table.total, forIp: table.forIp(ip) }, { max: config.maxConnections, perIp: config.maxConnectionsPerIp });
+    if (limit.kind === 'reject') return limit;
+    const allow = { networks: config.allowNetworks, hosts: config.allowHosts };
+    const verifiedHostnames = needsReverseLookup(allow, ip) ? await forwardConfirmedHostnames(ip, deps.resolver) : undefined;
+    const access = decideAccess(verifiedHostnames ? { ip, verifiedHostnames } : { ip }, allow);
+    if (access.kind === 'accept') table.add(session.id, ip);
+    return access;
+  };
+
+  const checkAuth = async ({ auth: a, session }: { auth: SMTPServerAuthentication; session: SMTPServerSession }): Promise<{ user: string } | Decision> => {
+    const ip = session.remoteAddress;
+    throttle = pruneThrottle(throttle, now());
+    const gate = authDecision(throttle, ip, now());
+    if (gate.kind === 'refuse') return rejectWith(session, 'auth', { kind: 'reject', code: 454, enhanced: '4.7.0', text: 'Too many failed authentication attempts, try again later' });
+    if (gate.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, gate.ms));
+    const user = config.authUsers.find((u) => u.user === (a.username ?? ''));
+    const ok = user !== undefined && (await verifyPassword(user.secret, a.password ?? ''));
+    if (ok) {
+      throttle = recordAuthSuccess(throttle, ip);
+      return { user: user.user };
+    }
+    throttle = recordAuthFailure(throttle, ip, now());
+    return rejectWith(session, 'auth', { kind: 'reject', code: 535, enhanced: '5.7.8', text: 'Authentication credentials invalid' });
+  };
+
+  const receive = async ({ stream, session }: { stream: SMTPServerDataStream; session: SMTPServerSession }): Promise<string> => {
+    const at = now();
+    const recipients = session.envelope.rcptTo.map((r) => r.address);
+    const mail = session.envelope.mailFrom;
+    const envelope: Envelope = {
+      sender: mail === false ? '' : mail.address,
+      recipients,
+      clientAddress: session.remoteAddress,
+      heloName: session.hostNameAppearsAs ?? '',
+      receivedAt: at,
+      ...(typeof session.user === 'string' ? { user: session.user } : {}),
+    };
+    const protocol = `${session.transmissionType ?? 'ESMTP'}`;
+    const received = receivedValue({
+      heloName: envelope.heloName,
+      clientHostname: undefined,
+      clientAddress: envelope.clientAddress,
+      hostname: config.hostname,
+      protocol,
+      sessionId: session.id,
+      recipient: recipients.length === 1 ? recipients[0] : undefined,
+      at,
+    });
+    // destroyOnReturn: false — stopping early (size limit, storage error) must not destroy
+    // smtp-server's stream: the rest of DATA is drained so the reply lines up.
+    const source = stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+    const body = addTraceHeaders(limitSize(source, config.maxMessageBytes), { received, hostname: config.hostname });
+    try {
+      const record = await spool.store(envelope, body);
+      audit.publish({ type: 'message.stored', session: session.id, id: record.id, sender: envelope.sender, recipients: recipients.length, size: record.size });
+      return `Ok: queued as ${record.id}`;
+    } finally {
+      await drain(stream);
+    }
+  };
+
+  const answered$ = <A>(calls$: Observable<HookCall<A>>, work: (args: A) => Promise<Error | null | { ok: unknown }>): Observable<never> =>
+    calls$.pipe(
+      mergeMap((call) =>
+        defer(() => work(call.args)).pipe(
+          map((result) => (result instanceof Error || result === null ? call.answer(result) : call.answer(null, result.ok))),
+          catchError((error: unknown) => {
+            call.answer(failureReply(error));
+            return EMPTY;
+          }),
+        ),
+      ),
+      mergeMap(() => EMPTY),
+    );
+
+  const pipelines$ = merge(
+    answered$(connect.calls$, async (session) => {
+      const decision = rejectWith(session, 'connect', await decideConnect(session));
+      if (decision.kind === 'accept') audit.publish({ type: 'session.start', session: session.id, client: session.remoteAddress });
+      return toError(decision);
+    }),
+    answered$(auth.calls$, async (args) => {
+      const result = await checkAuth(args);
+      return 'user' in result ? { ok: { user: result.user } } : toError(result);
+    }),
+    answered$(mailFrom.calls$, ({ address, session }) =>
+      Promise.resolve(toError(rejectWith(session, 'mail', checkSender(address, { requireLocalDomain: config.requireLocalDomain, hostname: config.hostname, authenticated: Boolean(session.user) }))))),
+    answered$(rcptTo.calls$, ({ address, session }) =>
+      Promise.resolve(toError(rejectWith(session, 'rcpt', checkRecipient(address, { accepted: session.envelope.rcptTo.length, maxRecipients: config.maxRecipients }))))),
+    answered$(data.calls$, async (args) => ({ ok: await receive(args) })),
+    closed.calls$.pipe(
+      mergeMap((call) => {
+        if (table.remove(call.args.id)) audit.publish({ type: 'session.close', session: call.args.id, client: call.args.remoteAddress });
+        return EMPTY;
+      }),
+    ),
+  );
+  const subscription: Subscription = pipelines$.subscribe({ error: (error: unknown) => deps.warn(`smtp pipeline stopped: ${String(error)}`) });
+
+  const stopWatching = tls?.source === 'files'
+    ? watchTlsFiles({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, hostname: config.hostname }, () => void reloadTls().catch((e: unknown) => deps.warn(`TLS reload failed: ${String(e)}`)))
+    : () => undefined;
+
+  async function reloadTls(): Promise<void> {
+    if (config.tlsDisable || !config.tlsCertPath) return;
+    const next = await loadTlsMaterial({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, hostname: config.hostname });
+    server.updateSecureContext({ key: next.key, cert: next.cert });
+  }
+
+  return {
+    get listening() {
+      return listening;
+    },
+    get sessions() {
+      return table.total;
+    },
+    listen: () =>
+      new Promise<AddressInfo>((resolve, reject) => {
+        const onError = (error: Error): void => reject(error);
+        server.server.once('error', onError);
+        server.listen(config.smtpPort, config.smtpBind, () => {
+          server.server.off('error', onError);
+          listening = true;
+          resolve(server.server.address() as AddressInfo);
+        });
+      }),
+    close: async (graceMs) => {
+      stopWatching();
+      listening = false;
+      server.server.close(); // no new connections; open sessions go on
+      const deadline = Date.now() + graceMs;
+      while (table.total > 0 && Date.now() < deadline) await sleep(50);
+      await new Promise<void>((resolve) => server.close(() => resolve())); // 421 to whoever is left
+      subscription.unsubscribe();
+    },
+    reloadTls,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Reads whatever is left of DATA so the reply lines up with the end of the message. */
+async function drain(stream: SMTPServerDataStream): Promise<void> {
+  if (stream.readableEnded) return;
+  await new Promise<void>((resolve) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', () => resolve());
+    stream.resume();
+  });
+}
+
+function failureReply(error: unknown): Error {
+  if (error instanceof SizeLimitError) return smtpError(552, '5.3.4', 'Message size exceeds fixed maximum message size');
+  if (error instanceof SpoolError) return smtpError(451, '4.3.0', 'Could not store the message, try again later');
+  return smtpError(451, '4.3.0', 'Local error in processing, try again later');
+}
+
