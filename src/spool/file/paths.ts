@@ -34,12 +34,12 @@ export interface SpoolPaths {
   readonly root: string;
   readonly tmp: string;
   readonly wal: string;
-  dateDir(receivedAt: number): string;
-  bodyFile(id: MessageId, receivedAt: number, recipient: string): string;
-  stateFile(id: MessageId, receivedAt: number): string;
-  tmpBody(id: MessageId): string;
-  tmpState(id: MessageId, nonce: number): string;
-  segment(seq: number): string;
+  readonly dateDir: (receivedAt: number) => string;
+  readonly bodyFile: (id: MessageId, receivedAt: number, recipient: string) => string;
+  readonly stateFile: (id: MessageId, receivedAt: number) => string;
+  readonly tmpBody: (id: MessageId) => string;
+  readonly tmpState: (id: MessageId, nonce: number) => string;
+  readonly segment: (seq: number) => string;
 }
 
 export function spoolPaths(root: string): SpoolPaths {
