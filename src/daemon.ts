@@ -43,6 +43,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       audit,
       now: Date.now,
       warn: (message) => logger.warn({ component: 'smtp' }, message),
+      debug: (message) => logger.debug({ component: 'smtp' }, message),
     });
   } catch (error) {
     await spool.close();

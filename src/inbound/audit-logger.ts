@@ -1,3 +1,4 @@
+import { format } from 'node:util';
 import type { AuditEvent } from '../domain/audit.js';
 
 export interface AuditSink {
@@ -17,7 +18,8 @@ type LogFn = (meta: LogMeta | string, ...args: unknown[]) => void;
  * A logger for smtp-server's `logger` option that turns its command log
  * (`C:` lines, credentials already redacted, and `S:` replies) into `command`
  * audit events: each command with the reply code it got. Costs nothing while
- * audit logging is off.
+ * audit logging is off. smtp-server's own error lines (mostly clients that
+ * hang up) go to `onError`.
  */
 export function commandAuditLogger(audit: AuditSink, onError: (message: string) => void): Record<'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', LogFn> & { child: () => unknown } {
   const lastCommand = new Map<string, string>();
@@ -41,8 +43,8 @@ export function commandAuditLogger(audit: AuditSink, onError: (message: string) 
       if (typeof meta === 'object' && meta.tnx === 'close' && meta.cid) lastCommand.delete(meta.cid);
     },
     warn: noop,
-    error: (_meta: LogMeta | string, format?: unknown, ...args: unknown[]) => {
-      onError([format, ...args].map(String).join(' '));
+    error: (_meta: LogMeta | string, message?: unknown, ...args: unknown[]) => {
+      onError(format(String(message), ...args));
     },
     fatal: noop,
     child: () => logger,

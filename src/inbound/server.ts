@@ -26,6 +26,8 @@ export interface InboundDeps {
   readonly audit: AuditSink;
   readonly now: () => number;
   readonly warn: (message: string) => void;
+  /** Client-side noise (resets, TLS handshake failures): logged at debug level. */
+  readonly debug: (message: string) => void;
 }
 
 export interface InboundServer {
@@ -76,7 +78,7 @@ export async function createInboundServer(deps: InboundDeps): Promise<InboundSer
     socketTimeout: config.commandTimeoutSeconds * 1000,
     closeTimeout: 5_000,
     maxAllowedUnauthenticatedCommands: false,
-    logger: commandAuditLogger(audit, deps.warn) as never,
+    logger: commandAuditLogger(audit, deps.debug) as never,
     ...(tls ? { key: tls.key, cert: tls.cert } : {}),
     onConnect: (session, cb) => connect.handler(session, cb),
     onAuth: (a, session, cb) => auth.handler({ auth: a, session }, cb as Answer),
@@ -163,6 +165,7 @@ export async function createInboundServer(deps: InboundDeps): Promise<InboundSer
         defer(() => work(call.args)).pipe(
           map((result) => (result instanceof Error || result === null ? call.answer(result) : call.answer(null, result.ok))),
           catchError((error: unknown) => {
+            if (!(error instanceof SizeLimitError)) deps.warn(`could not serve a client request: ${describe(error)}`);
             call.answer(failureReply(error));
             return EMPTY;
           }),
@@ -248,6 +251,12 @@ async function drain(stream: SMTPServerDataStream): Promise<void> {
     stream.on('error', () => resolve());
     stream.resume();
   });
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  return `${error.message}${cause}`;
 }
 
 function failureReply(error: unknown): Error {

@@ -81,8 +81,8 @@ class FileSpool implements Spool {
     const record = initialRecord(id, { ...envelope, recipients }, received.size);
     const tmpState = this.paths.tmpState(id, this.nonce++);
     try {
-      if (received.inline) await writeFile(tmpBody, received.inline, { mode: 0o600 });
-      await writeFile(tmpState, JSON.stringify(record), { mode: 0o600 });
+      if (received.inline) await this.writeTmp(tmpBody, received.inline);
+      await this.writeTmp(tmpState, JSON.stringify(record));
     } catch (error) {
       this.releaseInline(received.inline);
       await discard(tmpBody, tmpState);
@@ -130,7 +130,7 @@ class FileSpool implements Spool {
         reserved += chunk.length;
         this.inlineInUse += chunk.length;
         if (size > this.inlineLimit || this.inlineInUse > this.inlineBudget) {
-          file = await open(tmpBody, 'wx', 0o600).catch((error: unknown) => {
+          file = await this.openTmp(tmpBody).catch((error: unknown) => {
             throw storageError(error);
           });
           for (const c of chunks) await writeFully(file, c);
@@ -154,6 +154,15 @@ class FileSpool implements Spool {
       await discard(tmpBody);
       throw error instanceof SpoolError || !isFsError(error) ? error : storageError(error);
     }
+  }
+
+  /** Writes a file in tmp/, making tmp/ again if it was removed under us. */
+  private async writeTmp(path: string, data: Buffer | string): Promise<void> {
+    await retryAfterMkdir(this.paths.tmp, () => writeFile(path, data, { mode: 0o600 }));
+  }
+
+  private openTmp(path: string): Promise<FileHandle> {
+    return retryAfterMkdir(this.paths.tmp, () => open(path, 'wx', 0o600));
   }
 
   private releaseInline(inline: Buffer | undefined): void {
@@ -283,9 +292,9 @@ class FileSpool implements Spool {
       placed.push(...entry.paths);
     }
     await syncFilesystem(this.paths.root, placed);
-    const files = (await readdir(this.paths.wal)).filter((n) => n.endsWith('.wal')).sort();
+    const files = (await readdir(this.paths.wal).catch(() => [] as string[])).filter((n) => n.endsWith('.wal')).sort();
     for (const name of files) {
-      if (Number(name.slice(0, 12)) <= sealed) await unlink(join(this.paths.wal, name));
+      if (Number(name.slice(0, 12)) <= sealed) await unlink(join(this.paths.wal, name)).catch(() => undefined);
     }
     await fsyncDirectory(this.paths.wal);
     for (const s of segments) this.unsynced.delete(s);
@@ -327,6 +336,16 @@ async function scanRecords(paths: SpoolPaths): Promise<MessageRecord[]> {
     }
   }
   return records;
+}
+
+async function retryAfterMkdir<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return work();
+  }
 }
 
 async function clearDirectory(dir: string): Promise<void> {

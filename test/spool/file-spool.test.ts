@@ -140,6 +140,24 @@ describe('file spool layout', () => {
     }
   });
 
+  it('keeps working when its folders are wiped while it runs (an operator or a test harness clearing the spool)', async () => {
+    const dir = await tempDir();
+    const spool = await openFileSpool({ path: dir, checkpointMs: 3_600_000 });
+    try {
+      await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('before\r\n')]));
+      for (const name of await readdir(dir)) await rm(join(dir, name), { recursive: true, force: true });
+      const record = await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('after\r\n')]));
+      expect((await readAll(await spool.openBody(record.id))).toString()).toBe('after\r\n');
+      // the acknowledgement went to a write-ahead log segment that still has a name
+      const segments = await readdir(join(dir, 'wal'));
+      expect(segments).toHaveLength(1);
+      expect((await stat(join(dir, 'wal', segments[0] ?? ''))).size).toBeGreaterThan(0);
+    } finally {
+      await spool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('checkpoints: syncs placed files and drops sealed log segments', async () => {
     const dir = await tempDir();
     const spool = await openFileSpool({ path: dir, checkpointMs: 3_600_000 });

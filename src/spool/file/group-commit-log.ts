@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { fsyncDirectory } from './fsync.js';
 
 interface Pending {
@@ -84,6 +84,7 @@ export class GroupCommitLog {
       }
       const batch = this.queue.splice(0);
       try {
+        await this.ensureLinked();
         await this.writeAll(batch.flatMap((p) => p.parts));
         await this.handle.datasync();
         for (const p of batch) p.resolve(this.seq);
@@ -108,6 +109,15 @@ export class GroupCommitLog {
     }
   }
 
+  /**
+   * A segment whose name was deleted under us (someone wiped the spool folder)
+   * would take writes that no replay can find: start a fresh, linked one first.
+   */
+  private async ensureLinked(): Promise<void> {
+    const { nlink } = await this.handle.stat();
+    if (nlink === 0) await this.startSegment(this.seq + 1);
+  }
+
   /** After a failed batch: cut the partial bytes off, or move to a fresh segment. */
   private async recover(): Promise<void> {
     try {
@@ -122,6 +132,7 @@ export class GroupCommitLog {
   }
 
   private async startSegment(seq: number): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const handle = await open(this.segmentPath(seq), 'a', 0o600);
     await fsyncDirectory(this.dir);
     await this.handle.close().catch(() => undefined);

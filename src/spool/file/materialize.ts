@@ -47,8 +47,20 @@ export class Materializer {
   async writeState(record: MessageRecord, tmpState: string): Promise<string> {
     const state = this.paths.stateFile(record.id, record.envelope.receivedAt);
     await this.ensureDir(dirname(state));
-    await writeFile(tmpState, JSON.stringify(record), { mode: 0o600 });
-    await rename(tmpState, state);
+    const json = JSON.stringify(record);
+    await writeFile(tmpState, json, { mode: 0o600 }).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      await mkdir(dirname(tmpState), { recursive: true, mode: 0o700 }); // tmp/ was removed under us
+      await writeFile(tmpState, json, { mode: 0o600 });
+    });
+    try {
+      await rename(tmpState, state);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.knownDirs.delete(dirname(state));
+      await this.ensureDir(dirname(state));
+      await rename(tmpState, state);
+    }
     return state;
   }
 
