@@ -12,7 +12,11 @@ import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
  * 2. A reply text that starts with an RFC 3463 enhanced code (`5.7.1 …`) is
  *    sent with that code instead of the one smtp-server derives from the basic
  *    code alone (which would turn `554 5.7.1` into `554 5.6.0`).
- * 3. AUTH is left out of the EHLO reply before STARTTLS unless insecure AUTH
+ * 3. A session that was told 221/421 (closing) is reported through the
+ *    `onSessionEnding` option right away, not when the socket finally closes:
+ *    a client that reconnects at once must not find its old session still
+ *    counted against SMTP_MAX_CONNECTIONS_PER_IP.
+ * 4. AUTH is left out of the EHLO reply before STARTTLS unless insecure AUTH
  *    is allowed (SPEC §3; smtp-server advertises it and then answers 538).
  */
 let applied = false;
@@ -37,8 +41,10 @@ export function patchSmtpServer(): void {
     }
     if (typeof data === 'string' && ENHANCED.test(data)) {
       send.call(this, code, data, false);
+      if (code === 421) this._server.options.onSessionEnding?.(this.session);
       return;
     }
     send.call(this, code, data, context);
+    if (code === 221 || code === 421) this._server.options.onSessionEnding?.(this.session);
   };
 }

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { SMTPServer, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { catchError, defer, EMPTY, map, merge, mergeMap, type Observable, type Subscription } from 'rxjs';
 import type { Config } from '../config/types.js';
 import type { Envelope } from '../domain/envelope.js';
@@ -63,7 +63,7 @@ export async function createInboundServer(deps: InboundDeps): Promise<InboundSer
   const data = hookStream<{ stream: SMTPServerDataStream; session: SMTPServerSession }>();
   const closed = hookStream<SMTPServerSession>();
 
-  const server = new SMTPServer({
+  const options: SMTPServerOptions & { onSessionEnding: (session: SMTPServerSession) => void } = {
     name: config.hostname,
     banner: config.banner,
     size: config.maxMessageBytes,
@@ -86,7 +86,9 @@ export async function createInboundServer(deps: InboundDeps): Promise<InboundSer
     onRcptTo: (address, session, cb) => rcptTo.handler({ address: address.address, session }, cb),
     onData: (stream, session, cb) => data.handler({ stream, session }, cb as Answer),
     onClose: (session) => closed.handler(session, () => undefined),
-  });
+    onSessionEnding: (session) => closed.handler(session, () => undefined),
+  };
+  const server = new SMTPServer(options);
   server.on('error', (error: Error) => deps.warn(`smtp: ${error.message}`));
 
   const rejectWith = (session: SMTPServerSession, stage: 'connect' | 'auth' | 'mail' | 'rcpt' | 'data', decision: Decision): Decision => {

@@ -6,6 +6,7 @@ declare module 'smtp-server/lib/smtp-connection.js' {
     send(code: number, data?: string | string[], context?: string | false): void;
     _setListeners(callback: () => void): void;
     secure: boolean;
-    _server: { options: { allowInsecureAuth?: boolean } };
+    session: unknown;
+    _server: { options: { allowInsecureAuth?: boolean; onSessionEnding?: (session: unknown) => void } };
   }
 }

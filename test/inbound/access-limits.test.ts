@@ -84,6 +84,19 @@ describe('connection limits (§3)', () => {
     }
   });
 
+  it('frees a session slot at QUIT, so a client reconnecting at once is admitted', async () => {
+    const d = await startTestDaemon({ SMTP_MAX_CONNECTIONS_PER_IP: '1' });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const client = await ehlo(d.port);
+        expect((await client.command('QUIT')).code).toBe(221);
+        client.close();
+      }
+    } finally {
+      await d.stop();
+    }
+  });
+
   it('answers 421 beyond SMTP_MAX_CONNECTIONS', async () => {
     const d = await startTestDaemon({ SMTP_MAX_CONNECTIONS: '1' });
     try {
