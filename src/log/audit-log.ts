@@ -9,5 +9,8 @@ import type { Logger } from './logger.js';
  */
 export function logAudit(logger: Logger, events$: Observable<AuditRecord>): Subscription {
   const child = logger.child({ component: 'audit' });
-  return events$.subscribe((record) => child.info({ audit: record }, 'audit'));
+  return events$.subscribe({
+    next: (record) => child.info({ audit: record }, 'audit'),
+    error: (err: unknown) => child.error({ err }, 'audit stream failed'),
+  });
 }

@@ -1,0 +1,173 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Observable, Subscription } from 'rxjs';
+import type { AuditEvent } from '../domain/audit.js';
+import { createReasonLabeler } from './reason-label.js';
+
+export const METRIC_PREFIX = 'gopherpost_';
+
+/** Delivery duration buckets, seconds: a local sink answers in ms, a slow MX in minutes. */
+const DELIVERY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+export type DeliveryResult = 'delivered' | 'deferred' | 'bounced';
+
+export interface MetricsOptions {
+  /** Recipients waiting for delivery, read at scrape time. Errors leave the last value. */
+  readonly queueDepth?: () => number | Promise<number>;
+  /** Node.js process metrics (event loop lag, heap, GC...). Default true. */
+  readonly defaultMetrics?: boolean;
+}
+
+export interface Metrics {
+  /** A private registry (never prom-client's global one), so tests and daemons don't collide. */
+  readonly registry: Registry;
+  readonly sessionsActive: Gauge;
+  readonly connectionsAccepted: Counter;
+  readonly connectionsRejected: Counter<'reason'>;
+  readonly messagesReceived: Counter;
+  readonly bytesReceived: Counter;
+  readonly queueDepth: Gauge;
+  readonly deliveries: Counter<'result'>;
+  readonly deliveryDuration: Histogram;
+  readonly authFailures: Counter;
+  readonly auditSubscribers: Gauge;
+  readonly auditEventsDropped: Counter;
+  /** Updates the counters an audit event stands for. */
+  record(event: AuditEvent): void;
+  /** Prometheus text exposition, and its content type. */
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const name = (suffix: string): string => METRIC_PREFIX + suffix;
+
+  const sessionsActive = new Gauge({ name: name('sessions_active'), help: 'SMTP sessions currently open.', registers });
+  const connectionsAccepted = new Counter({
+    name: name('connections_accepted_total'),
+    help: 'SMTP connections accepted (past access control).',
+    registers,
+  });
+  const connectionsRejected = new Counter({
+    name: name('connections_rejected_total'),
+    help: 'SMTP connections refused before the banner, by reason.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const messagesReceived = new Counter({
+    name: name('messages_received_total'),
+    help: 'Messages accepted and durably stored.',
+    registers,
+  });
+  const bytesReceived = new Counter({
+    name: name('received_bytes_total'),
+    help: 'Bytes of accepted messages (as stored, trace headers included).',
+    registers,
+  });
+  const queueDepthSource = options.queueDepth;
+  const queueDepth = new Gauge({
+    name: name('queue_depth'),
+    help: 'Recipients queued or deferred, waiting for delivery.',
+    registers,
+    async collect() {
+      if (!queueDepthSource) return;
+      try {
+        this.set(await queueDepthSource());
+      } catch {
+        // Keep the last value: a slow or failing spool must not break a scrape.
+      }
+    },
+  });
+  const deliveries = new Counter({
+    name: name('deliveries_total'),
+    help: 'Delivery attempt outcomes per recipient, by result.',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const deliveryDuration = new Histogram({
+    name: name('delivery_duration_seconds'),
+    help: 'Time of one delivery attempt, seconds.',
+    buckets: DELIVERY_BUCKETS,
+    registers,
+  });
+  const authFailures = new Counter({ name: name('auth_failures_total'), help: 'Failed SMTP AUTH attempts.', registers });
+  const auditSubscribers = new Gauge({
+    name: name('audit_subscribers'),
+    help: 'Clients streaming the audit log (/audit and /healthz).',
+    registers,
+  });
+  const auditEventsDropped = new Counter({
+    name: name('audit_events_dropped_total'),
+    help: 'Audit records dropped because a subscriber did not keep up.',
+    registers,
+  });
+
+  // Start at zero so the series exist before the first event.
+  for (const result of ['delivered', 'deferred', 'bounced'] satisfies DeliveryResult[]) deliveries.inc({ result }, 0);
+
+  const reasonLabel = createReasonLabeler();
+  const openSessions = new Set<string>();
+
+  function record(event: AuditEvent): void {
+    switch (event.type) {
+      case 'session.start':
+        if (openSessions.has(event.session)) return;
+        openSessions.add(event.session);
+        connectionsAccepted.inc();
+        sessionsActive.inc();
+        return;
+      case 'session.close':
+        // Only sessions we saw start: the gauge never goes negative.
+        if (openSessions.delete(event.session)) sessionsActive.dec();
+        return;
+      case 'rejected':
+        if (event.stage === 'connect') connectionsRejected.inc({ reason: reasonLabel(event.reason) });
+        else if (event.stage === 'auth') authFailures.inc();
+        return;
+      case 'message.stored':
+        messagesReceived.inc();
+        bytesReceived.inc(event.size);
+        return;
+      case 'delivery.outcome':
+        deliveries.inc({ result: event.outcome });
+        deliveryDuration.observe(Math.max(0, event.durationMs) / 1000);
+        return;
+      case 'command':
+      case 'delivery.attempt':
+      case 'config':
+        return;
+      default:
+        // A new AuditEvent variant must be decided on here.
+        event satisfies never;
+    }
+  }
+
+  return {
+    registry,
+    sessionsActive,
+    connectionsAccepted,
+    connectionsRejected,
+    messagesReceived,
+    bytesReceived,
+    queueDepth,
+    deliveries,
+    deliveryDuration,
+    authFailures,
+    auditSubscribers,
+    auditEventsDropped,
+    record,
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}
+
+/** Drives `metrics` from an event stream (the bus's always-on `raw$`). */
+export function observeAudit(metrics: Metrics, events$: Observable<AuditEvent>): Subscription {
+  return events$.subscribe({
+    next: (event) => metrics.record(event),
+    // The bus never errors; should a source do so, metrics simply stop moving.
+    error: () => undefined,
+  });
+}
