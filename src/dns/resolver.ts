@@ -64,7 +64,7 @@ export type DnsErrorKind = 'nxdomain' | 'nodata' | 'temporary';
 
 export function dnsErrorCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code = err.code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;

@@ -1,0 +1,141 @@
+/**
+ * One delivery attempt for one job, as an Observable: find where the mail
+ * goes (MX look-up, or the relay), then try the targets in order. A host
+ * that gives no verdict (refused, timeout, TLS failure, 421) hands over to
+ * the next one through `retry` with quick jittered waits: the short kind of
+ * waiting. The long kind (deferral) is the caller's: it writes
+ * `nextAttemptAt` to the spool.
+ *
+ * Emits exactly one map recipient → outcome and completes; never errors.
+ */
+import { catchError, defer, from, map, of, retry, switchMap } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
+import { isIP } from 'node:net';
+import type { DeliveryOutcome } from '../domain/delivery.js';
+import { quickRetry } from '../rx/jittered-retry.js';
+import { classifyError } from './classify.js';
+import type { Destination, MxHost } from './mx.js';
+import { TransportError } from './transport.js';
+import type { SendResult, SmtpTarget } from './transport.js';
+
+/** A concrete place to dial, with a label for logs and audit events. */
+export interface DialTarget extends SmtpTarget {
+  readonly label: string;
+}
+
+export interface AttemptOptions {
+  /** Looks up the destination (MX mode), failures as values. */
+  readonly resolve: (domain: string) => Promise<Destination>;
+  /** Sends the job's message to one target (opens the body itself, so each try gets a fresh stream). */
+  readonly send: (target: DialTarget) => Observable<SendResult>;
+  /** Relay mode: the one target; MX mode when undefined. */
+  readonly relay?: SmtpTarget;
+  /** SMTP_OUTBOUND_PORT. */
+  readonly port: number;
+  /** Most addresses tried in one attempt (Postfix: smtp_mx_address_limit = 5). */
+  readonly maxTargets: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly random: () => number;
+  readonly scheduler?: SchedulerLike;
+  /** Called when a target is dialled (audit `delivery.attempt`). */
+  readonly onDial?: (target: DialTarget) => void;
+}
+
+function hostLabel(name: string, address: string, port: number): string {
+  return name === address ? `[${address}]:${port}` : `${name}[${address}]:${port}`;
+}
+
+/** Hosts × addresses in order, at most `limit`. */
+export function dialTargets(hosts: readonly MxHost[], port: number, limit: number): DialTarget[] {
+  const targets: DialTarget[] = [];
+  for (const host of hosts) {
+    for (const address of host.addresses) {
+      if (targets.length >= limit) return targets;
+      const servername = isIP(host.name) === 0 ? host.name : undefined;
+      targets.push({ host: address, port, label: hostLabel(host.name, address, port), ...(servername ? { servername } : {}) });
+    }
+  }
+  return targets;
+}
+
+function allOf(recipients: readonly string[], outcome: DeliveryOutcome): Map<string, DeliveryOutcome> {
+  return new Map(recipients.map((r) => [r, outcome]));
+}
+
+function toMap(result: SendResult): Map<string, DeliveryOutcome> {
+  return new Map(result.recipients.map((r) => [r.recipient, r.outcome]));
+}
+
+/**
+ * Tries `targets` in order (cycling when there are fewer targets than
+ * tries, so a single host gets one redial after a dropped connection).
+ * When every try failed at host level: `failed` only if every host said
+ * 5xx, otherwise `deferred` with the last host's response.
+ */
+export function tryTargets(
+  targets: readonly DialTarget[],
+  recipients: readonly string[],
+  options: AttemptOptions,
+): Observable<Map<string, DeliveryOutcome>> {
+  if (targets.length === 0) {
+    return of(allOf(recipients, { kind: 'deferred', response: '4.4.4 no host to deliver to' }));
+  }
+  return defer(() => {
+    const failures: TransportError[] = [];
+    let next = 0;
+    return defer(() => {
+      const target = targets[next % targets.length] ?? targets[0];
+      next += 1;
+      if (!target) throw new Error('no target');
+      options.onDial?.(target);
+      return options.send(target);
+    }).pipe(
+      catchError((err: unknown) => {
+        if (err instanceof TransportError) failures.push(err);
+        throw err;
+      }),
+      retry(
+        quickRetry({
+          count: Math.max(targets.length - 1, 1),
+          baseMs: options.retryBaseMs,
+          maxMs: options.retryMaxMs,
+          random: options.random,
+          ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+          isRetryable: (err) => err instanceof TransportError && err.classification.scope === 'host',
+        }),
+      ),
+      map(toMap),
+      catchError((err: unknown) => {
+        if (!(err instanceof TransportError)) {
+          return of(allOf(recipients, { kind: 'deferred', response: classifyError(err).response }));
+        }
+        const c = err.classification;
+        const allPermanent = failures.every((f) => f.classification.kind === 'failed');
+        const kind = c.scope === 'host' ? (allPermanent ? 'failed' : 'deferred') : c.kind;
+        return of(allOf(recipients, { kind, response: `${c.response} (${err.target})` }));
+      }),
+    );
+  });
+}
+
+/** The whole attempt for one job's recipients to `domain`. */
+export function attemptDelivery(
+  domain: string,
+  recipients: readonly string[],
+  options: AttemptOptions,
+): Observable<Map<string, DeliveryOutcome>> {
+  if (options.relay) {
+    const relay = options.relay;
+    const target: DialTarget = { ...relay, label: `${relay.secure ? 'smtps' : 'smtp'}://${relay.host}:${relay.port}` };
+    return tryTargets([target], recipients, options);
+  }
+  return defer(() => from(options.resolve(domain))).pipe(
+    switchMap((destination) =>
+      destination.kind === 'hosts'
+        ? tryTargets(dialTargets(destination.hosts, options.port, options.maxTargets), recipients, options)
+        : of(allOf(recipients, { kind: destination.kind, response: destination.response })),
+    ),
+    catchError((err: unknown) => of(allOf(recipients, { kind: 'deferred', response: classifyError(err).response }))),
+  );
+}

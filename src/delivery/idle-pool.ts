@@ -1,0 +1,81 @@
+/**
+ * Idle connections kept per key (host:port, TLS mode, credentials) so
+ * consecutive messages to one host reuse a session. A connection sits here
+ * only between transactions; after `idleTimeoutMs` unused it is disposed
+ * (QUIT). Timers are unref'd: an idle cache never keeps the process alive.
+ */
+export interface IdlePoolOptions {
+  readonly idleTimeoutMs: number;
+  /** Idle connections kept per key; extra ones are disposed at once. */
+  readonly maxIdlePerKey: number;
+}
+
+interface Parked<C> {
+  readonly conn: C;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class IdlePool<C> {
+  private readonly idle = new Map<string, Parked<C>[]>();
+
+  constructor(
+    private readonly options: IdlePoolOptions,
+    private readonly dispose: (conn: C) => void,
+  ) {}
+
+  /** The most recently parked connection for `key`, or undefined. */
+  take(key: string): C | undefined {
+    const list = this.idle.get(key);
+    const parked = list?.pop();
+    if (list && list.length === 0) this.idle.delete(key);
+    if (!parked) return undefined;
+    clearTimeout(parked.timer);
+    return parked.conn;
+  }
+
+  /** Parks `conn` until it is taken again or its idle time runs out. */
+  put(key: string, conn: C): void {
+    const list = this.idle.get(key) ?? [];
+    if (list.length >= this.options.maxIdlePerKey) {
+      this.dispose(conn);
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (this.forget(conn)) this.dispose(conn);
+    }, this.options.idleTimeoutMs);
+    timer.unref();
+    list.push({ conn, timer });
+    this.idle.set(key, list);
+  }
+
+  /** Drops `conn` (it died while parked). Returns whether it was parked. */
+  forget(conn: C): boolean {
+    for (const [key, list] of this.idle) {
+      const index = list.findIndex((p) => p.conn === conn);
+      if (index >= 0) {
+        const [parked] = list.splice(index, 1);
+        if (parked) clearTimeout(parked.timer);
+        if (list.length === 0) this.idle.delete(key);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Disposes every parked connection. */
+  clear(): void {
+    for (const list of this.idle.values()) {
+      for (const parked of list) {
+        clearTimeout(parked.timer);
+        this.dispose(parked.conn);
+      }
+    }
+    this.idle.clear();
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const list of this.idle.values()) n += list.length;
+    return n;
+  }
+}

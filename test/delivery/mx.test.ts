@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createResolver } from '../../src/dns/resolver.js';
+import type { DnsResolver } from '../../src/dns/resolver.js';
+import { MxCache, orderHosts, resolveDestination } from '../../src/delivery/mx.js';
+import type { MxHost } from '../../src/delivery/mx.js';
+import { startDnsServer } from '../helpers/dns-server.js';
+import type { RunningDnsServer } from '../helpers/dns-server.js';
+
+describe('resolveDestination', () => {
+  let dns: RunningDnsServer;
+  let resolver: DnsResolver;
+
+  beforeAll(async () => {
+    dns = await startDnsServer({
+      'example.test': {
+        MX: [
+          { exchange: 'mx3.example.test', priority: 30 },
+          { exchange: 'mx1.example.test', priority: 10 },
+          { exchange: 'mx2.example.test', priority: 20 },
+        ],
+      },
+      'mx1.example.test': { A: ['127.0.0.1'], ttl: 30 },
+      'mx2.example.test': { A: ['127.0.0.2'], AAAA: ['::1'] },
+      'mx3.example.test': {},
+      'implicit.test': { A: ['127.0.0.5'] },
+      'nullmx.test': { MX: [{ exchange: '.', priority: 0 }], A: ['127.0.0.6'] },
+      'empty.test': {},
+      'broken.test': { servfail: true },
+      'dangling.test': { MX: [{ exchange: 'nowhere.test', priority: 10 }] },
+    });
+    resolver = createResolver([{ host: dns.address, port: dns.port }], { timeoutMs: 300, tries: 1 });
+  });
+  afterAll(() => dns.close());
+
+  it('sorts MX by preference and resolves each host (IPv4 first), skipping hosts without addresses', async () => {
+    const d = await resolveDestination('Example.TEST', resolver, () => 0);
+    expect(d).toEqual({
+      kind: 'hosts',
+      domain: 'example.test',
+      implicit: false,
+      hosts: [
+        { name: 'mx1.example.test', priority: 10, addresses: ['127.0.0.1'] },
+        { name: 'mx2.example.test', priority: 20, addresses: ['127.0.0.2', '::1'] },
+      ],
+    });
+  });
+
+  it('uses the domain itself when there is no MX (implicit MX)', async () => {
+    expect(await resolveDestination('implicit.test', resolver, Math.random)).toEqual({
+      kind: 'hosts',
+      domain: 'implicit.test',
+      implicit: true,
+      hosts: [{ name: 'implicit.test', priority: 0, addresses: ['127.0.0.5'] }],
+    });
+  });
+
+  it('fails permanently on a null MX, NXDOMAIN, or no records at all', async () => {
+    expect(await resolveDestination('nullmx.test', resolver, Math.random)).toMatchObject({ kind: 'failed', response: expect.stringMatching(/^5\.1\.10 /) });
+    expect(await resolveDestination('nonexistent.test', resolver, Math.random)).toMatchObject({ kind: 'failed', response: expect.stringMatching(/^5\.1\.2 .*NXDOMAIN/) });
+    expect(await resolveDestination('empty.test', resolver, Math.random)).toMatchObject({ kind: 'failed', response: expect.stringMatching(/^5\.1\.2 /) });
+  });
+
+  it('defers on SERVFAIL and on MX hosts that do not resolve', async () => {
+    expect(await resolveDestination('broken.test', resolver, Math.random)).toMatchObject({ kind: 'deferred', response: expect.stringMatching(/^4\.4\.3 /) });
+    expect(await resolveDestination('dangling.test', resolver, Math.random)).toMatchObject({ kind: 'deferred' });
+  });
+
+  it('handles domain literals without DNS', async () => {
+    expect(await resolveDestination('[127.0.0.9]', resolver, Math.random)).toMatchObject({ kind: 'hosts', hosts: [{ addresses: ['127.0.0.9'] }] });
+  });
+
+  it('caches answers until their TTL runs out, on the injected clock', async () => {
+    let now = 1_000_000;
+    const cache = new MxCache(() => now);
+    dns.zone['cached.test'] = { MX: [{ exchange: 'mx1.example.test', priority: 1 }] };
+    const before = dns.queries.filter((q) => q === 'cached.test MX').length;
+    await resolveDestination('cached.test', resolver, Math.random, cache);
+    dns.zone['cached.test'] = { MX: [{ exchange: 'mx2.example.test', priority: 1 }] };
+    expect(await resolveDestination('cached.test', resolver, Math.random, cache)).toMatchObject({ hosts: [{ name: 'mx1.example.test' }] });
+    expect(dns.queries.filter((q) => q === 'cached.test MX').length).toBe(before + 1);
+    now += 31_000; // mx1's A record has a 30 s TTL
+    expect(await resolveDestination('cached.test', resolver, Math.random, cache)).toMatchObject({ hosts: [{ name: 'mx2.example.test' }] });
+  });
+
+  it('does not cache temporary failures', async () => {
+    const cache = new MxCache(() => 0);
+    await resolveDestination('broken.test', resolver, Math.random, cache);
+    expect(cache.size).toBe(0);
+  });
+});
+
+describe('orderHosts', () => {
+  const host = (name: string, priority: number): MxHost => ({ name, priority, addresses: [] });
+  const hosts = [host('c', 20), host('a1', 10), host('a2', 10), host('a3', 10), host('d', 30)];
+
+  it('keeps preference order and shuffles only equal preferences', () => {
+    const seen = new Set<string>();
+    for (const r of [0, 0.2, 0.4, 0.6, 0.8, 0.99]) {
+      const ordered = orderHosts(hosts, () => r).map((h) => h.name);
+      expect(ordered.slice(3)).toEqual(['c', 'd']);
+      expect([...ordered.slice(0, 3)].sort()).toEqual(['a1', 'a2', 'a3']);
+      seen.add(ordered.slice(0, 3).join(','));
+    }
+    expect(seen.size).toBeGreaterThan(1);
+  });
+});

@@ -1,0 +1,224 @@
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSmtpTransport, relayTarget, TransportError } from '../../src/delivery/transport.js';
+import type { Transport, TransportOptions } from '../../src/delivery/transport.js';
+import { startSink } from '../helpers/sink.js';
+import type { Sink } from '../helpers/sink.js';
+
+const message = Buffer.from(
+  [
+    'From: alice@sender.test',
+    'To: bob@example.test',
+    'Subject: dots',
+    '',
+    'first line',
+    '.a line starting with a dot',
+    '..two dots',
+    '.',
+    'last line',
+    '',
+  ].join('\r\n'),
+);
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function sink(options: Parameters<typeof startSink>[0] = {}): Promise<Sink> {
+  const s = await startSink(options);
+  cleanup.push(() => s.close());
+  return s;
+}
+
+function transport(options: Partial<TransportOptions> = {}): Transport {
+  const t = createSmtpTransport({ hostname: 'mta.sender.test', tlsVerify: false, ...options });
+  cleanup.push(() => t.close());
+  return t;
+}
+
+describe('createSmtpTransport', () => {
+  it('delivers byte-for-byte, dot-stuffed lines included, with the right envelope and EHLO name', async () => {
+    const s = await sink();
+    const t = transport();
+    const result = await t.sendEnvelope({
+      host: s.host,
+      port: s.port,
+      from: 'alice@sender.test',
+      to: ['bob@example.test', 'Carol@Example.test'],
+      body: Readable.from([message.subarray(0, 20), message.subarray(20)]),
+    });
+    expect(result.recipients.map((r) => r.outcome.kind)).toEqual(['delivered', 'delivered']);
+    expect(result.recipients[0]?.outcome.response).toMatch(/^250 /);
+    const [got] = await s.waitForMessages(1);
+    expect(got?.raw.equals(message)).toBe(true);
+    expect(got?.from).toBe('alice@sender.test');
+    expect(got?.to).toEqual(['bob@example.test', 'Carol@Example.test']);
+    expect(got?.heloName).toBe('mta.sender.test');
+  });
+
+  it('sends the null sender as MAIL FROM:<>', async () => {
+    const s = await sink();
+    const t = transport();
+    await t.sendEnvelope({ host: s.host, port: s.port, from: '', to: ['bob@example.test'], body: Readable.from([message]) });
+    expect((await s.waitForMessages(1))[0]?.from).toBe('');
+  });
+
+  it('keeps per-recipient results in one transaction', async () => {
+    const s = await sink({
+      rcpt: (a) =>
+        a.startsWith('gone')
+          ? { code: 550, message: '5.1.1 No such user' }
+          : a.startsWith('full')
+            ? { code: 452, message: '4.2.2 Mailbox full' }
+            : undefined,
+    });
+    const t = transport();
+    const result = await t.sendEnvelope({
+      host: s.host,
+      port: s.port,
+      from: 'alice@sender.test',
+      to: ['ok@example.test', 'gone@example.test', 'full@example.test'],
+      body: Readable.from([message]),
+    });
+    expect(result.recipients).toEqual([
+      { recipient: 'ok@example.test', outcome: { kind: 'delivered', response: expect.stringMatching(/^250 /) } },
+      { recipient: 'gone@example.test', outcome: { kind: 'failed', response: '550 5.1.1 No such user' } },
+      { recipient: 'full@example.test', outcome: { kind: 'deferred', response: '452 4.2.2 Mailbox full' } },
+    ]);
+    expect((await s.waitForMessages(1))[0]?.to).toEqual(['ok@example.test']);
+  });
+
+  it('reports every recipient when all are refused, and reuses the session afterwards', async () => {
+    const s = await sink({ rcpt: (a) => (a.startsWith('gone') ? { code: 550, message: '5.1.1 No such user' } : undefined) });
+    const t = transport();
+    const refused = await t.sendEnvelope({
+      host: s.host,
+      port: s.port,
+      from: 'alice@sender.test',
+      to: ['gone1@example.test', 'gone2@example.test'],
+      body: Readable.from([message]),
+    });
+    expect(refused.recipients.map((r) => r.outcome)).toEqual([
+      { kind: 'failed', response: '550 5.1.1 No such user' },
+      { kind: 'failed', response: '550 5.1.1 No such user' },
+    ]);
+    await new Promise((r) => setTimeout(r, 50));
+    const ok = await t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: ['x@example.test'], body: Readable.from([message]) });
+    expect(ok.recipients[0]?.outcome.kind).toBe('delivered');
+    expect(ok.reused).toBe(true);
+    expect(s.connections()).toBe(1);
+  });
+
+  it('maps a 4xx DATA reply to deferred and a 5xx to failed for all recipients', async () => {
+    const s = await sink({ data: (n) => (n === 1 ? { code: 451, message: '4.3.0 later' } : { code: 554, message: '5.6.0 spam' }) });
+    const t = transport();
+    const send = () => t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: ['x@example.test', 'y@example.test'], body: Readable.from([message]) });
+    expect((await send()).recipients.map((r) => r.outcome)).toEqual([
+      { kind: 'deferred', response: '451 4.3.0 later' },
+      { kind: 'deferred', response: '451 4.3.0 later' },
+    ]);
+    expect((await send()).recipients.map((r) => r.outcome.kind)).toEqual(['failed', 'failed']);
+  });
+
+  it('reuses one connection for consecutive messages to the same host', async () => {
+    const s = await sink();
+    const t = transport();
+    for (let i = 0; i < 3; i += 1) {
+      const r = await t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: [`r${i}@example.test`], body: Readable.from([message]) });
+      expect(r.reused).toBe(i > 0);
+    }
+    const got = await s.waitForMessages(3);
+    expect(new Set(got.map((m) => m.connectionId)).size).toBe(1);
+    expect(s.connections()).toBe(1);
+  });
+
+  it('closes idle sessions after the idle timeout', async () => {
+    const s = await sink();
+    const t = transport({ idleTimeoutMs: 50 });
+    await t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) });
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) });
+    expect(r.reused).toBe(false);
+    expect(s.connections()).toBe(2);
+  });
+
+  it('upgrades with STARTTLS when offered; a self-signed certificate defers when verification is on', async () => {
+    const s = await sink({ tls: 'starttls' });
+    const lax = transport({ tlsVerify: false });
+    await lax.sendEnvelope({ host: s.host, port: s.port, servername: 'localhost', from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) });
+    expect((await s.waitForMessages(1))[0]?.secure).toBe(true);
+
+    const strict = transport({ tlsVerify: true });
+    const err = await strict
+      .sendEnvelope({ host: s.host, port: s.port, servername: 'localhost', from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransportError);
+    expect((err as TransportError).classification).toMatchObject({ kind: 'deferred', scope: 'host' });
+  });
+
+  it('relays with AUTH over smtp:// (STARTTLS required) and smtps://', async () => {
+    const auth = { user: 'relayuser', pass: 's3cret' };
+    const starttls = await sink({ tls: 'starttls', auth });
+    const implicit = await sink({ tls: 'implicit', auth });
+    const t = transport();
+    for (const s of [starttls, implicit]) {
+      const target = relayTarget({ secure: s === implicit, host: s.host, port: s.port, ...auth });
+      const r = await t.sendEnvelope({ ...target, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) });
+      expect(r.recipients[0]?.outcome.kind).toBe('delivered');
+      const [got] = await s.waitForMessages(1);
+      expect(got).toMatchObject({ user: 'relayuser', secure: true });
+    }
+  });
+
+  it('defers (host failure) on wrong relay credentials', async () => {
+    const s = await sink({ tls: 'implicit', auth: { user: 'u', pass: 'right' } });
+    const t = transport();
+    const target = relayTarget({ secure: true, host: s.host, port: s.port, user: 'u', pass: 'wrong' });
+    const err = await t.sendEnvelope({ ...target, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) }).catch((e: unknown) => e);
+    expect((err as TransportError).classification).toMatchObject({ kind: 'deferred', scope: 'host' });
+    expect((err as TransportError).classification.response).toMatch(/535/);
+  });
+
+  it('times out on a server that never answers', async () => {
+    const s = await sink({ hang: true });
+    const t = transport({ greetingTimeoutMs: 200 });
+    const err = await t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransportError);
+    expect((err as TransportError).classification).toMatchObject({ kind: 'deferred', scope: 'host' });
+  });
+
+  it('refused connections are host failures', async () => {
+    const s = await sink();
+    await s.close();
+    cleanup.length = 0;
+    const t = transport();
+    const err = await t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) }).catch((e: unknown) => e);
+    expect((err as TransportError).classification).toMatchObject({ kind: 'deferred', scope: 'host' });
+    expect((err as TransportError).classification.response).toMatch(/^4\.4\.1 /);
+  });
+});
+
+describe('createSmtpTransport streaming', () => {
+  it('streams the body: the producer never runs far ahead of the server (socket buffers only)', async () => {
+    const s = await sink({ keepBodies: false });
+    const t = transport();
+    const chunk = Buffer.from(('x'.repeat(1022) + '\r\n').repeat(64)); // 64 KiB of 1 KiB lines
+    const total = 384; // 24 MiB: more than kernel socket buffers can hide
+    let produced = 0;
+    let maxLead = 0;
+    async function* body(): AsyncGenerator<Buffer> {
+      yield Buffer.from('Subject: big\r\n\r\n');
+      for (let i = 0; i < total; i += 1) {
+        maxLead = Math.max(maxLead, produced - s.bytesReceived());
+        produced += chunk.length;
+        yield chunk;
+      }
+    }
+    const result = await t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from(body(), { objectMode: false }) });
+    expect(result.recipients[0]?.outcome.kind).toBe('delivered');
+    expect(s.bytesReceived()).toBe(produced + 'Subject: big\r\n\r\n'.length);
+    // loopback socket buffers hold a few MiB; a buffered body would lead by the whole 24 MiB
+    expect(maxLead).toBeLessThan(10 * 1024 * 1024);
+  });
+});

@@ -1,0 +1,228 @@
+/**
+ * Local SMTP sinks for delivery tests: real smtp-server instances on
+ * 127.0.0.1 (ephemeral port unless `port` is given) that record every
+ * envelope and the exact message bytes, with switchable behaviours:
+ *
+ *   startSink()                                  accept everything
+ *   startSink({ tempFailFirst: 1 })              451 at end of DATA once, then accept
+ *   startSink({ rcpt: (a) => a.startsWith('bad') ? { code: 550, message: '5.1.1 No such user' } : undefined })
+ *   startSink({ tls: 'starttls' })               STARTTLS with a self-signed certificate
+ *   startSink({ tls: 'implicit', auth: { user, pass } })  smtps:// with AUTH required
+ *   startSink({ hang: true })                    accepts TCP and never says a word
+ *
+ * Without `tls`, STARTTLS is not offered at all.
+ */
+import { createServer } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { generate } from 'selfsigned';
+import { SMTPServer } from 'smtp-server';
+import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+
+export interface SinkReply {
+  readonly code: number;
+  readonly message: string;
+}
+
+export interface SinkMessage {
+  readonly from: string;
+  readonly to: readonly string[];
+  /** Exactly the bytes received (after SMTP dot-unstuffing). */
+  readonly raw: Buffer;
+  /** smtp-server's session id: one per TCP connection. */
+  readonly connectionId: string;
+  readonly secure: boolean;
+  readonly user: string | undefined;
+  readonly heloName: string;
+}
+
+export interface SinkOptions {
+  /** Listen on this port (e.g. a port a test reserved while the sink was "down"). */
+  readonly port?: number;
+  /** Reply to RCPT TO per address; `undefined` accepts. */
+  readonly rcpt?: (address: string, session: SMTPServerSession) => SinkReply | undefined;
+  /** Reply at end of DATA; `undefined` accepts (after `tempFailFirst`). */
+  readonly data?: (transaction: number) => SinkReply | undefined;
+  /** Answer `451 4.3.0` at end of DATA for the first N transactions. */
+  readonly tempFailFirst?: number;
+  /** `starttls`: offer STARTTLS with a self-signed cert; `implicit`: TLS from the first byte (smtps). */
+  readonly tls?: 'starttls' | 'implicit';
+  /** Require AUTH PLAIN/LOGIN with these credentials before MAIL. */
+  readonly auth?: { readonly user: string; readonly pass: string };
+  /** Accept connections and never reply (greeting timeouts). */
+  readonly hang?: boolean;
+  /** Accept RCPT/DATA only after this many ms (slow server). */
+  readonly delayMs?: number;
+  /** `false`: count bytes but keep no message bodies (`raw` is empty), for big messages. */
+  readonly keepBodies?: boolean;
+}
+
+export interface Sink {
+  readonly host: string;
+  readonly port: number;
+  readonly messages: SinkMessage[];
+  /** TCP connections accepted so far. */
+  readonly connections: () => number;
+  /** Transactions that reached the end of DATA (accepted or not). */
+  readonly transactions: () => number;
+  /** Message bytes received so far over all transactions (counted while streaming). */
+  readonly bytesReceived: () => number;
+  /** Resolves when at least `count` messages were accepted; rejects after `timeoutMs`. */
+  waitForMessages(count: number, timeoutMs?: number): Promise<SinkMessage[]>;
+  close(): Promise<void>;
+}
+
+let certificate: Promise<{ key: string; cert: string }> | undefined;
+
+/**
+ * One self-signed certificate per test process (RSA: generating keys is slow;
+ * EC fails here because npm installed several copies of @peculiar/asn1-schema).
+ */
+export function sinkCertificate(): Promise<{ key: string; cert: string }> {
+  certificate ??= generate([{ name: 'commonName', value: 'localhost' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+  }).then((pems) => ({ key: pems.private, cert: pems.cert }));
+  return certificate;
+}
+
+function smtpError(reply: SinkReply): Error {
+  return Object.assign(new Error(reply.message), { responseCode: reply.code });
+}
+
+function waitUntil<T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = (): void => {
+      const value = check();
+      if (value !== undefined) return resolve(value);
+      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      setTimeout(poll, 10);
+    };
+    poll();
+  });
+}
+
+async function startHangingSink(port: number): Promise<Sink> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server: Server = createServer((socket) => {
+    connections += 1;
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
+  return {
+    host: '127.0.0.1',
+    port: address.port,
+    messages: [],
+    connections: () => connections,
+    transactions: () => 0,
+    bytesReceived: () => 0,
+    waitForMessages: () => Promise.reject(new Error('a hanging sink never receives messages')),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export async function startSink(options: SinkOptions = {}): Promise<Sink> {
+  if (options.hang) return startHangingSink(options.port ?? 0);
+  const messages: SinkMessage[] = [];
+  let connections = 0;
+  let transactions = 0;
+  let bytes = 0;
+  const delay = (): Promise<void> =>
+    options.delayMs ? new Promise((resolve) => setTimeout(resolve, options.delayMs)) : Promise.resolve();
+
+  const tls = options.tls ? await sinkCertificate() : undefined;
+  const serverOptions: SMTPServerOptions = {
+    secure: options.tls === 'implicit',
+    ...(tls ? { key: tls.key, cert: tls.cert } : {}),
+    disabledCommands: [...(options.tls ? [] : ['STARTTLS']), ...(options.auth ? [] : ['AUTH'])],
+    authMethods: ['PLAIN', 'LOGIN'],
+    authOptional: !options.auth,
+    allowInsecureAuth: false,
+    logger: false,
+    closeTimeout: 200,
+    size: 50 * 1024 * 1024,
+    onConnect(_session, callback) {
+      connections += 1;
+      callback();
+    },
+    onAuth(auth, _session, callback) {
+      if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) {
+        callback(null, { user: auth.username });
+      } else {
+        callback(smtpError({ code: 535, message: '5.7.8 Authentication credentials invalid' }));
+      }
+    },
+    onRcptTo(address, session, callback) {
+      void delay().then(() => {
+        const reply = options.rcpt?.(address.address, session);
+        callback(reply ? smtpError(reply) : undefined);
+      });
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (options.keepBodies !== false) chunks.push(chunk);
+      });
+      stream.on('end', () => {
+        void delay().then(() => {
+          transactions += 1;
+          const n = transactions;
+          if (n <= (options.tempFailFirst ?? 0)) {
+            callback(smtpError({ code: 451, message: '4.3.0 Try again later' }));
+            return;
+          }
+          const reply = options.data?.(n);
+          if (reply) {
+            callback(smtpError(reply));
+            return;
+          }
+          const from = session.envelope.mailFrom;
+          messages.push({
+            from: from === false ? '' : from.address,
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw: Buffer.concat(chunks),
+            connectionId: session.id,
+            secure: session.secure,
+            user: typeof session.user === 'string' ? session.user : undefined,
+            heloName: session.hostNameAppearsAs,
+          });
+          callback(null, `2.0.0 Ok: queued as sink-${n}`);
+        });
+      });
+    },
+  };
+  const server = new SMTPServer(serverOptions);
+  server.on('error', () => undefined);
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
+  const address = server.server.address() as AddressInfo;
+  return {
+    host: '127.0.0.1',
+    port: address.port,
+    messages,
+    connections: () => connections,
+    transactions: () => transactions,
+    bytesReceived: () => bytes,
+    waitForMessages: (count, timeoutMs = 10_000) =>
+      waitUntil(() => (messages.length >= count ? messages : undefined), timeoutMs, `${count} message(s) at the sink`),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A port nobody listens on right now (to start a sink on later). */
+export async function reservePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

@@ -1,0 +1,271 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DnsZone } from '../helpers/dns-server.js';
+import { reservePort, startSink } from '../helpers/sink.js';
+import type { Sink, SinkOptions } from '../helpers/sink.js';
+import { parseDsn } from '../bounce/parse-dsn.js';
+import { createHarness, crlf } from './harness.js';
+import type { Harness } from './harness.js';
+
+const zone: DnsZone = {
+  'example.test': { MX: [{ exchange: 'mx.example.test', priority: 10 }] },
+  'mx.example.test': { A: ['127.0.0.1'] },
+  // bounces to alice@sender.test land at the same sink
+  'sender.test': { MX: [{ exchange: 'mx.example.test', priority: 10 }] },
+  'nullmx.test': { MX: [{ exchange: '.', priority: 0 }] },
+  'fallback.test': {
+    MX: [
+      { exchange: 'mx-dead.fallback.test', priority: 10 },
+      { exchange: 'mx-live.fallback.test', priority: 20 },
+    ],
+  },
+  'mx-dead.fallback.test': { A: ['127.0.0.2'] }, // loopback, but no sink listens there
+  'mx-live.fallback.test': { A: ['127.0.0.1'] },
+};
+
+const body = crlf(
+  'From: Alice <alice@sender.test>',
+  'To: Bob <bob@example.test>',
+  'Subject: Quarterly report',
+  'Message-ID: <m1@sender.test>',
+  '',
+  'Hello Bob,',
+  '.a line that starts with a dot',
+  '..and one with two',
+  '.',
+  'bye',
+);
+
+let h: Harness;
+const sinks: Sink[] = [];
+async function sink(options: SinkOptions = {}): Promise<Sink> {
+  const s = await startSink(options);
+  sinks.push(s);
+  return s;
+}
+
+beforeEach(async () => {
+  h = await createHarness(structuredClone(zone));
+});
+afterEach(async () => {
+  await h.close();
+  for (const s of sinks.splice(0)) await s.close();
+});
+
+describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
+  it('delivers byte-for-byte with a correct envelope, and records it', async () => {
+    const s = await sink();
+    const stored = await h.store('alice@sender.test', ['bob@example.test', 'Carol@Example.test'], body);
+    h.start({ outboundPort: s.port });
+    const [got] = await s.waitForMessages(1);
+    expect(got?.raw.equals(body)).toBe(true);
+    expect(got?.from).toBe('alice@sender.test');
+    expect(got?.to).toEqual(['bob@example.test', 'Carol@Example.test']); // one transaction per domain
+    expect(got?.heloName).toBe('mta.sender.test');
+    const record = await h.waitFor('recorded', async () => {
+      const r = await h.spool.get(stored.id);
+      return r?.recipients.every((x) => x.status === 'delivered') ? r : undefined;
+    });
+    expect(record.recipients[0]).toMatchObject({ attempts: 1, lastResponse: expect.stringMatching(/^250 /) });
+    expect(h.events.filter((e) => e.type === 'delivery.attempt')).toEqual([
+      { type: 'delivery.attempt', id: stored.id, recipients: ['bob@example.test', 'Carol@Example.test'], host: `mx.example.test[127.0.0.1]:${s.port}` },
+    ]);
+    expect(h.outcomes('bob@example.test')).toMatchObject([{ outcome: 'delivered', attempts: 1 }]);
+  });
+
+  it('defers while the sink is down and delivers once it is up (retry base 1 s)', async () => {
+    const port = await reservePort();
+    await h.store('alice@sender.test', ['bob@example.test'], body);
+    h.start({ outboundPort: port, retryBaseSeconds: 1 });
+    await h.waitFor('a deferral', () => h.outcomes('bob@example.test').find((e) => e.outcome === 'deferred'));
+    expect(h.outcomes('bob@example.test')[0]?.response).toMatch(/^4\.4\.1 .*ECONNREFUSED/);
+    const s = await sink({ port });
+    const [got] = await s.waitForMessages(1, 5_000);
+    expect(got?.raw.equals(body)).toBe(true);
+    await h.waitFor('delivered', () => h.outcomes('bob@example.test').find((e) => e.outcome === 'delivered'));
+  });
+
+  it('answers 4xx then accepts: deferred, then delivered once', async () => {
+    const s = await sink({ tempFailFirst: 1 });
+    await h.store('alice@sender.test', ['bob@example.test'], body);
+    h.start({ outboundPort: s.port, retryBaseSeconds: 1 });
+    await s.waitForMessages(1, 5_000);
+    await h.waitFor('delivered', () => h.outcomes('bob@example.test').find((e) => e.outcome === 'delivered'));
+    expect(h.outcomes('bob@example.test').map((e) => [e.outcome, e.attempts])).toEqual([
+      ['deferred', 1],
+      ['delivered', 2],
+    ]);
+    expect(h.outcomes('bob@example.test')[0]?.response).toBe('451 4.3.0 Try again later');
+    expect(s.messages).toHaveLength(1);
+  });
+
+  it('bounces a 5xx to the sender from <> with a correct RFC 3464 report', async () => {
+    const s = await sink({ rcpt: (a) => (a.startsWith('bob@') ? { code: 550, message: '5.1.1 <bob@example.test>: no such user' } : undefined) });
+    const stored = await h.store('alice@sender.test', ['bob@example.test'], body);
+    h.start({ outboundPort: s.port });
+    const [bounce] = await s.waitForMessages(1);
+    expect(bounce?.from).toBe('');
+    expect(bounce?.to).toEqual(['alice@sender.test']);
+    const dsn = await parseDsn(bounce?.raw ?? Buffer.alloc(0));
+    expect(dsn.reportType).toBe('delivery-status');
+    expect(dsn.mail.from?.value[0]?.address).toBe('MAILER-DAEMON@mta.sender.test');
+    expect(dsn.status[0]).toMatchObject({ 'reporting-mta': 'dns; mta.sender.test', 'x-gopherpost-queue-id': stored.id });
+    expect(dsn.status[1]).toMatchObject({
+      'final-recipient': 'rfc822; bob@example.test',
+      action: 'failed',
+      status: '5.1.1',
+      'diagnostic-code': 'smtp; 550 5.1.1 <bob@example.test>: no such user',
+    });
+    expect(dsn.part('text/rfc822-headers')).toContain('Subject: Quarterly report');
+    expect(dsn.part('text/rfc822-headers')).not.toContain('Hello Bob');
+    const record = await h.spool.get(stored.id);
+    expect(record?.recipients[0]).toMatchObject({ status: 'bounced', attempts: 1 });
+  });
+
+  it('never bounces a null-sender message', async () => {
+    const s = await sink({ rcpt: () => ({ code: 550, message: '5.1.1 no such user' }) });
+    const stored = await h.store('', ['bob@example.test'], body);
+    h.start({ outboundPort: s.port });
+    await h.waitFor('bounced', () => h.outcomes('bob@example.test').find((e) => e.outcome === 'bounced'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await h.spool.list()).map((m) => m.id)).toEqual([stored.id]);
+    expect(s.transactions()).toBe(0);
+  });
+
+  it('bounces a null MX domain without dialling anyone', async () => {
+    const s = await sink();
+    await h.store('alice@sender.test', ['bob@nullmx.test'], body);
+    h.start({ outboundPort: s.port });
+    const [bounce] = await s.waitForMessages(1);
+    const dsn = await parseDsn(bounce?.raw ?? Buffer.alloc(0));
+    expect(dsn.status[1]).toMatchObject({ 'final-recipient': 'rfc822; bob@nullmx.test', status: '5.1.10', 'diagnostic-code': expect.stringMatching(/^x-gopherpost; 5\.1\.10 .*null MX/) });
+    expect(h.events.filter((e) => e.type === 'delivery.attempt' && e.recipients.includes('bob@nullmx.test'))).toEqual([]);
+  });
+
+  it('bounces a recipient deferred past the queue lifetime', async () => {
+    const s = await sink({ rcpt: (a) => (a.startsWith('bob@') ? { code: 451, message: '4.3.0 greylisted' } : undefined) });
+    await h.store('alice@sender.test', ['bob@example.test'], body, Date.now() - 2 * 3_600_000);
+    h.start({ outboundPort: s.port, queueLifetimeHours: 1 });
+    const [bounce] = await s.waitForMessages(1);
+    const dsn = await parseDsn(bounce?.raw ?? Buffer.alloc(0));
+    expect(dsn.status[1]).toMatchObject({ status: '5.4.7', 'diagnostic-code': 'smtp; 451 4.3.0 greylisted' });
+    expect(dsn.part('text/plain')).toContain('delivery time expired');
+    expect(h.outcomes('bob@example.test')).toMatchObject([{ outcome: 'bounced' }]);
+  });
+
+  it('keeps per-recipient results of one transaction', async () => {
+    const s = await sink({
+      rcpt: (a) =>
+        a.startsWith('gone@') ? { code: 550, message: '5.1.1 no such user' } : a.startsWith('full@') ? { code: 452, message: '4.2.2 mailbox full' } : undefined,
+    });
+    const stored = await h.store('alice@sender.test', ['ok@example.test', 'gone@example.test', 'full@example.test'], body);
+    h.start({ outboundPort: s.port, retryBaseSeconds: 60, retryMaxSeconds: 3840 });
+    await s.waitForMessages(2); // the message, then the bounce for gone@
+    expect(s.messages[0]?.to).toEqual(['ok@example.test']);
+    expect(s.messages[1]).toMatchObject({ from: '', to: ['alice@sender.test'] });
+    const record = await h.waitFor('recorded', async () => {
+      const r = await h.spool.get(stored.id);
+      return r?.recipients.every((x) => x.attempts === 1) ? r : undefined;
+    });
+    expect(record.recipients.map((r) => [r.recipient, r.status])).toEqual([
+      ['ok@example.test', 'delivered'],
+      ['gone@example.test', 'bounced'],
+      ['full@example.test', 'deferred'],
+    ]);
+    const full = record.recipients[2];
+    expect(full?.lastResponse).toBe('452 4.2.2 mailbox full');
+    // backoff: base 60 s, +0–25 % jitter
+    expect(full?.nextAttemptAt).toBeGreaterThanOrEqual(Date.now() + 55_000);
+    expect(full?.nextAttemptAt).toBeLessThanOrEqual(Date.now() + 76_000);
+  });
+
+  it('reuses one connection for consecutive messages to the same host', async () => {
+    const s = await sink();
+    for (let i = 0; i < 3; i += 1) await h.store('alice@sender.test', [`r${i}@example.test`], body);
+    h.start({ outboundPort: s.port, queueWorkers: 1 });
+    const got = await s.waitForMessages(3);
+    expect(new Set(got.map((m) => m.connectionId)).size).toBe(1);
+    expect(s.connections()).toBe(1);
+  });
+
+  it('falls back to the next MX host when the first refuses connections', async () => {
+    const s = await sink();
+    await h.store('alice@sender.test', ['bob@fallback.test'], body);
+    h.start({ outboundPort: s.port });
+    await s.waitForMessages(1);
+    const dialled = h.events.flatMap((e) => (e.type === 'delivery.attempt' ? [e.host] : []));
+    expect(dialled).toEqual([`mx-dead.fallback.test[127.0.0.2]:${s.port}`, `mx-live.fallback.test[127.0.0.1]:${s.port}`]);
+    await h.waitFor('delivered', () => h.outcomes('bob@fallback.test').find((e) => e.outcome === 'delivered'));
+  });
+
+  it('hold mode stores and never delivers', async () => {
+    const s = await sink();
+    const stored = await h.store('alice@sender.test', ['bob@example.test'], body);
+    const scheduler = h.start({ outboundPort: s.port, deliveryMode: 'hold' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.connections()).toBe(0);
+    expect(h.events).toEqual([]);
+    expect(scheduler.inFlight()).toBe(0);
+    expect((await h.spool.get(stored.id))?.recipients[0]?.status).toBe('queued');
+  });
+
+  it('stop() aborts a hung attempt after its bound and gives the claim back', async () => {
+    const s = await sink({ hang: true });
+    const stored = await h.store('alice@sender.test', ['bob@example.test'], body);
+    const scheduler = h.start({ outboundPort: s.port }, { stopTimeoutMs: 100 });
+    await h.waitFor('a dial', () => h.events.find((e) => e.type === 'delivery.attempt'));
+    await scheduler.stop();
+    expect(scheduler.inFlight()).toBe(0);
+    const due = await h.spool.claimDue(Date.now(), 10, 1_000);
+    expect(due.map((d) => [d.id, d.recipient])).toEqual([[stored.id, 'bob@example.test']]);
+  });
+});
+
+describe('scheduler (relay mode)', () => {
+  const auth = { user: 'relayuser', pass: 's3cret' };
+
+  it.each([
+    ['smtp:// with STARTTLS', 'starttls', false],
+    ['smtps://', 'implicit', true],
+  ] as const)('relays through %s with AUTH, one transaction for all domains', async (_name, tls, secure) => {
+    const s = await sink({ tls, auth });
+    await h.store('alice@sender.test', ['bob@example.test', 'carol@elsewhere.test'], body);
+    h.start({ deliveryMode: 'relay', relay: { secure, host: '127.0.0.1', port: s.port, ...auth } });
+    const [got] = await s.waitForMessages(1);
+    expect(got).toMatchObject({ user: 'relayuser', secure: true, from: 'alice@sender.test', to: ['bob@example.test', 'carol@elsewhere.test'] });
+    expect(got?.raw.equals(body)).toBe(true);
+  });
+});
+
+describe('scheduler restart recovery', () => {
+  it('delivers what a previous process had claimed but never recorded', async () => {
+    const s = await sink();
+    const stored = await h.store('alice@sender.test', ['bob@example.test'], body);
+    // The "previous process" claimed the recipient and died: its claim lived only in its memory.
+    await h.spool.claimDue(Date.now(), 10, 60_000);
+    await h.spool.close();
+    const { openFileSpool } = await import('../../src/spool/file-spool.js');
+    const reopened = await openFileSpool({ path: h.dir });
+    try {
+      const { startScheduler } = await import('../../src/queue/scheduler.js');
+      const { createSmtpTransport } = await import('../../src/delivery/transport.js');
+      const { createResolver } = await import('../../src/dns/resolver.js');
+      const { testConfig } = await import('./harness.js');
+      const config = testConfig({ outboundPort: s.port, dnsServers: [{ host: h.dns.address, port: h.dns.port }] });
+      const transport = createSmtpTransport({ hostname: config.hostname, tlsVerify: false });
+      const scheduler = startScheduler({
+        spool: reopened,
+        config,
+        resolver: createResolver(config.dnsServers),
+        transport,
+        clock: Date.now,
+        random: Math.random,
+      });
+      await s.waitForMessages(1);
+      await h.waitFor('recorded', async () => ((await reopened.get(stored.id))?.recipients[0]?.status === 'delivered' ? true : undefined));
+      await scheduler.stop();
+      await transport.close();
+    } finally {
+      await reopened.close();
+    }
+  });
+});
