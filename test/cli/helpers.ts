@@ -1,0 +1,48 @@
+import { Command, CommanderError } from 'commander';
+import { registerAdminCommands, registerSendCommand, type AdminEnv, type CliIo } from '../../src/cli/admin/index.js';
+
+export interface RunResult {
+  readonly stdout: string;
+  readonly bytes: Buffer;
+  /** The error `parseAsync` rejected with, if any. */
+  readonly error: unknown;
+}
+
+/** A `gopherpost`-like program with the admin and send commands, run in-process. */
+export async function runCli(args: readonly string[], env: AdminEnv = { adminUrl: 'http://127.0.0.1:1' }): Promise<RunResult> {
+  let stdout = '';
+  const chunks: Buffer[] = [];
+  const io: CliIo = {
+    out: (text) => void (stdout += text),
+    outBytes: (chunk) => {
+      chunks.push(Buffer.from(chunk));
+      return Promise.resolve();
+    },
+  };
+  const program = new Command('gopherpost').exitOverride().configureOutput({
+    writeOut: (text) => void (stdout += text),
+    writeErr: (text) => void (stdout += text),
+  });
+  registerAdminCommands(program, env, io);
+  registerSendCommand(program, io);
+  // Commander copies exitOverride/configureOutput to commands created with .command(), not to added ones.
+  const apply = (command: Command): void => {
+    command.exitOverride().configureOutput({
+      writeOut: (text) => void (stdout += text),
+      writeErr: (text) => void (stdout += text),
+    });
+    command.commands.forEach(apply);
+  };
+  program.commands.forEach(apply);
+  let error: unknown;
+  try {
+    await program.parseAsync(['node', 'gopherpost', ...args]);
+  } catch (err: unknown) {
+    error = err;
+  }
+  return { stdout, bytes: Buffer.concat(chunks), error };
+}
+
+export function isHelpExit(error: unknown): boolean {
+  return error instanceof CommanderError && error.code === 'commander.helpDisplayed';
+}
