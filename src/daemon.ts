@@ -1,10 +1,17 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/types.js';
 import { createAuditBus, type AuditBus } from './audit/bus.js';
+import { createSmtpTransport, transportOptionsFromConfig } from './delivery/transport.js';
 import { createResolver } from './dns/resolver.js';
+import { createHttpApp } from './http/app.js';
+import { startHttpServer, type HttpServerHandle } from './http/server.js';
+import type { Readiness } from './http/deps.js';
 import { createInboundServer, type InboundServer } from './inbound/server.js';
 import { logAudit } from './log/audit-log.js';
+import { createMetrics, observeAudit } from './metrics/registry.js';
 import type { Logger } from './log/logger.js';
+import { retention$ } from './queue/retention.js';
+import { startScheduler } from './queue/scheduler.js';
 import { openFileSpool } from './spool/file-spool.js';
 import type { Spool } from './spool/spool.js';
 
@@ -14,6 +21,8 @@ export interface Daemon {
   readonly spool: Spool;
   readonly audit: AuditBus;
   readonly smtp: AddressInfo;
+  /** The HTTP server (health, metrics, audit, admin API); undefined when disabled or its port was taken. */
+  readonly http: HttpServerHandle | undefined;
   /** Graceful stop: no new sessions, sessions finish within `graceMs`, deliveries return to the queue. */
   stop(graceMs?: number): Promise<void>;
   /** SIGHUP: re-read TLS certificates. */
@@ -56,7 +65,33 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     await spool.close();
     throw error;
   }
-  logger.info({ component: 'smtp', address: smtp.address, port: smtp.port, spool: config.queuePath, mode: config.deliveryMode }, 'GopherPost listening');
+
+  const metrics = createMetrics({ queueDepth: () => spool.depth() });
+  const metricsFeed = observeAudit(metrics, audit.raw$);
+  const readiness = async (): Promise<Readiness> => {
+    if (!inbound.listening) return { ok: false, reason: 'SMTP listener is not bound' };
+    try {
+      await spool.check();
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, reason: `spool is not writable: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  };
+  const http = config.healthDisable
+    ? undefined
+    : await startHttpServer(createHttpApp({ audit, metrics, spool, readiness, adminToken: config.adminToken, logger }), config.healthHost, config.healthPort, logger);
+
+  const transport = createSmtpTransport(transportOptionsFromConfig(config));
+  const scheduler = startScheduler({ spool, config, resolver: dns, transport, clock: Date.now, random: Math.random, onEvent: (event) => audit.publish(event) });
+  const sweeper = retention$({ spool, retentionDays: config.retentionDays, clock: Date.now, intervalMs: 3_600_000 }).subscribe({
+    next: (sweep) => {
+      if (sweep.removed > 0) logger.info({ component: 'retention', removed: sweep.removed }, 'removed finished messages');
+    },
+    error: (error: unknown) => logger.error({ component: 'retention', err: String(error) }, 'retention sweeper stopped'),
+  });
+
+  // the readiness line operators and tests wait for: everything is up
+  logger.info({ component: 'smtp', address: smtp.address, port: smtp.port, http: http?.port, spool: config.queuePath, mode: config.deliveryMode }, 'GopherPost listening');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -64,9 +99,15 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     spool,
     audit,
     smtp,
+    http,
     stop: (graceMs = 10_000) => {
       stopping ??= (async () => {
         await inbound.close(graceMs);
+        sweeper.unsubscribe();
+        await scheduler.stop(); // in-flight attempts finish (bounded); other claims go back untouched
+        await transport.close();
+        await http?.close(Math.min(graceMs, 1000));
+        metricsFeed.unsubscribe();
         await spool.close();
         auditLog.unsubscribe();
         audit.close();

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ConfigError, CONFIG_EXIT_CODE, describeConfig, loadConfig, readEnvironment, unknownVariables } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { createLogger } from '../log/logger.js';
+import { adminUrlFor, CliError, registerAdminCommands, registerSendCommand } from './admin/index.js';
 import { serve } from './serve.js';
 
 /** Loads and validates the configuration; prints the problem and returns the exit code on failure. */
@@ -14,6 +15,14 @@ export function configOrExit(read: () => Record<string, string | undefined>): Co
       return CONFIG_EXIT_CODE;
     }
     throw error;
+  }
+}
+
+function readEnvSafely(read: () => Record<string, string | undefined>): Record<string, string | undefined> {
+  try {
+    return read();
+  } catch {
+    return {}; // reported by the command that needs the configuration
   }
 }
 
@@ -54,6 +63,27 @@ export async function runCli(program: Command, argv: readonly string[], processE
       for (const name of unknownVariables(readEnv())) process.stderr.write(`warning: unknown variable ${name}\n`);
     });
 
-  await program.parseAsync([...argv]);
+  registerAdminCommands(program, {
+    adminUrl: () => {
+      const env = readEnv();
+      return adminUrlFor(env.SMTP_HEALTH_ADDR, env.SMTP_HEALTH_PORT);
+    },
+    token: readEnvSafely(readEnv).SMTP_ADMIN_TOKEN,
+  });
+  registerSendCommand(program);
+
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CliError) {
+      process.stderr.write(`gopherpost: ${error.message}\n`);
+      return error.exitCode;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`gopherpost: invalid configuration\n${error.message}\n`);
+      return CONFIG_EXIT_CODE;
+    }
+    throw error;
+  }
   return exitCode;
 }

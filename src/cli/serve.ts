@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js';
-import { startDaemon } from '../daemon.js';
+import { startDaemon, type Daemon } from '../daemon.js';
 import type { Logger } from '../log/logger.js';
 
 /** Grace period for open sessions and deliveries after SIGTERM/SIGINT. */
@@ -7,23 +7,21 @@ const GRACE_MS = 10_000;
 
 /**
  * Runs the daemon until SIGTERM/SIGINT (graceful stop, exit 0); SIGHUP reloads
- * TLS certificates. Resolves with the process exit code.
+ * TLS certificates. Signals are handled from the first moment: one that
+ * arrives during start-up stops the daemon as soon as it is up. Resolves with
+ * the process exit code.
  */
-export async function serve(config: Config, logger: Logger): Promise<number> {
-  let daemon;
-  try {
-    daemon = await startDaemon(config, logger);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    logger.fatal({ err: message }, 'could not start');
-    return 1;
-  }
-  const running = daemon;
+export function serve(config: Config, logger: Logger): Promise<number> {
   return new Promise<number>((resolve) => {
+    let daemon: Daemon | undefined;
+    let stopSignal: string | undefined;
     const stop = (signal: string): void => {
+      if (stopSignal) return;
+      stopSignal = signal;
       logger.info({ signal }, 'stopping');
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
+      if (daemon) finish(daemon);
+    };
+    const finish = (running: Daemon): void => {
       process.off('SIGHUP', onHup);
       running.stop(GRACE_MS).then(
         () => resolve(0),
@@ -36,10 +34,21 @@ export async function serve(config: Config, logger: Logger): Promise<number> {
     const onTerm = (): void => stop('SIGTERM');
     const onInt = (): void => stop('SIGINT');
     const onHup = (): void => {
-      running.reload().catch((error: unknown) => logger.error({ err: String(error) }, 'reload failed'));
+      daemon?.reload().catch((error: unknown) => logger.error({ err: String(error) }, 'reload failed'));
     };
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
     process.on('SIGHUP', onHup);
+    startDaemon(config, logger).then(
+      (running) => {
+        daemon = running;
+        if (stopSignal) finish(running);
+      },
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        logger.fatal({ err: message }, 'could not start');
+        resolve(1);
+      },
+    );
   });
 }

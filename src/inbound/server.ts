@@ -78,7 +78,7 @@ export async function createInboundServer(deps: InboundDeps): Promise<InboundSer
     socketTimeout: config.commandTimeoutSeconds * 1000,
     closeTimeout: 5_000,
     maxAllowedUnauthenticatedCommands: false,
-    logger: commandAuditLogger(audit, deps.debug) as never,
+    logger: commandAuditLogger(audit, deps.debug),
     ...(tls ? { key: tls.key, cert: tls.cert } : {}),
     onConnect: (session, cb) => connect.handler(session, cb),
     onAuth: (a, session, cb) => auth.handler({ auth: a, session }, cb as Answer),

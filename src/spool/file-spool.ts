@@ -233,6 +233,10 @@ class FileSpool implements Spool {
     return Promise.resolve(this.index.nextDueAt(this.now()));
   }
 
+  depth(): Promise<number> {
+    return Promise.resolve(this.index.waiting());
+  }
+
   async retryNow(id?: MessageId): Promise<number> {
     let count = 0;
     const now = this.now();

@@ -86,6 +86,13 @@ export class QueueIndex {
     return next;
   }
 
+  /** Queued or deferred recipients across all messages. */
+  waiting(): number {
+    let count = 0;
+    for (const id of this.active) count += this.entries.get(id)?.record.recipients.filter(isWaiting).length ?? 0;
+    return count;
+  }
+
   /** Recipients of one message (or all) that are deferred: candidates for "retry now". */
   deferred(id?: MessageId): Map<MessageId, string[]> {
     const out = new Map<MessageId, string[]>();

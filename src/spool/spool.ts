@@ -45,6 +45,8 @@ export interface Spool {
   release(id: MessageId, recipients: readonly string[]): Promise<void>;
   /** Earliest next-attempt time of any unclaimed queued/deferred recipient. */
   nextDueAt(): Promise<number | undefined>;
+  /** Recipients still waiting for delivery (queued or deferred): the queue depth. */
+  depth(): Promise<number>;
   /** Makes deferred recipients of one message (or all) due now. Returns how many. */
   retryNow(id?: MessageId): Promise<number>;
   /** Removes a message and all its state. */

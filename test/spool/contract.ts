@@ -113,6 +113,7 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
           ['deferred', '451 try later'],
         ]);
         expect(await f.spool.nextDueAt()).toBe(later);
+        expect(await f.spool.depth()).toBe(1);
         expect(await f.spool.claimDue(f.now(), 10, 60_000)).toEqual([]);
         expect(await f.spool.retryNow(record.id)).toBe(1);
         expect((await f.spool.claimDue(f.now(), 10, 60_000)).map((d) => d.recipient)).toEqual(['carol@example.test']);
