@@ -209,7 +209,7 @@ export function createSmtpTransport(options: TransportOptions): Transport {
     setTimeout(() => session.conn.close(), 2_000).unref();
   }
 
-  async function open(target: SmtpTarget): Promise<Session> {
+  async function open(target: SmtpTarget & { readonly signal?: AbortSignal }): Promise<Session> {
     const connectionOptions: ConnectionOptions = {
       host: target.host,
       port: target.port,
@@ -244,9 +244,13 @@ export function createSmtpTransport(options: TransportOptions): Transport {
         conn.off('error', onError);
         reject(closedError());
       };
+      // shutdown while still connecting or waiting for the greeting: hang up now
+      const onAbort = (): void => conn.close();
+      target.signal?.addEventListener('abort', onAbort, { once: true });
       conn.once('error', onError);
       conn.once('end', onEnd);
       conn.connect(() => {
+        target.signal?.removeEventListener('abort', onAbort);
         conn.off('error', onError);
         conn.off('end', onEnd);
         resolve();
