@@ -28,9 +28,10 @@ export interface FileSpoolOptions {
 /**
  * The file spool. A message is durable when its record is in the group-commit
  * write-ahead log (small bodies inline; large bodies fsynced in tmp/ first);
- * its `.eml` names and state file are then put in place without a sync of
- * their own, and a checkpoint (one syncfs) makes them durable before the log
- * segment is dropped. After a crash, start-up replays the log.
+ * its `.eml` names are then put in place without a sync of their own. State
+ * files are written from memory at checkpoints (every state change is in the
+ * log first), and a checkpoint (one syncfs) makes everything durable before
+ * the log segment is dropped. After a crash, start-up replays the log.
  */
 export async function openFileSpool(options: FileSpoolOptions): Promise<Spool & { checkpoint(): Promise<void> }> {
   const paths = spoolPaths(options.path);
@@ -53,8 +54,12 @@ class FileSpool implements Spool {
   private inlineInUse = 0;
   private nonce = 1;
   private readonly locks = new Map<MessageId, Promise<unknown>>();
-  /** segment → files placed for its records and not yet synced, and work still placing them. */
-  private readonly unsynced = new Map<number, { paths: string[]; pending: Set<Promise<unknown>> }>();
+  /**
+   * segment → what its records changed and the next checkpoint must make
+   * durable in the files: bodies placed (and work still placing them), and
+   * messages whose state file is to be (re)written from memory.
+   */
+  private readonly unsynced = new Map<number, { paths: string[]; pending: Set<Promise<unknown>>; dirty: Set<MessageId> }>();
   private readonly timer: NodeJS.Timeout;
   private checkpointing: Promise<void> | undefined;
 
@@ -79,33 +84,31 @@ class FileSpool implements Spool {
     const tmpBody = this.paths.tmpBody(id);
     const received = await this.receive(tmpBody, body);
     const record = initialRecord(id, { ...envelope, recipients }, received.size);
-    const tmpState = this.paths.tmpState(id, this.nonce++);
     try {
       if (received.inline) await this.writeTmp(tmpBody, received.inline);
-      await this.writeTmp(tmpState, JSON.stringify(record));
     } catch (error) {
       this.releaseInline(received.inline);
-      await discard(tmpBody, tmpState);
+      await discard(tmpBody);
       throw storageError(error);
     }
     let segment: number;
     try {
       segment = await this.wal.append(encodeRecord({ t: 'msg', record, inline: received.inline !== undefined }, received.inline ? [received.inline] : []));
     } catch (error) {
-      await discard(tmpBody, tmpState);
+      await discard(tmpBody);
       throw storageError(error);
     } finally {
       this.releaseInline(received.inline);
     }
-    const placing = this.materializer.place(record, tmpBody, tmpState);
-    this.track(segment, placing);
+    const placing = this.materializer.place(record, tmpBody);
+    this.track(segment, placing, id);
     try {
       await placing;
     } catch (error) {
       // committed but not placed: take it back so the client's 451 stays true
       await this.wal.append(encodeRecord({ t: 'del', id, receivedAt: envelope.receivedAt, recipients })).catch(() => undefined);
       await this.materializer.remove(id, envelope.receivedAt, recipients).catch(() => undefined);
-      await discard(tmpBody, tmpState);
+      await discard(tmpBody);
       throw storageError(error);
     }
     this.index.put(record);
@@ -169,12 +172,13 @@ class FileSpool implements Spool {
     if (inline) this.inlineInUse = Math.max(0, this.inlineInUse - inline.length);
   }
 
-  private track(segment: number, work: Promise<string[]>): void {
+  private track(segment: number, work: Promise<string[]>, dirty: MessageId): void {
     let entry = this.unsynced.get(segment);
     if (!entry) {
-      entry = { paths: [], pending: new Set() };
+      entry = { paths: [], pending: new Set(), dirty: new Set() };
       this.unsynced.set(segment, entry);
     }
+    entry.dirty.add(dirty);
     const slot = entry;
     const done = work.then(
       (created) => void slot.paths.push(...created),
@@ -209,9 +213,8 @@ class FileSpool implements Spool {
         .catch((error: unknown) => {
           throw storageError(error);
         });
-      const writing = this.materializer.writeState(next, this.paths.tmpState(id, this.nonce++)).then((p) => [p]);
-      this.track(segment, writing);
-      await writing.catch(() => undefined); // durable in the log already; a checkpoint retries via replay
+      // durable in the log now; the state file is rewritten at the next checkpoint
+      this.track(segment, Promise.resolve([]), id);
       this.index.put(next);
       this.index.release(id, updates.map((u) => u.recipient));
       if (updates.some((u) => u.status === 'queued' || u.status === 'deferred')) this.wakeSubject.next();
@@ -289,11 +292,18 @@ class FileSpool implements Spool {
     if (sealed === this.wal.segment) return; // could not rotate; try again later
     const segments = [...this.unsynced.keys()].filter((s) => s <= sealed);
     const placed: string[] = [];
+    const dirty = new Set<MessageId>();
     for (const s of segments) {
       const entry = this.unsynced.get(s);
       if (!entry) continue;
       await Promise.all([...entry.pending]);
       placed.push(...entry.paths);
+      for (const id of entry.dirty) dirty.add(id);
+    }
+    const ids = [...dirty];
+    for (let i = 0; i < ids.length; i += STATE_BATCH) {
+      const written = await Promise.all(ids.slice(i, i + STATE_BATCH).map((id) => this.writeStateFile(id)));
+      for (const path of written) if (path) placed.push(path);
     }
     await syncFilesystem(this.paths.root, placed);
     const files = (await readdir(this.paths.wal).catch(() => [] as string[])).filter((n) => n.endsWith('.wal')).sort();
@@ -302,6 +312,14 @@ class FileSpool implements Spool {
     }
     await fsyncDirectory(this.paths.wal);
     for (const s of segments) this.unsynced.delete(s);
+  }
+
+  /** Writes a message's state file from memory (under its lock, so a removal cannot interleave). */
+  private writeStateFile(id: MessageId): Promise<string | undefined> {
+    return this.exclusive(id, async () => {
+      const record = this.index.get(id);
+      return record ? this.materializer.writeState(record, this.paths.tmpState(id, this.nonce++)) : undefined;
+    });
   }
 
   private exclusive<T>(id: MessageId, work: () => Promise<T>): Promise<T> {
@@ -327,19 +345,31 @@ class FileSpool implements Spool {
 }
 
 async function scanRecords(paths: SpoolPaths): Promise<MessageRecord[]> {
-  const records: MessageRecord[] = [];
+  const files: string[] = [];
   for (const dir of (await readdir(paths.root)).filter(isDateDir)) {
     const full = join(paths.root, dir);
     for (const name of await readdir(full)) {
-      if (!name.endsWith('.json') || !isMessageId(name.slice(0, -5))) continue;
-      try {
-        records.push(JSON.parse(await readFile(join(full, name), 'utf8')) as MessageRecord);
-      } catch {
-        // unreadable state file: leave it for the operator, never crash start-up
-      }
+      if (name.endsWith('.json') && isMessageId(name.slice(0, -5))) files.push(join(full, name));
     }
   }
+  const records: MessageRecord[] = [];
+  // many reads in flight keep the thread pool busy: start-up with a large queue is bound by them
+  for (let i = 0; i < files.length; i += SCAN_BATCH) {
+    const batch = await Promise.all(files.slice(i, i + SCAN_BATCH).map(readRecord));
+    for (const record of batch) if (record) records.push(record);
+  }
   return records;
+}
+
+const SCAN_BATCH = 64;
+const STATE_BATCH = 64;
+
+async function readRecord(file: string): Promise<MessageRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as MessageRecord;
+  } catch {
+    return undefined; // unreadable state file: left for the operator, never a crash at start-up
+  }
 }
 
 async function retryAfterMkdir<T>(dir: string, work: () => Promise<T>): Promise<T> {

@@ -128,6 +128,7 @@ describe('retention$ against the file spool', () => {
     expect(await spool.get(oldDone.id)).toBeUndefined();
     expect(await spool.get(aloneOnItsDay.id)).toBeUndefined();
 
+    await spool.checkpoint(); // state files are written at checkpoints
     const onDisk = await files();
     expect(onDisk.filter((f) => f.includes(oldDone.id) || f.includes(aloneOnItsDay.id))).toEqual([]);
     for (const id of kept) expect(onDisk.some((f) => f.endsWith(`/${id}.json`))).toBe(true);

@@ -44,6 +44,7 @@ describe('file spool layout', () => {
     const spool = await openFileSpool({ path: dir, now: () => at });
     try {
       const record = await spool.store(envelope({}, at), Readable.from([Buffer.from('Subject: x\r\n\r\nhello\r\n')]));
+      await spool.checkpoint(); // state files are written at checkpoints
       const files = (await readdir(join(dir, '2026-11-24'))).sort();
       expect(files).toEqual(
         [`${record.id}.json`, `${record.id}_${recipientHash('Bob@example.test')}.eml`, `${record.id}_${recipientHash('carol@example.test')}.eml`].sort(),

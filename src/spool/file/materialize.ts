@@ -6,8 +6,9 @@ import type { SpoolPaths } from './paths.js';
 /**
  * Puts a committed message's files in their final places: the body under the
  * first recipient's name, hard links for the others (one body on disk), then
- * the state file. Nothing here is fsynced: the write-ahead log already made the
- * message durable, and the next checkpoint syncs these files.
+ * the state file (written at checkpoints, from memory). Nothing here is
+ * fsynced: the write-ahead log already made the message durable, and the next
+ * checkpoint syncs these files.
  */
 export class Materializer {
   private readonly knownDirs = new Set<string>();
@@ -20,8 +21,8 @@ export class Materializer {
     this.knownDirs.add(dir);
   }
 
-  /** Moves `tmpBody` (and `tmpState`) into place; returns every path it created. */
-  async place(record: MessageRecord, tmpBody: string, tmpState: string): Promise<string[]> {
+  /** Moves `tmpBody` into place and links the other recipients' names; returns every path it created. */
+  async place(record: MessageRecord, tmpBody: string): Promise<string[]> {
     const { id, envelope } = record;
     const names = envelope.recipients.map((r) => this.paths.bodyFile(id, envelope.receivedAt, r));
     const first = names[0];
@@ -38,9 +39,7 @@ export class Materializer {
       await rename(tmpBody, first);
     }
     for (const name of names.slice(1)) await linkOnce(first, name);
-    const state = this.paths.stateFile(id, envelope.receivedAt);
-    await rename(tmpState, state);
-    return [...names, state, dir];
+    return [...names, dir];
   }
 
   /** Writes the state file atomically (temporary name, then rename). */
