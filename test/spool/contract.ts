@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { firstValueFrom, take, timeout } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/domain/envelope.js';
-import type { Spool } from '../../src/spool/spool.js';
+import { SpoolError, type Spool } from '../../src/spool/spool.js';
 
 export interface SpoolFixture {
   readonly spool: Spool;
@@ -133,6 +133,90 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
         expect(await f.spool.get(record.id)).toBeUndefined();
         await expect(f.spool.openBody(record.id)).rejects.toThrow();
         await expect(f.spool.check()).resolves.toBeUndefined();
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('streams a body of many chunks back whole, and an empty body too', async () => {
+      const f = await open();
+      try {
+        const chunks = Array.from({ length: 50 }, (_, i) => Buffer.alloc(16 * 1024 + i, String.fromCharCode(97 + (i % 26))));
+        const whole = Buffer.concat(chunks);
+        const big = await f.spool.store(envelope({}, f.now()), Readable.from(chunks));
+        expect(big.size).toBe(whole.length);
+        expect((await readAll(await f.spool.openBody(big.id))).equals(whole)).toBe(true);
+        const empty = await f.spool.store(envelope({}, f.now()), Readable.from([] as Buffer[]));
+        expect(empty.size).toBe(0);
+        expect((await readAll(await f.spool.openBody(empty.id))).length).toBe(0);
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('lists oldest first and answers unknown ids', async () => {
+      const f = await open();
+      try {
+        const first = await f.spool.store(envelope({}, f.now()), bodyOf('1\r\n'));
+        f.advance(1_000);
+        const second = await f.spool.store(envelope({}, f.now()), bodyOf('2\r\n'));
+        expect((await f.spool.list()).map((r) => r.id)).toEqual([first.id, second.id]);
+        expect(await f.spool.get('00000000000000000000')).toBeUndefined();
+        await expect(f.spool.openBody('00000000000000000000')).rejects.toThrow();
+        await expect(
+          f.spool.update('00000000000000000000', [{ recipient: 'Bob@example.test', status: 'delivered', attempts: 1, nextAttemptAt: f.now() }]),
+        ).rejects.toBeInstanceOf(SpoolError);
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('counts claimed recipients in the depth, finished ones not, and reports when the next one falls due', async () => {
+      const f = await open();
+      try {
+        expect(await f.spool.nextDueAt()).toBeUndefined();
+        expect(await f.spool.depth()).toBe(0);
+        const record = await f.spool.store(envelope({}, f.now()), bodyOf('x\r\n'));
+        expect(await f.spool.nextDueAt()).toBe(record.envelope.receivedAt);
+        expect(await f.spool.depth()).toBe(2);
+        await f.spool.claimDue(f.now(), 10, 60_000);
+        expect(await f.spool.depth()).toBe(2);
+        expect(await f.spool.nextDueAt()).toBe(f.now() + 60_000); // the lease's end
+        const done = await f.spool.update(record.id, [
+          { recipient: 'Bob@example.test', status: 'delivered', attempts: 1, nextAttemptAt: f.now(), lastResponse: '250 ok' },
+          { recipient: 'carol@example.test', status: 'bounced', attempts: 1, nextAttemptAt: f.now(), lastResponse: '550 no' },
+        ]);
+        expect(done.recipients.map((r) => r.status)).toEqual(['delivered', 'bounced']);
+        expect(await f.spool.depth()).toBe(0);
+        expect(await f.spool.nextDueAt()).toBeUndefined();
+        f.advance(120_000);
+        expect(await f.spool.claimDue(f.now(), 10, 60_000)).toEqual([]);
+        expect((await f.spool.get(record.id))?.recipients.map((r) => r.lastResponse)).toEqual(['250 ok', '550 no']);
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('makes every deferred recipient due at once with retryNow()', async () => {
+      const f = await open();
+      try {
+        const a = await f.spool.store(envelope({ recipients: ['a@one.test'] }, f.now()), bodyOf('a\r\n'));
+        const b = await f.spool.store(envelope({ recipients: ['b@two.test'] }, f.now()), bodyOf('b\r\n'));
+        await f.spool.claimDue(f.now(), 10, 60_000);
+        for (const [record, recipient] of [[a, 'a@one.test'], [b, 'b@two.test']] as const) {
+          await f.spool.update(record.id, [{ recipient, status: 'deferred', attempts: 1, nextAttemptAt: f.now() + 3_600_000, lastResponse: '451 later' }]);
+        }
+        expect(await f.spool.claimDue(f.now(), 10, 60_000)).toEqual([]);
+        expect(await f.spool.retryNow()).toBe(2);
+        expect(await f.spool.retryNow()).toBe(0);
+        const due = await f.spool.claimDue(f.now(), 10, 60_000);
+        expect(due.map((d) => [d.recipient, d.domain, d.attempts]).sort()).toEqual([
+          ['a@one.test', 'one.test', 1],
+          ['b@two.test', 'two.test', 1],
+        ]);
+        // the state keeps the last response; lastResponse is optional in updates
+        const kept = await f.spool.update(a.id, [{ recipient: 'a@one.test', status: 'deferred', attempts: 2, nextAttemptAt: f.now() + 1_000 }]);
+        expect(kept.recipients[0]?.lastResponse).toBe('451 later');
       } finally {
         await f.close();
       }

@@ -1,0 +1,90 @@
+import type { Redis } from 'ioredis';
+
+/** What Redis says about persisting writes, as far as it lets us ask. */
+export type Persistence =
+  | { readonly kind: 'aof'; readonly fsync: string | undefined }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'unknown'; readonly reason: string };
+
+/** One log line for the operator about the durability a 250 reply carries. */
+export interface PersistenceNotice {
+  readonly level: 'warn' | 'info';
+  readonly message: string;
+}
+
+async function configGet(redis: Redis, name: string): Promise<string | undefined> {
+  const reply = await redis.config('GET', name);
+  if (!Array.isArray(reply)) return undefined;
+  const value: unknown = reply[1];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * `CONFIG GET appendonly`/`appendfsync`; when CONFIG is disabled (managed
+ * Redis, renamed command), `INFO persistence`'s `aof_enabled`.
+ */
+export async function readPersistence(redis: Redis): Promise<Persistence> {
+  try {
+    const appendonly = await configGet(redis, 'appendonly');
+    if (appendonly !== undefined) {
+      return appendonly === 'yes' ? { kind: 'aof', fsync: await configGet(redis, 'appendfsync') } : { kind: 'none' };
+    }
+  } catch {
+    // CONFIG may be disabled: ask INFO instead
+  }
+  try {
+    const info = await redis.info('persistence');
+    const match = /^aof_enabled:(\d)/m.exec(info);
+    if (match) return match[1] === '1' ? { kind: 'aof', fsync: undefined } : { kind: 'none' };
+    return { kind: 'unknown', reason: 'INFO persistence has no aof_enabled' };
+  } catch (error) {
+    return { kind: 'unknown', reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * `maxmemory-policy`: an `allkeys-*` policy lets Redis evict queued mail under
+ * memory pressure. Undefined when CONFIG is disabled.
+ */
+export async function readEvictionPolicy(redis: Redis): Promise<string | undefined> {
+  try {
+    return await configGet(redis, 'maxmemory-policy');
+  } catch {
+    return undefined;
+  }
+}
+
+/** What to tell the operator about eviction (pure); undefined when nothing queued can be evicted. */
+export function evictionNotice(policy: string | undefined): PersistenceNotice | undefined {
+  if (policy === undefined || !policy.startsWith('allkeys')) return undefined;
+  return {
+    level: 'warn',
+    message: `Redis may evict any key under memory pressure (maxmemory-policy ${policy}): queued mail can vanish; use noeviction`,
+  };
+}
+
+/** What to tell the operator (pure). */
+export function persistenceNotice(p: Persistence): PersistenceNotice {
+  switch (p.kind) {
+    case 'none':
+      return {
+        level: 'warn',
+        message:
+          'Redis does not persist writes (appendonly no): mail acknowledged with 250 is lost if Redis restarts; set appendonly yes and appendfsync always',
+      };
+    case 'unknown':
+      return { level: 'warn', message: `could not read the Redis persistence settings (${p.reason}); make sure appendonly is yes` };
+    case 'aof':
+      if (p.fsync === 'always') return { level: 'info', message: 'Redis persists every write before replying (appendonly yes, appendfsync always)' };
+      if (p.fsync === 'everysec') {
+        return {
+          level: 'info',
+          message: 'Redis fsyncs once a second (appendfsync everysec): up to 1 s of acknowledged mail can be lost if the Redis host crashes',
+        };
+      }
+      if (p.fsync === 'no') {
+        return { level: 'warn', message: 'Redis leaves fsync to the OS (appendfsync no): acknowledged mail can be lost if the Redis host crashes' };
+      }
+      return { level: 'info', message: 'Redis uses the append-only file (appendonly yes)' };
+  }
+}

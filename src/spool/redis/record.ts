@@ -1,0 +1,66 @@
+import type { Envelope, MessageRecord, RecipientState, RecipientStatus } from '../../domain/envelope.js';
+
+/** Field names inside a `msg:<id>` hash (see keys.ts). */
+export const field = {
+  envelope: 'e',
+  receivedAt: 't',
+  size: 'z',
+  status: (r: string) => `s:${r}`,
+  attempts: (r: string) => `a:${r}`,
+  nextAttemptAt: (r: string) => `n:${r}`,
+  updatedAt: (r: string) => `u:${r}`,
+  lastResponse: (r: string) => `l:${r}`,
+} as const;
+
+/** The hash fields of a new record (pure). */
+export function encodeRecord(record: MessageRecord): Record<string, string> {
+  const fields: Record<string, string> = {
+    [field.envelope]: JSON.stringify(record.envelope),
+    [field.receivedAt]: String(record.envelope.receivedAt),
+    [field.size]: String(record.size),
+  };
+  for (const r of record.recipients) {
+    fields[field.status(r.recipient)] = r.status;
+    fields[field.attempts(r.recipient)] = String(r.attempts);
+    fields[field.nextAttemptAt(r.recipient)] = String(r.nextAttemptAt);
+    fields[field.updatedAt(r.recipient)] = String(r.updatedAt);
+    if (r.lastResponse !== undefined) fields[field.lastResponse(r.recipient)] = r.lastResponse;
+  }
+  return fields;
+}
+
+const STATUSES: ReadonlySet<string> = new Set<RecipientStatus>(['queued', 'deferred', 'delivered', 'bounced']);
+
+/** A record from its hash (HGETALL as an object); undefined when absent or unreadable. */
+export function decodeRecord(id: string, fields: Readonly<Record<string, string>>): MessageRecord | undefined {
+  const json = fields[field.envelope];
+  if (json === undefined) return undefined;
+  let envelope: Envelope;
+  try {
+    envelope = JSON.parse(json) as Envelope;
+  } catch {
+    return undefined;
+  }
+  const recipients: RecipientState[] = [];
+  for (const recipient of envelope.recipients) {
+    const status = fields[field.status(recipient)];
+    if (status === undefined || !STATUSES.has(status)) return undefined;
+    const state: RecipientState = {
+      recipient,
+      status: status as RecipientStatus,
+      attempts: Number(fields[field.attempts(recipient)] ?? 0),
+      nextAttemptAt: Number(fields[field.nextAttemptAt(recipient)] ?? envelope.receivedAt),
+      updatedAt: Number(fields[field.updatedAt(recipient)] ?? envelope.receivedAt),
+    };
+    const lastResponse = fields[field.lastResponse(recipient)];
+    recipients.push(lastResponse === undefined ? state : { ...state, lastResponse });
+  }
+  return { id, envelope, size: Number(fields[field.size] ?? 0), recipients };
+}
+
+/** A flat `[field, value, field, value, …]` reply (HGETALL from a script) as an object. */
+export function pairsToObject(flat: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
+  return out;
+}
