@@ -22,6 +22,7 @@ import type { DeliveryOutcome } from '../domain/delivery.js';
 import type { MessageRecord } from '../domain/envelope.js';
 import type { DeliveryJob } from '../domain/job.js';
 import type { DnsResolver } from '../dns/resolver.js';
+import type { DkimSigner } from '../dkim/signer.js';
 import { attemptDelivery } from '../delivery/attempt.js';
 import type { DialTarget } from '../delivery/attempt.js';
 import { MxCache, resolveDestination } from '../delivery/mx.js';
@@ -59,6 +60,8 @@ export interface SchedulerDeps {
   readonly config: Config;
   readonly resolver: DnsResolver;
   readonly transport: Transport;
+  /** DKIM signing at delivery (SPEC §5); messages leave unsigned without it. */
+  readonly signer?: DkimSigner;
   readonly clock: () => number;
   readonly random: () => number;
   /** `delivery.attempt` per host dialled, `delivery.outcome` per recipient recorded (audit bus, metrics). */
@@ -166,8 +169,8 @@ export function startScheduler(deps: SchedulerDeps): SchedulerHandle {
   function send(state: JobState, sender: string, target: DialTarget): Observable<SendResult> {
     return new Observable<SendResult>((subscriber) => {
       const abort = new AbortController();
-      spool
-        .openBody(state.job.id)
+      const openBody = (): Promise<AsyncIterable<Buffer>> => spool.openBody(state.job.id);
+      (deps.signer ? deps.signer.signedBody(openBody, sender) : openBody())
         .then((body) =>
           deps.transport.sendEnvelope({
             ...target,
