@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 /** Starts the built daemon on a free port with `spool`; resolves once it listens. */
-export async function startDaemon(spool: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
+export async function startDaemon(spool: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number; httpPort: number | undefined }> {
   const child = spawn(process.execPath, [CLI, 'serve'], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -24,16 +24,22 @@ export async function startDaemon(spool: string, env: Record<string, string> = {
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
+  const [port, httpPort] = await new Promise<[number, number | undefined]>((resolve, reject) => {
     let out = '';
+    let found = false;
     child.stdout?.on('data', (d: Buffer) => {
+      if (found) return; // keep draining the pipe, hold nothing
       out += d.toString();
-      const m = /"port":(\d+)[^\n]*GopherPost listening/.exec(out);
-      if (m) resolve(Number(m[1]));
+      const line = /[^\n]*GopherPost listening[^\n]*/.exec(out)?.[0];
+      if (!line) return;
+      found = true;
+      out = '';
+      const http = /"http":(\d+)/.exec(line)?.[1];
+      resolve([Number(/"port":(\d+)/.exec(line)?.[1]), http === undefined ? undefined : Number(http)]);
     });
     child.once('exit', (code) => reject(new Error(`daemon exited ${code}: ${out}`)));
   });
-  return { child, port };
+  return { child, port, httpPort };
 }
 
 export async function stopDaemon(child: ChildProcess): Promise<void> {

@@ -7,6 +7,8 @@
  *   W1c  the same, one message per connection
  *   W2   100 KiB messages
  *   W3   20 concurrent 10 MiB messages: the server's peak RSS
+ *   W1a  W1 with audit logging on (records logged as JSON lines)
+ *   W1s  W1a plus one /audit subscriber that never reads
  * Delivery (queue loaded while held, then drained by MX to a local sink, 16 workers):
  *   D1   10,000 recipients over 10 domains, 4 KiB
  *   D3   20 × 10 MiB: peak RSS while delivering
@@ -15,6 +17,7 @@
  * spools live; default a temp dir), BENCH_JSON=1 (a machine-readable line).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchDelivery } from './delivery.js';
@@ -32,6 +35,10 @@ interface Workload {
   readonly total: number;
   readonly bytes: number;
   readonly perConnection: 0 | 1;
+  /** Audit logging on (SMTP_DEBUG=true, HTTP up). */
+  readonly audit?: boolean;
+  /** With audit on: one /audit subscriber that never reads (slow consumers must not slow SMTP). */
+  readonly stalledSubscriber?: boolean;
 }
 
 const inbound: Workload[] = [
@@ -39,7 +46,21 @@ const inbound: Workload[] = [
   { name: 'W1c', sessions: 20, total: quick ? 1000 : 5000, bytes: 4096, perConnection: 1 },
   { name: 'W2', sessions: 20, total: quick ? 400 : 2000, bytes: 102_400, perConnection: 0 },
   { name: 'W3', sessions: 20, total: 20, bytes: 10_485_000, perConnection: 0 },
+  { name: 'W1a', sessions: 20, total: quick ? 2000 : 10_000, bytes: 4096, perConnection: 0, audit: true },
+  { name: 'W1s', sessions: 20, total: quick ? 2000 : 10_000, bytes: 4096, perConnection: 0, audit: true, stalledSubscriber: true },
 ];
+
+/** Opens GET /audit and never reads from it: the slowest possible consumer. */
+function stallSubscriber(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1' }, () => {
+      socket.write('GET /audit HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n');
+      socket.pause();
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
 
 const results: Record<string, unknown>[] = [];
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -51,8 +72,10 @@ async function runInbound(base: string): Promise<void> {
   for (const w of inbound) {
     if (!wanted(w.name)) continue;
     const spool = join(base, `${w.name}-${Date.now()}`);
-    const { child, port } = await startDaemon(spool);
+    const env: Record<string, string> = w.audit ? { SMTP_DEBUG: 'true', SMTP_HEALTH_DISABLE: 'false', SMTP_HEALTH_ADDR: '127.0.0.1:0' } : {};
+    const { child, port, httpPort } = await startDaemon(spool, env);
     const pid = child.pid ?? 0;
+    const stalled = w.stalledSubscriber && httpPort !== undefined ? await stallSubscriber(httpPort) : undefined;
     try {
       await resetPeak(pid);
       const cpu0 = await cpuSeconds(pid);
@@ -65,6 +88,7 @@ async function runInbound(base: string): Promise<void> {
       results.push(row);
       console.log(`${w.name} | ${w.total} | ${w.bytes} | ${row.msgsPerSecond} | ${row.mibPerSecond} | ${row.cpuPer1k} | ${row.peakRssMiB} | ${stored === w.total ? 'ok' : `MISMATCH ${stored}`}`);
     } finally {
+      stalled?.destroy();
       await stopDaemon(child);
       await rm(spool, { recursive: true, force: true });
     }

@@ -1,18 +1,25 @@
+import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Config } from './config/types.js';
+import type { Envelope } from './domain/envelope.js';
 import { createAuditBus, type AuditBus } from './audit/bus.js';
 import { createSmtpTransport, transportOptionsFromConfig } from './delivery/transport.js';
+import { authenticateInbound } from './dkim/inbound.js';
+import { createDkimSigner } from './dkim/signer.js';
 import { createResolver } from './dns/resolver.js';
 import { createHttpApp } from './http/app.js';
 import { startHttpServer, type HttpServerHandle } from './http/server.js';
 import type { Readiness } from './http/deps.js';
 import { createInboundServer, type InboundServer } from './inbound/server.js';
+import { loadTlsMaterial } from './inbound/tls.js';
 import { logAudit } from './log/audit-log.js';
 import { createMetrics, observeAudit } from './metrics/registry.js';
 import type { Logger } from './log/logger.js';
 import { retention$ } from './queue/retention.js';
 import { startScheduler } from './queue/scheduler.js';
-import { openFileSpool } from './spool/file-spool.js';
+import { openSpool } from './spool/open.js';
 import type { Spool } from './spool/spool.js';
 
 /** A running daemon: what tests and the CLI hold on to. */
@@ -36,16 +43,32 @@ export interface Daemon {
 export async function startDaemon(config: Config, logger: Logger): Promise<Daemon> {
   const audit = createAuditBus({ enabled: config.debug, replay: 1000 });
   const auditLog = logAudit(logger, audit.events$);
-  const spool = await openFileSpool({ path: config.queuePath });
+  // an ephemeral certificate takes a moment to make: do it while the spool loads
+  const tlsReady = config.tlsDisable ? Promise.resolve() : loadTlsMaterial({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, hostname: config.hostname }).then(() => undefined, () => undefined);
+  const spool = await openSpool(config, logger);
+  await tlsReady;
   const dns = createResolver(config.dnsServers);
   const reverseResolver = {
     reverse: async (ip: string) => [...(await dns.reverse(ip))],
     resolve4: async (name: string) => (await dns.resolve4(name)).map((a) => a.address),
     resolve6: async (name: string) => (await dns.resolve6(name)).map((a) => a.address),
   };
+  const authTmp = config.verifyInbound ? join(config.queuePath, 'tmp', 'auth') : undefined;
+  if (authTmp !== undefined) await mkdir(authTmp, { recursive: true, mode: 0o700 });
+  const authenticate = (body: AsyncIterable<Buffer>, envelope: Envelope, session: string): AsyncIterable<Buffer> =>
+    authenticateInbound(body, {
+      ip: envelope.clientAddress,
+      helo: envelope.heloName,
+      sender: envelope.sender,
+      hostname: config.hostname,
+      resolver: dns,
+      tmpDir: authTmp ?? tmpdir(),
+      onResult: (r) => audit.publish({ type: 'message.authenticated', session, spf: r.spf, dkim: r.dkim.map((d) => `${d.domain}:${d.result}`), dmarc: r.dmarc, arc: r.arc }),
+    });
   let inbound: InboundServer;
   try {
     inbound = await createInboundServer({
+      ...(authTmp === undefined ? {} : { authenticate }),
       config,
       spool,
       resolver: reverseResolver,
@@ -82,7 +105,8 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     : await startHttpServer(createHttpApp({ audit, metrics, spool, readiness, adminToken: config.adminToken, logger }), config.healthHost, config.healthPort, logger);
 
   const transport = createSmtpTransport(transportOptionsFromConfig(config));
-  const scheduler = startScheduler({ spool, config, resolver: dns, transport, clock: Date.now, random: Math.random, onEvent: (event) => audit.publish(event) });
+  const signer = config.dkim ? createDkimSigner(config.dkim, config.hostname) : undefined;
+  const scheduler = startScheduler({ spool, config, resolver: dns, transport, ...(signer ? { signer } : {}), clock: Date.now, random: Math.random, onEvent: (event) => audit.publish(event) });
   const sweeper = retention$({ spool, retentionDays: config.retentionDays, clock: Date.now, intervalMs: 3_600_000 }).subscribe({
     next: (sweep) => {
       if (sweep.removed > 0) logger.info({ component: 'retention', removed: sweep.removed }, 'removed finished messages');

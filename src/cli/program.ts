@@ -3,6 +3,7 @@ import { ConfigError, CONFIG_EXIT_CODE, describeConfig, loadConfig, readEnvironm
 import type { Config } from '../config/types.js';
 import { createLogger } from '../log/logger.js';
 import { adminUrlFor, CliError, registerAdminCommands, registerSendCommand } from './admin/index.js';
+import { registerDkimCommands } from './dkim.js';
 import { serve } from './serve.js';
 
 /** Loads and validates the configuration; prints the problem and returns the exit code on failure. */
@@ -71,6 +72,7 @@ export async function runCli(program: Command, argv: readonly string[], processE
     token: readEnvSafely(readEnv).SMTP_ADMIN_TOKEN,
   });
   registerSendCommand(program);
+  registerDkimCommands(program, { config: () => loadConfig(readEnv()), cwd });
 
   try {
     await program.parseAsync([...argv]);

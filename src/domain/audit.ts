@@ -49,6 +49,14 @@ export type AuditEvent =
       readonly attempts: number;
       readonly durationMs: number;
     }
+  | {
+      readonly type: 'message.authenticated';
+      readonly session: string;
+      readonly spf: string;
+      readonly dkim: readonly string[];
+      readonly dmarc: string;
+      readonly arc: string;
+    }
   | { readonly type: 'config'; readonly key: string; readonly value: string };
 
 export type AuditRecord = AuditEvent & AuditMeta;

@@ -26,6 +26,8 @@ export interface InboundDeps {
   readonly audit: AuditSink;
   readonly now: () => number;
   readonly warn: (message: string) => void;
+  /** SMTP_VERIFY_INBOUND: a stage that prepends Authentication-Results (the composition root supplies it). */
+  readonly authenticate?: (body: AsyncIterable<Buffer>, envelope: Envelope, session: string) => AsyncIterable<Buffer>;
   /** Client-side noise (resets, TLS handshake failures): logged at debug level. */
   readonly debug: (message: string) => void;
 }
@@ -151,7 +153,10 @@ export async function createInboundServer(deps: InboundDeps): Promise<InboundSer
     // destroyOnReturn: false — stopping early (size limit, storage error) must not destroy
     // smtp-server's stream: the rest of DATA is drained so the reply lines up.
     const source = stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
-    const body = addTraceHeaders(limitSize(source, config.maxMessageBytes), { received, hostname: config.hostname });
+    const limited = limitSize(source, config.maxMessageBytes);
+    // Authentication-Results sits right under our Received line, as the same hop's verdict
+    const checked = deps.authenticate ? deps.authenticate(limited, envelope, session.id) : limited;
+    const body = addTraceHeaders(checked, { received, hostname: config.hostname });
     try {
       const record = await spool.store(envelope, body);
       audit.publish({ type: 'message.stored', session: session.id, id: record.id, sender: envelope.sender, recipients: recipients.length, size: record.size });

@@ -136,6 +136,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         return;
       case 'command':
       case 'delivery.attempt':
+      case 'message.authenticated':
       case 'config':
         return;
       default:
