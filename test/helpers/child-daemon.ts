@@ -20,7 +20,10 @@ export async function startChildDaemon(env: Record<string, string>): Promise<Chi
   let output = '';
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon did not start:\n${output}`)), 15_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never leave a half-started daemon behind
+      reject(new Error(`daemon did not start:\n${output}`));
+    }, 15_000);
     const onData = (data: Buffer): void => {
       output += data.toString();
       const match = /"port":(\d+)[^\n]*"msg":"GopherPost listening"/.exec(output);
