@@ -9,8 +9,11 @@
  *   W3   20 concurrent 10 MiB messages: the server's peak RSS
  *   W1a  W1 with audit logging on (records logged as JSON lines)
  *   W1s  W1a plus one /audit subscriber that never reads
+ *   W1r  W1 on the Redis backend
  * Delivery (queue loaded while held, then drained by MX to a local sink, 16 workers):
  *   D1   10,000 recipients over 10 domains, 4 KiB
+ *   D1r  D1 on the Redis backend (REDIS_URL, default redis://127.0.0.1:6379)
+ *   D1k  D1 with DKIM signing (RSA 2048)
  *   D3   20 × 10 MiB: peak RSS while delivering
  *
  * Options: --quick (fewer messages), --only=W1,D1, BENCH_SPOOL=/dir (where
@@ -21,7 +24,8 @@ import { connect, type Socket } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchDelivery } from './delivery.js';
-import { cpuSeconds, countEml, peakRssMiB, resetPeak, startDaemon, stopDaemon } from './daemon-process.js';
+import { fileBackend, redisBackend } from './backend.js';
+import { cpuSeconds, peakRssMiB, resetPeak, startDaemon, stopDaemon } from './daemon-process.js';
 import { runLoad } from './smtp-load.js';
 
 const quick = process.argv.includes('--quick');
@@ -39,6 +43,8 @@ interface Workload {
   readonly audit?: boolean;
   /** With audit on: one /audit subscriber that never reads (slow consumers must not slow SMTP). */
   readonly stalledSubscriber?: boolean;
+  /** The Redis backend instead of the file spool. */
+  readonly redis?: boolean;
 }
 
 const inbound: Workload[] = [
@@ -46,6 +52,7 @@ const inbound: Workload[] = [
   { name: 'W1c', sessions: 20, total: quick ? 1000 : 5000, bytes: 4096, perConnection: 1 },
   { name: 'W2', sessions: 20, total: quick ? 400 : 2000, bytes: 102_400, perConnection: 0 },
   { name: 'W3', sessions: 20, total: 20, bytes: 10_485_000, perConnection: 0 },
+  { name: 'W1r', sessions: 20, total: quick ? 2000 : 10_000, bytes: 4096, perConnection: 0, redis: true },
   { name: 'W1a', sessions: 20, total: quick ? 2000 : 10_000, bytes: 4096, perConnection: 0, audit: true },
   { name: 'W1s', sessions: 20, total: quick ? 2000 : 10_000, bytes: 4096, perConnection: 0, audit: true, stalledSubscriber: true },
 ];
@@ -72,7 +79,8 @@ async function runInbound(base: string): Promise<void> {
   for (const w of inbound) {
     if (!wanted(w.name)) continue;
     const spool = join(base, `${w.name}-${Date.now()}`);
-    const env: Record<string, string> = w.audit ? { SMTP_DEBUG: 'true', SMTP_HEALTH_DISABLE: 'false', SMTP_HEALTH_ADDR: '127.0.0.1:0' } : {};
+    const backend = w.redis ? redisBackend() : fileBackend;
+    const env: Record<string, string> = { ...backend.env(spool), ...(w.audit ? { SMTP_DEBUG: 'true', SMTP_HEALTH_DISABLE: 'false', SMTP_HEALTH_ADDR: '127.0.0.1:0' } : {}) };
     const { child, port, httpPort } = await startDaemon(spool, env);
     const pid = child.pid ?? 0;
     const stalled = w.stalledSubscriber && httpPort !== undefined ? await stallSubscriber(httpPort) : undefined;
@@ -82,7 +90,7 @@ async function runInbound(base: string): Promise<void> {
       const result = await runLoad(port, w);
       const cpu = (await cpuSeconds(pid)) - cpu0;
       const peak = await peakRssMiB(pid);
-      const stored = await countEml(spool);
+      const stored = await backend.stored(spool);
       const rate = result.messages / result.seconds;
       const row = { workload: w.name, messages: w.total, bytes: w.bytes, msgsPerSecond: round(rate), mibPerSecond: round((rate * w.bytes) / 2 ** 20), cpuPer1k: round((cpu / w.total) * 1000, 3), peakRssMiB: round(peak), stored };
       results.push(row);
@@ -90,6 +98,7 @@ async function runInbound(base: string): Promise<void> {
     } finally {
       stalled?.destroy();
       await stopDaemon(child);
+      await backend.cleanup();
       await rm(spool, { recursive: true, force: true });
     }
   }
@@ -98,6 +107,8 @@ async function runInbound(base: string): Promise<void> {
 async function runDeliveries(base: string): Promise<void> {
   const runs = [
     { name: 'D1', total: quick ? 2000 : 10_000, domains: 10, bytes: 4096, workers: 16 },
+    { name: 'D1r', total: quick ? 2000 : 10_000, domains: 10, bytes: 4096, workers: 16, redis: true },
+    { name: 'D1k', total: quick ? 2000 : 10_000, domains: 10, bytes: 4096, workers: 16, dkim: true },
     { name: 'D3', total: 20, domains: 10, bytes: 10_485_000, workers: 16 },
   ].filter((r) => wanted(r.name));
   if (runs.length === 0) return;

@@ -1,14 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from './config/types.js';
 import type { Envelope } from './domain/envelope.js';
 import { createAuditBus, type AuditBus } from './audit/bus.js';
 import { createSmtpTransport, transportOptionsFromConfig } from './delivery/transport.js';
-import { authenticateInbound } from './dkim/inbound.js';
-import { createDkimSigner } from './dkim/signer.js';
-import { createResolver } from './dns/resolver.js';
+import { createResolver, type DnsResolver } from './dns/resolver.js';
 import { createHttpApp } from './http/app.js';
 import { startHttpServer, type HttpServerHandle } from './http/server.js';
 import type { Readiness } from './http/deps.js';
@@ -53,22 +50,11 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     resolve4: async (name: string) => (await dns.resolve4(name)).map((a) => a.address),
     resolve6: async (name: string) => (await dns.resolve6(name)).map((a) => a.address),
   };
-  const authTmp = config.verifyInbound ? join(config.queuePath, 'tmp', 'auth') : undefined;
-  if (authTmp !== undefined) await mkdir(authTmp, { recursive: true, mode: 0o700 });
-  const authenticate = (body: AsyncIterable<Buffer>, envelope: Envelope, session: string): AsyncIterable<Buffer> =>
-    authenticateInbound(body, {
-      ip: envelope.clientAddress,
-      helo: envelope.heloName,
-      sender: envelope.sender,
-      hostname: config.hostname,
-      resolver: dns,
-      tmpDir: authTmp ?? tmpdir(),
-      onResult: (r) => audit.publish({ type: 'message.authenticated', session, spf: r.spf, dkim: r.dkim.map((d) => `${d.domain}:${d.result}`), dmarc: r.dmarc, arc: r.arc }),
-    });
+  const authenticate = config.verifyInbound ? await inboundAuthentication(config, dns, audit) : undefined;
   let inbound: InboundServer;
   try {
     inbound = await createInboundServer({
-      ...(authTmp === undefined ? {} : { authenticate }),
+      ...(authenticate ? { authenticate } : {}),
       config,
       spool,
       resolver: reverseResolver,
@@ -105,7 +91,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     : await startHttpServer(createHttpApp({ audit, metrics, spool, readiness, adminToken: config.adminToken, logger }), config.healthHost, config.healthPort, logger);
 
   const transport = createSmtpTransport(transportOptionsFromConfig(config));
-  const signer = config.dkim ? createDkimSigner(config.dkim, config.hostname) : undefined;
+  const signer = config.dkim ? (await import('./dkim/signer.js')).createDkimSigner(config.dkim, config.hostname) : undefined;
   const scheduler = startScheduler({ spool, config, resolver: dns, transport, ...(signer ? { signer } : {}), clock: Date.now, random: Math.random, onEvent: (event) => audit.publish(event) });
   const sweeper = retention$({ spool, retentionDays: config.retentionDays, clock: Date.now, intervalMs: 3_600_000 }).subscribe({
     next: (sweep) => {
@@ -144,4 +130,30 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       logger.info({ component: 'daemon' }, 'reloaded TLS certificates');
     },
   };
+}
+
+/**
+ * SMTP_VERIFY_INBOUND: the stage that checks SPF/DKIM/DMARC/ARC and prepends
+ * Authentication-Results. mailauth (~25 MiB) is loaded only when this (or
+ * DKIM signing) is configured. Messages stream through files under the
+ * spool's tmp/ (emptied at start-up).
+ */
+async function inboundAuthentication(
+  config: Config,
+  dns: DnsResolver,
+  audit: AuditBus,
+): Promise<(body: AsyncIterable<Buffer>, envelope: Envelope, session: string) => AsyncIterable<Buffer>> {
+  const tmpDir = join(config.queuePath, 'tmp', 'auth');
+  await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+  const { authenticateInbound } = await import('./dkim/inbound.js');
+  return (body, envelope, session) =>
+    authenticateInbound(body, {
+      ip: envelope.clientAddress,
+      helo: envelope.heloName,
+      sender: envelope.sender,
+      hostname: config.hostname,
+      resolver: dns,
+      tmpDir,
+      onResult: (r) => audit.publish({ type: 'message.authenticated', session, spf: r.spf, dkim: r.dkim.map((d) => `${d.domain}:${d.result}`), dmarc: r.dmarc, arc: r.arc }),
+    });
 }

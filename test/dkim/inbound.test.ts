@@ -40,7 +40,10 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 afterEach(async () => {
-  expect(await readdir(tmp)).toEqual([]); // every temp file is gone, whatever happened
+  // every temp file is gone, whatever happened (removal is asynchronous: allow it a moment on a busy machine)
+  const deadline = Date.now() + 3000;
+  while ((await readdir(tmp)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  expect(await readdir(tmp)).toEqual([]);
 });
 
 function message(from: string, body = 'Hello.\r\n'): string {
