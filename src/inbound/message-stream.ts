@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from '../spool/file/random-pool.js';
 
 /** The message went over SMTP_MAX_MESSAGE_BYTES while streaming. */
 export class SizeLimitError extends Error {
@@ -67,7 +67,7 @@ function headerEnd(data: Buffer): number {
 function traceBlock(trace: TraceInfo, headers: Buffer): Buffer {
   let block = `Received: ${trace.received}\r\n`;
   if (!MESSAGE_ID.test(headers.toString('latin1'))) {
-    block += `Message-ID: <${randomBytes(12).toString('hex')}@${trace.hostname}>\r\n`;
+    block += `Message-ID: <${pooledRandomBytes(12).toString('hex')}@${trace.hostname}>\r\n`;
   }
   return Buffer.from(block, 'utf8');
 }

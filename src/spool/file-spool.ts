@@ -52,7 +52,6 @@ class FileSpool implements Spool {
   private readonly inlineLimit: number;
   private readonly inlineBudget: number;
   private inlineInUse = 0;
-  private nonce = 1;
   private readonly locks = new Map<MessageId, Promise<unknown>>();
   /**
    * segment → what its records changed and the next checkpoint must make
@@ -84,23 +83,24 @@ class FileSpool implements Spool {
     const tmpBody = this.paths.tmpBody(id);
     const received = await this.receive(tmpBody, body);
     const record = initialRecord(id, { ...envelope, recipients }, received.size);
-    try {
-      if (received.inline) await this.writeTmp(tmpBody, received.inline);
-    } catch (error) {
-      this.releaseInline(received.inline);
-      await discard(tmpBody);
-      throw storageError(error);
-    }
+    const { inline } = received;
+    // A small body is written to its final names while the log commits it (a crash
+    // before the commit leaves a file with no record: start-up removes it); a large
+    // one is already fsynced in tmp/ and is renamed into place after the commit.
+    const placingEarly = inline ? this.materializer.placeInline(record, inline) : undefined;
+    placingEarly?.catch(() => undefined); // awaited below; never an unhandled rejection
     let segment: number;
     try {
-      segment = await this.wal.append(encodeRecord({ t: 'msg', record, inline: received.inline !== undefined }, received.inline ? [received.inline] : []));
+      segment = await this.wal.append(encodeRecord({ t: 'msg', record, inline: inline !== undefined }, inline ? [inline] : []));
     } catch (error) {
+      await placingEarly?.catch(() => undefined);
+      await this.materializer.remove(id, envelope.receivedAt, recipients).catch(() => undefined);
       await discard(tmpBody);
       throw storageError(error);
     } finally {
-      this.releaseInline(received.inline);
+      this.releaseInline(inline);
     }
-    const placing = this.materializer.place(record, tmpBody);
+    const placing = placingEarly ?? this.materializer.place(record, tmpBody);
     this.track(segment, placing, id);
     try {
       await placing;
@@ -159,11 +159,7 @@ class FileSpool implements Spool {
     }
   }
 
-  /** Writes a file in tmp/, making tmp/ again if it was removed under us. */
-  private async writeTmp(path: string, data: Buffer | string): Promise<void> {
-    await retryAfterMkdir(this.paths.tmp, () => writeFile(path, data, { mode: 0o600 }));
-  }
-
+  /** Opens a file in tmp/, making tmp/ again if it was removed under us. */
   private openTmp(path: string): Promise<FileHandle> {
     return retryAfterMkdir(this.paths.tmp, () => open(path, 'wx', 0o600));
   }
@@ -318,7 +314,7 @@ class FileSpool implements Spool {
   private writeStateFile(id: MessageId): Promise<string | undefined> {
     return this.exclusive(id, async () => {
       const record = this.index.get(id);
-      return record ? this.materializer.writeState(record, this.paths.tmpState(id, this.nonce++)) : undefined;
+      return record ? this.materializer.writeState(record) : undefined;
     });
   }
 
@@ -346,10 +342,12 @@ class FileSpool implements Spool {
 
 async function scanRecords(paths: SpoolPaths): Promise<MessageRecord[]> {
   const files: string[] = [];
+  const bodies: { id: string; path: string }[] = [];
   for (const dir of (await readdir(paths.root)).filter(isDateDir)) {
     const full = join(paths.root, dir);
     for (const name of await readdir(full)) {
       if (name.endsWith('.json') && isMessageId(name.slice(0, -5))) files.push(join(full, name));
+      else if (name.endsWith('.eml')) bodies.push({ id: name.slice(0, 20), path: join(full, name) });
     }
   }
   const records: MessageRecord[] = [];
@@ -358,6 +356,9 @@ async function scanRecords(paths: SpoolPaths): Promise<MessageRecord[]> {
     const batch = await Promise.all(files.slice(i, i + SCAN_BATCH).map(readRecord));
     for (const record of batch) if (record) records.push(record);
   }
+  // a body written while a crash stopped its log commit was never acknowledged: remove it
+  const known = new Set(records.map((r) => r.id));
+  for (const body of bodies) if (!known.has(body.id)) await unlink(body.path).catch(() => undefined);
   return records;
 }
 

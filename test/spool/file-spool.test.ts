@@ -159,6 +159,25 @@ describe('file spool layout', () => {
     }
   });
 
+  it('removes at start-up a body whose log commit never happened (a crash mid-store), keeps the rest', async () => {
+    const dir = await tempDir();
+    const at = Date.UTC(2026, 10, 24, 10, 0, 0);
+    const spool = await openFileSpool({ path: dir, now: () => at });
+    const kept = await spool.store(envelope({}, at), Readable.from([Buffer.from('kept\r\n')]));
+    await spool.close();
+    const orphan = join(dir, '2026-11-24', 'abcdefghij0123456789_0123456789abcdef.eml');
+    await (await import('node:fs/promises')).writeFile(orphan, 'half a mess');
+    const reopened = await openFileSpool({ path: dir, now: () => at });
+    try {
+      expect((await reopened.list()).map((r) => r.id)).toEqual([kept.id]);
+      await expect(stat(orphan)).rejects.toThrow(/ENOENT/);
+      expect((await readAll(await reopened.openBody(kept.id))).toString()).toBe('kept\r\n');
+    } finally {
+      await reopened.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('checkpoints: syncs placed files and drops sealed log segments', async () => {
     const dir = await tempDir();
     const spool = await openFileSpool({ path: dir, checkpointMs: 3_600_000 });

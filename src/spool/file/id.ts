@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from './random-pool.js';
 import type { MessageId } from '../../domain/envelope.js';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuv';
@@ -14,7 +14,7 @@ export function newMessageId(now: number): MessageId {
     time = ALPHABET[t % 32]! + time;
     t = Math.floor(t / 32);
   }
-  const random = randomBytes(10);
+  const random = pooledRandomBytes(10);
   let tail = '';
   for (const byte of random) tail += ALPHABET[byte & 31]!;
   return time + tail;

@@ -42,23 +42,41 @@ export class Materializer {
     return [...names, dir];
   }
 
-  /** Writes the state file atomically (temporary name, then rename). */
-  async writeState(record: MessageRecord, tmpState: string): Promise<string> {
-    const state = this.paths.stateFile(record.id, record.envelope.receivedAt);
-    await this.ensureDir(dirname(state));
-    const json = JSON.stringify(record);
-    await writeFile(tmpState, json, { mode: 0o600 }).catch(async (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-      await mkdir(dirname(tmpState), { recursive: true, mode: 0o700 }); // tmp/ was removed under us
-      await writeFile(tmpState, json, { mode: 0o600 });
-    });
+  /** Writes a small body straight to its final names (before its commit; see FileSpool.store). */
+  async placeInline(record: MessageRecord, body: Buffer): Promise<string[]> {
+    const { id, envelope } = record;
+    const names = envelope.recipients.map((r) => this.paths.bodyFile(id, envelope.receivedAt, r));
+    const first = names[0];
+    if (first === undefined) throw new Error('message without recipients');
+    const dir = dirname(first);
+    await this.ensureDir(dir);
     try {
-      await rename(tmpState, state);
+      await writeFile(first, body, { mode: 0o600, flag: 'wx' });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      this.knownDirs.delete(dirname(state));
+      this.knownDirs.delete(dir);
+      await this.ensureDir(dir);
+      await writeFile(first, body, { mode: 0o600, flag: 'wx' });
+    }
+    for (const name of names.slice(1)) await linkOnce(first, name);
+    return [...names, dir];
+  }
+
+  /**
+   * Writes the state file in place. No temporary name: state files are only
+   * written by checkpoints, before the log segments that hold the same state
+   * are dropped, so a torn file after a crash is rewritten by the replay.
+   */
+  async writeState(record: MessageRecord): Promise<string> {
+    const state = this.paths.stateFile(record.id, record.envelope.receivedAt);
+    const json = JSON.stringify(record);
+    try {
+      await writeFile(state, json, { mode: 0o600 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.knownDirs.delete(dirname(state)); // the folder was swept as empty since it was cached
       await this.ensureDir(dirname(state));
-      await rename(tmpState, state);
+      await writeFile(state, json, { mode: 0o600 });
     }
     return state;
   }

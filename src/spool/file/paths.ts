@@ -38,7 +38,6 @@ export interface SpoolPaths {
   readonly bodyFile: (id: MessageId, receivedAt: number, recipient: string) => string;
   readonly stateFile: (id: MessageId, receivedAt: number) => string;
   readonly tmpBody: (id: MessageId) => string;
-  readonly tmpState: (id: MessageId, nonce: number) => string;
   readonly segment: (seq: number) => string;
 }
 
@@ -54,7 +53,6 @@ export function spoolPaths(root: string): SpoolPaths {
     bodyFile: (id, receivedAt, recipient) => join(dateDir(receivedAt), `${id}_${recipientHash(recipient)}.eml`),
     stateFile: (id, receivedAt) => join(dateDir(receivedAt), `${id}.json`),
     tmpBody: (id) => join(tmp, `${id}.eml`),
-    tmpState: (id, nonce) => join(tmp, `${id}.${nonce}.json`),
     segment: (seq) => join(wal, `${String(seq).padStart(12, '0')}.wal`),
   };
 }

@@ -79,7 +79,7 @@ async function restoreMessage(paths: SpoolPaths, materializer: Materializer, m: 
       await linkOnce(first, name);
     }
   }
-  const state = await materializer.writeState(m.record, paths.tmpState(id, 0));
+  const state = await materializer.writeState(m.record);
   return [...names, state];
 }
 
@@ -92,7 +92,7 @@ async function applyStateToFile(
 ): Promise<void> {
   try {
     const record = JSON.parse(await readFile(paths.stateFile(id, receivedAt), 'utf8')) as MessageRecord;
-    await materializer.writeState({ ...record, recipients }, paths.tmpState(id, 0));
+    await materializer.writeState({ ...record, recipients });
   } catch {
     // the message was removed since; nothing to update
   }
