@@ -27,13 +27,29 @@ export interface AuditStreamOptions {
 export function createAuditStream(options: AuditStreamOptions): PassThrough {
   const out = new PassThrough();
   const ready$ = new BehaviorSubject(true);
-  const write = (chunk: string): void => {
-    if (out.destroyed || out.writableEnded) return;
+  // Records published in the same turn of the event loop go out as one write:
+  // one socket write per batch, not per record, is what keeps a busy audit
+  // stream (or a client that stopped reading) cheap for the SMTP side.
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    const chunk = pending.join('');
+    pending = [];
+    if (chunk === '' || out.destroyed || out.writableEnded) return;
     if (!out.write(chunk)) ready$.next(false);
+  };
+  const write = (chunk: string): void => {
+    pending.push(chunk);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
   };
   out.on('drain', () => ready$.next(true));
 
-  write(options.preamble);
+  pending.push(options.preamble);
+  flush(); // headers and the preamble reach the client at once
   options.onOpen();
 
   const records$ = options.records$.pipe(dropOldest(options.capacity, options.onDrop, ready$), map(options.format));
@@ -48,7 +64,10 @@ export function createAuditStream(options: AuditStreamOptions): PassThrough {
     .subscribe({
       next: write,
       error: (err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))),
-      complete: () => out.end(),
+      complete: () => {
+        flush();
+        out.end();
+      },
     });
 
   out.once('close', () => subscription.unsubscribe());
