@@ -22,44 +22,37 @@ export class Materializer {
   }
 
   /** Moves `tmpBody` into place and links the other recipients' names; returns every path it created. */
-  async place(record: MessageRecord, tmpBody: string): Promise<string[]> {
-    const { id, envelope } = record;
-    const names = envelope.recipients.map((r) => this.paths.bodyFile(id, envelope.receivedAt, r));
-    const first = names[0];
-    if (first === undefined) throw new Error('message without recipients');
-    const dir = dirname(first);
-    await this.ensureDir(dir);
-    try {
-      await rename(tmpBody, first);
-    } catch (error) {
-      // the folder may have been swept as empty since it was cached: make it again once
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      this.knownDirs.delete(dir);
-      await this.ensureDir(dir);
-      await rename(tmpBody, first);
-    }
-    for (const name of names.slice(1)) await linkOnce(first, name);
-    return [...names, dir];
+  place(record: MessageRecord, tmpBody: string): Promise<string[]> {
+    return this.putBody(record, (first) => rename(tmpBody, first));
   }
 
   /** Writes a small body straight to its final names (before its commit; see FileSpool.store). */
-  async placeInline(record: MessageRecord, body: Buffer): Promise<string[]> {
+  placeInline(record: MessageRecord, body: Buffer): Promise<string[]> {
+    return this.putBody(record, (first) => writeFile(first, body, { mode: 0o600, flag: 'wx' }));
+  }
+
+  /** Creates the first recipient's name with `create`, then hard links for the others. */
+  private async putBody(record: MessageRecord, create: (first: string) => Promise<void>): Promise<string[]> {
     const { id, envelope } = record;
     const names = envelope.recipients.map((r) => this.paths.bodyFile(id, envelope.receivedAt, r));
     const first = names[0];
     if (first === undefined) throw new Error('message without recipients');
-    const dir = dirname(first);
+    await this.inDir(dirname(first), () => create(first));
+    for (const name of names.slice(1)) await linkOnce(first, name);
+    return [...names, dirname(first)];
+  }
+
+  /** Runs `work` in `dir`, making the folder again once if it was swept as empty since it was cached. */
+  private async inDir(dir: string, work: () => Promise<void>): Promise<void> {
     await this.ensureDir(dir);
     try {
-      await writeFile(first, body, { mode: 0o600, flag: 'wx' });
+      await work();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       this.knownDirs.delete(dir);
       await this.ensureDir(dir);
-      await writeFile(first, body, { mode: 0o600, flag: 'wx' });
+      await work();
     }
-    for (const name of names.slice(1)) await linkOnce(first, name);
-    return [...names, dir];
   }
 
   /**
@@ -70,14 +63,7 @@ export class Materializer {
   async writeState(record: MessageRecord): Promise<string> {
     const state = this.paths.stateFile(record.id, record.envelope.receivedAt);
     const json = JSON.stringify(record);
-    try {
-      await writeFile(state, json, { mode: 0o600 });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      this.knownDirs.delete(dirname(state)); // the folder was swept as empty since it was cached
-      await this.ensureDir(dirname(state));
-      await writeFile(state, json, { mode: 0o600 });
-    }
+    await this.inDir(dirname(state), () => writeFile(state, json, { mode: 0o600 }));
     return state;
   }
 
