@@ -1,4 +1,4 @@
-import { pooledRandomBytes } from '../spool/file/random-pool.js';
+import { pooledRandomBytes } from '../spool/random-pool.js';
 
 /** The message went over SMTP_MAX_MESSAGE_BYTES while streaming. */
 export class SizeLimitError extends Error {

@@ -6,7 +6,7 @@ import type { Envelope } from '../domain/envelope.js';
 import type { Decision } from '../domain/reply.js';
 import { verifyPassword } from '../config/passwords.js';
 import { decideAccess, needsReverseLookup } from '../policy/access.js';
-import { authDecision, emptyThrottle, pruneThrottle, recordAuthFailure, recordAuthSuccess, type ThrottleState } from '../policy/auth-throttle.js';
+import { authDecision, authRefused, emptyThrottle, pruneThrottle, recordAuthFailure, recordAuthSuccess, type ThrottleState } from '../policy/auth-throttle.js';
 import { decideConnection } from '../policy/connections.js';
 import { forwardConfirmedHostnames, type ReverseResolver } from '../policy/fcrdns.js';
 import { checkRecipient } from '../policy/recipient.js';
@@ -56,6 +56,7 @@ export async function createInboundServer(deps: InboundDeps): Promise<InboundSer
     : await loadTlsMaterial({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, hostname: config.hostname });
   const table = new SessionTable();
   let throttle: ThrottleState = emptyThrottle;
+  let lastPrune = 0;
   let listening = false;
 
   const connect = hookStream<SMTPServerSession>();
@@ -113,9 +114,13 @@ export async function createInboundServer(deps: InboundDeps): Promise<InboundSer
 
   const checkAuth = async ({ auth: a, session }: { auth: SMTPServerAuthentication; session: SMTPServerSession }): Promise<{ user: string } | Decision> => {
     const ip = session.remoteAddress;
-    throttle = pruneThrottle(throttle, now());
+    if (now() - lastPrune > 60_000) {
+      // forgetting old failures is O(tracked clients): once a minute, not on every AUTH
+      throttle = pruneThrottle(throttle, now());
+      lastPrune = now();
+    }
     const gate = authDecision(throttle, ip, now());
-    if (gate.kind === 'refuse') return rejectWith(session, 'auth', { kind: 'reject', code: 454, enhanced: '4.7.0', text: 'Too many failed authentication attempts, try again later' });
+    if (gate.kind === 'refuse') return rejectWith(session, 'auth', authRefused);
     if (gate.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, gate.ms));
     const user = config.authUsers.find((u) => u.user === (a.username ?? ''));
     const ok = user !== undefined && (await verifyPassword(user.secret, a.password ?? ''));

@@ -6,7 +6,7 @@ import type { DueRecipient } from '../domain/delivery.js';
 import type { Envelope, MessageId, MessageRecord } from '../domain/envelope.js';
 import { fsyncDirectory, syncFilesystem } from './file/fsync.js';
 import { GroupCommitLog } from './file/group-commit-log.js';
-import { newMessageId } from './file/id.js';
+import { newMessageId } from './id.js';
 import { Materializer } from './file/materialize.js';
 import { isDateDir, isMessageId, spoolPaths, type SpoolPaths } from './file/paths.js';
 import { replayLog } from './file/replay.js';

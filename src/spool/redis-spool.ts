@@ -56,7 +56,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { DueRecipient } from '../domain/delivery.js';
 import { domainOf, type Envelope, type MessageId, type MessageRecord } from '../domain/envelope.js';
 import type { Logger } from '../log/logger.js';
-import { newMessageId } from './file/id.js';
+import { newMessageId } from './id.js';
 import { initialRecord } from './queue-index.js';
 import { appendBody, readBody, type ReceivedBody } from './redis/body.js';
 import { createClient, createSubscriber, safeUrl } from './redis/connection.js';

@@ -1,14 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
-import { generate } from 'selfsigned';
 import { describe, expect, it } from 'vitest';
 import { openFileSpool } from '../../src/spool/file-spool.js';
 import { startChildDaemon } from '../helpers/child-daemon.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { startSink } from '../helpers/sink.js';
-import { ehlo, RawSmtp } from '../helpers/smtp-client.js';
+import { ehlo, RawSmtp, starttlsCommonName, writeCertificate } from '../helpers/smtp-client.js';
 
 async function withSpool<T>(work: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'gp-signals-'));
@@ -91,22 +89,10 @@ describe('signals (§7)', () => {
 
   it('SIGHUP reloads the certificate: the next STARTTLS gets the new one, open sessions stay', async () => {
     await withSpool(async (dir) => {
-      const make = async (cn: string): Promise<void> => {
-        const pems = await generate([{ name: 'commonName', value: cn }], { keySize: 2048 });
-        await writeFile(join(dir, 'cert.pem'), pems.cert);
-        await writeFile(join(dir, 'key.pem'), pems.private);
-      };
+      const make = (cn: string): Promise<void> => writeCertificate(dir, cn);
       await make('before.test');
       const d = await startChildDaemon({ SMTP_QUEUE_PATH: join(dir, 'spool'), SMTP_DELIVERY_MODE: 'hold', SMTP_TLS_CERT: join(dir, 'cert.pem'), SMTP_TLS_KEY: join(dir, 'key.pem') });
-      const subject = async (): Promise<string> => {
-        const client = await ehlo(d.port);
-        await client.command('STARTTLS');
-        const secure = tlsConnect({ socket: client.socket, rejectUnauthorized: false });
-        await new Promise<void>((resolve) => secure.once('secureConnect', () => resolve()));
-        const cn = String(secure.getPeerCertificate().subject.CN);
-        secure.destroy();
-        return cn;
-      };
+      const subject = (): Promise<string> => starttlsCommonName(d.port);
       try {
         expect(await subject()).toBe('before.test');
         const open = await ehlo(d.port);

@@ -1,4 +1,8 @@
+import { writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { generate } from 'selfsigned';
 
 export interface SmtpReply {
   readonly code: number;
@@ -108,4 +112,22 @@ export async function ehlo(port: number, name = 'client.test'): Promise<RawSmtp>
   const reply = await client.command(`EHLO ${name}`);
   if (reply.code !== 250) throw new Error(`EHLO failed: ${reply.code} ${reply.text}`);
   return client;
+}
+
+/** The common name of the certificate the server presents after STARTTLS. */
+export async function starttlsCommonName(port: number): Promise<string> {
+  const client = await ehlo(port);
+  await client.command('STARTTLS');
+  const secure = tlsConnect({ socket: client.socket, rejectUnauthorized: false });
+  await new Promise<void>((resolve) => secure.once('secureConnect', () => resolve()));
+  const cn = String(secure.getPeerCertificate().subject.CN);
+  secure.destroy();
+  return cn;
+}
+
+/** Writes a fresh self-signed certificate for `commonName` to `<dir>/cert.pem` and `<dir>/key.pem`. */
+export async function writeCertificate(dir: string, commonName: string): Promise<void> {
+  const pems = await generate([{ name: 'commonName', value: commonName }], { keySize: 2048 });
+  await writeFile(join(dir, 'cert.pem'), pems.cert);
+  await writeFile(join(dir, 'key.pem'), pems.private);
 }

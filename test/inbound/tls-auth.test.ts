@@ -1,16 +1,15 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect as tlsConnect } from 'node:tls';
 import bcrypt from 'bcryptjs';
 import nodemailer from 'nodemailer';
-import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashScrypt } from '../../src/config/passwords.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { ehlo } from '../helpers/smtp-client.js';
+import { ehlo, starttlsCommonName, writeCertificate } from '../helpers/smtp-client.js';
 
 let d: TestDaemon;
 
@@ -125,22 +124,10 @@ describe('throttling failed AUTH (§3)', () => {
 describe('certificate reload', () => {
   it('serves a new certificate after reload (SIGHUP path) without a restart', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gp-tls-'));
-    const make = async (cn: string) => {
-      const pems = await generate([{ name: 'commonName', value: cn }], { keySize: 2048 });
-      await writeFile(join(dir, 'cert.pem'), pems.cert);
-      await writeFile(join(dir, 'key.pem'), pems.private);
-    };
+    const make = (cn: string): Promise<void> => writeCertificate(dir, cn);
     await make('first.test');
     const daemon = await startTestDaemon({ SMTP_TLS_CERT: join(dir, 'cert.pem'), SMTP_TLS_KEY: join(dir, 'key.pem') });
-    const subjectOf = async (): Promise<string> => {
-      const client = await ehlo(daemon.port);
-      await client.command('STARTTLS');
-      const secure = tlsConnect({ socket: client.socket, rejectUnauthorized: false });
-      await new Promise<void>((resolve) => secure.once('secureConnect', () => resolve()));
-      const cn = String(secure.getPeerCertificate().subject.CN);
-      secure.destroy();
-      return cn;
-    };
+    const subjectOf = (): Promise<string> => starttlsCommonName(daemon.port);
     try {
       expect(await subjectOf()).toBe('first.test');
       await make('second.test');

@@ -1,5 +1,5 @@
 import { pooledRandomBytes } from './random-pool.js';
-import type { MessageId } from '../../domain/envelope.js';
+import type { MessageId } from '../domain/envelope.js';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuv';
 
