@@ -4,18 +4,14 @@ import { join } from 'node:path';
 import type { Config } from './config/types.js';
 import type { Envelope } from './domain/envelope.js';
 import { createAuditBus, type AuditBus } from './audit/bus.js';
-import { createSmtpTransport, transportOptionsFromConfig } from './delivery/transport.js';
 import { createResolver, type DnsResolver } from './dns/resolver.js';
-import { createHttpApp } from './http/app.js';
-import { startHttpServer, type HttpServerHandle } from './http/server.js';
+import type { HttpServerHandle } from './http/server.js';
 import type { Readiness } from './http/deps.js';
 import { createInboundServer, type InboundServer } from './inbound/server.js';
 import { loadTlsMaterial } from './inbound/tls.js';
 import { logAudit } from './log/audit-log.js';
-import { createMetrics, observeAudit } from './metrics/registry.js';
 import type { Logger } from './log/logger.js';
 import { retention$ } from './queue/retention.js';
-import { startScheduler } from './queue/scheduler.js';
 import { openSpool } from './spool/open.js';
 import type { Spool } from './spool/spool.js';
 
@@ -75,8 +71,6 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     throw error;
   }
 
-  const metrics = createMetrics({ queueDepth: () => spool.depth() });
-  const metricsFeed = observeAudit(metrics, audit.raw$);
   const readiness = async (): Promise<Readiness> => {
     if (!inbound.listening) return { ok: false, reason: 'SMTP listener is not bound' };
     try {
@@ -86,13 +80,11 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       return { ok: false, reason: `spool is not writable: ${error instanceof Error ? error.message : String(error)}` };
     }
   };
-  const http = config.healthDisable
-    ? undefined
-    : await startHttpServer(createHttpApp({ audit, metrics, spool, readiness, adminToken: config.adminToken, logger }), config.healthHost, config.healthPort, logger);
-
-  const transport = createSmtpTransport(transportOptionsFromConfig(config));
-  const signer = config.dkim ? (await import('./dkim/signer.js')).createDkimSigner(config.dkim, config.hostname) : undefined;
-  const scheduler = startScheduler({ spool, config, resolver: dns, transport, ...(signer ? { signer } : {}), clock: Date.now, random: Math.random, onEvent: (event) => audit.publish(event) });
+  // HTTP (with metrics) and delivery are loaded only when used: SMTP_HEALTH_DISABLE
+  // and SMTP_DELIVERY_MODE=hold leave koa, prom-client and nodemailer out of memory
+  const observability = config.healthDisable ? undefined : await startObservability(config, { audit, spool, readiness, logger });
+  const http = observability?.http;
+  const delivery = config.deliveryMode === 'hold' ? undefined : await startDelivery(config, spool, dns, audit);
   const sweeper = retention$({ spool, retentionDays: config.retentionDays, clock: Date.now, intervalMs: 3_600_000 }).subscribe({
     next: (sweep) => {
       if (sweep.removed > 0) logger.info({ component: 'retention', removed: sweep.removed }, 'removed finished messages');
@@ -114,10 +106,8 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       stopping ??= (async () => {
         await inbound.close(graceMs);
         sweeper.unsubscribe();
-        await scheduler.stop(); // in-flight attempts finish (bounded); other claims go back untouched
-        await transport.close();
-        await http?.close(Math.min(graceMs, 1000));
-        metricsFeed.unsubscribe();
+        await delivery?.stop(); // in-flight attempts finish (bounded); other claims go back untouched
+        await observability?.stop(Math.min(graceMs, 1000));
         await spool.close();
         auditLog.unsubscribe();
         audit.close();
@@ -156,4 +146,46 @@ async function inboundAuthentication(
       tmpDir,
       onResult: (r) => audit.publish({ type: 'message.authenticated', session, spf: r.spf, dkim: r.dkim.map((d) => `${d.domain}:${d.result}`), dmarc: r.dmarc, arc: r.arc }),
     });
+}
+
+/** The koa server with metrics fed from the audit bus. */
+async function startObservability(
+  config: Config,
+  deps: { audit: AuditBus; spool: Spool; readiness: () => Promise<Readiness>; logger: Logger },
+): Promise<{ http: HttpServerHandle | undefined; stop: (graceMs: number) => Promise<void> }> {
+  const [{ createHttpApp }, { startHttpServer }, { createMetrics, observeAudit }] = await Promise.all([
+    import('./http/app.js'),
+    import('./http/server.js'),
+    import('./metrics/registry.js'),
+  ]);
+  const { audit, spool, readiness, logger } = deps;
+  const metrics = createMetrics({ queueDepth: () => spool.depth() });
+  const feed = observeAudit(metrics, audit.raw$);
+  const http = await startHttpServer(createHttpApp({ audit, metrics, spool, readiness, adminToken: config.adminToken, logger }), config.healthHost, config.healthPort, logger).catch(
+    (error: unknown) => {
+      feed.unsubscribe();
+      throw error;
+    },
+  );
+  return {
+    http,
+    stop: async (graceMs) => {
+      await http?.close(graceMs);
+      feed.unsubscribe();
+    },
+  };
+}
+
+/** The delivery scheduler with its SMTP transport (and DKIM signer when configured). */
+async function startDelivery(config: Config, spool: Spool, dns: DnsResolver, audit: AuditBus): Promise<{ stop: () => Promise<void> }> {
+  const [{ createSmtpTransport, transportOptionsFromConfig }, { startScheduler }] = await Promise.all([import('./delivery/transport.js'), import('./queue/scheduler.js')]);
+  const transport = createSmtpTransport(transportOptionsFromConfig(config));
+  const signer = config.dkim ? (await import('./dkim/signer.js')).createDkimSigner(config.dkim, config.hostname) : undefined;
+  const scheduler = startScheduler({ spool, config, resolver: dns, transport, ...(signer ? { signer } : {}), clock: Date.now, random: Math.random, onEvent: (event) => audit.publish(event) });
+  return {
+    stop: async () => {
+      await scheduler.stop();
+      await transport.close();
+    },
+  };
 }

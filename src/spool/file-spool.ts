@@ -8,7 +8,7 @@ import { fsyncDirectory, syncFilesystem } from './file/fsync.js';
 import { GroupCommitLog } from './file/group-commit-log.js';
 import { newMessageId } from './id.js';
 import { Materializer } from './file/materialize.js';
-import { isDateDir, isMessageId, spoolPaths, type SpoolPaths } from './file/paths.js';
+import { isDateDir, isMessageId, segmentSeq, spoolPaths, type SpoolPaths } from './file/paths.js';
 import { replayLog } from './file/replay.js';
 import { encodeRecord } from './file/wal-record.js';
 import { applyUpdates, initialRecord, QueueIndex } from './queue-index.js';
@@ -41,7 +41,7 @@ export async function openFileSpool(options: FileSpoolOptions): Promise<Spool & 
   await clearDirectory(paths.tmp);
   const index = new QueueIndex();
   for (const record of await scanRecords(paths)) index.put(record);
-  const wal = await GroupCommitLog.open(paths.wal, paths.segment, nextSegment);
+  const wal = await GroupCommitLog.open(paths.wal, nextSegment);
   return new FileSpool(paths, materializer, index, wal, options);
 }
 
@@ -83,41 +83,57 @@ class FileSpool implements Spool {
     const tmpBody = this.paths.tmpBody(id);
     const received = await this.receive(tmpBody, body);
     const record = initialRecord(id, { ...envelope, recipients }, received.size);
-    const { inline } = received;
-    // A small body is written to its final names while the log commits it (a crash
-    // before the commit leaves a file with no record: start-up removes it); a large
-    // one is already fsynced in tmp/ and is renamed into place after the commit.
-    const placingEarly = inline ? this.materializer.placeInline(record, inline) : undefined;
-    placingEarly?.catch(() => undefined); // awaited below; never an unhandled rejection
-    let segment: number;
-    try {
-      segment = await this.wal.append(encodeRecord({ t: 'msg', record, inline: inline !== undefined }, inline ? [inline] : []));
-    } catch (error) {
-      await placingEarly?.catch(() => undefined);
-      await this.materializer.remove(id, envelope.receivedAt, recipients).catch(() => undefined);
-      await discard(tmpBody);
-      throw storageError(error);
-    } finally {
-      this.releaseInline(inline);
-    }
-    const placing = placingEarly ?? this.materializer.place(record, tmpBody);
-    this.track(segment, placing, id);
-    try {
-      await placing;
-    } catch (error) {
-      // committed but not placed: take it back so the client's 451 stays true
-      await this.wal.append(encodeRecord({ t: 'del', id, receivedAt: envelope.receivedAt, recipients })).catch(() => undefined);
-      await this.materializer.remove(id, envelope.receivedAt, recipients).catch(() => undefined);
-      await discard(tmpBody);
-      throw storageError(error);
-    }
+    if (received.inline) await this.commitInline(record, received.inline, received.size);
+    else await this.commitSpilled(record, tmpBody);
     this.index.put(record);
     this.wakeSubject.next();
     return record;
   }
 
+  /**
+   * A small body travels inside its log record; the I/O thread writes it to its
+   * final names in the same batch as the commit (a crash between the two leaves
+   * a file with no record: start-up removes it).
+   */
+  private async commitInline(record: MessageRecord, chunks: readonly Buffer[], size: number): Promise<void> {
+    const { id, envelope } = record;
+    const names = envelope.recipients.map((r) => this.paths.bodyFile(id, envelope.receivedAt, r));
+    try {
+      const { frame, bodyAt } = encodeRecord({ t: 'msg', record, inline: true }, chunks);
+      const { seq, placed } = await this.wal.commitMessage(frame, bodyAt, names);
+      this.track(seq, Promise.resolve([...placed, this.paths.dateDir(envelope.receivedAt)]), id);
+    } catch (error) {
+      throw storageError(error);
+    } finally {
+      this.inlineInUse = Math.max(0, this.inlineInUse - size);
+    }
+  }
+
+  /** A large body is already fsynced in tmp/: it is renamed into place after its record commits. */
+  private async commitSpilled(record: MessageRecord, tmpBody: string): Promise<void> {
+    const { id, envelope } = record;
+    let segment: number;
+    try {
+      segment = await this.wal.append(encodeRecord({ t: 'msg', record, inline: false }).frame);
+    } catch (error) {
+      await discard(tmpBody);
+      throw storageError(error);
+    }
+    const placing = this.materializer.place(record, tmpBody);
+    this.track(segment, placing, id);
+    try {
+      await placing;
+    } catch (error) {
+      // committed but not placed: take it back so the client's 451 stays true
+      await this.wal.append(encodeRecord({ t: 'del', id, receivedAt: envelope.receivedAt, recipients: envelope.recipients }).frame).catch(() => undefined);
+      await this.materializer.remove(id, envelope.receivedAt, envelope.recipients).catch(() => undefined);
+      await discard(tmpBody);
+      throw storageError(error);
+    }
+  }
+
   /** Reads the body: in memory while small, else streamed to an fsynced tmp file. */
-  private async receive(tmpBody: string, body: AsyncIterable<Buffer>): Promise<{ size: number; inline?: Buffer }> {
+  private async receive(tmpBody: string, body: AsyncIterable<Buffer>): Promise<{ size: number; inline?: Buffer[] }> {
     const chunks: Buffer[] = [];
     let size = 0;
     let reserved = 0;
@@ -142,10 +158,7 @@ class FileSpool implements Spool {
           reserved = 0;
         }
       }
-      if (!file) {
-        const inline = Buffer.concat(chunks, size);
-        return { size, inline };
-      }
+      if (!file) return { size, inline: chunks }; // still reserved: released once committed
       await file.datasync();
       await file.close();
       file = undefined;
@@ -162,10 +175,6 @@ class FileSpool implements Spool {
   /** Opens a file in tmp/, making tmp/ again if it was removed under us. */
   private openTmp(path: string): Promise<FileHandle> {
     return retryAfterMkdir(this.paths.tmp, () => open(path, 'wx', 0o600));
-  }
-
-  private releaseInline(inline: Buffer | undefined): void {
-    if (inline) this.inlineInUse = Math.max(0, this.inlineInUse - inline.length);
   }
 
   private track(segment: number, work: Promise<string[]>, dirty: MessageId): void {
@@ -205,7 +214,7 @@ class FileSpool implements Spool {
       if (!current) throw new SpoolError(`unknown message ${id}`);
       const next = applyUpdates(current, updates, this.now());
       const segment = await this.wal
-        .append(encodeRecord({ t: 'state', id, receivedAt: next.envelope.receivedAt, recipients: next.recipients }))
+        .append(encodeRecord({ t: 'state', id, receivedAt: next.envelope.receivedAt, recipients: next.recipients }).frame)
         .catch((error: unknown) => {
           throw storageError(error);
         });
@@ -258,7 +267,7 @@ class FileSpool implements Spool {
       const record = this.index.get(id);
       if (!record) return false;
       const { receivedAt, recipients } = record.envelope;
-      await this.wal.append(encodeRecord({ t: 'del', id, receivedAt, recipients })).catch((error: unknown) => {
+      await this.wal.append(encodeRecord({ t: 'del', id, receivedAt, recipients }).frame).catch((error: unknown) => {
         throw storageError(error);
       });
       this.index.delete(id);
@@ -302,11 +311,9 @@ class FileSpool implements Spool {
       for (const path of written) if (path) placed.push(path);
     }
     await syncFilesystem(this.paths.root, placed);
-    const files = (await readdir(this.paths.wal).catch(() => [] as string[])).filter((n) => n.endsWith('.wal')).sort();
-    for (const name of files) {
-      if (Number(name.slice(0, 12)) <= sealed) await unlink(join(this.paths.wal, name)).catch(() => undefined);
-    }
-    await fsyncDirectory(this.paths.wal);
+    const names = await readdir(this.paths.wal).catch(() => [] as string[]);
+    const done = names.map(segmentSeq).filter((s): s is number => s !== undefined && s <= sealed);
+    await this.wal.recycle(done);
     for (const s of segments) this.unsynced.delete(s);
   }
 
@@ -314,7 +321,7 @@ class FileSpool implements Spool {
   private writeStateFile(id: MessageId): Promise<string | undefined> {
     return this.exclusive(id, async () => {
       const record = this.index.get(id);
-      return record ? this.materializer.writeState(record) : undefined;
+      return record ? this.wal.writeState(this.paths.stateFile(id, record.envelope.receivedAt), JSON.stringify(record)) : undefined;
     });
   }
 

@@ -147,6 +147,7 @@ describe('file spool layout', () => {
     try {
       await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('before\r\n')]));
       for (const name of await readdir(dir)) await rm(join(dir, name), { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 250)); // past the log's next look for spare segments
       const record = await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('after\r\n')]));
       expect((await readAll(await spool.openBody(record.id))).toString()).toBe('after\r\n');
       // the acknowledgement went to a write-ahead log segment that still has a name
@@ -178,19 +179,51 @@ describe('file spool layout', () => {
     }
   });
 
-  it('checkpoints: syncs placed files and drops sealed log segments', async () => {
+  it('checkpoints: syncs placed files and keeps the sealed log segment as a spare', async () => {
     const dir = await tempDir();
     const spool = await openFileSpool({ path: dir, checkpointMs: 3_600_000 });
     try {
       await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('x\r\n')]));
       const before = await readdir(join(dir, 'wal'));
       await spool.checkpoint();
-      const after = await readdir(join(dir, 'wal'));
-      expect(after).toHaveLength(1);
-      expect(after[0]).not.toBe(before[0]);
-      expect((await readFile(join(dir, 'wal', after[0] ?? ''))).length).toBe(0);
+      const after = (await readdir(join(dir, 'wal'))).sort();
+      expect(after).toHaveLength(2);
+      const [segment, spare] = after;
+      expect(segment).toMatch(/^\d{12}\.wal$/);
+      expect(segment).not.toBe(before[0]);
+      expect(spare).toBe(`spare-${before[0]}`);
+      expect((await readFile(join(dir, 'wal', segment ?? ''))).length).toBe(0);
     } finally {
       await spool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reuses spare segments, and never replays what a reused segment held before', async () => {
+    const dir = await tempDir();
+    const at = Date.UTC(2026, 10, 24, 10, 0, 0);
+    const spool = await openFileSpool({ path: dir, now: () => at, checkpointMs: 3_600_000 });
+    const body = (): Readable => Readable.from([Buffer.from('Subject: same size\r\n\r\nbody\r\n')]);
+    const first = (await readdir(join(dir, 'wal')))[0] ?? '';
+    const firstInode = (await stat(join(dir, 'wal', first))).ino;
+    // five messages in the first segment, removed in the second
+    const stored = [];
+    for (let i = 0; i < 5; i++) stored.push(await spool.store(envelope({}, at), body()));
+    await spool.checkpoint();
+    for (const record of stored) await spool.remove(record.id);
+    await spool.checkpoint();
+    // the third segment is the first one's file again, still holding its five records
+    const third = (await readdir(join(dir, 'wal'))).find((n) => /^\d{12}\.wal$/.test(n)) ?? '';
+    expect((await stat(join(dir, 'wal', third))).ino).toBe(firstInode);
+    // one message of the same size overwrites exactly the first old record; then a crash
+    const kept = await spool.store(envelope({}, at), body());
+    const reopened = await openFileSpool({ path: dir, now: () => at });
+    try {
+      expect((await reopened.list()).map((r) => r.id)).toEqual([kept.id]);
+      expect((await readAll(await reopened.openBody(kept.id))).toString()).toBe('Subject: same size\r\n\r\nbody\r\n');
+    } finally {
+      await reopened.close();
+      await spool.close().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -1,38 +1,33 @@
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
-import { fsyncDirectory } from './fsync.js';
-
-interface Pending {
-  readonly parts: readonly Buffer[];
-  readonly resolve: (segment: number) => void;
-  readonly reject: (error: unknown) => void;
-}
+import { IoThread } from './io-thread.js';
+import type { Committed } from './io-worker.js';
 
 /**
- * An append-only log with group commit: every append that arrives while a
- * write+fdatasync is in flight joins the next batch, so one sync makes many
- * records durable. `append` resolves with the segment number once its record
- * is on disk. Segments are rotated on request (checkpointing); a failed write
- * is truncated away (or the segment abandoned) so later records stay readable.
+ * An append-only log with group commit, written by the spool's I/O thread:
+ * every append that arrives while a write+fdatasync is in flight joins the
+ * next batch, so one sync makes many records durable. `append` resolves with
+ * the segment number once its record is on disk. Segments are rotated on
+ * request (checkpointing); a failed write is truncated away (or the segment
+ * abandoned) so later records stay readable. Small message bodies are placed
+ * by the same thread in the same batch as their record (`commitMessage`).
  */
 export class GroupCommitLog {
-  private queue: Pending[] = [];
-  private rotations: ((sealed: number) => void)[] = [];
-  private running = false;
+  private seq: number;
+  private size = 0;
   private closed = false;
 
   private constructor(
-    private readonly segmentPath: (seq: number) => string,
-    private readonly dir: string,
-    private handle: FileHandle,
-    private seq: number,
-    private size: number,
-  ) {}
+    private readonly io: IoThread,
+    /** Checkpoints' state files: a thread of their own, so they never delay a commit. */
+    private readonly background: IoThread,
+    seq: number,
+  ) {
+    this.seq = seq;
+  }
 
-  static async open(dir: string, segmentPath: (seq: number) => string, seq: number): Promise<GroupCommitLog> {
-    const handle = await open(segmentPath(seq), 'a', 0o600);
-    await fsyncDirectory(dir);
-    const { size } = await handle.stat();
-    return new GroupCommitLog(segmentPath, dir, handle, seq, size);
+  static async open(dir: string, seq: number): Promise<GroupCommitLog> {
+    const log = new GroupCommitLog(new IoThread(dir, 'commit'), new IoThread(dir, 'background'), seq);
+    await log.reopen(seq);
+    return log;
   }
 
   get segment(): number {
@@ -43,115 +38,81 @@ export class GroupCommitLog {
     return this.size;
   }
 
-  append(parts: readonly Buffer[]): Promise<number> {
-    if (this.closed) return Promise.reject(new Error('write-ahead log is closed'));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ parts, resolve, reject });
-      this.kick();
-    });
+  /** Appends one framed record; resolves with its segment once it is on disk. */
+  async append(frame: Buffer): Promise<number> {
+    return (await this.call({ k: 'wal', frame }, frame)).seq;
   }
 
-  /** Starts a new segment; resolves with the number of the sealed one. */
-  rotate(): Promise<number> {
-    return new Promise((resolve) => {
-      this.rotations.push(resolve);
-      this.kick();
-    });
+  /**
+   * Writes a small body (`frame` from `bodyAt` on) to `names[0]` as a new 0600
+   * file, hard-links the other names, then logs `frame` (which holds the
+   * body). Resolves once the record is durable, with the names created; on
+   * failure nothing is left behind. `frame` is handed over: do not reuse it.
+   */
+  async commitMessage(frame: Buffer, bodyAt: number, names: readonly string[]): Promise<{ seq: number; placed: readonly string[] }> {
+    const done = await this.call({ k: 'msg', frame, bodyAt, names }, frame);
+    return { seq: done.seq, placed: done.placed ?? [] };
+  }
+
+  /** Writes a state file in place (checkpoints). */
+  async writeState(path: string, json: string): Promise<string> {
+    return (await this.background.request({ k: 'state', path, json })) as string;
+  }
+
+  /** Starts a new segment; resolves with the number of the sealed one (the current one if that failed). */
+  async rotate(): Promise<number> {
+    await this.ready();
+    const v = (await this.io.request({ k: 'rotate' })) as { seq: number; sealed: number; bytes: number };
+    this.seq = v.seq;
+    this.size = v.bytes;
+    return v.sealed;
+  }
+
+  /** Hands sealed segments a checkpoint has made redundant back for reuse (or removal). */
+  async recycle(seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    await this.ready();
+    await this.io.request({ k: 'recycle', seqs });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    while (this.running) await new Promise((resolve) => setImmediate(resolve));
-    await this.handle.close();
+    await Promise.all([this.io.close(), this.background.close()]);
   }
 
-  private kick(): void {
-    if (this.running) return;
-    this.running = true;
-    void this.loop();
-  }
-
-  private async loop(): Promise<void> {
-    while (this.queue.length > 0 || this.rotations.length > 0) {
-      if (this.rotations.length > 0) {
-        const waiters = this.rotations.splice(0);
-        const sealed = await this.startSegment(this.seq + 1).then(
-          () => this.seq - 1,
-          () => this.seq, // could not open a new segment: nothing sealed, keep appending
-        );
-        for (const resolve of waiters) resolve(sealed);
-        continue;
-      }
-      const batch = this.queue.splice(0);
-      try {
-        await this.ensureLinked();
-        await this.writeAll(batch.flatMap((p) => p.parts));
-        await this.handle.datasync();
-        for (const p of batch) p.resolve(this.seq);
-      } catch (error) {
-        await this.recover();
-        for (const p of batch) p.reject(error);
-      }
+  private async call(call: { k: 'wal'; frame: Buffer } | { k: 'msg'; frame: Buffer; bodyAt: number; names: readonly string[] }, frame: Buffer): Promise<Committed> {
+    if (this.closed) throw new Error('write-ahead log is closed');
+    await this.ready();
+    const done = (await this.io.request(call, movable(frame))) as Committed;
+    if (done.seq >= this.seq) {
+      this.seq = done.seq;
+      this.size = done.bytes;
     }
-    this.running = false;
+    return done;
   }
 
-  private async writeAll(parts: Buffer[]): Promise<void> {
-    let total = 0;
-    for (const part of parts) total += part.length;
-    let written = 0;
-    while (written < total) {
-      const rest = written === 0 ? parts : sliceParts(parts, written);
-      const { bytesWritten } = await this.handle.writev(rest);
-      if (bytesWritten <= 0) throw new Error('short write to write-ahead log');
-      written += bytesWritten;
-      this.size += bytesWritten;
-    }
+  private opened = 0;
+  private opening: Promise<void> | undefined;
+
+  /** A new I/O thread (the first, or after one died) starts on a fresh segment. */
+  private ready(): Promise<void> {
+    if (this.io.alive && this.opened === this.io.generation) return Promise.resolve();
+    this.opening ??= this.reopen(this.opened === 0 ? this.seq : this.seq + 1).finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
   }
 
-  /**
-   * A segment whose name was deleted under us (someone wiped the spool folder)
-   * would take writes that no replay can find: start a fresh, linked one first.
-   */
-  private async ensureLinked(): Promise<void> {
-    const { nlink } = await this.handle.stat();
-    if (nlink === 0) await this.startSegment(this.seq + 1);
-  }
-
-  /** After a failed batch: cut the partial bytes off, or move to a fresh segment. */
-  private async recover(): Promise<void> {
-    try {
-      const { size } = await this.handle.stat();
-      const intact = Math.min(size, this.size);
-      await this.handle.truncate(intact);
-      await this.handle.datasync();
-      this.size = intact;
-    } catch {
-      await this.startSegment(this.seq + 1).catch(() => undefined);
-    }
-  }
-
-  private async startSegment(seq: number): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const handle = await open(this.segmentPath(seq), 'a', 0o600);
-    await fsyncDirectory(this.dir);
-    await this.handle.close().catch(() => undefined);
-    this.handle = handle;
-    this.seq = seq;
-    this.size = 0;
+  private async reopen(seq: number): Promise<void> {
+    const v = (await this.io.request({ k: 'open', seq })) as { seq: number; bytes: number };
+    this.opened = this.io.generation;
+    this.seq = v.seq;
+    this.size = v.bytes;
   }
 }
 
-function sliceParts(parts: readonly Buffer[], skip: number): Buffer[] {
-  const out: Buffer[] = [];
-  let offset = skip;
-  for (const part of parts) {
-    if (offset >= part.length) {
-      offset -= part.length;
-      continue;
-    }
-    out.push(offset > 0 ? part.subarray(offset) : part);
-    offset = 0;
-  }
-  return out;
+/** The frame's memory, when the frame owns all of it and can be moved instead of copied. */
+function movable(frame: Buffer): ArrayBuffer | undefined {
+  const buffer = frame.buffer;
+  return buffer instanceof ArrayBuffer && frame.byteOffset === 0 && frame.byteLength === buffer.byteLength ? buffer : undefined;
 }

@@ -4,10 +4,11 @@ import type { MessageRecord } from '../../domain/envelope.js';
 import type { SpoolPaths } from './paths.js';
 
 /**
- * Puts a committed message's files in their final places: the body under the
- * first recipient's name, hard links for the others (one body on disk), then
- * the state file (written at checkpoints, from memory). Nothing here is
- * fsynced: the write-ahead log already made the message durable, and the next
+ * Puts a committed message's large body in place (renamed from tmp/, hard
+ * links for the other recipients), writes state files during replay, and
+ * removes messages. Small bodies and checkpoint state files are written by
+ * the log's I/O threads instead (see io-worker.ts). Nothing here is fsynced:
+ * the write-ahead log already made the message durable, and the next
  * checkpoint syncs these files.
  */
 export class Materializer {
@@ -24,11 +25,6 @@ export class Materializer {
   /** Moves `tmpBody` into place and links the other recipients' names; returns every path it created. */
   place(record: MessageRecord, tmpBody: string): Promise<string[]> {
     return this.putBody(record, (first) => rename(tmpBody, first));
-  }
-
-  /** Writes a small body straight to its final names (before its commit; see FileSpool.store). */
-  placeInline(record: MessageRecord, body: Buffer): Promise<string[]> {
-    return this.putBody(record, (first) => writeFile(first, body, { mode: 0o600, flag: 'wx' }));
   }
 
   /** Creates the first recipient's name with `create`, then hard links for the others. */

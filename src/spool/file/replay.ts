@@ -21,7 +21,7 @@ export async function replayLog(paths: SpoolPaths, materializer: Materializer): 
   const names = (await readdir(paths.wal)).filter((n) => segmentSeq(n) !== undefined).sort();
   const messages = new Map<MessageId, Replayed>();
   for (const name of names) {
-    const { records } = decodeSegment(await readSegment(`${paths.wal}/${name}`));
+    const { records } = decodeSegment(await readSegment(`${paths.wal}/${name}`), segmentSeq(name) ?? 0);
     for (const { entry, body } of records) {
       if (entry.t === 'msg') {
         messages.set(entry.record.id, { record: entry.record, body: entry.inline ? body : undefined, deleted: false });

@@ -19,38 +19,61 @@ export interface DecodedRecord {
 
 const FRAME_HEADER = 8;
 
-/** Frame: u32 payload length, u32 crc32(payload), payload = u32 json length, json, body. */
-export function encodeRecord(entry: WalEntry, body: readonly Buffer[] = []): Buffer[] {
-  const json = Buffer.from(JSON.stringify(entry), 'utf8');
-  const jsonLength = Buffer.allocUnsafe(4);
-  jsonLength.writeUInt32LE(json.length, 0);
-  const parts = [jsonLength, json, ...body];
-  let length = 0;
-  let crc = 0;
-  for (const part of parts) {
-    length += part.length;
-    crc = crc32(part, crc);
-  }
-  const header = Buffer.allocUnsafe(FRAME_HEADER);
-  header.writeUInt32LE(length, 0);
-  header.writeUInt32LE(crc, 4);
-  return [header, ...parts];
+/**
+ * Frame: u32 payload length, u32 crc32(payload) seeded with the segment's
+ * number, payload = u32 json length, json, body. The seed is what makes a
+ * recycled segment safe: bytes left over from the file's earlier use carry an
+ * older number and end the scan. The crc is filled in by whoever writes the
+ * frame (`sealFrame`), once the segment is known. One buffer that owns its
+ * memory (so it can be moved to the I/O thread); `bodyAt` is where the body
+ * starts in it.
+ */
+export function encodeRecord(entry: WalEntry, body: readonly Buffer[] = []): { frame: Buffer; bodyAt: number } {
+  const json = JSON.stringify(entry);
+  const jsonLength = Buffer.byteLength(json, 'utf8');
+  let bodyLength = 0;
+  for (const part of body) bodyLength += part.length;
+  const bodyAt = FRAME_HEADER + 4 + jsonLength;
+  const frame = Buffer.allocUnsafeSlow(bodyAt + bodyLength);
+  frame.writeUInt32LE(4 + jsonLength + bodyLength, 0);
+  frame.writeUInt32LE(0, 4);
+  frame.writeUInt32LE(jsonLength, FRAME_HEADER);
+  frame.write(json, FRAME_HEADER + 4, 'utf8');
+  let offset = bodyAt;
+  for (const part of body) offset += part.copy(frame, offset);
+  return { frame, bodyAt };
+}
+
+/** Fills in a frame's checksum for segment `seq` (also done, by the same rule, in the I/O thread). */
+export function sealFrame(frame: Buffer, seq: number): Buffer {
+  frame.writeUInt32LE(frameCrc(frame.subarray(FRAME_HEADER), seq), 4);
+  return frame;
+}
+
+function frameCrc(payload: Buffer, seq: number): number {
+  return crc32(payload, seq >>> 0);
 }
 
 /**
- * Decodes every complete, intact record of a segment. A torn or corrupt tail
- * (a crash during a write that was never acknowledged) ends the scan.
+ * Decodes every complete, intact record of segment `seq`. A torn or corrupt
+ * tail (a crash during a write that was never acknowledged) or bytes from the
+ * file's earlier use as another segment end the scan. Segments written before
+ * checksums were seeded (seed 0) are still read.
  */
-export function decodeSegment(data: Buffer): { records: DecodedRecord[]; validBytes: number } {
+export function decodeSegment(data: Buffer, seq: number): { records: DecodedRecord[]; validBytes: number } {
   const records: DecodedRecord[] = [];
   let offset = 0;
+  let seed = seq;
   while (offset + FRAME_HEADER <= data.length) {
     const length = data.readUInt32LE(offset);
     const crc = data.readUInt32LE(offset + 4);
     const end = offset + FRAME_HEADER + length;
     if (length < 4 || end > data.length) break;
     const payload = data.subarray(offset + FRAME_HEADER, end);
-    if (crc32(payload) !== crc) break;
+    if (frameCrc(payload, seed) !== crc) {
+      if (offset !== 0 || frameCrc(payload, 0) !== crc) break;
+      seed = 0; // an unseeded segment from an earlier version
+    }
     const jsonLength = payload.readUInt32LE(0);
     if (4 + jsonLength > payload.length) break;
     const entry = JSON.parse(payload.subarray(4, 4 + jsonLength).toString('utf8')) as WalEntry;

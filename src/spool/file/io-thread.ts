@@ -1,0 +1,119 @@
+import { Worker } from 'node:worker_threads';
+import { IO_WORKER_SOURCE, type IoFailure, type IoRequest, type IoResponse } from './io-worker.js';
+
+type Unnumbered<T> = T extends unknown ? Omit<T, 'n'> : never;
+export type IoCall = Unnumbered<IoRequest>;
+
+interface Waiter {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * The event-loop side of the spool's I/O thread: requests made during one
+ * turn of the loop travel as one message (their frames moved, not copied), and
+ * each answer settles its promise. The thread keeps the process alive only
+ * while something waits on it. If it dies, every waiting request fails and
+ * the next one starts a new thread (which the caller re-opens).
+ */
+export class IoThread {
+  private worker: Worker | undefined;
+  private readonly waiting = new Map<number, Waiter>();
+  private outbox: IoRequest[] = [];
+  private transfer: ArrayBuffer[] = [];
+  private scheduled = false;
+  private nextId = 1;
+  private closing = false;
+  /** Incremented each time a new thread is started. */
+  generation = 0;
+
+  constructor(
+    private readonly walDir: string,
+    /** `background` threads also keep spare log segments ready. */
+    private readonly role: 'commit' | 'background',
+  ) {}
+
+  get alive(): boolean {
+    return this.worker !== undefined;
+  }
+
+  request(call: IoCall, transfer?: ArrayBuffer): Promise<unknown> {
+    const n = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(n, { resolve, reject });
+      this.outbox.push({ ...call, n });
+      if (transfer) this.transfer.push(transfer);
+      if (this.waiting.size === 1) this.thread().ref();
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.send());
+      }
+    });
+  }
+
+  private send(): void {
+    this.scheduled = false;
+    const requests = this.outbox;
+    const transfer = this.transfer;
+    this.outbox = [];
+    this.transfer = [];
+    if (requests.length > 0) this.thread().postMessage(requests, transfer);
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(IO_WORKER_SOURCE, { eval: true, workerData: { walDir: this.walDir, role: this.role }, resourceLimits: WORKER_LIMITS });
+    this.generation += 1;
+    worker.on('message', (responses: IoResponse[]) => this.settle(responses));
+    worker.on('error', (error) => this.stopped(worker, error));
+    worker.on('exit', (code) => this.stopped(worker, new Error(`spool I/O thread exited with code ${code}`)));
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+
+  private settle(responses: readonly IoResponse[]): void {
+    for (const r of responses) {
+      const waiter = this.waiting.get(r.n);
+      if (!waiter) continue;
+      this.waiting.delete(r.n);
+      if (r.ok) waiter.resolve(r.v);
+      else waiter.reject(toError(r.e));
+    }
+    if (this.waiting.size === 0 && !this.closing) this.worker?.unref();
+  }
+
+  private stopped(worker: Worker, error: Error): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const w of waiting) w.reject(error);
+  }
+
+  /** Ends the thread after everything sent so far; resolves once it has exited. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.closing = true; // keeps the process up until the thread has exited
+    worker.ref();
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    await this.request({ k: 'close' }).catch(() => undefined);
+    await exited;
+  }
+}
+
+function toError(failure: IoFailure): Error {
+  const error = new Error(failure.message) as NodeJS.ErrnoException;
+  if (failure.code !== undefined) error.code = failure.code;
+  if (failure.syscall !== undefined) error.syscall = failure.syscall;
+  if (failure.path !== undefined) error.path = failure.path;
+  return error;
+}
+
+/**
+ * The thread's own JavaScript is a small loop: bodies and frames are outside
+ * its heap. A small young generation keeps its share of the daemon's memory
+ * down (each thread is a V8 isolate).
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 48 };

@@ -1,0 +1,419 @@
+import type * as Fs from 'node:fs';
+import type * as Path from 'node:path';
+import type * as Threads from 'node:worker_threads';
+import type * as Zlib from 'node:zlib';
+
+/** A request to the spool's I/O thread. `n` pairs it with its response. */
+export type IoRequest =
+  | { readonly n: number; readonly k: 'open'; readonly seq: number }
+  /** Writes `frame[bodyAt..]` to `names[0]` (new file, 0600), links the other names, then logs `frame`. */
+  | { readonly n: number; readonly k: 'msg'; readonly frame: Uint8Array; readonly bodyAt: number; readonly names: readonly string[] }
+  | { readonly n: number; readonly k: 'wal'; readonly frame: Uint8Array }
+  /** Writes a state file in place (background work: log commits go first). */
+  | { readonly n: number; readonly k: 'state'; readonly path: string; readonly json: string }
+  | { readonly n: number; readonly k: 'rotate' }
+  /** Segments a checkpoint is done with: kept as spares for later segments (up to two), else removed. */
+  | { readonly n: number; readonly k: 'recycle'; readonly seqs: readonly number[] }
+  | { readonly n: number; readonly k: 'close' };
+
+export interface IoFailure {
+  readonly message: string;
+  readonly code?: string;
+  readonly syscall?: string;
+  readonly path?: string;
+}
+
+export type IoResponse = { readonly n: number; readonly ok: true; readonly v: unknown } | { readonly n: number; readonly ok: false; readonly e: IoFailure };
+
+/** What a log commit answers: the segment the record is in, and its size after the commit. */
+export interface Committed {
+  readonly seq: number;
+  readonly bytes: number;
+  /** Names a `msg` request created. */
+  readonly placed?: readonly string[];
+}
+
+/**
+ * The spool's I/O thread. On this kind of machine every asynchronous file
+ * operation costs the event loop a thread-pool round trip (tens of µs of
+ * system calls each), and a small message needs about six of them; here the
+ * same work runs as plain synchronous calls on a thread of its own, and the
+ * event loop pays one message each way per batch.
+ *
+ * Group commit: every request that arrived while the previous batch was being
+ * written and synced is taken at once (`receiveMessageOnPort`), written with
+ * one write and made durable with one fdatasync. State files (checkpoints)
+ * are written a slice at a time between batches, so they never hold up an
+ * acknowledgement for long.
+ *
+ * This function is sent to the worker as source text, so it must not use
+ * anything from its module: all it needs comes in as arguments.
+ */
+export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeof Path, zlib: typeof Zlib): void {
+  const port = threads.parentPort;
+  if (!port) throw new Error('the spool I/O worker must run in a worker thread');
+  const { walDir, role } = threads.workerData as { walDir: string; role: 'commit' | 'background' };
+  const segmentPath = (seq: number): string => path.join(walDir, `${String(seq).padStart(12, '0')}.wal`);
+  const sparePath = (seq: number, tag = ''): string => path.join(walDir, `spare-${String(seq).padStart(12, '0')}${tag}.wal`);
+  const knownDirs = new Set<string>();
+  const MAX_SPARES = 2;
+  const SPARE_BYTES = 16 * 1024 * 1024;
+  const SPARE_AFTER = 1024 * 1024;
+
+  /**
+   * Segment files kept for reuse, named after the last number they had (a
+   * zero-filled one has 0): a segment number is always above all of them.
+   * Read from the folder each time (rotations are seconds apart), so the two
+   * threads that make and take spares need no other coordination.
+   */
+  const spares = (): { path: string; seq: number }[] => {
+    const found: { path: string; seq: number }[] = [];
+    let names: string[];
+    try {
+      names = fs.readdirSync(walDir);
+    } catch {
+      return found; // the folder was removed under us: it is made again before the next segment
+    }
+    for (const name of names) {
+      const match = /^spare-(\d{12})(-[\w-]+)?\.wal$/.exec(name);
+      if (match) found.push({ path: path.join(walDir, name), seq: Number(match[1]) });
+    }
+    return found;
+  };
+  let fd: number | undefined;
+  let seq = 0;
+  let size = 0;
+  /** The current segment is a new file (appends extend it: each fdatasync also commits the journal). */
+  let fresh = false;
+  let nextSpareLook = 0;
+  const background: Extract<IoRequest, { k: 'state' }>[] = [];
+  let backgroundAt = 0;
+  let out: IoResponse[] = [];
+  let closing: number | undefined;
+
+  const failure = (n: number, error: unknown): IoResponse => {
+    const e = error as NodeJS.ErrnoException;
+    return {
+      n,
+      ok: false,
+      e: {
+        message: e instanceof Error ? e.message : String(error),
+        ...(typeof e.code === 'string' ? { code: e.code } : {}),
+        ...(typeof e.syscall === 'string' ? { syscall: e.syscall } : {}),
+        ...(typeof e.path === 'string' ? { path: e.path } : {}),
+      },
+    };
+  };
+
+  const syncDir = (dir: string): void => {
+    const d = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(d);
+    } finally {
+      fs.closeSync(d);
+    }
+  };
+
+  const writeAll = (target: number, data: Uint8Array): void => {
+    let offset = 0;
+    while (offset < data.length) {
+      const written = fs.writeSync(target, data, offset, data.length - offset);
+      if (written <= 0) throw new Error('short write');
+      offset += written;
+    }
+  };
+
+  /**
+   * Opens segment `next`: a spare renamed, when there is one (overwriting
+   * blocks a file already has lets fdatasync skip the journal), else a new
+   * file. Writes are positional from 0; what the file held before is ignored
+   * by replay (its frames carry older segment numbers).
+   */
+  const startSegment = (next: number): void => {
+    fs.mkdirSync(walDir, { recursive: true, mode: 0o700 });
+    let opened: number | undefined;
+    const available = spares();
+    for (let spare = available.pop(); spare && opened === undefined; spare = available.pop()) {
+      try {
+        fs.renameSync(spare.path, segmentPath(next));
+        opened = fs.openSync(segmentPath(next), 'r+');
+      } catch {
+        // gone (someone cleared the folder): try the next, or a new file
+      }
+    }
+    fresh = opened === undefined;
+    opened ??= fs.openSync(segmentPath(next), 'w', 0o600);
+    syncDir(walDir);
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // the old segment is sealed either way
+      }
+    }
+    fd = opened;
+    seq = next;
+    size = 0;
+  };
+
+  const recycle = (seqs: readonly number[]): void => {
+    let kept = spares().length;
+    for (const old of seqs) {
+      if (old === seq) continue;
+      try {
+        if (kept < MAX_SPARES) {
+          fs.renameSync(segmentPath(old), sparePath(old));
+          kept += 1;
+        } else {
+          fs.unlinkSync(segmentPath(old));
+        }
+      } catch {
+        // already gone
+      }
+    }
+    syncDir(walDir);
+  };
+
+  const prepare = (bytes: number): void => {
+    for (const name of fs.readdirSync(walDir)) if (name.startsWith('prepare-')) fs.unlinkSync(path.join(walDir, name));
+    const zeros = Buffer.alloc(Math.min(bytes, 1 << 20));
+    for (let missing = MAX_SPARES - spares().length; missing > 0; missing--) {
+      const tag = `-${process.pid}-${Date.now()}-${missing}`;
+      const temporary = path.join(walDir, `prepare${tag}.tmp`);
+      const f = fs.openSync(temporary, 'w', 0o600);
+      try {
+        for (let written = 0; written < bytes; written += zeros.length) writeAll(f, zeros);
+        fs.fdatasyncSync(f);
+      } finally {
+        fs.closeSync(f);
+      }
+      fs.renameSync(temporary, sparePath(0, tag));
+    }
+    syncDir(walDir);
+  };
+
+  /** Runs `work` in `dir`, making the folder (again) when it is missing. */
+  const inDir = <T>(dir: string, work: () => T): T => {
+    if (!knownDirs.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      knownDirs.add(dir);
+    }
+    try {
+      return work();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return work();
+    }
+  };
+
+  const writeFile = (file: string, data: Uint8Array | string, flags: string): void => {
+    const f = fs.openSync(file, flags, 0o600);
+    try {
+      if (typeof data === 'string') fs.writeFileSync(f, data);
+      else writeAll(f, data);
+    } finally {
+      fs.closeSync(f);
+    }
+  };
+
+  const removeAll = (names: readonly string[]): void => {
+    for (const name of names) {
+      try {
+        fs.unlinkSync(name);
+      } catch {
+        // already gone
+      }
+    }
+  };
+
+  const place = (request: Extract<IoRequest, { k: 'msg' }>): string[] => {
+    const [first, ...others] = request.names;
+    if (first === undefined) throw new Error('message without recipients');
+    const created: string[] = [];
+    try {
+      inDir(path.dirname(first), () => writeFile(first, request.frame.subarray(request.bodyAt), 'wx'));
+      created.push(first);
+      for (const name of others) {
+        try {
+          fs.linkSync(first, name);
+          created.push(name);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+      }
+      return created;
+    } catch (error) {
+      removeAll(created);
+      throw error;
+    }
+  };
+
+  /** After a failed write: on to a fresh segment (the partial bytes end the old one's replay). */
+  const recover = (): void => {
+    try {
+      startSegment(seq + 1);
+    } catch {
+      fd = undefined; // retried by the next commit
+    }
+  };
+
+  /** While on a new file: has the background thread made a spare yet? (looked at five times a second) */
+  const spareReady = (): boolean => {
+    const now = Date.now();
+    if (now < nextSpareLook) return false;
+    nextSpareLook = now + 200;
+    return spares().length > 0;
+  };
+
+  const commit = (batch: { n: number; frame: Uint8Array; placed: string[] }[]): void => {
+    if (batch.length === 0) return;
+    try {
+      if (fd === undefined || (fresh && spareReady())) startSegment(seq + 1);
+      // a segment whose name was deleted under us would take writes no replay finds
+      else if (fs.fstatSync(fd).nlink === 0) startSegment(seq + 1);
+      const target = fd as number;
+      for (const { frame } of batch) {
+        const view = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+        view.writeUInt32LE(zlib.crc32(view.subarray(8), seq >>> 0), 4);
+      }
+      const data = batch.length === 1 ? (batch[0] as { frame: Uint8Array }).frame : Buffer.concat(batch.map((c) => c.frame));
+      let offset = 0;
+      while (offset < data.length) {
+        const written = fs.writeSync(target, data, offset, data.length - offset, size + offset);
+        if (written <= 0) throw new Error('short write');
+        offset += written;
+      }
+      fs.fdatasyncSync(target);
+      size += data.length;
+      for (const c of batch) out.push({ n: c.n, ok: true, v: { seq, bytes: size, placed: c.placed } });
+    } catch (error) {
+      recover();
+      for (const c of batch) {
+        removeAll(c.placed);
+        out.push(failure(c.n, error));
+      }
+    }
+  };
+
+  const handle = (requests: readonly IoRequest[]): void => {
+    let batch: { n: number; frame: Uint8Array; placed: string[] }[] = [];
+    for (const r of requests) {
+      switch (r.k) {
+        case 'msg':
+          try {
+            batch.push({ n: r.n, frame: r.frame, placed: place(r) });
+          } catch (error) {
+            out.push(failure(r.n, error));
+          }
+          break;
+        case 'wal':
+          batch.push({ n: r.n, frame: r.frame, placed: [] });
+          break;
+        case 'state':
+          background.push(r);
+          break;
+        case 'open':
+        case 'rotate': {
+          commit(batch);
+          batch = [];
+          const before = seq;
+          try {
+            startSegment(r.k === 'open' ? Math.max(r.seq, ...spares().map((spare) => spare.seq + 1)) : seq + 1);
+            out.push({ n: r.n, ok: true, v: { seq, sealed: r.k === 'open' ? seq - 1 : before, bytes: size } });
+          } catch (error) {
+            out.push(r.k === 'open' ? failure(r.n, error) : { n: r.n, ok: true, v: { seq, sealed: seq, bytes: size } });
+          }
+          break;
+        }
+        case 'recycle':
+          commit(batch);
+          batch = [];
+          try {
+            recycle(r.seqs);
+            out.push({ n: r.n, ok: true, v: null });
+          } catch (error) {
+            out.push(failure(r.n, error));
+          }
+          break;
+        case 'close':
+          closing = r.n;
+          break;
+      }
+    }
+    commit(batch);
+  };
+
+  const writeState = (r: Extract<IoRequest, { k: 'state' }>): void => {
+    try {
+      inDir(path.dirname(r.path), () => writeFile(r.path, r.json, 'w'));
+      out.push({ n: r.n, ok: true, v: r.path });
+    } catch (error) {
+      out.push(failure(r.n, error));
+    }
+  };
+
+  const flush = (): void => {
+    if (out.length === 0) return;
+    port.postMessage(out);
+    out = [];
+  };
+
+  const take = (): IoRequest[] | undefined => {
+    const first = threads.receiveMessageOnPort(port);
+    if (!first) return undefined;
+    const requests = [...(first.message as IoRequest[])];
+    for (let more = threads.receiveMessageOnPort(port); more; more = threads.receiveMessageOnPort(port)) {
+      requests.push(...(more.message as IoRequest[]));
+    }
+    return requests;
+  };
+
+  const pump = (first: IoRequest[]): void => {
+    let requests: IoRequest[] | undefined = first;
+    for (;;) {
+      const more = take();
+      handle(more ? [...requests, ...more] : requests);
+      flush();
+      requests = take();
+      while (!requests && backgroundAt < background.length) {
+        for (let i = 0; i < 32 && backgroundAt < background.length; i++) writeState(background[backgroundAt++] as Extract<IoRequest, { k: 'state' }>);
+        if (backgroundAt === background.length) {
+          background.length = 0;
+          backgroundAt = 0;
+        }
+        flush();
+        requests = take();
+      }
+      if (!requests) break;
+    }
+    if (closing !== undefined) {
+      if (fd !== undefined) fs.closeSync(fd);
+      fd = undefined;
+      port.postMessage([{ n: closing, ok: true, v: null }]);
+      port.close();
+    }
+  };
+
+  port.on('message', (requests: IoRequest[]) => pump(requests));
+
+  if (role === 'background') {
+    // A busy log (the newest segment past 1 MiB) gets zero-filled spares, so even a
+    // segment's first use overwrites blocks the file already has.
+    const timer = setInterval(() => {
+      try {
+        const segments = fs.readdirSync(walDir).filter((name) => /^\d{12}\.wal$/.test(name)).sort();
+        const newest = segments[segments.length - 1];
+        if (newest === undefined || spares().length >= MAX_SPARES) return;
+        if (fs.statSync(path.join(walDir, newest)).size < SPARE_AFTER) return;
+        prepare(SPARE_BYTES);
+      } catch {
+        // the folder is being changed under us: look again later
+      }
+    }, 1000);
+    timer.unref();
+  }
+}
+
+/** The worker's program: `ioWorkerMain` with its modules. */
+export const IO_WORKER_SOURCE = `(${ioWorkerMain.toString()})(require('node:worker_threads'), require('node:fs'), require('node:path'), require('node:zlib'));`;
