@@ -32,6 +32,8 @@ const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
 const wanted = (name: string): boolean => !only || only.has(name);
+/** Inbound workloads run this many times each, in alternating order (ABBA…), with medians at the end. */
+const reps = Math.max(1, Number(process.argv.find((a) => a.startsWith('--reps='))?.slice(7) ?? 1) || 1);
 
 interface Workload {
   readonly name: string;
@@ -73,35 +75,73 @@ const results: Record<string, unknown>[] = [];
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 async function runInbound(base: string): Promise<void> {
+  const selected = inbound.filter((w) => wanted(w.name));
+  if (selected.length === 0) return;
   console.log('\nInbound (durable: 250 only after fsync)\n');
-  console.log('workload | messages | size B | msgs/s | MiB/s | server CPU s/1k msgs | peak RSS MiB | stored');
-  console.log('---|---:|---:|---:|---:|---:|---:|---');
-  for (const w of inbound) {
-    if (!wanted(w.name)) continue;
-    const spool = join(base, `${w.name}-${Date.now()}`);
-    const backend = w.redis ? redisBackend() : fileBackend;
-    const env: Record<string, string> = { ...backend.env(spool), ...(w.audit ? { SMTP_DEBUG: 'true', SMTP_HEALTH_DISABLE: 'false', SMTP_HEALTH_ADDR: '127.0.0.1:0' } : {}) };
-    const { child, port, httpPort } = await startDaemon(spool, env);
-    const pid = child.pid ?? 0;
-    const stalled = w.stalledSubscriber && httpPort !== undefined ? await stallSubscriber(httpPort) : undefined;
-    try {
-      await resetPeak(pid);
-      const cpu0 = await cpuSeconds(pid);
-      const result = await runLoad(port, w);
-      const cpu = (await cpuSeconds(pid)) - cpu0;
-      const peak = await peakRssMiB(pid);
-      const stored = await backend.stored(spool);
-      const rate = result.messages / result.seconds;
-      const row = { workload: w.name, messages: w.total, bytes: w.bytes, msgsPerSecond: round(rate), mibPerSecond: round((rate * w.bytes) / 2 ** 20), cpuPer1k: round((cpu / w.total) * 1000, 3), peakRssMiB: round(peak), stored };
-      results.push(row);
-      console.log(`${w.name} | ${w.total} | ${w.bytes} | ${row.msgsPerSecond} | ${row.mibPerSecond} | ${row.cpuPer1k} | ${row.peakRssMiB} | ${stored === w.total ? 'ok' : `MISMATCH ${stored}`}`);
-    } finally {
-      stalled?.destroy();
-      await stopDaemon(child);
-      await backend.cleanup();
-      await rm(spool, { recursive: true, force: true });
+  console.log('workload | messages | size B | msgs/s | MiB/s | server CPU s/1k msgs | peak RSS MiB | stored | audit records dropped');
+  console.log('---|---:|---:|---:|---:|---:|---:|---|---:');
+  const rows = new Map<string, { rate: number; cpu: number }[]>();
+  for (let r = 0; r < reps; r++) {
+    // alternate the order so no workload always runs first (or right after another)
+    for (const w of r % 2 === 0 ? selected : [...selected].reverse()) {
+      const row = await runInboundOnce(base, w);
+      rows.set(w.name, [...(rows.get(w.name) ?? []), { rate: row.msgsPerSecond, cpu: row.cpuPer1k }]);
     }
   }
+  if (reps === 1) return;
+  console.log(`\nMedians of ${reps} runs each\n`);
+  console.log('workload | msgs/s | server CPU s/1k msgs | msgs/s of each run');
+  console.log('---|---:|---:|---');
+  for (const [name, runs] of rows) {
+    console.log(`${name} | ${median(runs.map((x) => x.rate))} | ${median(runs.map((x) => x.cpu))} | ${runs.map((x) => x.rate).join(', ')}`);
+  }
+  const a = rows.get('W1a');
+  const stalled = rows.get('W1s');
+  if (a && stalled) {
+    const change = (median(stalled.map((x) => x.rate)) / median(a.map((x) => x.rate)) - 1) * 100;
+    console.log(`\nW1s vs W1a (a subscriber that never reads): ${change >= 0 ? '+' : ''}${round(change)} % msgs/s (median of ${reps} each)`);
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : round(((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2, 3);
+}
+
+async function runInboundOnce(base: string, w: Workload): Promise<{ msgsPerSecond: number; cpuPer1k: number }> {
+  const spool = join(base, `${w.name}-${Date.now()}`);
+  const backend = w.redis ? redisBackend() : fileBackend;
+  const env: Record<string, string> = { ...backend.env(spool), ...(w.audit ? { SMTP_DEBUG: 'true', SMTP_HEALTH_DISABLE: 'false', SMTP_HEALTH_ADDR: '127.0.0.1:0' } : {}) };
+  const { child, port, httpPort } = await startDaemon(spool, env);
+  const pid = child.pid ?? 0;
+  const stalled = w.stalledSubscriber && httpPort !== undefined ? await stallSubscriber(httpPort) : undefined;
+  try {
+    await resetPeak(pid);
+    const cpu0 = await cpuSeconds(pid);
+    const result = await runLoad(port, w);
+    const cpu = (await cpuSeconds(pid)) - cpu0;
+    const peak = await peakRssMiB(pid);
+    const stored = await backend.stored(spool);
+    const dropped = w.audit && httpPort !== undefined ? await droppedRecords(httpPort) : undefined;
+    const rate = result.messages / result.seconds;
+    const row = { workload: w.name, messages: w.total, bytes: w.bytes, msgsPerSecond: round(rate), mibPerSecond: round((rate * w.bytes) / 2 ** 20), cpuPer1k: round((cpu / w.total) * 1000, 3), peakRssMiB: round(peak), stored, ...(dropped === undefined ? {} : { auditDropped: dropped }) };
+    results.push(row);
+    console.log(`${w.name} | ${w.total} | ${w.bytes} | ${row.msgsPerSecond} | ${row.mibPerSecond} | ${row.cpuPer1k} | ${row.peakRssMiB} | ${stored === w.total ? 'ok' : `MISMATCH ${stored}`} | ${dropped ?? ''}`);
+    return row;
+  } finally {
+    stalled?.destroy();
+    await stopDaemon(child);
+    await backend.cleanup();
+    await rm(spool, { recursive: true, force: true });
+  }
+}
+
+/** The daemon's count of audit records dropped for slow subscribers (from /metrics). */
+async function droppedRecords(httpPort: number): Promise<number | undefined> {
+  const text = await fetch(`http://127.0.0.1:${httpPort}/metrics`).then((r) => r.text(), () => '');
+  const line = /^gopherpost_audit_events_dropped_total (\d+)/m.exec(text);
+  return line ? Number(line[1]) : undefined;
 }
 
 async function runDeliveries(base: string): Promise<void> {
