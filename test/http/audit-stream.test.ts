@@ -11,7 +11,7 @@ function open(flushMs: number): { records: Subject<AuditRecord>; chunks: string[
   const chunks: string[] = [];
   const out = createAuditStream({
     records$: records,
-    format: (r) => `${r.seq} ${r.reason}\n`,
+    format: (r) => `${r.seq} ${'reason' in r ? r.reason : ''}\n`,
     preamble: 'hello\n',
     capacity: 16,
     onDrop: () => undefined,

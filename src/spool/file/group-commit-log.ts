@@ -24,8 +24,9 @@ export class GroupCommitLog {
     this.seq = seq;
   }
 
-  static async open(dir: string, seq: number): Promise<GroupCommitLog> {
-    const log = new GroupCommitLog(new IoThread(dir, 'commit'), new IoThread(dir, 'background'), seq);
+  /** `threads` are made here unless given (tests hand in threads they can stop). */
+  static async open(dir: string, seq: number, threads?: { commit: IoThread; background: IoThread }): Promise<GroupCommitLog> {
+    const log = new GroupCommitLog(threads?.commit ?? new IoThread(dir, 'commit'), threads?.background ?? new IoThread(dir, 'background'), seq);
     await log.reopen(seq);
     return log;
   }

@@ -91,6 +91,11 @@ export class IoThread {
     for (const w of waiting) w.reject(error);
   }
 
+  /** Stops the thread at once (a thread that must not be waited for): waiting requests fail. */
+  async terminate(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
   /** Ends the thread after everything sent so far; resolves once it has exited. */
   async close(): Promise<void> {
     const worker = this.worker;

@@ -339,6 +339,10 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
         case 'close':
           closing = r.n;
           break;
+        default: {
+          const unknown = r as { n: number; k: unknown };
+          out.push(failure(unknown.n, new Error(`unknown request ${String(unknown.k)}`)));
+        }
       }
     }
     commit(batch);
