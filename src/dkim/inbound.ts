@@ -14,8 +14,8 @@
  * yields the whole message.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { authenticate } from 'mailauth';
@@ -73,8 +73,11 @@ export async function checkMessage(path: string, ctx: InboundAuthContext): Promi
 
 export async function* authenticateInbound(source: AsyncIterable<Buffer>, ctx: InboundAuthContext): AsyncGenerator<Buffer> {
   const path = join(ctx.tmpDir, `auth-${randomBytes(9).toString('hex')}.eml`);
+  // opened before the copy starts: a write stream that opened its file lazily could
+  // create it after a failed copy had already removed it (a leaked temp file)
+  const file = await open(path, 'wx', 0o600);
   try {
-    await pipeline(source, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+    await pipeline(source, file.createWriteStream());
     const result = await checkMessage(path, ctx);
     try {
       ctx.onResult?.(result);
@@ -84,6 +87,7 @@ export async function* authenticateInbound(source: AsyncIterable<Buffer>, ctx: I
     yield Buffer.from(result.header, 'latin1');
     yield* stripForgedResults(createReadStream(path, { highWaterMark: READ_CHUNK }), ctx.hostname);
   } finally {
+    await file.close().catch(() => undefined); // already closed when the copy finished
     await rm(path, { force: true });
   }
 }

@@ -61,6 +61,14 @@ class FileSpool implements Spool {
   private readonly unsynced = new Map<number, { paths: string[]; pending: Set<Promise<unknown>>; dirty: Set<MessageId> }>();
   private readonly timer: NodeJS.Timeout;
   private checkpointing: Promise<void> | undefined;
+  /**
+   * Log writes whose follow-up (tracking the segment, placing or removing
+   * files) is still running. A checkpoint waits for them after sealing: a
+   * commit answered in the same batch as the rotation may not be tracked yet,
+   * and a removal may still be unlinking, and the sealed segments are about to
+   * be dropped.
+   */
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(
     private readonly paths: SpoolPaths,
@@ -95,7 +103,11 @@ class FileSpool implements Spool {
    * final names in the same batch as the commit (a crash between the two leaves
    * a file with no record: start-up removes it).
    */
-  private async commitInline(record: MessageRecord, chunks: readonly Buffer[], size: number): Promise<void> {
+  private commitInline(record: MessageRecord, chunks: readonly Buffer[], size: number): Promise<void> {
+    return this.logging(() => this.commitInlineNow(record, chunks, size));
+  }
+
+  private async commitInlineNow(record: MessageRecord, chunks: readonly Buffer[], size: number): Promise<void> {
     const { id, envelope } = record;
     const names = envelope.recipients.map((r) => this.paths.bodyFile(id, envelope.receivedAt, r));
     try {
@@ -110,7 +122,11 @@ class FileSpool implements Spool {
   }
 
   /** A large body is already fsynced in tmp/: it is renamed into place after its record commits. */
-  private async commitSpilled(record: MessageRecord, tmpBody: string): Promise<void> {
+  private commitSpilled(record: MessageRecord, tmpBody: string): Promise<void> {
+    return this.logging(() => this.commitSpilledNow(record, tmpBody));
+  }
+
+  private async commitSpilledNow(record: MessageRecord, tmpBody: string): Promise<void> {
     const { id, envelope } = record;
     let segment: number;
     try {
@@ -209,7 +225,7 @@ class FileSpool implements Spool {
   }
 
   update(id: MessageId, updates: readonly RecipientUpdate[]): Promise<MessageRecord> {
-    return this.exclusive(id, async () => {
+    return this.exclusive(id, () => this.logging(async () => {
       const current = this.index.get(id);
       if (!current) throw new SpoolError(`unknown message ${id}`);
       const next = applyUpdates(current, updates, this.now());
@@ -224,7 +240,7 @@ class FileSpool implements Spool {
       this.index.release(id, updates.map((u) => u.recipient));
       if (updates.some((u) => u.status === 'queued' || u.status === 'deferred')) this.wakeSubject.next();
       return next;
-    });
+    }));
   }
 
   claimDue(now: number, limit: number, leaseMs: number): Promise<readonly DueRecipient[]> {
@@ -263,7 +279,7 @@ class FileSpool implements Spool {
   }
 
   remove(id: MessageId): Promise<boolean> {
-    return this.exclusive(id, async () => {
+    return this.exclusive(id, () => this.logging(async () => {
       const record = this.index.get(id);
       if (!record) return false;
       const { receivedAt, recipients } = record.envelope;
@@ -273,7 +289,7 @@ class FileSpool implements Spool {
       this.index.delete(id);
       await this.materializer.remove(id, receivedAt, recipients);
       return true;
-    });
+    }));
   }
 
   async check(): Promise<void> {
@@ -295,6 +311,7 @@ class FileSpool implements Spool {
   private async runCheckpoint(): Promise<void> {
     const sealed = await this.wal.rotate();
     if (sealed === this.wal.segment) return; // could not rotate; try again later
+    await Promise.all([...this.inflight]);
     const segments = [...this.unsynced.keys()].filter((s) => s <= sealed);
     const placed: string[] = [];
     const dirty = new Set<MessageId>();
@@ -323,6 +340,18 @@ class FileSpool implements Spool {
       const record = this.index.get(id);
       return record ? this.wal.writeState(this.paths.stateFile(id, record.envelope.receivedAt), JSON.stringify(record)) : undefined;
     });
+  }
+
+  /** Runs log work the next checkpoint must wait for (see `inflight`). */
+  private logging<T>(work: () => Promise<T>): Promise<T> {
+    const running = work();
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inflight.add(settled);
+    void settled.then(() => this.inflight.delete(settled));
+    return running;
   }
 
   private exclusive<T>(id: MessageId, work: () => Promise<T>): Promise<T> {

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat, symlink, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, stat, symlink, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -193,6 +193,43 @@ describe('file spool layout', () => {
       expect(segment).not.toBe(before[0]);
       expect(spare).toBe(`spare-${before[0]}`);
       expect((await readFile(join(dir, 'wal', segment ?? ''))).length).toBe(0);
+    } finally {
+      await spool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a message whose commit is answered together with a checkpoint that seals its segment', async () => {
+    // The checkpoint must not recycle a segment before the commits in it were tracked:
+    // otherwise neither a state file nor a log record would remain after a crash.
+    const dir = await tempDir();
+    const spool = await openFileSpool({ path: dir, checkpointMs: 3_600_000 });
+    const body = async function* (): AsyncGenerator<Buffer> {
+      yield Buffer.from('Subject: race\r\n\r\nbody\r\n');
+    };
+    const acknowledged: string[] = [];
+    try {
+      for (let delay = 0; delay < 8; delay++) {
+        // a segment holding only a removal (nothing tracked for it), then a store racing a checkpoint
+        const warm = await spool.store(envelope({ receivedAt: Date.now() }), body());
+        await spool.checkpoint();
+        await spool.remove(warm.id);
+        const storing = spool.store(envelope({ receivedAt: Date.now() }), body());
+        for (let i = 0; i < delay; i++) await Promise.resolve();
+        const checkpoint = spool.checkpoint();
+        acknowledged.push((await storing).id);
+        await checkpoint;
+        // the files as a crash would leave them right now (the log segments included)
+        const copy = `${dir}-copy-${delay}`;
+        await cp(dir, copy, { recursive: true });
+        const reopened = await openFileSpool({ path: copy, checkpointMs: 3_600_000 });
+        try {
+          expect((await reopened.list()).map((r) => r.id).sort()).toEqual([...acknowledged].sort());
+        } finally {
+          await reopened.close();
+          await rm(copy, { recursive: true, force: true });
+        }
+      }
     } finally {
       await spool.close();
       await rm(dir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +46,33 @@ describe('group-commit log on its I/O thread (§4)', () => {
       expect(after).toBeGreaterThan(1); // never back into a segment the dead thread may have left half written
       // everything acknowledged is in the log, in order
       expect(await logged(dir)).toEqual(['before', ...acknowledged, 'after']);
+    } finally {
+      await log.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes nothing on a thread that was never opened (requests left behind by a dead thread)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
+    const thread = new IoThread(dir, 'commit');
+    try {
+      await expect(thread.request({ k: 'wal', frame: encodeRecord(del('orphan')).frame })).rejects.toThrow(/not open/);
+      await expect(thread.request({ k: 'rotate' })).resolves.toMatchObject({ seq: 0, sealed: 0 });
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await thread.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('recycles sealed segments oldest first (a crash part way leaves only newer ones to replay)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
+    for (const seq of [1, 2, 3]) await writeFile(join(dir, `${String(seq).padStart(12, '0')}.wal`), '');
+    const log = await GroupCommitLog.open(dir, 4);
+    try {
+      await log.recycle([3, 1, 2]);
+      // two spares are kept: the two oldest became spares before the newest was touched
+      expect((await readdir(dir)).sort()).toEqual(['000000000004.wal', 'spare-000000000001.wal', 'spare-000000000002.wal']);
     } finally {
       await log.close();
       await rm(dir, { recursive: true, force: true });

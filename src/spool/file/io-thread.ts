@@ -86,6 +86,9 @@ export class IoThread {
   private stopped(worker: Worker, error: Error): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
+    // everything waiting fails, including requests not sent yet: none may run on a later thread
+    this.outbox = [];
+    this.transfer = [];
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
     for (const w of waiting) w.reject(error);

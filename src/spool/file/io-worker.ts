@@ -141,24 +141,39 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
         // gone (someone cleared the folder): try the next, or a new file
       }
     }
-    fresh = opened === undefined;
+    const reused = opened !== undefined;
     opened ??= fs.openSync(segmentPath(next), 'w', 0o600);
-    syncDir(walDir);
-    if (fd !== undefined) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // the old segment is sealed either way
-      }
+    try {
+      syncDir(walDir);
+    } catch (error) {
+      fs.closeSync(opened);
+      throw error;
     }
+    closeCurrent();
+    fresh = !reused;
     fd = opened;
     seq = next;
     size = 0;
   };
 
+  const closeCurrent = (): void => {
+    if (fd === undefined) return;
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // the segment is sealed either way
+    }
+    fd = undefined;
+  };
+
+  /**
+   * Oldest first, each name change synced before the next: a crash part way
+   * leaves only newer segments, and replaying a newer segment alone is safe
+   * (an older one alone could bring back what a newer one deleted).
+   */
   const recycle = (seqs: readonly number[]): void => {
     let kept = spares().length;
-    for (const old of seqs) {
+    for (const old of [...seqs].sort((a, b) => a - b)) {
       if (old === seq) continue;
       try {
         if (kept < MAX_SPARES) {
@@ -167,11 +182,11 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
         } else {
           fs.unlinkSync(segmentPath(old));
         }
+        syncDir(walDir);
       } catch {
         // already gone
       }
     }
-    syncDir(walDir);
   };
 
   const prepare = (bytes: number): void => {
@@ -254,7 +269,7 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
     try {
       startSegment(seq + 1);
     } catch {
-      fd = undefined; // retried by the next commit
+      closeCurrent(); // retried by the next commit
     }
   };
 
@@ -268,6 +283,14 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
 
   const commit = (batch: { n: number; frame: Uint8Array; placed: string[] }[]): void => {
     if (batch.length === 0) return;
+    if (seq === 0) {
+      // never before `open`: a thread started for requests its dead predecessor left behind writes nothing
+      for (const c of batch) {
+        removeAll(c.placed);
+        out.push(failure(c.n, new Error('write-ahead log is not open')));
+      }
+      return;
+    }
     try {
       if (fd === undefined || (fresh && spareReady())) startSegment(seq + 1);
       // a segment whose name was deleted under us would take writes no replay finds
@@ -301,6 +324,10 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
     for (const r of requests) {
       switch (r.k) {
         case 'msg':
+          if (seq === 0) {
+            batch.push({ n: r.n, frame: r.frame, placed: [] }); // refused by commit: nothing is placed
+            break;
+          }
           try {
             batch.push({ n: r.n, frame: r.frame, placed: place(r) });
           } catch (error) {
@@ -319,6 +346,7 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
           batch = [];
           const before = seq;
           try {
+            if (r.k === 'rotate' && seq === 0) throw new Error('write-ahead log is not open');
             startSegment(r.k === 'open' ? Math.max(r.seq, ...spares().map((spare) => spare.seq + 1)) : seq + 1);
             out.push({ n: r.n, ok: true, v: { seq, sealed: r.k === 'open' ? seq - 1 : before, bytes: size } });
           } catch (error) {
