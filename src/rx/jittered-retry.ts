@@ -1,5 +1,6 @@
 import { throwError, timer } from 'rxjs';
 import type { Observable, RetryConfig, SchedulerLike } from 'rxjs';
+import { jitteredBackoff } from '../policy/backoff.js';
 
 export interface QuickRetryOptions {
   /** Retries after the first try (so at most `count + 1` subscriptions). */
@@ -16,14 +17,9 @@ export interface QuickRetryOptions {
   readonly isRetryable?: (err: unknown) => boolean;
 }
 
-/** Extra fraction added as jitter: +0–25 %, the same spread as the long deferrals. */
-const MAX_JITTER = 0.25;
-
-/** Wait before retry `n` (1-based): `min(base * 2^(n-1), max) * (1 + random() * 25 %)`, whole ms. */
+/** Wait before retry `n` (1-based): `min(base * 2^(n-1), max) * (1 + random() * 25 %)`, whole ms (the deferrals' formula, in ms). */
 export function quickRetryDelayMs(n: number, opts: Pick<QuickRetryOptions, 'baseMs' | 'maxMs' | 'random'>): number {
-  const capped = Math.min(opts.baseMs * 2 ** Math.max(0, n - 1), opts.maxMs);
-  const jitter = Math.min(Math.max(opts.random(), 0), 1) * MAX_JITTER;
-  return Math.round(capped * (1 + jitter));
+  return Math.round(jitteredBackoff(n, opts.baseMs, opts.maxMs, opts.random));
 }
 
 /**
