@@ -93,7 +93,6 @@ class FileSpool implements Spool {
     const record = initialRecord(id, { ...envelope, recipients }, received.size);
     if (received.inline) await this.commitInline(record, received.inline, received.size);
     else await this.commitSpilled(record, tmpBody);
-    this.index.put(record);
     this.wakeSubject.next();
     return record;
   }
@@ -113,6 +112,8 @@ class FileSpool implements Spool {
     try {
       const { frame, bodyAt } = encodeRecord({ t: 'msg', record, inline: true }, chunks);
       const { seq, placed } = await this.wal.commitMessage(frame, bodyAt, names);
+      // indexed in the same step as tracked: the checkpoint that seals `seq` writes its state file from the index
+      this.index.put(record);
       this.track(seq, Promise.resolve([...placed, this.paths.dateDir(envelope.receivedAt)]), id);
     } catch (error) {
       throw storageError(error);
@@ -146,6 +147,7 @@ class FileSpool implements Spool {
       await discard(tmpBody);
       throw storageError(error);
     }
+    this.index.put(record);
   }
 
   /** Reads the body: in memory while small, else streamed to an fsynced tmp file. */
