@@ -182,10 +182,10 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
         } else {
           fs.unlinkSync(segmentPath(old));
         }
-        syncDir(walDir);
       } catch {
-        // already gone
+        continue; // already gone
       }
+      syncDir(walDir); // a failure stops here: no newer segment goes before this one is durably gone
     }
   };
 
