@@ -6,9 +6,11 @@ import type { Committed } from './io-worker.js';
  * every append that arrives while a write+fdatasync is in flight joins the
  * next batch, so one sync makes many records durable. `append` resolves with
  * the segment number once its record is on disk. Segments are rotated on
- * request (checkpointing); a failed write is truncated away (or the segment
- * abandoned) so later records stay readable. Small message bodies are placed
- * by the same thread in the same batch as their record (`commitMessage`).
+ * request (checkpointing) and reused once a checkpoint is done with them; a
+ * failed write abandons its segment, so later records stay readable. Small
+ * message bodies are placed by the same thread in the same batch as their
+ * record (`commitMessage`). If the thread dies, waiting calls fail and the
+ * next one starts a new thread on a fresh segment.
  */
 export class GroupCommitLog {
   private seq: number;

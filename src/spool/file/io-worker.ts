@@ -42,9 +42,14 @@ export interface Committed {
  *
  * Group commit: every request that arrived while the previous batch was being
  * written and synced is taken at once (`receiveMessageOnPort`), written with
- * one write and made durable with one fdatasync. State files (checkpoints)
- * are written a slice at a time between batches, so they never hold up an
- * acknowledgement for long.
+ * one write and made durable with one fdatasync. A failed batch moves the log
+ * to a fresh segment (the partial bytes end the old one's replay).
+ *
+ * Two threads run this program. The `commit` one writes the log and small
+ * bodies. The `background` one writes checkpoint state files (a slice at a
+ * time between whatever else it is asked) and, while the log is busy, keeps
+ * two zero-filled spare segments ready: a segment that reuses a file
+ * overwrites blocks it already has, so its fdatasync needs no journal commit.
  *
  * This function is sent to the worker as source text, so it must not use
  * anything from its module: all it needs comes in as arguments.
