@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
 import type { DueRecipient } from '../domain/delivery.js';
 import type { Envelope, MessageId, MessageRecord } from '../domain/envelope.js';
-import { fsyncDirectory, syncFilesystem } from './file/fsync.js';
+import { fsyncDirectory, fsyncFile, syncFilesystem } from './file/fsync.js';
 import { GroupCommitLog } from './file/group-commit-log.js';
 import { newMessageId } from './id.js';
 import { Materializer } from './file/materialize.js';
@@ -329,7 +329,7 @@ class FileSpool implements Spool {
       const written = await Promise.all(ids.slice(i, i + STATE_BATCH).map((id) => this.writeStateFile(id)));
       for (const path of written) if (path) placed.push(path);
     }
-    await syncFilesystem(this.paths.root, placed);
+    await syncFilesystem(this.paths.root, placed, { syncfs: (root) => this.wal.syncfs(root), fsync: fsyncFile });
     const names = await readdir(this.paths.wal).catch(() => [] as string[]);
     const done = names.map(segmentSeq).filter((s): s is number => s !== undefined && s <= sealed);
     await this.wal.recycle(done);

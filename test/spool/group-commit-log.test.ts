@@ -79,6 +79,18 @@ describe('group-commit log on its I/O thread (§4)', () => {
     }
   });
 
+  it('runs syncfs on its background thread (coreutils `sync --file-system`)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
+    const log = await GroupCommitLog.open(dir, 1);
+    try {
+      expect(await log.syncfs(dir)).toBe(true);
+      expect(await log.syncfs(join(dir, 'no-such-folder'))).toBe(false); // sync fails: the caller falls back to fsync
+    } finally {
+      await log.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('answers a request it does not know with an error instead of leaving it waiting', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
     const thread = new IoThread(dir, 'commit');

@@ -62,6 +62,11 @@ export class GroupCommitLog {
     return (await this.background.request({ k: 'state', path, json })) as string;
   }
 
+  /** syncfs(2) of the spool's file system, run by the background thread; false where `sync --file-system` is missing. */
+  async syncfs(root: string): Promise<boolean> {
+    return (await this.background.request({ k: 'syncfs', root })) === true;
+  }
+
   /** Starts a new segment; resolves with the number of the sealed one (the current one if that failed). */
   async rotate(): Promise<number> {
     await this.ready();

@@ -1,3 +1,4 @@
+import type * as ChildProcess from 'node:child_process';
 import type * as Fs from 'node:fs';
 import type * as Path from 'node:path';
 import type * as Threads from 'node:worker_threads';
@@ -11,6 +12,8 @@ export type IoRequest =
   | { readonly n: number; readonly k: 'wal'; readonly frame: Uint8Array }
   /** Writes a state file in place (background work: log commits go first). */
   | { readonly n: number; readonly k: 'state'; readonly path: string; readonly json: string }
+  /** syncfs(2) of the file system holding `root` (coreutils `sync --file-system`); answers whether it ran. */
+  | { readonly n: number; readonly k: 'syncfs'; readonly root: string }
   | { readonly n: number; readonly k: 'rotate' }
   /** Segments a checkpoint is done with: kept as spares for later segments (up to two), else removed. */
   | { readonly n: number; readonly k: 'recycle'; readonly seqs: readonly number[] }
@@ -54,7 +57,7 @@ export interface Committed {
  * This function is sent to the worker as source text, so it must not use
  * anything from its module: all it needs comes in as arguments.
  */
-export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeof Path, zlib: typeof Zlib): void {
+export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeof Path, zlib: typeof Zlib, childProcess: typeof ChildProcess): void {
   const port = threads.parentPort;
   if (!port) throw new Error('the spool I/O worker must run in a worker thread');
   const { walDir, role } = threads.workerData as { walDir: string; role: 'commit' | 'background' };
@@ -345,6 +348,17 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
         case 'state':
           background.push(r);
           break;
+        case 'syncfs': {
+          // a child process blocks only this thread (spawning it on the event loop stalled SMTP for tens of ms)
+          let ran = true;
+          try {
+            childProcess.execFileSync('sync', ['--file-system', r.root], { timeout: 120_000, stdio: 'ignore' });
+          } catch {
+            ran = false;
+          }
+          out.push({ n: r.n, ok: true, v: ran });
+          break;
+        }
         case 'open':
         case 'rotate': {
           commit(batch);
@@ -453,4 +467,4 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
 }
 
 /** The worker's program: `ioWorkerMain` with its modules. */
-export const IO_WORKER_SOURCE = `(${ioWorkerMain.toString()})(require('node:worker_threads'), require('node:fs'), require('node:path'), require('node:zlib'));`;
+export const IO_WORKER_SOURCE = `(${ioWorkerMain.toString()})(require('node:worker_threads'), require('node:fs'), require('node:path'), require('node:zlib'), require('node:child_process'));`;
