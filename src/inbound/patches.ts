@@ -1,4 +1,6 @@
+import { SMTPServer } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { pooledRandomBytes } from '../spool/random-pool.js';
 
 /**
  * Two narrow changes to smtp-server's connection class, applied once:
@@ -18,6 +20,11 @@ import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
  *    counted against SMTP_MAX_CONNECTIONS_PER_IP.
  * 4. AUTH is left out of the EHLO reply before STARTTLS unless insecure AUTH
  *    is allowed (SPEC §3; smtp-server advertises it and then answers 538).
+ * 5. Session ids come from pooled randomness: smtp-server draws 10 bytes with
+ *    a getrandom(2) call per connection, a measurable share of a
+ *    one-message-per-connection load where system calls are dear. Same
+ *    shape: 80 random bits as 16 base32 characters. (PROXY-protocol
+ *    listeners, which we never configure, keep the original path.)
  */
 let applied = false;
 
@@ -27,6 +34,18 @@ export function patchSmtpServer(): void {
   if (applied) return;
   applied = true;
   const proto = SMTPConnection.prototype;
+
+  const server = SMTPServer.prototype as unknown as ProxyHandling;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called with .call(this) below
+  const handleProxy = server._handleProxy;
+  server._handleProxy = function handleProxyWithPooledId(this: ProxyHandling, socket, callback): void {
+    if (this.options.useProxy) {
+      handleProxy.call(this, socket, callback);
+      return;
+    }
+    const options = { id: sessionId(), ignore: this.options.ignoredHosts?.includes(socket.remoteAddress ?? '') ?? false };
+    setImmediate(() => callback(null, options));
+  };
 
   proto.init = function init(this: SMTPConnection): void {
     this._setListeners(() => this.connectionReady());
@@ -47,4 +66,29 @@ export function patchSmtpServer(): void {
     send.call(this, code, data, context);
     if (code === 221 || code === 421) this._server.options.onSessionEnding?.(this.session);
   };
+}
+
+interface ProxyHandling {
+  options: { useProxy?: unknown; ignoredHosts?: readonly string[] };
+  _handleProxy(socket: { remoteAddress?: string }, callback: (err: Error | null, options: { id: string; ignore: boolean }) => void): void;
+}
+
+const BASE32 = '0123456789abcdefghijklmnopqrstuv';
+
+/** 80 random bits as 16 base32 characters, like smtp-server's own ids. */
+export function sessionId(): string {
+  const bytes = pooledRandomBytes(10);
+  let id = '';
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      id += BASE32[(value >>> bits) & 31];
+    }
+    value &= (1 << bits) - 1;
+  }
+  return id;
 }

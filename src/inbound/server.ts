@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import { catchError, defer, EMPTY, map, merge, mergeMap, type Observable, type Subscription } from 'rxjs';
+import { catchError, EMPTY, from, ignoreElements, map, merge, mergeMap, type Observable, type Subscription } from 'rxjs';
 import type { Config } from '../config/types.js';
 import type { Envelope } from '../domain/envelope.js';
 import type { Decision } from '../domain/reply.js';
@@ -171,19 +171,34 @@ export async function createInboundServer(deps: InboundDeps): Promise<InboundSer
     }
   };
 
-  const answered$ = <A>(calls$: Observable<HookCall<A>>, work: (args: A) => Promise<Error | null | { ok: unknown }>): Observable<never> =>
+  type Outcome = Error | null | { ok: unknown };
+  /**
+   * Each hook call is worked out and answered. A decision made synchronously
+   * (MAIL, RCPT) is answered in the same turn; one that waits (connect, AUTH,
+   * DATA) is answered when its promise settles. Errors never escape: the
+   * client gets a 451 (or 552 for size) and the pipeline keeps running.
+   */
+  const answered$ = <A>(calls$: Observable<HookCall<A>>, work: (args: A) => Outcome | Promise<Outcome>): Observable<never> =>
     calls$.pipe(
-      mergeMap((call) =>
-        defer(() => work(call.args)).pipe(
-          map((result) => (result instanceof Error || result === null ? call.answer(result) : call.answer(null, result.ok))),
-          catchError((error: unknown) => {
-            if (!(error instanceof SizeLimitError)) deps.warn(`could not serve a client request: ${describe(error)}`);
-            call.answer(failureReply(error));
-            return EMPTY;
-          }),
-        ),
-      ),
-      mergeMap(() => EMPTY),
+      mergeMap((call) => {
+        const settle = (result: Outcome): void => (result instanceof Error || result === null ? call.answer(result) : call.answer(null, result.ok));
+        const fail$ = (error: unknown): Observable<never> => {
+          if (!(error instanceof SizeLimitError)) deps.warn(`could not serve a client request: ${describe(error)}`);
+          call.answer(failureReply(error));
+          return EMPTY;
+        };
+        let result: Outcome | Promise<Outcome>;
+        try {
+          result = work(call.args);
+        } catch (error) {
+          return fail$(error);
+        }
+        if (!(result instanceof Promise)) {
+          settle(result);
+          return EMPTY;
+        }
+        return from(result).pipe(map(settle), catchError(fail$), ignoreElements());
+      }),
     );
 
   const pipelines$ = merge(
@@ -197,9 +212,9 @@ export async function createInboundServer(deps: InboundDeps): Promise<InboundSer
       return 'user' in result ? { ok: { user: result.user } } : toError(result);
     }),
     answered$(mailFrom.calls$, ({ address, session }) =>
-      Promise.resolve(toError(rejectWith(session, 'mail', checkSender(address, { requireLocalDomain: config.requireLocalDomain, hostname: config.hostname, authenticated: Boolean(session.user) }))))),
+      toError(rejectWith(session, 'mail', checkSender(address, { requireLocalDomain: config.requireLocalDomain, hostname: config.hostname, authenticated: Boolean(session.user) })))),
     answered$(rcptTo.calls$, ({ address, session }) =>
-      Promise.resolve(toError(rejectWith(session, 'rcpt', checkRecipient(address, { accepted: session.envelope.rcptTo.length, maxRecipients: config.maxRecipients }))))),
+      toError(rejectWith(session, 'rcpt', checkRecipient(address, { accepted: session.envelope.rcptTo.length, maxRecipients: config.maxRecipients })))),
     answered$(data.calls$, async (args) => ({ ok: await receive(args) })),
     closed.calls$.pipe(
       mergeMap((call) => {
