@@ -6,6 +6,7 @@
  * with the null envelope sender, so a bounce never bounces.
  */
 import type { Envelope, MessageId } from '../domain/envelope.js';
+import { headerBlockEnd } from '../mail/header-block.js';
 
 /** Never bounce a null-sender message (it is itself a bounce), nor when SMTP_BOUNCES=false. */
 export function shouldBounce(sender: string, bouncesEnabled: boolean): boolean {
@@ -80,22 +81,13 @@ export async function readHeaderBlock(body: AsyncIterable<Buffer>, maxBytes = 64
     chunks.push(chunk);
     length += chunk.length;
     const soFar = Buffer.concat(chunks, length);
-    const end = headerEnd(soFar);
+    const end = headerBlockEnd(soFar);
     if (end >= 0) return soFar.subarray(0, Math.min(end, maxBytes));
     if (length >= maxBytes) return cutAtLine(soFar.subarray(0, maxBytes));
   }
   const all = Buffer.concat(chunks, length);
-  const end = headerEnd(all);
+  const end = headerBlockEnd(all);
   return end >= 0 ? all.subarray(0, end) : all;
-}
-
-function headerEnd(buf: Buffer): number {
-  if (buf.subarray(0, 2).toString('latin1') === CRLF) return 0;
-  if (buf[0] === 0x0a) return 0;
-  const crlf = buf.indexOf('\r\n\r\n');
-  const lf = buf.indexOf('\n\n');
-  if (crlf >= 0 && (lf < 0 || crlf < lf)) return crlf + 2;
-  return lf >= 0 ? lf + 1 : -1;
 }
 
 function cutAtLine(buf: Buffer): Buffer {

@@ -1,3 +1,4 @@
+import { rewriteHeaderBlock } from '../mail/header-block.js';
 import { pooledRandomBytes } from '../spool/random-pool.js';
 
 /** The message went over SMTP_MAX_MESSAGE_BYTES while streaming. */
@@ -30,38 +31,8 @@ const MESSAGE_ID = /(?:^|\n)message-id[ \t]*:/i;
  * Prepends `Received:` and, when the header block has none, `Message-ID:`.
  * Only the header block is held (up to 256 KiB); the body streams through.
  */
-export async function* addTraceHeaders(source: AsyncIterable<Buffer>, trace: TraceInfo): AsyncGenerator<Buffer> {
-  const held: Buffer[] = [];
-  let heldBytes = 0;
-  let done = false;
-  for await (const chunk of source) {
-    if (done) {
-      yield chunk;
-      continue;
-    }
-    held.push(chunk);
-    heldBytes += chunk.length;
-    const head = Buffer.concat(held, heldBytes);
-    const end = headerEnd(head);
-    if (end >= 0 || heldBytes >= HEADER_SCAN_LIMIT) {
-      done = true;
-      yield traceBlock(trace, head.subarray(0, end >= 0 ? end : head.length));
-      yield head;
-      held.length = 0;
-    }
-  }
-  if (!done) {
-    const head = Buffer.concat(held, heldBytes);
-    yield traceBlock(trace, head);
-    if (head.length > 0) yield head;
-  }
-}
-
-function headerEnd(data: Buffer): number {
-  const crlf = data.indexOf('\r\n\r\n');
-  const lf = data.indexOf('\n\n');
-  if (crlf >= 0 && (lf < 0 || crlf < lf)) return crlf;
-  return lf;
+export function addTraceHeaders(source: AsyncIterable<Buffer>, trace: TraceInfo): AsyncGenerator<Buffer> {
+  return rewriteHeaderBlock(source, HEADER_SCAN_LIMIT, (head, end) => [traceBlock(trace, head.subarray(0, end >= 0 ? end : head.length)), head]);
 }
 
 function traceBlock(trace: TraceInfo, headers: Buffer): Buffer {
