@@ -91,8 +91,8 @@ class FileSpool implements Spool {
     const tmpBody = this.paths.tmpBody(id);
     const received = await this.receive(tmpBody, body);
     const record = initialRecord(id, { ...envelope, recipients }, received.size);
-    if (received.inline) await this.commitInline(record, received.inline, received.size);
-    else await this.commitSpilled(record, tmpBody);
+    const { inline, size } = received;
+    await this.logging(() => (inline ? this.commitInline(record, inline, size) : this.commitSpilled(record, tmpBody)));
     this.wakeSubject.next();
     return record;
   }
@@ -102,11 +102,7 @@ class FileSpool implements Spool {
    * final names in the same batch as the commit (a crash between the two leaves
    * a file with no record: start-up removes it).
    */
-  private commitInline(record: MessageRecord, chunks: readonly Buffer[], size: number): Promise<void> {
-    return this.logging(() => this.commitInlineNow(record, chunks, size));
-  }
-
-  private async commitInlineNow(record: MessageRecord, chunks: readonly Buffer[], size: number): Promise<void> {
+  private async commitInline(record: MessageRecord, chunks: readonly Buffer[], size: number): Promise<void> {
     const { id, envelope } = record;
     const names = envelope.recipients.map((r) => this.paths.bodyFile(id, envelope.receivedAt, r));
     try {
@@ -123,11 +119,7 @@ class FileSpool implements Spool {
   }
 
   /** A large body is already fsynced in tmp/: it is renamed into place after its record commits. */
-  private commitSpilled(record: MessageRecord, tmpBody: string): Promise<void> {
-    return this.logging(() => this.commitSpilledNow(record, tmpBody));
-  }
-
-  private async commitSpilledNow(record: MessageRecord, tmpBody: string): Promise<void> {
+  private async commitSpilled(record: MessageRecord, tmpBody: string): Promise<void> {
     const { id, envelope } = record;
     let segment: number;
     try {

@@ -2,16 +2,7 @@ import { execFile } from 'node:child_process';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** fsync a directory so the names created, renamed or removed in it are durable. */
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
+/** fsync a file, or a directory so the names created, renamed or removed in it are durable. */
 export async function fsyncFile(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
@@ -20,6 +11,8 @@ export async function fsyncFile(path: string): Promise<void> {
     await handle.close();
   }
 }
+
+export const fsyncDirectory = fsyncFile;
 
 /**
  * Makes everything written under `root` durable with one syncfs(2) (coreutils

@@ -43,7 +43,7 @@ export class GroupCommitLog {
 
   /** Appends one framed record; resolves with its segment once it is on disk. */
   async append(frame: Buffer): Promise<number> {
-    return (await this.call({ k: 'wal', frame }, frame)).seq;
+    return (await this.call({ k: 'wal', frame })).seq;
   }
 
   /**
@@ -53,7 +53,7 @@ export class GroupCommitLog {
    * failure nothing is left behind. `frame` is handed over: do not reuse it.
    */
   async commitMessage(frame: Buffer, bodyAt: number, names: readonly string[]): Promise<{ seq: number; placed: readonly string[] }> {
-    const done = await this.call({ k: 'msg', frame, bodyAt, names }, frame);
+    const done = await this.call({ k: 'msg', frame, bodyAt, names });
     return { seq: done.seq, placed: done.placed ?? [] };
   }
 
@@ -88,10 +88,10 @@ export class GroupCommitLog {
     await Promise.all([this.io.close(), this.background.close()]);
   }
 
-  private async call(call: { k: 'wal'; frame: Buffer } | { k: 'msg'; frame: Buffer; bodyAt: number; names: readonly string[] }, frame: Buffer): Promise<Committed> {
+  private async call(call: { k: 'wal'; frame: Buffer } | { k: 'msg'; frame: Buffer; bodyAt: number; names: readonly string[] }): Promise<Committed> {
     if (this.closed) throw new Error('write-ahead log is closed');
     await this.ready();
-    const done = (await this.io.request(call, movable(frame))) as Committed;
+    const done = (await this.io.request(call, movable(call.frame))) as Committed;
     if (done.seq >= this.seq) {
       this.seq = done.seq;
       this.size = done.bytes;

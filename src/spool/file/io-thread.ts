@@ -24,14 +24,18 @@ export class IoThread {
   private scheduled = false;
   private nextId = 1;
   private closing = false;
-  /** Incremented each time a new thread is started. */
-  generation = 0;
+  private started = 0;
 
   constructor(
     private readonly walDir: string,
     /** `background` threads also keep spare log segments ready. */
     private readonly role: 'commit' | 'background',
   ) {}
+
+  /** How many threads have been started (a new one must be opened again). */
+  get generation(): number {
+    return this.started;
+  }
 
   get alive(): boolean {
     return this.worker !== undefined;
@@ -63,7 +67,7 @@ export class IoThread {
   private thread(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(IO_WORKER_SOURCE, { eval: true, workerData: { walDir: this.walDir, role: this.role }, resourceLimits: WORKER_LIMITS });
-    this.generation += 1;
+    this.started += 1;
     worker.on('message', (responses: IoResponse[]) => this.settle(responses));
     worker.on('error', (error) => this.stopped(worker, error));
     worker.on('exit', (code) => this.stopped(worker, new Error(`spool I/O thread exited with code ${code}`)));
