@@ -23,6 +23,13 @@ export interface FileSpoolOptions {
   readonly inlineBudget?: number;
   /** How often the log is checkpointed (files synced, segments dropped). */
   readonly checkpointMs?: number;
+  /**
+   * Make two zero-filled 16 MiB spare log segments at start-up (the daemon
+   * does), so the log overwrites allocated blocks from its first busy second:
+   * fdatasync then skips the journal commit (0.7 ms instead of 1.4 ms here).
+   * Without it, spares are made once the log gets busy.
+   */
+  readonly preallocate?: boolean;
 }
 
 /**
@@ -41,7 +48,7 @@ export async function openFileSpool(options: FileSpoolOptions): Promise<Spool & 
   await clearDirectory(paths.tmp);
   const index = new QueueIndex();
   for (const record of await scanRecords(paths)) index.put(record);
-  const wal = await GroupCommitLog.open(paths.wal, nextSegment);
+  const wal = await GroupCommitLog.open(paths.wal, nextSegment, { preallocate: options.preallocate ?? false });
   return new FileSpool(paths, materializer, index, wal, options);
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -36,7 +36,7 @@ describe('group-commit log on its I/O thread (§4)', () => {
   it('survives its thread dying: waiting appends fail, later ones go to a new thread and a new segment', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
     const commit = new IoThread(dir, 'commit');
-    const log = await GroupCommitLog.open(dir, 1, { commit, background: new IoThread(dir, 'background') });
+    const log = await GroupCommitLog.open(dir, 1, { threads: { commit, background: new IoThread(dir, 'background') } });
     try {
       await log.append(encodeRecord(del('before')).frame);
       const inFlight = Array.from({ length: 50 }, (_, i) => log.append(encodeRecord(del(`during${i}`)).frame).then(() => `during${i}`, () => undefined));
@@ -73,6 +73,51 @@ describe('group-commit log on its I/O thread (§4)', () => {
       await log.recycle([3, 1, 2]);
       // two spares are kept: the two oldest became spares before the newest was touched
       expect((await readdir(dir)).sort()).toEqual(['000000000004.wal', 'spare-000000000001.wal', 'spare-000000000002.wal']);
+    } finally {
+      await log.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with preallocate, makes two zero-filled spares at start-up and moves the log on to one at the next commit', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
+    const log = await GroupCommitLog.open(dir, 1, { preallocate: true });
+    try {
+      await log.preparing;
+      const spares = async (): Promise<string[]> => (await readdir(dir)).filter((n) => n.startsWith('spare-'));
+      expect(await spares()).toHaveLength(2);
+      for (const name of await spares()) {
+        const data = await readFile(join(dir, name));
+        expect(data.length).toBe(16 * 1024 * 1024);
+        expect(data.every((byte) => byte === 0)).toBe(true);
+      }
+      // segment 1 was a new file (the spares did not exist yet): the next commit goes to a spare instead of growing it
+      expect(await log.append(encodeRecord(del('first')).frame)).toBe(2);
+      expect(await spares()).toHaveLength(1);
+      expect((await stat(join(dir, '000000000002.wal'))).size).toBe(16 * 1024 * 1024);
+      expect(await logged(dir)).toEqual(['first']);
+    } finally {
+      await log.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('moves on to a spare when a commit would grow a reused segment past the blocks it has, never extending it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
+    await writeFile(join(dir, 'spare-000000000000-small.wal'), Buffer.alloc(8192));
+    const log = await GroupCommitLog.open(dir, 1);
+    try {
+      const record = (id: string): Buffer => encodeRecord(del(id.padEnd(1900, '.'))).frame;
+      expect(record('a').length).toBeGreaterThan(8192 / 5);
+      expect(record('a').length).toBeLessThan(8192 / 4); // four fit in 8 KiB, five do not
+      expect(await log.append(record('a'))).toBe(1); // the small spare became segment 1
+      await writeFile(join(dir, 'spare-000000000000-large.wal'), Buffer.alloc(65536));
+      const segments = [];
+      for (const id of ['b', 'c', 'd', 'e']) segments.push(await log.append(record(id)));
+      expect(segments).toEqual([1, 1, 1, 2]); // the fifth ~2 KiB record would not fit in 8 KiB
+      expect((await stat(join(dir, '000000000001.wal'))).size).toBe(8192);
+      expect((await stat(join(dir, '000000000002.wal'))).size).toBe(65536);
+      expect((await logged(dir)).map((id) => id[0])).toEqual(['a', 'b', 'c', 'd', 'e']);
     } finally {
       await log.close();
       await rm(dir, { recursive: true, force: true });

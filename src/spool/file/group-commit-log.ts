@@ -26,11 +26,26 @@ export class GroupCommitLog {
     this.seq = seq;
   }
 
-  /** `threads` are made here unless given (tests hand in threads they can stop). */
-  static async open(dir: string, seq: number, threads?: { commit: IoThread; background: IoThread }): Promise<GroupCommitLog> {
+  /**
+   * `threads` are made here unless given (tests hand in threads they can stop).
+   * With `preallocate`, the background thread makes zero-filled spare segments
+   * right away (not only once the log is busy), so the first busy seconds after
+   * start-up already overwrite blocks the files have; until they are ready the
+   * log appends to a new file as usual.
+   */
+  static async open(dir: string, seq: number, options: { threads?: { commit: IoThread; background: IoThread }; preallocate?: boolean } = {}): Promise<GroupCommitLog> {
+    const { threads } = options;
     const log = new GroupCommitLog(threads?.commit ?? new IoThread(dir, 'commit'), threads?.background ?? new IoThread(dir, 'background'), seq);
     await log.reopen(seq);
+    if (options.preallocate) log.prepared = log.background.request({ k: 'prepare' }).then(() => undefined, () => undefined);
     return log;
+  }
+
+  private prepared: Promise<void> = Promise.resolve();
+
+  /** Settles once start-up's spare segments are made (or could not be: the log works without them). */
+  get preparing(): Promise<void> {
+    return this.prepared;
   }
 
   get segment(): number {

@@ -17,6 +17,8 @@ export type IoRequest =
   | { readonly n: number; readonly k: 'rotate' }
   /** Segments a checkpoint is done with: kept as spares for later segments (up to two), else removed. */
   | { readonly n: number; readonly k: 'recycle'; readonly seqs: readonly number[] }
+  /** Makes zero-filled spare segments until there are two (background thread; at start-up, before the log is busy). */
+  | { readonly n: number; readonly k: 'prepare' }
   | { readonly n: number; readonly k: 'close' };
 
 export interface IoFailure {
@@ -53,6 +55,8 @@ export interface Committed {
  * time between whatever else it is asked) and, while the log is busy, keeps
  * two zero-filled spare segments ready: a segment that reuses a file
  * overwrites blocks it already has, so its fdatasync needs no journal commit.
+ * A commit that would grow the current segment past the blocks it has moves
+ * the log on to a spare instead, when one is ready.
  *
  * This function is sent to the worker as source text, so it must not use
  * anything from its module: all it needs comes in as arguments.
@@ -88,11 +92,18 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
     }
     return found;
   };
+  const sizeOf = (file: string): number => {
+    try {
+      return fs.statSync(file).size;
+    } catch {
+      return 0;
+    }
+  };
   let fd: number | undefined;
   let seq = 0;
   let size = 0;
-  /** The current segment is a new file (appends extend it: each fdatasync also commits the journal). */
-  let fresh = false;
+  /** Bytes the current segment's file had when opened: writes past them extend it (each fdatasync then also commits the journal). */
+  let capacity = 0;
   let nextSpareLook = 0;
   const background: Extract<IoRequest, { k: 'state' }>[] = [];
   let backgroundAt = 0;
@@ -140,11 +151,16 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
   const startSegment = (next: number): void => {
     fs.mkdirSync(walDir, { recursive: true, mode: 0o700 });
     let opened: number | undefined;
-    const available = spares();
+    // the largest last (taken first): the most writes before the next move
+    const available = spares()
+      .map((spare) => ({ ...spare, bytes: sizeOf(spare.path) }))
+      .sort((x, y) => x.bytes - y.bytes);
+    let blocks = 0;
     for (let spare = available.pop(); spare && opened === undefined; spare = available.pop()) {
       try {
         fs.renameSync(spare.path, segmentPath(next));
         opened = fs.openSync(segmentPath(next), 'r+');
+        blocks = fs.fstatSync(opened).size;
       } catch {
         // gone (someone cleared the folder): try the next, or a new file
       }
@@ -158,7 +174,7 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
       throw error;
     }
     closeCurrent();
-    fresh = !reused;
+    capacity = reused ? blocks : 0;
     fd = opened;
     seq = next;
     size = 0;
@@ -281,7 +297,7 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
     }
   };
 
-  /** While on a new file: has the background thread made a spare yet? (looked at five times a second) */
+  /** When a commit would extend the segment: is there a spare to move on to? (looked at five times a second) */
   const spareReady = (): boolean => {
     const now = Date.now();
     if (now < nextSpareLook) return false;
@@ -300,7 +316,8 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
       return;
     }
     try {
-      if (fd === undefined || (fresh && spareReady())) startSegment(seq + 1);
+      const bytes = batch.reduce((sum, c) => sum + c.frame.byteLength, 0);
+      if (fd === undefined || (size + bytes > capacity && spareReady())) startSegment(seq + 1);
       // a segment whose name was deleted under us would take writes no replay finds
       else if (fs.fstatSync(fd).nlink === 0) startSegment(seq + 1);
       const target = fd as number;
@@ -373,6 +390,14 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
           }
           break;
         }
+        case 'prepare':
+          try {
+            prepare(SPARE_BYTES);
+            out.push({ n: r.n, ok: true, v: spares().length });
+          } catch (error) {
+            out.push(failure(r.n, error));
+          }
+          break;
         case 'recycle':
           commit(batch);
           batch = [];
