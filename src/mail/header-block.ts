@@ -41,7 +41,7 @@ export async function* rewriteHeaderBlock(
     }
     held.push(chunk);
     heldBytes += chunk.length;
-    const head = Buffer.concat(held, heldBytes);
+    const head = held.length === 1 ? chunk : Buffer.concat(held, heldBytes);
     const end = headerBlockEnd(head);
     if (end >= 0 || heldBytes >= limit) {
       passing = true;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { MessageId } from '../../domain/envelope.js';
 
 /**
@@ -21,9 +21,18 @@ export function isDateDir(name: string): boolean {
   return DATE_DIR.test(name);
 }
 
-/** UTC date folder of an acceptance time. */
+const DAY_MS = 86_400_000;
+let lastDay = Number.NaN;
+let lastDayName = '';
+
+/** UTC date folder of an acceptance time (the last day's name is kept: every message asks). */
 export function dateDirOf(receivedAt: number): string {
-  return new Date(receivedAt).toISOString().slice(0, 10);
+  const day = Math.floor(receivedAt / DAY_MS);
+  if (day !== lastDay) {
+    lastDayName = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    lastDay = day;
+  }
+  return lastDayName;
 }
 
 export function recipientHash(recipient: string): string {
@@ -41,18 +50,24 @@ export interface SpoolPaths {
   readonly segment: (seq: number) => string;
 }
 
+/**
+ * Per-message names are joined by hand under the root normalized once
+ * (`path.join` re-normalizes the whole path on every call, and every message
+ * makes several): ids, hashes and dates never hold `/` or `.` segments.
+ */
 export function spoolPaths(root: string): SpoolPaths {
+  const base = join(root, sep);
   const tmp = join(root, 'tmp');
   const wal = join(root, 'wal');
-  const dateDir = (receivedAt: number): string => join(root, dateDirOf(receivedAt));
+  const dateDir = (receivedAt: number): string => base + dateDirOf(receivedAt);
   return {
     root,
     tmp,
     wal,
     dateDir,
-    bodyFile: (id, receivedAt, recipient) => join(dateDir(receivedAt), `${id}_${recipientHash(recipient)}.eml`),
-    stateFile: (id, receivedAt) => join(dateDir(receivedAt), `${id}.json`),
-    tmpBody: (id) => join(tmp, `${id}.eml`),
+    bodyFile: (id, receivedAt, recipient) => `${dateDir(receivedAt)}${sep}${id}_${recipientHash(recipient)}.eml`,
+    stateFile: (id, receivedAt) => `${dateDir(receivedAt)}${sep}${id}.json`,
+    tmpBody: (id) => `${tmp}${sep}${id}.eml`,
     segment: (seq) => join(wal, `${String(seq).padStart(12, '0')}.wal`),
   };
 }
