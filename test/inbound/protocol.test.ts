@@ -39,6 +39,19 @@ describe('SMTP verbs and replies (§3)', () => {
     client.close();
   });
 
+  it('closes the connection as soon as the 221 to QUIT is sent; a command pipelined after QUIT gets no reply', async () => {
+    const client = await ehlo(d.port);
+    const closedAt = new Promise<number>((resolve) => client.socket.once('end', () => resolve(Date.now())));
+    const sentAt = Date.now();
+    client.write('QUIT\r\nNOOP\r\n');
+    const bye = await client.read();
+    expect([bye?.code, bye?.text]).toEqual([221, '2.0.0 Bye']);
+    expect(await client.read()).toBeUndefined(); // nothing for the NOOP: the server hung up
+    // well before smtp-server's half-close deadline (5 s here): the server closed, not a timer
+    expect((await closedAt) - sentAt).toBeLessThan(2_000);
+    client.close();
+  });
+
   it('answers HELO, NOOP, RSET and VRFY 252', async () => {
     const client = await RawSmtp.open(d.port);
     await client.read();
