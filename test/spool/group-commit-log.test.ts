@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -65,14 +65,36 @@ describe('group-commit log on its I/O thread (§4)', () => {
     }
   });
 
-  it('recycles sealed segments oldest first (a crash part way leaves only newer ones to replay)', async () => {
+  const name = (seq: number): string => `${String(seq).padStart(12, '0')}.wal`;
+
+  it('recycles sealed segments oldest first (a crash part way leaves only newer ones to replay), keeping eight as spares', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
-    for (const seq of [1, 2, 3]) await writeFile(join(dir, `${String(seq).padStart(12, '0')}.wal`), '');
-    const log = await GroupCommitLog.open(dir, 4);
+    for (let seq = 1; seq <= 10; seq++) await writeFile(join(dir, name(seq)), '');
+    const log = await GroupCommitLog.open(dir, 11);
     try {
-      await log.recycle([3, 1, 2]);
-      // two spares are kept: the two oldest became spares before the newest was touched
-      expect((await readdir(dir)).sort()).toEqual(['000000000004.wal', 'spare-000000000001.wal', 'spare-000000000002.wal']);
+      await log.recycle([3, 10, 1, 7, 2, 9, 4, 8, 6, 5, 11]);
+      // the eight oldest became spares before the newest were touched; the current segment (11) is never recycled
+      const spares = Array.from({ length: 8 }, (_, i) => `spare-${name(i + 1)}`);
+      expect((await readdir(dir)).sort()).toEqual([name(11), ...spares]);
+    } finally {
+      await log.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps at most 128 MiB of recycled spares, and a quiet log gives back all but the two largest', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
+    for (const [seq, mib] of [[1, 60], [2, 60], [3, 60], [4, 1]] as const) {
+      const file = await open(join(dir, name(seq)), 'w');
+      await file.truncate(mib * 1024 * 1024); // sparse: sizes are what counts
+      await file.close();
+    }
+    const log = await GroupCommitLog.open(dir, 5, { threads: { commit: new IoThread(dir, 'commit'), background: new IoThread(dir, 'background', 50) } });
+    try {
+      await log.recycle([1, 2, 3, 4]);
+      expect((await readdir(dir)).sort()).toEqual([name(5), `spare-${name(1)}`, `spare-${name(2)}`, `spare-${name(4)}`]); // 3 would pass 128 MiB
+      // segment 5 stays under 1 MiB: after ten looks the smallest spare goes
+      await expect.poll(async () => (await readdir(dir)).sort(), { timeout: 5_000 }).toEqual([name(5), `spare-${name(1)}`, `spare-${name(2)}`]);
     } finally {
       await log.close();
       await rm(dir, { recursive: true, force: true });
@@ -96,6 +118,24 @@ describe('group-commit log on its I/O thread (§4)', () => {
       expect(await spares()).toHaveLength(1);
       expect((await stat(join(dir, '000000000002.wal'))).size).toBe(16 * 1024 * 1024);
       expect(await logged(dir)).toEqual(['first']);
+    } finally {
+      await log.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with preallocate, makes spares again as soon as a commit finds none ready (the folder wiped under it)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
+    const log = await GroupCommitLog.open(dir, 1, { preallocate: true });
+    try {
+      await log.preparing;
+      await log.append(encodeRecord(del('before')).frame);
+      for (const entry of await readdir(dir)) await rm(join(dir, entry), { force: true });
+      const segment = await log.append(encodeRecord(del('after')).frame);
+      expect(segment).toBeGreaterThan(2); // a new file: its name was gone, and so were the spares
+      const spares = async (): Promise<number> => (await readdir(dir)).filter((n) => n.startsWith('spare-')).length;
+      await expect.poll(spares, { timeout: 10_000 }).toBe(2);
+      expect(await logged(dir)).toEqual(['after']);
     } finally {
       await log.close();
       await rm(dir, { recursive: true, force: true });

@@ -29,15 +29,19 @@ export class GroupCommitLog {
   /**
    * `threads` are made here unless given (tests hand in threads they can stop).
    * With `preallocate`, the background thread makes zero-filled spare segments
-   * right away (not only once the log is busy), so the first busy seconds after
-   * start-up already overwrite blocks the files have; until they are ready the
-   * log appends to a new file as usual.
+   * right away (not only once the log is busy), and again whenever a commit
+   * finds none ready, so the first busy seconds after start-up (or after the
+   * folder was wiped) already overwrite blocks the files have; until they are
+   * ready the log appends to a new file as usual.
    */
   static async open(dir: string, seq: number, options: { threads?: { commit: IoThread; background: IoThread }; preallocate?: boolean } = {}): Promise<GroupCommitLog> {
     const { threads } = options;
     const log = new GroupCommitLog(threads?.commit ?? new IoThread(dir, 'commit'), threads?.background ?? new IoThread(dir, 'background'), seq);
     await log.reopen(seq);
-    if (options.preallocate) log.prepared = log.background.request({ k: 'prepare' }).then(() => undefined, () => undefined);
+    if (options.preallocate) {
+      log.eager = true;
+      log.prepared = log.background.request({ k: 'prepare' }).then(() => undefined, () => undefined);
+    }
     return log;
   }
 
@@ -91,11 +95,16 @@ export class GroupCommitLog {
     return v.sealed;
   }
 
-  /** Hands sealed segments a checkpoint has made redundant back for reuse (or removal). */
+  /**
+   * Hands sealed segments a checkpoint has made redundant back for reuse (or
+   * removal), on the background thread: each name change is synced, and a
+   * dozen folder syncs must not hold up commits. The current segment is
+   * never among them.
+   */
   async recycle(seqs: readonly number[]): Promise<void> {
-    if (seqs.length === 0) return;
-    await this.ready();
-    await this.io.request({ k: 'recycle', seqs });
+    const sealed = seqs.filter((s) => s < this.seq);
+    if (sealed.length === 0) return;
+    await this.background.request({ k: 'recycle', seqs: sealed });
   }
 
   async close(): Promise<void> {
@@ -107,6 +116,7 @@ export class GroupCommitLog {
     if (this.closed) throw new Error('write-ahead log is closed');
     await this.ready();
     const done = (await this.io.request(call, movable(call.frame))) as Committed;
+    if (done.grew) this.askForSpares();
     if (done.seq >= this.seq) {
       this.seq = done.seq;
       this.size = done.bytes;
@@ -116,6 +126,20 @@ export class GroupCommitLog {
 
   private opened = 0;
   private opening: Promise<void> | undefined;
+  private lastAsked = 0;
+  private eager = false;
+
+  /**
+   * A commit had to grow its segment: no spare was ready (the spares were used
+   * up, or the folder was wiped under us). The background thread makes them
+   * now rather than at its next look; at most once a second.
+   */
+  private askForSpares(): void {
+    const now = Date.now();
+    if (!this.eager || now - this.lastAsked < 1000 || this.closed) return;
+    this.lastAsked = now;
+    void this.background.request({ k: 'prepare' }).catch(() => undefined);
+  }
 
   /** A new I/O thread (the first, or after one died) starts on a fresh segment. */
   private ready(): Promise<void> {

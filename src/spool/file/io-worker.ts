@@ -15,7 +15,7 @@ export type IoRequest =
   /** syncfs(2) of the file system holding `root` (coreutils `sync --file-system`); answers whether it ran. */
   | { readonly n: number; readonly k: 'syncfs'; readonly root: string }
   | { readonly n: number; readonly k: 'rotate' }
-  /** Segments a checkpoint is done with: kept as spares for later segments (up to two), else removed. */
+  /** Segments a checkpoint is done with (background thread): kept as spares for later segments (up to 8 and 128 MiB), else removed. */
   | { readonly n: number; readonly k: 'recycle'; readonly seqs: readonly number[] }
   /** Makes zero-filled spare segments until there are two (background thread; at start-up, before the log is busy). */
   | { readonly n: number; readonly k: 'prepare' }
@@ -36,6 +36,8 @@ export interface Committed {
   readonly bytes: number;
   /** Names a `msg` request created. */
   readonly placed?: readonly string[];
+  /** The commit grew its segment's file (no spare was ready): worth asking for spares. */
+  readonly grew?: boolean;
 }
 
 /**
@@ -64,13 +66,21 @@ export interface Committed {
 export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeof Path, zlib: typeof Zlib, childProcess: typeof ChildProcess): void {
   const port = threads.parentPort;
   if (!port) throw new Error('the spool I/O worker must run in a worker thread');
-  const { walDir, role } = threads.workerData as { walDir: string; role: 'commit' | 'background' };
+  const { walDir, role, lookMs } = threads.workerData as { walDir: string; role: 'commit' | 'background'; lookMs: number };
   const segmentPath = (seq: number): string => path.join(walDir, `${String(seq).padStart(12, '0')}.wal`);
   const sparePath = (seq: number, tag = ''): string => path.join(walDir, `spare-${String(seq).padStart(12, '0')}${tag}.wal`);
   const knownDirs = new Set<string>();
-  const MAX_SPARES = 2;
+  /** Zero-filled spares made (at start-up, and while the log is busy), and what a quiet log keeps. */
+  const MADE_SPARES = 2;
   const SPARE_BYTES = 16 * 1024 * 1024;
   const SPARE_AFTER = 1024 * 1024;
+  /**
+   * Sealed segments kept for reuse: a log written at 80 MB/s (100 KiB
+   * messages) fills many segments between two checkpoints, and every one
+   * kept is one the log need not grow a new file for.
+   */
+  const KEPT_SPARES = 8;
+  const KEPT_SPARE_BYTES = 128 * 1024 * 1024;
 
   /**
    * Segment files kept for reuse, named after the last number they had (a
@@ -196,13 +206,17 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
    * (an older one alone could bring back what a newer one deleted).
    */
   const recycle = (seqs: readonly number[]): void => {
-    let kept = spares().length;
+    const present = spares();
+    let kept = present.length;
+    let keptBytes = present.reduce((sum, spare) => sum + sizeOf(spare.path), 0);
     for (const old of [...seqs].sort((a, b) => a - b)) {
       if (old === seq) continue;
       try {
-        if (kept < MAX_SPARES) {
+        const bytes = sizeOf(segmentPath(old));
+        if (kept < KEPT_SPARES && keptBytes + bytes <= KEPT_SPARE_BYTES) {
           fs.renameSync(segmentPath(old), sparePath(old));
           kept += 1;
+          keptBytes += bytes;
         } else {
           fs.unlinkSync(segmentPath(old));
         }
@@ -213,10 +227,20 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
     }
   };
 
+  /** A quiet log keeps only `MADE_SPARES` spares (the largest). */
+  const trim = (): void => {
+    const extra = spares()
+      .map((spare) => ({ ...spare, bytes: sizeOf(spare.path) }))
+      .sort((x, y) => y.bytes - x.bytes)
+      .slice(MADE_SPARES);
+    for (const spare of extra) fs.rmSync(spare.path, { force: true });
+    if (extra.length > 0) syncDir(walDir);
+  };
+
   const prepare = (bytes: number): void => {
     for (const name of fs.readdirSync(walDir)) if (name.startsWith('prepare-')) fs.unlinkSync(path.join(walDir, name));
     const zeros = Buffer.alloc(Math.min(bytes, 1 << 20));
-    for (let missing = MAX_SPARES - spares().length; missing > 0; missing--) {
+    for (let missing = MADE_SPARES - spares().length; missing > 0; missing--) {
       const tag = `-${process.pid}-${Date.now()}-${missing}`;
       const temporary = path.join(walDir, `prepare${tag}.tmp`);
       const f = fs.openSync(temporary, 'w', 0o600);
@@ -333,8 +357,9 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
         offset += written;
       }
       fs.fdatasyncSync(target);
+      const grew = size + data.length > capacity;
       size += data.length;
-      for (const c of batch) out.push({ n: c.n, ok: true, v: { seq, bytes: size, placed: c.placed } });
+      for (const c of batch) out.push({ n: c.n, ok: true, v: grew ? { seq, bytes: size, placed: c.placed, grew } : { seq, bytes: size, placed: c.placed } });
     } catch (error) {
       recover();
       for (const c of batch) {
@@ -399,8 +424,6 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
           }
           break;
         case 'recycle':
-          commit(batch);
-          batch = [];
           try {
             recycle(r.seqs);
             out.push({ n: r.n, ok: true, v: null });
@@ -475,18 +498,25 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
 
   if (role === 'background') {
     // A busy log (the newest segment past 1 MiB) gets zero-filled spares, so even a
-    // segment's first use overwrites blocks the file already has.
+    // segment's first use overwrites blocks the file already has. A log quiet for
+    // ten looks in a row gives back the spares a busy spell left beyond two.
+    let quietLooks = 0;
     const timer = setInterval(() => {
       try {
         const segments = fs.readdirSync(walDir).filter((name) => /^\d{12}\.wal$/.test(name)).sort();
         const newest = segments[segments.length - 1];
-        if (newest === undefined || spares().length >= MAX_SPARES) return;
-        if (fs.statSync(path.join(walDir, newest)).size < SPARE_AFTER) return;
-        prepare(SPARE_BYTES);
+        if (newest === undefined) return;
+        if (fs.statSync(path.join(walDir, newest)).size < SPARE_AFTER) {
+          quietLooks += 1;
+          if (quietLooks === 10) trim();
+          return;
+        }
+        quietLooks = 0;
+        if (spares().length < MADE_SPARES) prepare(SPARE_BYTES);
       } catch {
         // the folder is being changed under us: look again later
       }
-    }, 1000);
+    }, lookMs);
     timer.unref();
   }
 }
