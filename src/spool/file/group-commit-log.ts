@@ -1,5 +1,6 @@
 import { IoThread } from './io-thread.js';
 import type { Committed } from './io-worker.js';
+import { spareAction } from './spare-policy.js';
 
 /**
  * An append-only log with group commit, written by the spool's I/O thread:
@@ -32,12 +33,16 @@ export class GroupCommitLog {
    * right away (not only once the log is busy), and again whenever a commit
    * finds none ready, so the first busy seconds after start-up (or after the
    * folder was wiped) already overwrite blocks the files have; until they are
-   * ready the log appends to a new file as usual.
+   * ready the log appends to a new file as usual. Either way, once a second
+   * the log is looked at (`spareAction`): a busy one gets spares made, one
+   * quiet for ten looks gives back all but two. `lookMs` shortens that in tests.
    */
-  static async open(dir: string, seq: number, options: { threads?: { commit: IoThread; background: IoThread }; preallocate?: boolean } = {}): Promise<GroupCommitLog> {
+  static async open(dir: string, seq: number, options: { threads?: { commit: IoThread; background: IoThread }; preallocate?: boolean; lookMs?: number } = {}): Promise<GroupCommitLog> {
     const { threads } = options;
     const log = new GroupCommitLog(threads?.commit ?? new IoThread(dir, 'commit'), threads?.background ?? new IoThread(dir, 'background'), seq);
     await log.reopen(seq);
+    log.watcher = setInterval(() => log.look(), options.lookMs ?? 1000);
+    log.watcher.unref();
     if (options.preallocate) {
       log.eager = true;
       log.prepared = log.background.request({ k: 'prepare' }).then(() => undefined, () => undefined);
@@ -109,13 +114,16 @@ export class GroupCommitLog {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.watcher);
     await Promise.all([this.io.close(), this.background.close()]);
   }
 
   private async call(call: { k: 'wal'; frame: Buffer } | { k: 'msg'; frame: Buffer; bodyAt: number; names: readonly string[] }): Promise<Committed> {
     if (this.closed) throw new Error('write-ahead log is closed');
     await this.ready();
+    const bytes = call.frame.length;
     const done = (await this.io.request(call, movable(call.frame))) as Committed;
+    this.written += bytes;
     if (done.grew) this.askForSpares();
     if (done.seq >= this.seq) {
       this.seq = done.seq;
@@ -128,6 +136,18 @@ export class GroupCommitLog {
   private opening: Promise<void> | undefined;
   private lastAsked = 0;
   private eager = false;
+  private watcher: NodeJS.Timeout | undefined;
+  /** Frame bytes committed, and as of the last look. */
+  private written = 0;
+  private writtenAtLook = 0;
+  private quietLooks = 0;
+
+  private look(): void {
+    const { action, quietLooks } = spareAction(this.written - this.writtenAtLook, this.quietLooks);
+    this.writtenAtLook = this.written;
+    this.quietLooks = quietLooks;
+    if (action !== 'none' && !this.closed) void this.background.request({ k: action }).catch(() => undefined);
+  }
 
   /**
    * A commit had to grow its segment: no spare was ready (the spares were used

@@ -28,10 +28,8 @@ export class IoThread {
 
   constructor(
     private readonly walDir: string,
-    /** `background` threads also keep spare log segments ready. */
+    /** `commit` threads write the log; `background` ones state files, syncfs and spare segments. */
     private readonly role: 'commit' | 'background',
-    /** How often a `background` thread looks at the log for spares to make or give back (tests shorten it). */
-    private readonly lookMs = 1000,
   ) {}
 
   /** How many threads have been started (a new one must be opened again). */
@@ -68,7 +66,7 @@ export class IoThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(IO_WORKER_SOURCE, { eval: true, workerData: { walDir: this.walDir, role: this.role, lookMs: this.lookMs }, resourceLimits: WORKER_LIMITS });
+    const worker = new Worker(IO_WORKER_SOURCE, { eval: true, workerData: { walDir: this.walDir, role: this.role }, resourceLimits: WORKER_LIMITS });
     this.started += 1;
     worker.on('message', (responses: IoResponse[]) => this.settle(responses));
     worker.on('error', (error) => this.stopped(worker, error));

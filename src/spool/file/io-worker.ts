@@ -17,8 +17,10 @@ export type IoRequest =
   | { readonly n: number; readonly k: 'rotate' }
   /** Segments a checkpoint is done with (background thread): kept as spares for later segments (up to 8 and 128 MiB), else removed. */
   | { readonly n: number; readonly k: 'recycle'; readonly seqs: readonly number[] }
-  /** Makes zero-filled spare segments until there are two (background thread; at start-up, before the log is busy). */
+  /** Makes zero-filled spare segments until there are two (background thread). */
   | { readonly n: number; readonly k: 'prepare' }
+  /** Removes all but the two largest spares (background thread; the log has been quiet). */
+  | { readonly n: number; readonly k: 'trim' }
   | { readonly n: number; readonly k: 'close' };
 
 export interface IoFailure {
@@ -54,9 +56,10 @@ export interface Committed {
  *
  * Two threads run this program. The `commit` one writes the log and small
  * bodies. The `background` one writes checkpoint state files (a slice at a
- * time between whatever else it is asked) and, while the log is busy, keeps
- * two zero-filled spare segments ready: a segment that reuses a file
- * overwrites blocks it already has, so its fdatasync needs no journal commit.
+ * time between whatever else it is asked) and, when asked (`GroupCommitLog`
+ * watches how busy the log is), makes zero-filled spare segments or gives
+ * spares back: a segment that reuses a file overwrites blocks it already
+ * has, so its fdatasync needs no journal commit.
  * A commit that would grow the current segment past the blocks it has moves
  * the log on to a spare instead, when one is ready.
  *
@@ -66,14 +69,13 @@ export interface Committed {
 export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeof Path, zlib: typeof Zlib, childProcess: typeof ChildProcess): void {
   const port = threads.parentPort;
   if (!port) throw new Error('the spool I/O worker must run in a worker thread');
-  const { walDir, role, lookMs } = threads.workerData as { walDir: string; role: 'commit' | 'background'; lookMs: number };
+  const { walDir } = threads.workerData as { walDir: string };
   const segmentPath = (seq: number): string => path.join(walDir, `${String(seq).padStart(12, '0')}.wal`);
   const sparePath = (seq: number, tag = ''): string => path.join(walDir, `spare-${String(seq).padStart(12, '0')}${tag}.wal`);
   const knownDirs = new Set<string>();
   /** Zero-filled spares made (at start-up, and while the log is busy), and what a quiet log keeps. */
   const MADE_SPARES = 2;
   const SPARE_BYTES = 16 * 1024 * 1024;
-  const SPARE_AFTER = 1024 * 1024;
   /**
    * Sealed segments kept for reuse: a log written at 80 MB/s (100 KiB
    * messages) fills many segments between two checkpoints, and every one
@@ -423,6 +425,14 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
             out.push(failure(r.n, error));
           }
           break;
+        case 'trim':
+          try {
+            trim();
+            out.push({ n: r.n, ok: true, v: spares().length });
+          } catch (error) {
+            out.push(failure(r.n, error));
+          }
+          break;
         case 'recycle':
           try {
             recycle(r.seqs);
@@ -495,30 +505,6 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
   };
 
   port.on('message', (requests: IoRequest[]) => pump(requests));
-
-  if (role === 'background') {
-    // A busy log (the newest segment past 1 MiB) gets zero-filled spares, so even a
-    // segment's first use overwrites blocks the file already has. A log quiet for
-    // ten looks in a row gives back the spares a busy spell left beyond two.
-    let quietLooks = 0;
-    const timer = setInterval(() => {
-      try {
-        const segments = fs.readdirSync(walDir).filter((name) => /^\d{12}\.wal$/.test(name)).sort();
-        const newest = segments[segments.length - 1];
-        if (newest === undefined) return;
-        if (fs.statSync(path.join(walDir, newest)).size < SPARE_AFTER) {
-          quietLooks += 1;
-          if (quietLooks === 10) trim();
-          return;
-        }
-        quietLooks = 0;
-        if (spares().length < MADE_SPARES) prepare(SPARE_BYTES);
-      } catch {
-        // the folder is being changed under us: look again later
-      }
-    }, lookMs);
-    timer.unref();
-  }
 }
 
 /** The worker's program: `ioWorkerMain` with its modules. */
