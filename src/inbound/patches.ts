@@ -1,9 +1,11 @@
 import { SMTPServer } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
+import { feedDataStream } from './data-scan.js';
 import { pooledRandomBytes } from '../spool/random-pool.js';
 
 /**
- * Two narrow changes to smtp-server's connection class, applied once:
+ * Narrow changes to smtp-server's connection and parser classes, applied once:
  *
  * 1. No fixed 100 ms wait before the greeting. smtp-server 3.21 waits
  *    `setTimeout(connectionReady, 100)` on every connection to catch early
@@ -27,6 +29,8 @@ import { pooledRandomBytes } from '../spool/random-pool.js';
  *    one-message-per-connection load where system calls are dear. Same
  *    shape: 80 random bits as 16 base32 characters. (PROXY-protocol
  *    listeners, which we never configure, keep the original path.)
+ * 7. DATA is scanned for dots at line starts with a native search
+ *    (`feedDataStream`) instead of a JavaScript loop over every byte.
  */
 let applied = false;
 
@@ -36,6 +40,7 @@ export function patchSmtpServer(): void {
   if (applied) return;
   applied = true;
   const proto = SMTPConnection.prototype;
+  SMTPStream.prototype._feedDataStream = feedDataStream;
 
   const server = SMTPServer.prototype as unknown as ProxyHandling;
   // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called with .call(this) below
