@@ -8,13 +8,23 @@ interface Outcome {
   readonly emitted: string;
   readonly end: { readonly last: string | false; readonly remainder: string } | undefined;
   readonly counted: number;
+  /** What was held back after each chunk, and each write to the data stream. */
+  readonly held: (string | false)[];
+  readonly writes: string[];
 }
 
 /** Feeds `chunks` to one DATA-mode step the way smtp-server's parser does, and records what comes out. */
-async function feed(step: Step, chunks: readonly Buffer[]): Promise<Outcome> {
-  const out = new PassThrough({ highWaterMark: 16 }); // small: writes report backpressure and wait for 'drain'
+async function feed(step: Step, chunks: readonly Buffer[], destroyAfter = Infinity): Promise<Outcome> {
+  const out = new PassThrough({ highWaterMark: 8 }); // small: writes report backpressure and wait for 'drain'
   const emitted: Buffer[] = [];
+  const writes: string[] = [];
+  const held: (string | false)[] = [];
   out.on('data', (b: Buffer) => emitted.push(b));
+  const write = out.write.bind(out);
+  out.write = ((chunk: Buffer) => {
+    writes.push(chunk.toString('latin1'));
+    return write(chunk);
+  }) as typeof out.write;
   let end: Outcome['end'];
   let counted = 0;
   const parser: DataModeParser = {
@@ -31,12 +41,15 @@ async function feed(step: Step, chunks: readonly Buffer[]): Promise<Outcome> {
     },
     _feedDataStream: step,
   };
-  for (const chunk of chunks) {
+  for (const [index, chunk] of chunks.entries()) {
+    // the application may destroy the data stream (a size limit, a storage error): later writes must not wait for it
+    if (index === destroyAfter) out.destroy();
     await new Promise<void>((resolve) => parser._feedDataStream(chunk, resolve));
+    held.push(parser._lastBytes === false ? false : parser._lastBytes.toString('latin1'));
     if (end) break;
   }
   await new Promise((resolve) => setImmediate(resolve));
-  return { emitted: Buffer.concat(emitted).toString('latin1'), end, counted };
+  return { emitted: Buffer.concat(emitted).toString('latin1'), end, counted, held, writes };
 }
 
 /** A small deterministic generator, so a failure can be replayed. */
@@ -68,7 +81,36 @@ function chunked(data: Buffer, next: () => number): Buffer[] {
   return chunks;
 }
 
+/** Raw input from a tiny alphabet of the bytes that matter, with no line structure imposed. */
+const PIECES = ['.', '\r', '\n', 'a', '\r\n', '\r\n.', '..', '\n..'];
+
+function raw(next: () => number): Buffer {
+  const count = 1 + Math.floor(next() * 16);
+  return Buffer.from(Array.from({ length: count }, () => PIECES[Math.floor(next() * PIECES.length)] ?? '').join(''), 'latin1');
+}
+
+function small(data: Buffer, next: () => number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < data.length; ) {
+    const size = 1 + Math.floor(next() * 10);
+    chunks.push(data.subarray(at, at + size));
+    at += size;
+  }
+  return chunks;
+}
+
 describe('DATA-mode scanning with a native search (§3)', () => {
+  it('matches smtp-server byte for byte on raw input around dots, CR and LF in chunks of 1-10 bytes (held bytes and writes included)', async () => {
+    for (let seed = 1; seed <= 4000; seed++) {
+      const next = random(seed * 7919);
+      const chunks = small(raw(next), next);
+      const destroyAfter = seed % 4 === 0 ? Math.floor(next() * chunks.length) : Infinity;
+      const ours = await feed(feedDataStream, chunks, destroyAfter);
+      const theirs = await feed(originalFeedDataStream, chunks, destroyAfter);
+      expect({ seed, ...ours }).toEqual({ seed, ...theirs });
+    }
+  });
+
   it('does exactly what smtp-server does on thousands of random messages and chunkings (dot lines, escapes, early terminators, bare LF)', async () => {
     for (let seed = 1; seed <= 3000; seed++) {
       const next = random(seed);
