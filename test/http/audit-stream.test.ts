@@ -1,15 +1,15 @@
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { setImmediate as tick } from 'node:timers/promises';
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/domain/audit.js';
-import { createAuditStream } from '../../src/http/audit-stream.js';
+import { createAuditStream, type AuditStreamOptions } from '../../src/http/audit-stream.js';
+import { sendQueueBytes, socketBacklog } from '../../src/http/socket-backlog.js';
 
 const record = (seq: number, reason = ''): AuditRecord => ({ type: 'rejected', session: 's', client: '127.0.0.1', stage: 'rcpt', code: 550, reason, seq, time: new Date(0).toISOString() });
 
-function open(flushMs: number): { records: Subject<AuditRecord>; chunks: string[]; close: () => void } {
-  const records = new Subject<AuditRecord>();
-  const chunks: string[] = [];
-  const out = createAuditStream({
+function streamOptions(records: Subject<AuditRecord>, flushMs: number): AuditStreamOptions {
+  return {
     records$: records,
     format: (r) => `${r.seq} ${'reason' in r ? r.reason : ''}\n`,
     preamble: 'hello\n',
@@ -18,9 +18,56 @@ function open(flushMs: number): { records: Subject<AuditRecord>; chunks: string[
     onOpen: () => undefined,
     onClose: () => undefined,
     flushMs,
-  });
+  };
+}
+
+function open(flushMs: number): { records: Subject<AuditRecord>; chunks: string[]; close: () => void } {
+  const records = new Subject<AuditRecord>();
+  const chunks: string[] = [];
+  const out = createAuditStream(streamOptions(records, flushMs));
   out.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
   return { records, chunks, close: () => out.destroy() };
+}
+
+/** An audit stream written to a real loopback TCP client that is paused (never reads until resumed). */
+async function tcpSubscriber(withBacklog: boolean): Promise<{ records: Subject<AuditRecord>; socket: Socket; client: Socket; dropped: () => number; close: () => Promise<void> }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+  const client = connect({ port, host: '127.0.0.1' });
+  client.pause();
+  const socket = await accepted;
+  const records = new Subject<AuditRecord>();
+  let dropped = 0;
+  const out = createAuditStream({
+    ...streamOptions(records, 1),
+    onDrop: (n) => (dropped += n),
+    ...(withBacklog ? { backlog: socketBacklog(socket) } : {}),
+  });
+  out.pipe(socket);
+  return {
+    records,
+    socket,
+    client,
+    dropped: () => dropped,
+    close: async () => {
+      out.destroy();
+      client.destroy();
+      socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Publishes records `from`..`to` of about 1 KB each, yielding now and then as a busy daemon would. */
+async function offer(records: Subject<AuditRecord>, from: number, to: number): Promise<void> {
+  const body = 'x'.repeat(1000);
+  for (let seq = from; seq <= to; seq++) {
+    records.next(record(seq, body));
+    if (seq % 64 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
 describe('audit stream batching (§6)', () => {
@@ -60,5 +107,57 @@ describe('audit stream batching (§6)', () => {
     s.records.complete();
     await tick();
     expect(s.chunks.join('')).toBe('hello\n1 \n');
+  });
+});
+
+describe('a client that stops reading (§6)', () => {
+  it('finds one connection\'s send queue in a /proc/net/tcp table by its ports', () => {
+    const table = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '   0: 0100007F:1FBD 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5923 1 0 100 0 0 10 0',
+      '   1: 0100007F:1FBD 0100007F:A194 01 003B7E6C:00000000 01:00000014 00000000     0        0 7001 1 0 20 4 30 10 -1',
+      '   2: 0100007F:A194 0100007F:1FBD 01 00000000:0001FBE4 00:00000000 00000000     0        0 7002 1 0 20 4 30 10 -1',
+    ].join('\n');
+    expect(sendQueueBytes(table, 0x1fbd, 0xa194)).toBe(0x3b7e6c);
+    expect(sendQueueBytes(table, 0xa194, 0x1fbd)).toBe(0);
+    expect(sendQueueBytes(table, 0x1fbd, 0x1234)).toBeUndefined();
+    expect(sendQueueBytes(`${table}\n   3: 0200007F:1FBD 0100007F:A194 01 00000010:00000000`, 0x1fbd, 0xa194)).toBeUndefined(); // two matches: not sure which
+  });
+
+  it('over a real TCP connection, stops writing to a client that never reads after about half a megabyte, not the ~4 MB the kernel would take', async () => {
+    const run = async (withBacklog: boolean): Promise<{ written: number; dropped: number }> => {
+      const c = await tcpSubscriber(withBacklog);
+      try {
+        await offer(c.records, 1, 8000); // 8 MB offered in all
+        return { written: c.socket.bytesWritten, dropped: c.dropped() };
+      } finally {
+        await c.close();
+      }
+    };
+    const without = await run(false);
+    const withProbe = await run(true);
+    expect(without.written).toBeGreaterThan(2 * 1024 * 1024); // what the kernel takes from a client that never reads
+    expect(withProbe.written).toBeLessThan(1.5 * 1024 * 1024);
+    expect(withProbe.dropped).toBeGreaterThan(without.dropped);
+  });
+
+  it('goes back to writing once the client reads again', async () => {
+    const c = await tcpSubscriber(true);
+    try {
+      await offer(c.records, 1, 3000);
+      const stalledAt = c.socket.bytesWritten;
+      c.records.next(record(3001, 'while-behind'));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(c.socket.bytesWritten).toBe(stalledAt); // behind: nothing more is written
+      let received = '';
+      c.client.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      c.client.resume();
+      // the newest records waited in the ring while the client was behind, and come once it has caught up
+      await expect.poll(() => received.includes('3001 while-behind'), { timeout: 5_000, interval: 50 }).toBe(true);
+      c.records.next(record(3002, 'caught-up'));
+      await expect.poll(() => received.includes('3002 caught-up'), { timeout: 5_000, interval: 50 }).toBe(true);
+    } finally {
+      await c.close();
+    }
   });
 });
