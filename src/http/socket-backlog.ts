@@ -10,11 +10,14 @@ import type { Socket } from 'node:net';
 export function sendQueueBytes(table: string, localPort: number, remotePort: number): number | undefined {
   const local = `:${localPort.toString(16).toUpperCase().padStart(4, '0')}`;
   const remote = `:${remotePort.toString(16).toUpperCase().padStart(4, '0')}`;
+  // "  sl: LOCAL:PORT REMOTE:PORT st TX:RX ...": only lines holding `local ` are split
+  const needle = `${local} `;
   let found: number | undefined;
   let matches = 0;
-  for (const line of table.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    const [, localField, remoteField, , queues] = fields;
+  for (let at = table.indexOf(needle); at !== -1; at = table.indexOf(needle, at + needle.length)) {
+    const start = table.lastIndexOf('\n', at) + 1;
+    const end = table.indexOf('\n', at);
+    const [, localField, remoteField, , queues] = table.slice(start, end === -1 ? undefined : end).trim().split(/\s+/);
     if (!localField?.endsWith(local) || !remoteField?.endsWith(remote) || queues === undefined) continue;
     const tx = Number.parseInt(queues.split(':')[0] ?? '', 16);
     if (!Number.isFinite(tx)) continue;
