@@ -18,19 +18,26 @@ async function logged(dir: string): Promise<string[]> {
   return ids;
 }
 
+/** A log in a new temp folder (`openLog` may put files there first), closed and removed after `work`. */
+async function withLog(openLog: (dir: string) => Promise<GroupCommitLog>, work: (log: GroupCommitLog, dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
+  const log = await openLog(dir);
+  try {
+    await work(log, dir);
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe('group-commit log on its I/O thread (§4)', () => {
   it('commits many concurrent appends, every one readable after', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
-    const log = await GroupCommitLog.open(dir, 1);
-    try {
+    await withLog((dir) => GroupCommitLog.open(dir, 1), async (log, dir) => {
       const ids = Array.from({ length: 200 }, (_, i) => `m${i}`);
       const segments = await Promise.all(ids.map((id) => log.append(encodeRecord(del(id)).frame)));
       expect(new Set(segments)).toEqual(new Set([1]));
       expect(await logged(dir)).toEqual(ids);
-    } finally {
-      await log.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('survives its thread dying: waiting appends fail, later ones go to a new thread and a new segment', async () => {
@@ -68,43 +75,41 @@ describe('group-commit log on its I/O thread (§4)', () => {
   const name = (seq: number): string => `${String(seq).padStart(12, '0')}.wal`;
 
   it('recycles sealed segments oldest first (a crash part way leaves only newer ones to replay), keeping eight as spares', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
-    for (let seq = 1; seq <= 10; seq++) await writeFile(join(dir, name(seq)), '');
-    const log = await GroupCommitLog.open(dir, 11);
-    try {
-      await log.recycle([3, 10, 1, 7, 2, 9, 4, 8, 6, 5, 11]);
-      // the eight oldest became spares before the newest were touched; the current segment (11) is never recycled
-      const spares = Array.from({ length: 8 }, (_, i) => `spare-${name(i + 1)}`);
-      expect((await readdir(dir)).sort()).toEqual([name(11), ...spares]);
-    } finally {
-      await log.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    await withLog(
+      async (dir) => {
+        for (let seq = 1; seq <= 10; seq++) await writeFile(join(dir, name(seq)), '');
+        return GroupCommitLog.open(dir, 11);
+      },
+      async (log, dir) => {
+        await log.recycle([3, 10, 1, 7, 2, 9, 4, 8, 6, 5, 11]);
+        // the eight oldest became spares before the newest were touched; the current segment (11) is never recycled
+        const spares = Array.from({ length: 8 }, (_, i) => `spare-${name(i + 1)}`);
+        expect((await readdir(dir)).sort()).toEqual([name(11), ...spares]);
+      },
+    );
   });
 
   it('keeps at most 128 MiB of recycled spares, and a quiet log gives back all but the two largest', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
-    for (const [seq, mib] of [[1, 60], [2, 60], [3, 60], [4, 1]] as const) {
-      const file = await open(join(dir, name(seq)), 'w');
-      await file.truncate(mib * 1024 * 1024); // sparse: sizes are what counts
-      await file.close();
-    }
-    const log = await GroupCommitLog.open(dir, 5, { lookMs: 50 });
-    try {
-      await log.recycle([1, 2, 3, 4]);
-      expect((await readdir(dir)).sort()).toEqual([name(5), `spare-${name(1)}`, `spare-${name(2)}`, `spare-${name(4)}`]); // 3 would pass 128 MiB
-      // nothing is written: after ten quiet looks the smallest spare goes
-      await expect.poll(async () => (await readdir(dir)).sort(), { timeout: 5_000 }).toEqual([name(5), `spare-${name(1)}`, `spare-${name(2)}`]);
-    } finally {
-      await log.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    await withLog(
+      async (dir) => {
+        for (const [seq, mib] of [[1, 60], [2, 60], [3, 60], [4, 1]] as const) {
+          const file = await open(join(dir, name(seq)), 'w');
+          await file.truncate(mib * 1024 * 1024); // sparse: sizes are what counts
+          await file.close();
+        }
+        return GroupCommitLog.open(dir, 5, { lookMs: 50 });
+      },
+      async (log, dir) => {
+        await log.recycle([1, 2, 3, 4]);
+        expect((await readdir(dir)).sort()).toEqual([name(5), `spare-${name(1)}`, `spare-${name(2)}`, `spare-${name(4)}`]); // 3 would pass 128 MiB
+        // nothing is written: after ten quiet looks the smallest spare goes
+        await expect.poll(async () => (await readdir(dir)).sort(), { timeout: 5_000 }).toEqual([name(5), `spare-${name(1)}`, `spare-${name(2)}`]);
+      },
+    );
   });
 
   it('with preallocate, makes two zero-filled spares at start-up and moves the log on to one at the next commit', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
-    const log = await GroupCommitLog.open(dir, 1, { preallocate: true });
-    try {
+    await withLog((dir) => GroupCommitLog.open(dir, 1, { preallocate: true }), async (log, dir) => {
       await log.preparing;
       const spares = async (): Promise<string[]> => (await readdir(dir)).filter((n) => n.startsWith('spare-'));
       expect(await spares()).toHaveLength(2);
@@ -118,16 +123,11 @@ describe('group-commit log on its I/O thread (§4)', () => {
       expect(await spares()).toHaveLength(1);
       expect((await stat(join(dir, '000000000002.wal'))).size).toBe(16 * 1024 * 1024);
       expect(await logged(dir)).toEqual(['first']);
-    } finally {
-      await log.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('with preallocate, makes spares again as soon as a commit finds none ready (the folder wiped under it)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
-    const log = await GroupCommitLog.open(dir, 1, { preallocate: true });
-    try {
+    await withLog((dir) => GroupCommitLog.open(dir, 1, { preallocate: true }), async (log, dir) => {
       await log.preparing;
       await log.append(encodeRecord(del('before')).frame);
       for (const entry of await readdir(dir)) await rm(join(dir, entry), { force: true });
@@ -136,44 +136,36 @@ describe('group-commit log on its I/O thread (§4)', () => {
       const spares = async (): Promise<number> => (await readdir(dir)).filter((n) => n.startsWith('spare-')).length;
       await expect.poll(spares, { timeout: 10_000 }).toBe(2);
       expect(await logged(dir)).toEqual(['after']);
-    } finally {
-      await log.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('moves on to a spare when a commit would grow a reused segment past the blocks it has, never extending it', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
-    await writeFile(join(dir, 'spare-000000000000-small.wal'), Buffer.alloc(8192));
-    const log = await GroupCommitLog.open(dir, 1);
-    try {
-      const record = (id: string): Buffer => encodeRecord(del(id.padEnd(1900, '.'))).frame;
-      expect(record('a').length).toBeGreaterThan(8192 / 5);
-      expect(record('a').length).toBeLessThan(8192 / 4); // four fit in 8 KiB, five do not
-      expect(await log.append(record('a'))).toBe(1); // the small spare became segment 1
-      await writeFile(join(dir, 'spare-000000000000-large.wal'), Buffer.alloc(65536));
-      const segments = [];
-      for (const id of ['b', 'c', 'd', 'e']) segments.push(await log.append(record(id)));
-      expect(segments).toEqual([1, 1, 1, 2]); // the fifth ~2 KiB record would not fit in 8 KiB
-      expect((await stat(join(dir, '000000000001.wal'))).size).toBe(8192);
-      expect((await stat(join(dir, '000000000002.wal'))).size).toBe(65536);
-      expect((await logged(dir)).map((id) => id[0])).toEqual(['a', 'b', 'c', 'd', 'e']);
-    } finally {
-      await log.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    await withLog(
+      async (dir) => {
+        await writeFile(join(dir, 'spare-000000000000-small.wal'), Buffer.alloc(8192));
+        return GroupCommitLog.open(dir, 1);
+      },
+      async (log, dir) => {
+        const record = (id: string): Buffer => encodeRecord(del(id.padEnd(1900, '.'))).frame;
+        expect(record('a').length).toBeGreaterThan(8192 / 5);
+        expect(record('a').length).toBeLessThan(8192 / 4); // four fit in 8 KiB, five do not
+        expect(await log.append(record('a'))).toBe(1); // the small spare became segment 1
+        await writeFile(join(dir, 'spare-000000000000-large.wal'), Buffer.alloc(65536));
+        const segments = [];
+        for (const id of ['b', 'c', 'd', 'e']) segments.push(await log.append(record(id)));
+        expect(segments).toEqual([1, 1, 1, 2]); // the fifth ~2 KiB record would not fit in 8 KiB
+        expect((await stat(join(dir, '000000000001.wal'))).size).toBe(8192);
+        expect((await stat(join(dir, '000000000002.wal'))).size).toBe(65536);
+        expect((await logged(dir)).map((id) => id[0])).toEqual(['a', 'b', 'c', 'd', 'e']);
+      },
+    );
   });
 
   it('runs syncfs on its background thread (coreutils `sync --file-system`)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
-    const log = await GroupCommitLog.open(dir, 1);
-    try {
+    await withLog((dir) => GroupCommitLog.open(dir, 1), async (log, dir) => {
       expect(await log.syncfs(dir)).toBe(true);
       expect(await log.syncfs(join(dir, 'no-such-folder'))).toBe(false); // sync fails: the caller falls back to fsync
-    } finally {
-      await log.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('answers a request it does not know with an error instead of leaving it waiting', async () => {

@@ -17,6 +17,17 @@ export class GroupCommitLog {
   private seq: number;
   private size = 0;
   private closed = false;
+  private opened = 0;
+  private opening: Promise<void> | undefined;
+  /** Spare segments: made at start-up and whenever a commit finds none (`preallocate`), and looked after once a second. */
+  private eager = false;
+  private prepared: Promise<void> = Promise.resolve();
+  private lastAsked = 0;
+  private watcher: NodeJS.Timeout | undefined;
+  /** Frame bytes committed, and as of the last look. */
+  private written = 0;
+  private writtenAtLook = 0;
+  private quietLooks = 0;
 
   private constructor(
     private readonly io: IoThread,
@@ -45,12 +56,10 @@ export class GroupCommitLog {
     log.watcher.unref();
     if (options.preallocate) {
       log.eager = true;
-      log.prepared = log.background.request({ k: 'prepare' }).then(() => undefined, () => undefined);
+      log.prepared = log.spares('prepare');
     }
     return log;
   }
-
-  private prepared: Promise<void> = Promise.resolve();
 
   /** Settles once start-up's spare segments are made (or could not be: the log works without them). */
   get preparing(): Promise<void> {
@@ -132,21 +141,20 @@ export class GroupCommitLog {
     return done;
   }
 
-  private opened = 0;
-  private opening: Promise<void> | undefined;
-  private lastAsked = 0;
-  private eager = false;
-  private watcher: NodeJS.Timeout | undefined;
-  /** Frame bytes committed, and as of the last look. */
-  private written = 0;
-  private writtenAtLook = 0;
-  private quietLooks = 0;
+  /** Has the background thread make spares (or give extra ones back); the log works without them, so failures are ignored. */
+  private spares(action: 'prepare' | 'trim'): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.background.request({ k: action }).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
 
   private look(): void {
     const { action, quietLooks } = spareAction(this.written - this.writtenAtLook, this.quietLooks);
     this.writtenAtLook = this.written;
     this.quietLooks = quietLooks;
-    if (action !== 'none' && !this.closed) void this.background.request({ k: action }).catch(() => undefined);
+    if (action !== 'none') void this.spares(action);
   }
 
   /**
@@ -156,9 +164,9 @@ export class GroupCommitLog {
    */
   private askForSpares(): void {
     const now = Date.now();
-    if (!this.eager || now - this.lastAsked < 1000 || this.closed) return;
+    if (!this.eager || now - this.lastAsked < 1000) return;
     this.lastAsked = now;
-    void this.background.request({ k: 'prepare' }).catch(() => undefined);
+    void this.spares('prepare');
   }
 
   /** A new I/O thread (the first, or after one died) starts on a fresh segment. */

@@ -66,7 +66,7 @@ export class IoThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(IO_WORKER_SOURCE, { eval: true, workerData: { walDir: this.walDir, role: this.role }, resourceLimits: WORKER_LIMITS });
+    const worker = new Worker(IO_WORKER_SOURCE, { eval: true, name: `spool-${this.role}`, workerData: { walDir: this.walDir }, resourceLimits: WORKER_LIMITS });
     this.started += 1;
     worker.on('message', (responses: IoResponse[]) => this.settle(responses));
     worker.on('error', (error) => this.stopped(worker, error));

@@ -111,6 +111,11 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
       return 0;
     }
   };
+  /** Spares with their sizes, smallest first. */
+  const sparesBySize = (): { path: string; seq: number; bytes: number }[] =>
+    spares()
+      .map((spare) => ({ ...spare, bytes: sizeOf(spare.path) }))
+      .sort((x, y) => x.bytes - y.bytes);
   let fd: number | undefined;
   let seq = 0;
   let size = 0;
@@ -134,6 +139,15 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
         ...(typeof e.path === 'string' ? { path: e.path } : {}),
       },
     };
+  };
+
+  /** Answers request `n` with what `work` returns, or with the error it throws. */
+  const answer = (n: number, work: () => unknown): void => {
+    try {
+      out.push({ n, ok: true, v: work() });
+    } catch (error) {
+      out.push(failure(n, error));
+    }
   };
 
   const syncDir = (dir: string): void => {
@@ -163,10 +177,8 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
   const startSegment = (next: number): void => {
     fs.mkdirSync(walDir, { recursive: true, mode: 0o700 });
     let opened: number | undefined;
-    // the largest last (taken first): the most writes before the next move
-    const available = spares()
-      .map((spare) => ({ ...spare, bytes: sizeOf(spare.path) }))
-      .sort((x, y) => x.bytes - y.bytes);
+    // the largest is taken first: the most writes before the next move
+    const available = sparesBySize();
     let blocks = 0;
     for (let spare = available.pop(); spare && opened === undefined; spare = available.pop()) {
       try {
@@ -205,14 +217,14 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
   /**
    * Oldest first, each name change synced before the next: a crash part way
    * leaves only newer segments, and replaying a newer segment alone is safe
-   * (an older one alone could bring back what a newer one deleted).
+   * (an older one alone could bring back what a newer one deleted). Runs on
+   * the background thread; `GroupCommitLog` never passes the current segment.
    */
   const recycle = (seqs: readonly number[]): void => {
-    const present = spares();
+    const present = sparesBySize();
     let kept = present.length;
-    let keptBytes = present.reduce((sum, spare) => sum + sizeOf(spare.path), 0);
+    let keptBytes = present.reduce((sum, spare) => sum + spare.bytes, 0);
     for (const old of [...seqs].sort((a, b) => a - b)) {
-      if (old === seq) continue;
       try {
         const bytes = sizeOf(segmentPath(old));
         if (kept < KEPT_SPARES && keptBytes + bytes <= KEPT_SPARE_BYTES) {
@@ -231,10 +243,7 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
 
   /** A quiet log keeps only `MADE_SPARES` spares (the largest). */
   const trim = (): void => {
-    const extra = spares()
-      .map((spare) => ({ ...spare, bytes: sizeOf(spare.path) }))
-      .sort((x, y) => y.bytes - x.bytes)
-      .slice(MADE_SPARES);
+    const extra = sparesBySize().slice(0, -MADE_SPARES);
     for (const spare of extra) fs.rmSync(spare.path, { force: true });
     if (extra.length > 0) syncDir(walDir);
   };
@@ -418,28 +427,13 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
           break;
         }
         case 'prepare':
-          try {
-            prepare(SPARE_BYTES);
-            out.push({ n: r.n, ok: true, v: spares().length });
-          } catch (error) {
-            out.push(failure(r.n, error));
-          }
+          answer(r.n, () => prepare(SPARE_BYTES));
           break;
         case 'trim':
-          try {
-            trim();
-            out.push({ n: r.n, ok: true, v: spares().length });
-          } catch (error) {
-            out.push(failure(r.n, error));
-          }
+          answer(r.n, trim);
           break;
         case 'recycle':
-          try {
-            recycle(r.seqs);
-            out.push({ n: r.n, ok: true, v: null });
-          } catch (error) {
-            out.push(failure(r.n, error));
-          }
+          answer(r.n, () => recycle(r.seqs));
           break;
         case 'close':
           closing = r.n;
@@ -454,12 +448,10 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
   };
 
   const writeState = (r: Extract<IoRequest, { k: 'state' }>): void => {
-    try {
+    answer(r.n, () => {
       inDir(path.dirname(r.path), () => writeFile(r.path, r.json, 'w'));
-      out.push({ n: r.n, ok: true, v: r.path });
-    } catch (error) {
-      out.push(failure(r.n, error));
-    }
+      return r.path;
+    });
   };
 
   const flush = (): void => {
