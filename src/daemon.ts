@@ -39,16 +39,19 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   // an ephemeral certificate takes a moment to make: do it while the spool loads
   const tlsReady = config.tlsDisable ? Promise.resolve() : loadTlsMaterial({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, hostname: config.hostname }).then(() => undefined, () => undefined);
   const spool = await openSpool(config, logger);
-  await tlsReady;
   const dns = createResolver(config.dnsServers);
+  // delivery needs neither the certificate nor the listener: the queue starts draining at once
+  const delivery = config.deliveryMode === 'hold' ? undefined : await startDelivery(config, spool, dns, audit);
+  await tlsReady;
   const reverseResolver = {
     reverse: async (ip: string) => [...(await dns.reverse(ip))],
     resolve4: async (name: string) => (await dns.resolve4(name)).map((a) => a.address),
     resolve6: async (name: string) => (await dns.resolve6(name)).map((a) => a.address),
   };
-  const authenticate = config.verifyInbound ? await inboundAuthentication(config, dns, audit) : undefined;
   let inbound: InboundServer;
+  let smtp: AddressInfo;
   try {
+    const authenticate = config.verifyInbound ? await inboundAuthentication(config, dns, audit) : undefined;
     inbound = await createInboundServer({
       ...(authenticate ? { authenticate } : {}),
       config,
@@ -59,14 +62,9 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       warn: (message) => logger.warn({ component: 'smtp' }, message),
       debug: (message) => logger.debug({ component: 'smtp' }, message),
     });
-  } catch (error) {
-    await spool.close();
-    throw error;
-  }
-  let smtp: AddressInfo;
-  try {
     smtp = await inbound.listen();
   } catch (error) {
+    await delivery?.stop();
     await spool.close();
     throw error;
   }
@@ -84,7 +82,6 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   // and SMTP_DELIVERY_MODE=hold leave koa, prom-client and nodemailer out of memory
   const observability = config.healthDisable ? undefined : await startObservability(config, { audit, spool, readiness, logger });
   const http = observability?.http;
-  const delivery = config.deliveryMode === 'hold' ? undefined : await startDelivery(config, spool, dns, audit);
   const sweeper = retention$({ spool, retentionDays: config.retentionDays, clock: Date.now, intervalMs: 3_600_000 }).subscribe({
     next: (sweep) => {
       if (sweep.removed > 0) logger.info({ component: 'retention', removed: sweep.removed }, 'removed finished messages');

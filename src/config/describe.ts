@@ -60,6 +60,8 @@ export function describeConfig(config: Config): Record<string, string> {
     SMTP_RETRY_MAX_SECONDS: String(config.retryMaxSeconds),
     SMTP_QUEUE_LIFETIME_HOURS: String(config.queueLifetimeHours),
     SMTP_DOMAIN_CONCURRENCY: String(config.domainConcurrency),
+    SMTP_DESTINATION_RECIPIENT_LIMIT: String(config.destinationRecipientLimit),
+    SMTP_DESTINATION_RATES: [...config.destinationRates].map(([domain, rate]) => `${domain}=${rateText(rate)}`).join(','),
     SMTP_BOUNCES: String(config.bounces),
     SMTP_VERIFY_INBOUND: String(config.verifyInbound),
     SMTP_QUEUE_BACKEND: config.queueBackend,
@@ -69,4 +71,10 @@ export function describeConfig(config: Config): Record<string, string> {
     LOG_LEVEL: config.logLevel,
   };
   return described;
+}
+
+/** A rate as it is written in SMTP_DESTINATION_RATES. */
+function rateText(rate: { readonly count: number; readonly perMs: number }): string {
+  const unit = rate.perMs === 1_000 ? 's' : rate.perMs === 60_000 ? 'min' : 'h';
+  return `${rate.count}/${unit}`;
 }

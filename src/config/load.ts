@@ -1,6 +1,6 @@
 /** loadConfig: every SPEC §2 variable validated at once into a frozen Config. */
 import { readFileSync } from 'node:fs';
-import { availableParallelism, hostname as systemHostname } from 'node:os';
+import { hostname as systemHostname } from 'node:os';
 import { z } from 'zod';
 import type { Config } from './types.js';
 import {
@@ -12,6 +12,7 @@ import {
   parseNetworks,
 } from './addresses.js';
 import { parseAuthUsers } from './auth-users.js';
+import { parseDestinationRates } from './rates.js';
 import { EnvReader, type Env } from './env-reader.js';
 import { deepFreeze } from './freeze.js';
 import { readDkim, readTls, type ReadFile } from './key-files.js';
@@ -22,7 +23,6 @@ import { parseRedisUrl, parseRelayUrl } from './urls.js';
 /** What the machine says, injectable for tests. */
 export interface ConfigFacts {
   readonly hostname?: string;
-  readonly cpuCount?: number;
   readonly readFile?: ReadFile;
 }
 
@@ -56,7 +56,6 @@ function defaultHostname(facts: ConfigFacts): string {
 export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {
   const r = new EnvReader(env);
   const readFile = facts.readFile ?? ((file: string) => readFileSync(file, 'utf8'));
-  const cpuCount = Math.min(Math.max(facts.cpuCount ?? availableParallelism(), 1), 1024);
 
   const health = r.read('SMTP_HEALTH_ADDR', fromParser(parseListenAddress), { host: undefined, port: 8080 });
   const deliveryMode = r.read('SMTP_DELIVERY_MODE', oneOf(['mx', 'relay', 'hold'] as const), 'mx');
@@ -80,7 +79,7 @@ export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {
     healthPort: r.read('SMTP_HEALTH_PORT', listenPort, health.port),
     healthDisable: r.read('SMTP_HEALTH_DISABLE', boolean, false),
     queuePath: r.read('SMTP_QUEUE_PATH', path, './data/spool'),
-    queueWorkers: r.read('SMTP_QUEUE_WORKERS', integer(1, 1024), cpuCount),
+    queueWorkers: r.read('SMTP_QUEUE_WORKERS', integer(1, 10_000), 100),
     retentionDays: r.read('SMTP_RETENTION_DAYS', integer(1, 36_500, 'a whole number of days'), 7),
     authUsers: r.read('SMTP_AUTH_USERS', fromParser(parseAuthUsers), []),
     authInsecure: r.read('SMTP_AUTH_INSECURE', boolean, false),
@@ -103,7 +102,9 @@ export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {
     retryBaseSeconds,
     retryMaxSeconds,
     queueLifetimeHours: r.read('SMTP_QUEUE_LIFETIME_HOURS', integer(1, 8760, 'a whole number of hours'), 120),
-    domainConcurrency: r.read('SMTP_DOMAIN_CONCURRENCY', integer(1, 1000), 10),
+    domainConcurrency: r.read('SMTP_DOMAIN_CONCURRENCY', integer(1, 1000), 20),
+    destinationRecipientLimit: r.read('SMTP_DESTINATION_RECIPIENT_LIMIT', integer(1, 100_000), 50),
+    destinationRates: r.read('SMTP_DESTINATION_RATES', fromParser(parseDestinationRates), new Map()),
     bounces: r.read('SMTP_BOUNCES', boolean, true),
     verifyInbound: r.read('SMTP_VERIFY_INBOUND', boolean, false),
     queueBackend: r.read('SMTP_QUEUE_BACKEND', oneOf(['file', 'redis'] as const), 'file'),

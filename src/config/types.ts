@@ -21,6 +21,12 @@ export interface DnsServer {
   readonly port: number;
 }
 
+/** A delivery rate limit: at most `count` messages per `perMs`. */
+export interface Rate {
+  readonly count: number;
+  readonly perMs: number;
+}
+
 export interface RelayTarget {
   readonly secure: boolean; // smtps://
   readonly host: string;
@@ -71,6 +77,10 @@ export interface Config {
   readonly retryMaxSeconds: number;
   readonly queueLifetimeHours: number;
   readonly domainConcurrency: number;
+  /** Most recipients in one outbound transaction (SMTP_DESTINATION_RECIPIENT_LIMIT). */
+  readonly destinationRecipientLimit: number;
+  /** Per-destination-domain rate limits (SMTP_DESTINATION_RATES); empty: none. */
+  readonly destinationRates: ReadonlyMap<string, Rate>;
   readonly bounces: boolean;
   readonly verifyInbound: boolean;
   readonly queueBackend: QueueBackend;

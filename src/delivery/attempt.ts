@@ -6,7 +6,7 @@
  * waiting. The long kind (deferral) is the caller's: it writes
  * `nextAttemptAt` to the spool.
  *
- * Emits exactly one map recipient → outcome and completes; never errors.
+ * Emits exactly one `AttemptResult` and completes; never errors.
  */
 import { catchError, defer, from, map, of, retry, switchMap } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
@@ -17,6 +17,19 @@ import { classifyError } from './classify.js';
 import type { Destination, MxHost } from './mx.js';
 import { TransportError } from './transport.js';
 import type { SendResult, SmtpTarget } from './transport.js';
+
+/**
+ * What one attempt came to: an outcome per recipient, and whether the
+ * destination's hosts answered at all (`unreachable`: every try failed at the
+ * connection level, so the destination's concurrency should back off).
+ */
+export interface AttemptResult {
+  readonly outcomes: ReadonlyMap<string, DeliveryOutcome>;
+  /** A server answered the transaction (whatever it said). */
+  readonly answered?: true;
+  /** No host gave a verdict: why the last one did not. */
+  readonly unreachable?: string;
+}
 
 /** A concrete place to dial, with a label for logs and audit events. */
 export interface DialTarget extends SmtpTarget {
@@ -59,12 +72,12 @@ export function dialTargets(hosts: readonly MxHost[], port: number, limit: numbe
   return targets;
 }
 
-function allOf(recipients: readonly string[], outcome: DeliveryOutcome): Map<string, DeliveryOutcome> {
-  return new Map(recipients.map((r) => [r, outcome]));
+function allOf(recipients: readonly string[], outcome: DeliveryOutcome): AttemptResult {
+  return { outcomes: new Map(recipients.map((r) => [r, outcome])) };
 }
 
-function toMap(result: SendResult): Map<string, DeliveryOutcome> {
-  return new Map(result.recipients.map((r) => [r.recipient, r.outcome]));
+function toResult(result: SendResult): AttemptResult {
+  return { outcomes: new Map(result.recipients.map((r) => [r.recipient, r.outcome])), answered: true };
 }
 
 /**
@@ -77,7 +90,7 @@ export function tryTargets(
   targets: readonly DialTarget[],
   recipients: readonly string[],
   options: AttemptOptions,
-): Observable<Map<string, DeliveryOutcome>> {
+): Observable<AttemptResult> {
   if (targets.length === 0) {
     return of(allOf(recipients, { kind: 'deferred', response: '4.4.4 no host to deliver to' }));
   }
@@ -105,7 +118,7 @@ export function tryTargets(
           isRetryable: (err) => err instanceof TransportError && err.classification.scope === 'host',
         }),
       ),
-      map(toMap),
+      map(toResult),
       catchError((err: unknown) => {
         if (!(err instanceof TransportError)) {
           return of(allOf(recipients, { kind: 'deferred', response: classifyError(err).response }));
@@ -113,7 +126,10 @@ export function tryTargets(
         const c = err.classification;
         const allPermanent = failures.every((f) => f.classification.kind === 'failed');
         const kind = c.scope === 'host' ? (allPermanent ? 'failed' : 'deferred') : c.kind;
-        return of(allOf(recipients, { kind, response: `${c.response} (${err.target})` }));
+        const response = `${c.response} (${err.target})`;
+        const result = allOf(recipients, { kind, response });
+        // no host gave a verdict (refused, dropped, timed out, 421): the destination is in trouble
+        return of(c.scope === 'host' && kind === 'deferred' ? { ...result, unreachable: response } : result);
       }),
     );
   });
@@ -124,7 +140,7 @@ export function attemptDelivery(
   domain: string,
   recipients: readonly string[],
   options: AttemptOptions,
-): Observable<Map<string, DeliveryOutcome>> {
+): Observable<AttemptResult> {
   if (options.relay) {
     const relay = options.relay;
     const target: DialTarget = { ...relay, label: `${relay.secure ? 'smtps' : 'smtp'}://${relay.host}:${relay.port}` };

@@ -50,6 +50,13 @@ export type AuditEvent =
       readonly durationMs: number;
     }
   | {
+      /** Every host of a destination failed a cohort of attempts in a row: its mail waits until `until`. */
+      readonly type: 'destination.dead';
+      readonly destination: string;
+      readonly until: string;
+      readonly reason: string;
+    }
+  | {
       readonly type: 'message.authenticated';
       readonly session: string;
       readonly spf: string;

@@ -1,4 +1,4 @@
-import type { MessageId } from './envelope.js';
+import type { MessageRecord, RecipientState } from './envelope.js';
 
 /** Outcome of one delivery attempt for one recipient. Errors become values. */
 export type DeliveryOutcome =
@@ -6,11 +6,9 @@ export type DeliveryOutcome =
   | { readonly kind: 'deferred'; readonly response: string }
   | { readonly kind: 'failed'; readonly response: string };
 
-/** A recipient that is due for an attempt. */
-export interface DueRecipient {
-  readonly id: MessageId;
-  readonly recipient: string;
-  readonly domain: string;
-  readonly attempts: number;
-  readonly receivedAt: number;
+/** A message claimed for delivery: its record and the recipients due now. */
+export interface ClaimedMessage {
+  readonly record: MessageRecord;
+  /** Waiting recipients due at the claim, in RCPT order. */
+  readonly due: readonly RecipientState[];
 }

@@ -43,6 +43,11 @@ export function isFinished(status: RecipientStatus): boolean {
   return status === 'delivered' || status === 'bounced';
 }
 
+/** Still to be delivered: queued or deferred. */
+export function isWaiting(status: RecipientStatus): boolean {
+  return status === 'queued' || status === 'deferred';
+}
+
 /** Domain part of an address, lower-cased (the local part keeps its case). */
 export function domainOf(address: string): string {
   const at = address.lastIndexOf('@');

@@ -1,14 +1,13 @@
-import type { DueRecipient } from './delivery.js';
-import type { MessageId } from './envelope.js';
+import type { MessageRecord, RecipientState } from './envelope.js';
 
 /**
- * One delivery job: the due recipients of one message for one destination
- * domain (in relay mode: all due recipients of the message), sent in one
- * SMTP transaction.
+ * One delivery job: due recipients of one message for one destination domain
+ * (in relay mode: of the whole message), at most the destination recipient
+ * limit of them, sent in one SMTP transaction.
  */
 export interface DeliveryJob {
-  readonly id: MessageId;
-  /** Destination domain (lower-case); `''` groups a relay job. */
+  readonly record: MessageRecord;
+  /** Destination domain (lower-case); `''` for a relay job. */
   readonly domain: string;
-  readonly recipients: readonly DueRecipient[];
+  readonly recipients: readonly RecipientState[];
 }

@@ -1,5 +1,6 @@
 /** JSON shapes of the admin API, shared with the CLI client (types only). */
 import type { RecipientStatus } from '../domain/envelope.js';
+import type { QueueShape } from '../queue/shape.js';
 
 /** One recipient still waiting for delivery (`GET /api/queue`). */
 export interface QueueEntry {
@@ -14,9 +15,18 @@ export interface QueueEntry {
   readonly size: number;
 }
 
+/**
+ * One page of the queue (`GET /api/queue?limit=&after=`): the waiting
+ * recipients of up to `limit` messages, oldest message first.
+ */
 export interface QueueList {
+  /** Entries on this page. */
   readonly count: number;
+  /** Recipients waiting in the whole queue (queued or deferred). */
+  readonly depth: number;
   readonly recipients: readonly QueueEntry[];
+  /** Cursor for the following page (`?after=`); absent on the last page. */
+  readonly next?: string;
 }
 
 export interface RecipientView {
@@ -40,9 +50,24 @@ export interface MessageView {
   readonly recipients: readonly RecipientView[];
 }
 
+/** One page of stored messages (`GET /api/messages?limit=&after=`), oldest first. */
 export interface MessageList {
+  /** Messages on this page. */
   readonly count: number;
   readonly messages: readonly MessageView[];
+  /** Cursor for the following page (`?after=`); absent on the last page. */
+  readonly next?: string;
+}
+
+/**
+ * `GET /api/queue/shape[?top=N]`: waiting recipients per destination domain
+ * and age (Postfix's qshape). `buckets` are upper bounds in minutes; each
+ * `counts` has one more column, "older than the last bound". `rows` may be
+ * cut to the top N domains; `total` and `domains` always count them all.
+ */
+export interface QueueShapeView extends QueueShape {
+  /** Destination domains with recipients waiting, rows cut by `top` included. */
+  readonly domains: number;
 }
 
 export interface FlushResult {

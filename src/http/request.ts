@@ -4,6 +4,30 @@ import { HttpError } from './errors.js';
 
 const MESSAGE_ID = /^[0-9a-z]{20}$/;
 
+/** A query string as koa parses it (`ctx.query`). */
+export type Query = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** A client's value for an error message: quoted, and clipped when long. */
+export function quoted(value: string): string {
+  return JSON.stringify(value.length > 40 ? value.slice(0, 39) + '…' : value);
+}
+
+/** One query parameter given at most once; 400 naming it when repeated. */
+export function queryValue(query: Query, name: string): string | undefined {
+  const value = query[name];
+  if (value === undefined || typeof value === 'string') return value;
+  throw new HttpError(400, `${name}: expected one value, got ${value.length}`);
+}
+
+/** An integer query parameter in `min..max` (plain digits), else 400 naming it; undefined when absent. */
+export function queryInteger(query: Query, name: string, min: number, max: number): number | undefined {
+  const value = queryValue(query, name);
+  if (value === undefined) return undefined;
+  const n = /^\d{1,9}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= min && n <= max)) throw new HttpError(400, `${name}=${quoted(value)}: expected an integer from ${min} to ${max}`);
+  return n;
+}
+
 /** A message id from the URL: 20 lowercase base32 characters, else 400. */
 export function parseMessageId(value: string | undefined): MessageId {
   if (value === undefined || !MESSAGE_ID.test(value)) throw new HttpError(400, 'invalid message id');

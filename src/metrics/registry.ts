@@ -31,6 +31,7 @@ export interface Metrics {
   readonly authFailures: Counter;
   readonly auditSubscribers: Gauge;
   readonly auditEventsDropped: Counter;
+  readonly destinationsDead: Counter;
   /** Updates the counters an audit event stands for. */
   record(event: AuditEvent): void;
   /** Prometheus text exposition, and its content type. */
@@ -98,6 +99,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: 'Clients streaming the audit log (/audit and /healthz).',
     registers,
   });
+  const destinationsDead = new Counter({
+    name: name('destinations_dead_total'),
+    help: 'Times a destination was marked dead (every host failed a cohort of attempts in a row); its mail waited.',
+    registers,
+  });
   const auditEventsDropped = new Counter({
     name: name('audit_events_dropped_total'),
     help: 'Audit records dropped because a subscriber did not keep up.',
@@ -134,6 +140,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         deliveries.inc({ result: event.outcome });
         deliveryDuration.observe(Math.max(0, event.durationMs) / 1000);
         return;
+      case 'destination.dead':
+        destinationsDead.inc();
+        return;
       case 'command':
       case 'delivery.attempt':
       case 'message.authenticated':
@@ -158,6 +167,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     authFailures,
     auditSubscribers,
     auditEventsDropped,
+    destinationsDead,
     record,
     render: () => registry.metrics(),
     contentType: registry.contentType,

@@ -18,7 +18,7 @@ export interface BounceContext {
 
 async function originalHeaders(spool: Spool, record: MessageRecord): Promise<Buffer> {
   try {
-    return await readHeaderBlock(await spool.openBody(record.id));
+    return await readHeaderBlock(await spool.openBody(record));
   } catch {
     return Buffer.alloc(0); // body unreadable: the DSN still goes out, without headers
   }

@@ -49,6 +49,7 @@ export function planUpdates(
 ): Plan {
   const updates: RecipientUpdate[] = [];
   const bounced: BouncedRecipient[] = [];
+  const { receivedAt } = job.record.envelope;
   for (const r of job.recipients) {
     const outcome = outcomes.get(r.recipient) ?? MISSING;
     const attempts = r.attempts + 1;
@@ -58,7 +59,7 @@ export function planUpdates(
     } else if (outcome.kind === 'failed') {
       updates.push({ ...base, status: 'bounced', nextAttemptAt: now });
       bounced.push({ recipient: r.recipient, response: outcome.response, expired: false });
-    } else if (isExpired(r.receivedAt, now, cfg.lifetimeMs)) {
+    } else if (isExpired(receivedAt, now, cfg.lifetimeMs)) {
       updates.push({ ...base, status: 'bounced', nextAttemptAt: now });
       bounced.push({ recipient: r.recipient, response: outcome.response, expired: true });
     } else {

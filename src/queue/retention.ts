@@ -1,26 +1,29 @@
+/**
+ * The retention sweeper: every `intervalMs` it removes finished messages
+ * (every recipient delivered or bounced) whose last update is more than
+ * `retentionDays` old. The spool finds them (`Spool.expire`, which looks
+ * only at messages that arrived before the cutoff), a batch at a time until
+ * none are left; queued and deferred mail is never removed.
+ */
 import type { Observable, SchedulerLike } from 'rxjs';
-import { asyncScheduler, catchError, defer, exhaustMap, from, map, mergeMap, of, reduce, timer } from 'rxjs';
-import type { MessageId, MessageRecord } from '../domain/envelope.js';
-import { isFinished } from '../domain/envelope.js';
+import { EMPTY, asyncScheduler, catchError, defer, exhaustMap, expand, map, of, reduce, timer } from 'rxjs';
 import type { Spool } from '../spool/spool.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Removals in flight at once during one sweep: gentle on the disk, not serial. */
-const REMOVE_CONCURRENCY = 4;
+/** Messages removed per `expire` call: one sweep is many short steps, never one long one. */
+export const EXPIRE_BATCH = 500;
 
-/** What one sweep did. A failed listing is a value too; the sweeper goes on. */
+/** What one sweep did. A failed step is a value too; the sweeper goes on. */
 export type SweepResult =
-  | { readonly kind: 'swept'; readonly removed: number; readonly failed: number }
-  | { readonly kind: 'error'; readonly removed: 0; readonly error: unknown };
+  | { readonly kind: 'swept'; readonly removed: number }
+  | { readonly kind: 'error'; readonly removed: number; readonly error: unknown };
 
-/** The two spool operations a sweep needs, as Observables (virtual-time testable). */
+/** The spool operation a sweep needs, as an Observable (virtual-time testable). */
 export interface RetentionStore {
-  list(): Observable<readonly MessageRecord[]>;
-  remove(id: MessageId): Observable<boolean>;
+  expire(before: number, limit: number): Observable<{ readonly removed: number; readonly more: boolean }>;
 }
 
 export interface RetentionOptions {
-  /** Finished messages whose last update is older than this are removed. */
   readonly retentionDays: number;
   readonly clock: () => number;
   /** Time between sweeps; the first sweep runs one interval after subscribing. */
@@ -29,32 +32,12 @@ export interface RetentionOptions {
 }
 
 export interface RetentionDeps extends RetentionOptions {
-  readonly spool: Spool;
+  readonly spool: Pick<Spool, 'expire'>;
 }
 
-/**
- * Ids of messages every recipient of which is finished (delivered or bounced)
- * and whose last recipient update is more than `days` days before `now`.
- * Queued or deferred recipients keep a message, however old.
- */
-export function selectExpired(records: readonly MessageRecord[], now: number, days: number): MessageId[] {
-  const cutoff = now - days * DAY_MS;
-  return records
-    .filter((r) => r.recipients.length > 0 && r.recipients.every((s) => isFinished(s.status)))
-    .filter((r) => lastUpdateOf(r) < cutoff)
-    .map((r) => r.id);
-}
-
-function lastUpdateOf(record: MessageRecord): number {
-  return record.recipients.reduce((last, s) => Math.max(last, s.updatedAt), record.envelope.receivedAt);
-}
-
-/** The Spool's promises behind `defer`, so each sweep really calls them again. */
-export function retentionStoreOf(spool: Spool): RetentionStore {
-  return {
-    list: () => defer(() => spool.list()),
-    remove: (id) => defer(() => spool.remove(id)),
-  };
+/** The Spool's promise behind `defer`, so each step really calls it again. */
+export function retentionStoreOf(spool: Pick<Spool, 'expire'>): RetentionStore {
+  return { expire: (before, limit) => defer(() => spool.expire(before, limit)) };
 }
 
 /**
@@ -69,36 +52,23 @@ export function sweepEvery$(store: RetentionStore, opts: RetentionOptions): Obse
     throw new RangeError(`intervalMs must be a number > 0, got ${opts.intervalMs}`);
   }
   const scheduler = opts.scheduler ?? asyncScheduler;
-  return timer(opts.intervalMs, opts.intervalMs, scheduler).pipe(exhaustMap(() => sweepOnce(store, opts)));
+  return timer(opts.intervalMs, opts.intervalMs, scheduler).pipe(exhaustMap(() => sweepOnce(store, opts.clock() - opts.retentionDays * DAY_MS)));
 }
 
-function sweepOnce(store: RetentionStore, opts: RetentionOptions): Observable<SweepResult> {
-  return store.list().pipe(
-    mergeMap((records) => from(selectExpired(records, opts.clock(), opts.retentionDays))),
-    mergeMap(
-      (id) =>
-        store.remove(id).pipe(
-          map((gone) => (gone ? 'removed' : 'absent')),
-          catchError(() => of('failed' as const)),
-        ),
-      REMOVE_CONCURRENCY,
-    ),
-    reduce(
-      (acc, result) => ({
-        removed: acc.removed + (result === 'removed' ? 1 : 0),
-        failed: acc.failed + (result === 'failed' ? 1 : 0),
-      }),
-      { removed: 0, failed: 0 },
-    ),
-    map(({ removed, failed }): SweepResult => ({ kind: 'swept', removed, failed })),
-    catchError((error: unknown) => of<SweepResult>({ kind: 'error', removed: 0, error })),
-  );
+/** Expires batch after batch while the spool says more may qualify; one result for the sweep (a failure keeps what was removed). */
+function sweepOnce(store: RetentionStore, before: number): Observable<SweepResult> {
+  return defer(() => {
+    let removed = 0;
+    return store.expire(before, EXPIRE_BATCH).pipe(
+      expand((step) => (step.more ? store.expire(before, EXPIRE_BATCH) : EMPTY)),
+      reduce((sum, step) => (removed = sum + step.removed), 0),
+      map((): SweepResult => ({ kind: 'swept', removed })),
+      catchError((error: unknown) => of<SweepResult>({ kind: 'error', removed, error })),
+    );
+  });
 }
 
-/**
- * The retention sweeper: every `intervalMs`, removes finished messages older
- * than `retentionDays` from the spool. Emits one result per sweep.
- */
+/** The retention sweeper over a spool. Emits one result per sweep. */
 export function retention$(deps: RetentionDeps): Observable<SweepResult> {
   return sweepEvery$(retentionStoreOf(deps.spool), deps);
 }

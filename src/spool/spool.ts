@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { DueRecipient } from '../domain/delivery.js';
+import type { ClaimedMessage } from '../domain/delivery.js';
 import type { Envelope, MessageId, MessageRecord, RecipientStatus } from '../domain/envelope.js';
 
 /** A change to one recipient's durable state, written after a delivery attempt. */
@@ -16,10 +16,35 @@ export class SpoolError extends Error {
   override readonly name = 'SpoolError';
 }
 
+/** One page of a listing, oldest message first; `next` continues after the last item. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Cursor for the following page; absent on the last page. */
+  readonly next?: string;
+}
+
+export interface ListOptions {
+  /** Cursor from the previous page's `next`. */
+  readonly after?: string;
+  /** Most items on the page (1..1000). */
+  readonly limit: number;
+  /** Only messages with recipients still waiting (queued or deferred). */
+  readonly waiting?: boolean;
+}
+
+/** Waiting recipients of one destination domain that arrived in one minute (`minute`: its start, ms). */
+export interface ShapeCell {
+  readonly domain: string;
+  readonly minute: number;
+  readonly recipients: number;
+}
+
 /**
  * The queue's one storage seam. The file and Redis backends implement it and
- * pass the same contract suite. Every mutation is durable when its promise
- * resolves.
+ * pass the same contract suite (test/spool/contract.ts). Every mutation is
+ * durable when its promise resolves. Nothing here reads the whole queue: a
+ * claim costs the same with a thousand or a million recipients waiting, and
+ * listings come a page at a time.
  */
 export interface Spool {
   /**
@@ -29,31 +54,45 @@ export interface Spool {
    */
   store(envelope: Envelope, body: AsyncIterable<Buffer>): Promise<MessageRecord>;
   get(id: MessageId): Promise<MessageRecord | undefined>;
-  /** All known messages, oldest first. */
-  list(): Promise<readonly MessageRecord[]>;
+  /** Messages oldest first, one page at a time. */
+  list(options: ListOptions): Promise<Page<MessageRecord>>;
   /** The stored message bytes, streamed. */
-  openBody(id: MessageId): Promise<AsyncIterable<Buffer>>;
-  /** Durably applies recipient updates; returns the new record. */
+  openBody(message: MessageRecord): Promise<AsyncIterable<Buffer>>;
+  /** Durably applies recipient updates; returns the new record. A claim stays until `release`. */
   update(id: MessageId, updates: readonly RecipientUpdate[]): Promise<MessageRecord>;
   /**
-   * Claims up to `limit` queued/deferred recipients whose next attempt is due at
-   * `now`, so no other worker (or daemon) takes them until they are updated,
-   * released, or the lease of `leaseMs` runs out.
+   * Claims up to `limit` whole messages with a waiting recipient due at `now`,
+   * earliest due first, so no other claim (in this daemon or another) takes
+   * them until they are released. Each comes with its record and the
+   * recipients due now (every waiting one after `retryNow`).
    */
-  claimDue(now: number, limit: number, leaseMs: number): Promise<readonly DueRecipient[]>;
-  /** Gives claimed recipients back untouched (shutdown, cancelled attempt). */
-  release(id: MessageId, recipients: readonly string[]): Promise<void>;
-  /** Earliest next-attempt time of any unclaimed queued/deferred recipient. */
+  claim(now: number, limit: number): Promise<readonly ClaimedMessage[]>;
+  /**
+   * Ends a claim. Recipients still waiting become claimable at their next
+   * attempt, or not before `notBefore` (a destination that is busy or
+   * throttled; not written to the recipients' state).
+   */
+  release(id: MessageId, notBefore?: number): Promise<void>;
+  /** Earliest time an unclaimed waiting message falls due (or a dead daemon's claims come back). */
   nextDueAt(): Promise<number | undefined>;
-  /** Recipients still waiting for delivery (queued or deferred): the queue depth. */
+  /** Recipients still waiting for delivery (queued or deferred), claimed ones included: the queue depth. */
   depth(): Promise<number>;
-  /** Makes deferred recipients of one message (or all) due now. Returns how many. */
+  /** Waiting recipients per destination domain and minute of arrival (`qshape`'s input). */
+  shape(): Promise<readonly ShapeCell[]>;
+  /** Makes the waiting recipients of one message (or all) due now. Returns how many recipients. */
   retryNow(id?: MessageId): Promise<number>;
   /** Removes a message and all its state. */
   remove(id: MessageId): Promise<boolean>;
+  /**
+   * Retention: removes up to `limit` finished messages (every recipient
+   * delivered or bounced) whose last update is before `before`. Looks only at
+   * messages that arrived before `before`. Returns how many it removed and
+   * whether more may qualify.
+   */
+  expire(before: number, limit: number): Promise<{ readonly removed: number; readonly more: boolean }>;
   /** Health probe: resolves when storage is writable/reachable, rejects otherwise. */
   check(): Promise<void>;
-  /** Emits whenever recipients may have become due (new mail, retry, release). */
+  /** Emits whenever messages may have become due (new mail, retry, release). */
   readonly wake$: Observable<void>;
   close(): Promise<void>;
 }

@@ -34,7 +34,7 @@ describe('queue and messages commands against a running daemon', () => {
       expect(lines[0]).toMatch(/^ID\s+RECIPIENT\s+STATUS\s+ATTEMPTS\s+NEXT ATTEMPT\s+LAST RESPONSE$/);
       expect(lines[1]).toMatch(new RegExp(`^${message.id}\\s+Bob@example.test\\s+deferred\\s+1\\s+2030-01-01T00:00:00.000Z\\s+451 4.2.0 mailbox busy$`));
       expect(lines[2]).toMatch(new RegExp(`^${message.id}\\s+carol@example.test\\s+queued\\s+0`));
-      expect(lines.at(-1)).toBe('2 recipients waiting');
+      expect(lines.at(-1)).toBe('2 recipients waiting in all');
     }
   });
 
@@ -82,6 +82,114 @@ describe('queue and messages commands against a running daemon', () => {
   });
 });
 
+describe('paging and the queue shape', () => {
+  const MINUTE = 60_000;
+  let stored: MessageRecord[];
+
+  /** Five waiting messages, oldest first (minutes old, recipients): 8 recipients, 2 domains. */
+  beforeEach(async () => {
+    harness = await startHarness({ auditEnabled: false });
+    toClose = harness;
+    const now = Date.now();
+    stored = [];
+    for (const [minutes, recipients] of [
+      [200, ['x@one.test']],
+      [30, ['a@one.test', 'b@one.test', 'c@two.test']],
+      [12, ['d@two.test']],
+      [3, ['e@one.test']],
+      [1, ['f@one.test', 'g@two.test']],
+    ] as const) {
+      stored.push(await storeMessage(harness.spool, BODY, { recipients: [...recipients], receivedAt: now - minutes * MINUTE }));
+    }
+  });
+
+  /** The recipient column of table rows (lines starting with a message id). */
+  const recipientsOf = (stdout: string): string[] =>
+    stdout.split('\n').flatMap((line) => (/^[0-9a-v]{20}\s/.test(line) ? [line.split(/\s+/)[1] ?? ''] : []));
+
+  it('queue ls --limit prints one page, the depth of the whole queue, and how to get the next page', async () => {
+    const first = await runCli(['queue', 'ls', '--limit', '2'], { adminUrl: harness.url });
+    expect(first.error).toBeUndefined();
+    expect(recipientsOf(first.stdout)).toEqual(['x@one.test', 'a@one.test', 'b@one.test', 'c@two.test']);
+    const lines = first.stdout.trimEnd().split('\n');
+    expect(lines.at(-2)).toBe('8 recipients waiting in all');
+    const hint = /^more: gopherpost queue ls --limit 2 --after (\S+) {2}\(or --all for every page\)$/.exec(lines.at(-1) ?? '');
+    expect(hint, lines.at(-1)).not.toBeNull();
+
+    const second = await runCli(['queue', 'ls', '--limit', '2', '--after', hint?.[1] ?? ''], { adminUrl: harness.url });
+    expect(recipientsOf(second.stdout)).toEqual(['d@two.test', 'e@one.test']);
+    expect(second.stdout).toMatch(/^ID\s+RECIPIENT/);
+    expect(second.stdout).toContain('more: gopherpost queue ls --limit 2 --after ');
+  });
+
+  it('queue ls --all follows every page: one header, every recipient, no hint', async () => {
+    const { stdout, error } = await runCli(['queue', 'ls', '--all', '--limit', '2'], { adminUrl: harness.url });
+    expect(error).toBeUndefined();
+    expect(recipientsOf(stdout)).toEqual(['x@one.test', 'a@one.test', 'b@one.test', 'c@two.test', 'd@two.test', 'e@one.test', 'f@one.test', 'g@two.test']);
+    expect(stdout.match(/^ID\s+RECIPIENT/gm)).toHaveLength(1);
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('8 recipients waiting in all');
+    expect(stdout).not.toContain('more:');
+  });
+
+  it('queue ls --all --json prints each page as one JSON line, as it comes', async () => {
+    const { stdout } = await runCli(['queue', 'ls', '--all', '--limit', '2', '--json'], { adminUrl: harness.url });
+    const pages = stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { count: number; depth: number; next?: string });
+    expect(pages.map((p) => [p.count, p.depth, p.next === undefined])).toEqual([
+      [4, 8, false],
+      [2, 8, false],
+      [2, 8, true],
+    ]);
+  });
+
+  it('messages ls --limit pages through all messages; --all lists them all', async () => {
+    const first = await runCli(['messages', 'ls', '--limit', '2'], { adminUrl: harness.url });
+    expect(first.error).toBeUndefined();
+    const ids = (stdout: string): string[] => stdout.split('\n').flatMap((line) => /^([0-9a-v]{20})\s/.exec(line)?.[1] ?? []);
+    expect(ids(first.stdout)).toEqual(stored.slice(0, 2).map((m) => m.id));
+    const after = /--after (\S+)/.exec(first.stdout)?.[1] ?? '';
+    const second = await runCli(['messages', '--limit', '2', '--after', after], { adminUrl: harness.url });
+    expect(ids(second.stdout)).toEqual(stored.slice(2, 4).map((m) => m.id));
+
+    const all = await runCli(['messages', 'ls', '--limit', '2', '--all'], { adminUrl: harness.url });
+    expect(ids(all.stdout)).toEqual(stored.map((m) => m.id));
+    expect(all.stdout).not.toContain('more:');
+  });
+
+  it('queue shape prints a qshape table: domains, T, then recipients by age in minutes', async () => {
+    const { stdout, error } = await runCli(['queue', 'shape'], { adminUrl: harness.url });
+    expect(error).toBeUndefined();
+    expect(stdout).toBe(
+      [
+        'DOMAIN    T  5  10  20  40  80  160  320  640  1280  1280+',
+        'TOTAL     8  3   0   1   3   0    0    1    0     0      0',
+        'one.test  5  2   0   0   2   0    0    1    0     0      0',
+        'two.test  3  1   0   1   1   0    0    0    0     0      0',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('queue shape --top N keeps the largest domains and says so; --json prints the API response', async () => {
+    const top = await runCli(['queue', 'shape', '--top', '1'], { adminUrl: harness.url });
+    expect(top.stdout.split('\n').map((line) => line.split(/\s+/)[0])).toEqual(['DOMAIN', 'TOTAL', 'one.test', '(the', '']);
+    expect(top.stdout).toContain('(the 1 of 2 domains with the most recipients waiting)');
+    const json = await runCli(['queue', '--json', 'shape', '--top', '1'], { adminUrl: harness.url });
+    expect(JSON.parse(json.stdout)).toMatchObject({ buckets: [5, 10, 20, 40, 80, 160, 320, 640, 1280], total: { total: 8 }, domains: 2, rows: [{ domain: 'one.test', total: 5 }] });
+  });
+
+  it('bad --limit, --top and --after values fail with a usage error or the API error', async () => {
+    for (const args of [['queue', 'ls', '--limit', '0'], ['queue', 'ls', '--limit', 'abc'], ['messages', 'ls', '--limit', '1001'], ['queue', 'shape', '--top', 'x']]) {
+      const { error } = await runCli(args, { adminUrl: harness.url });
+      expect(error, args.join(' ')).toBeInstanceOf(CliError);
+      expect((error as CliError).exitCode).toBe(EXIT.usage);
+      expect((error as CliError).message).toMatch(/^--(limit|top) ".*": expected an integer from 1 to 1000$/);
+    }
+    const { error } = await runCli(['queue', 'ls', '--after', 'not-a-cursor'], { adminUrl: harness.url });
+    expect((error as CliError).exitCode).toBe(EXIT.failure);
+    expect((error as CliError).message).toMatch(/400: after="not-a-cursor": expected the "next" cursor/);
+  });
+});
+
 describe('with an admin token', () => {
   beforeEach(() => start('tok-123'));
 
@@ -111,8 +219,11 @@ describe('without a daemon', () => {
 
   it('prints helpful --help for each command', async () => {
     for (const [args, expected] of [
-      [['queue', '--help'], /Usage: gopherpost queue \[options\] \[command\][\s\S]*ls[\s\S]*flush[\s\S]*retry <id>[\s\S]*rm\|delete <id>[\s\S]*SMTP_ADMIN_TOKEN/],
+      [['queue', '--help'], /Usage: gopherpost queue \[options\] \[command\][\s\S]*ls[\s\S]*shape[\s\S]*flush[\s\S]*retry <id>[\s\S]*rm\|delete <id>[\s\S]*SMTP_ADMIN_TOKEN/],
       [['queue', 'retry', '--help'], /Usage: gopherpost queue retry \[options\] <id>/],
+      [['queue', 'ls', '--help'], /--limit <n>[\s\S]*--after <cursor>[\s\S]*--all/],
+      [['queue', 'shape', '--help'], /qshape[\s\S]*--top <n>/],
+      [['messages', 'ls', '--help'], /--limit <n>[\s\S]*--after <cursor>[\s\S]*--all/],
       [['messages', '--help'], /show <id>[\s\S]*--raw|ls[\s\S]*show/],
       [['send', '--help'], /--server <host:port>[\s\S]*--to <address>[\s\S]*--starttls[\s\S]*--no-tls[\s\S]*--auth <user:password>[\s\S]*--insecure/],
     ] as const) {

@@ -21,7 +21,7 @@ describe('describeConfig', () => {
       SMTP_HEALTH_PORT: '8080',
       SMTP_HEALTH_DISABLE: 'false',
       SMTP_QUEUE_PATH: './data/spool',
-      SMTP_QUEUE_WORKERS: '4',
+      SMTP_QUEUE_WORKERS: '100',
       SMTP_RETENTION_DAYS: '7',
       SMTP_AUTH_USERS: '',
       SMTP_AUTH_INSECURE: 'false',
@@ -49,7 +49,9 @@ describe('describeConfig', () => {
       SMTP_RETRY_BASE_SECONDS: '60',
       SMTP_RETRY_MAX_SECONDS: '3840',
       SMTP_QUEUE_LIFETIME_HOURS: '120',
-      SMTP_DOMAIN_CONCURRENCY: '10',
+      SMTP_DOMAIN_CONCURRENCY: '20',
+      SMTP_DESTINATION_RECIPIENT_LIMIT: '50',
+      SMTP_DESTINATION_RATES: '',
       SMTP_BOUNCES: 'true',
       SMTP_VERIFY_INBOUND: 'false',
       SMTP_QUEUE_BACKEND: 'file',
@@ -122,7 +124,7 @@ describe('.env.example', () => {
 
   it('shows the defaults', () => {
     const described = describeConfig(load({}));
-    const fixed = VARIABLES.filter((name) => !['SMTP_HOSTNAME', 'SMTP_QUEUE_WORKERS', 'SMTP_HEALTH_PORT'].includes(name));
+    const fixed = VARIABLES.filter((name) => !['SMTP_HOSTNAME', 'SMTP_HEALTH_PORT'].includes(name));
     for (const name of fixed) {
       if (described[name] === '') continue; // unset by default: an example value may be shown
       expect(example, name).toMatch(new RegExp(`^# ${name}=${described[name]?.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));

@@ -78,7 +78,7 @@ describe('readEnvironment', () => {
 
   it('feeds loadConfig', () => {
     writeFileSync(join(dir, '.env'), 'SMTP_PORT=2600\nSMTP_DELIVERY_MODE=hold\n');
-    const config = loadConfig(readEnvironment(dir, { SMTP_PORT: '2601' }), { hostname: 'h.example', cpuCount: 1 });
+    const config = loadConfig(readEnvironment(dir, { SMTP_PORT: '2601' }), { hostname: 'h.example' });
     expect(config).toMatchObject({ smtpPort: 2601, deliveryMode: 'hold' });
   });
 });

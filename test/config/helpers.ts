@@ -6,7 +6,6 @@ import type { Config } from '../../src/config/types.js';
 /** Facts that do not depend on the machine running the tests. */
 export const FACTS: ConfigFacts = {
   hostname: 'mx.example.test',
-  cpuCount: 4,
   readFile: (path) => {
     throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
   },

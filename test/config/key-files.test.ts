@@ -9,7 +9,7 @@ import { describeConfig } from '../../src/config/describe.js';
 import { configError, soleProblem } from './helpers.js';
 
 // Real files on disk, read with the default reader (no facts.readFile).
-const facts = { hostname: 'mx.example.test', cpuCount: 2 };
+const facts = { hostname: 'mx.example.test' };
 let dir = '';
 const file = (name: string) => join(dir, name);
 

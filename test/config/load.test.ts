@@ -18,7 +18,7 @@ describe('loadConfig defaults', () => {
       healthPort: 8080,
       healthDisable: false,
       queuePath: './data/spool',
-      queueWorkers: 4,
+      queueWorkers: 100,
       retentionDays: 7,
       authUsers: [],
       authInsecure: false,
@@ -42,7 +42,9 @@ describe('loadConfig defaults', () => {
       retryBaseSeconds: 60,
       retryMaxSeconds: 3840,
       queueLifetimeHours: 120,
-      domainConcurrency: 10,
+      domainConcurrency: 20,
+      destinationRecipientLimit: 50,
+      destinationRates: new Map(),
       bounces: true,
       verifyInbound: false,
       queueBackend: 'file',
@@ -57,10 +59,9 @@ describe('loadConfig defaults', () => {
     expect(load({ SMTP_PORT: '', SMTP_DEBUG: '', SMTP_AUTH_USERS: '', LOG_LEVEL: '' })).toEqual(load({}));
   });
 
-  it('uses the system hostname and CPU count without facts', () => {
+  it('uses the system hostname without facts', () => {
     const config = loadConfig({});
     expect(config.hostname).toBe(systemHostname().toLowerCase().replace(/\.$/, ''));
-    expect(config.queueWorkers).toBeGreaterThanOrEqual(1);
   });
 
   it('ignores unrelated variables', () => {
@@ -147,6 +148,17 @@ describe('loadConfig good values', () => {
     [{ SMTP_RETRY_BASE_SECONDS: '10', SMTP_RETRY_MAX_SECONDS: '10' }, { retryBaseSeconds: 10, retryMaxSeconds: 10 }],
     [{ SMTP_QUEUE_LIFETIME_HOURS: '48' }, { queueLifetimeHours: 48 }],
     [{ SMTP_DOMAIN_CONCURRENCY: '2' }, { domainConcurrency: 2 }],
+    [{ SMTP_DESTINATION_RECIPIENT_LIMIT: '1' }, { destinationRecipientLimit: 1 }],
+    [
+      { SMTP_DESTINATION_RATES: 'Example.com=100/min, example.org = 5/s,slow.test=30/h' },
+      {
+        destinationRates: new Map([
+          ['example.com', { count: 100, perMs: 60_000 }],
+          ['example.org', { count: 5, perMs: 1_000 }],
+          ['slow.test', { count: 30, perMs: 3_600_000 }],
+        ]),
+      },
+    ],
     [{ SMTP_BOUNCES: 'false' }, { bounces: false }],
     [{ SMTP_VERIFY_INBOUND: 'true' }, { verifyInbound: true }],
     [{ SMTP_QUEUE_BACKEND: 'redis' }, { queueBackend: 'redis' }],
@@ -181,8 +193,12 @@ describe('loadConfig bad values', () => {
     ['SMTP_HEALTH_PORT', '70000', 'an integer port 0-65535'],
     ['SMTP_HEALTH_DISABLE', 'yes', 'true or false'],
     ['SMTP_QUEUE_PATH', 'a\nb', 'a file-system path'],
-    ['SMTP_QUEUE_WORKERS', '0', 'an integer 1-1024'],
-    ['SMTP_QUEUE_WORKERS', 'four', 'an integer 1-1024'],
+    ['SMTP_QUEUE_WORKERS', '0', 'an integer 1-10000'],
+    ['SMTP_QUEUE_WORKERS', 'four', 'an integer 1-10000'],
+    ['SMTP_DESTINATION_RECIPIENT_LIMIT', '0', 'an integer 1-100000'],
+    ['SMTP_DESTINATION_RATES', 'example.com=100', 'domain=N/s, domain=N/min or domain=N/h'],
+    ['SMTP_DESTINATION_RATES', 'example.com=0/s', '"example.com=0/s" is not'],
+    ['SMTP_DESTINATION_RATES', 'a.test=1/s,A.test=2/s', 'a.test is listed twice'],
     ['SMTP_RETENTION_DAYS', '0', 'a whole number of days 1-36500'],
     ['SMTP_AUTH_USERS', 'alice', 'entry 1 has no ":"'],
     ['SMTP_AUTH_USERS', 'alice:x,:pw', 'entry 2 has no valid user name'],

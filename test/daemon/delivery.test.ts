@@ -8,6 +8,7 @@ import { startTestDaemon } from '../helpers/daemon.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { ehlo } from '../helpers/smtp-client.js';
 import { reservePort, startSink } from '../helpers/sink.js';
+import { bodyBytes } from '../helpers/spool.js';
 
 /** DNS for the test domains: example.test and the daemon's own domain both point at 127.0.0.1. */
 function zone() {
@@ -50,7 +51,7 @@ describe('delivery through the daemon (§4)', () => {
       expect(message?.from).toBe('Alice@mx.local.test');
       expect(message?.to).toEqual(['Bob@example.test']);
       const chunks: Buffer[] = [];
-      for await (const c of await d.daemon.spool.openBody(id)) chunks.push(c);
+      chunks.push(await bodyBytes(d.daemon.spool, id));
       expect(message?.raw.equals(Buffer.concat(chunks))).toBe(true);
       expect(message?.raw.toString()).toContain('\r\n.dot first\r\n.\r\nline\r\n');
       const record = await waitFor(async () => {

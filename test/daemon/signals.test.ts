@@ -7,6 +7,7 @@ import { startChildDaemon } from '../helpers/child-daemon.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { startSink } from '../helpers/sink.js';
 import { ehlo, RawSmtp, starttlsCommonName, writeCertificate } from '../helpers/smtp-client.js';
+import { allMessages } from '../helpers/spool.js';
 
 async function withSpool<T>(work: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'gp-signals-'));
@@ -43,7 +44,7 @@ describe('signals (§7)', () => {
       expect((await client.command('QUIT')).code).toBe(221);
       expect(await d.exited).toBe(0);
       const spool = await openFileSpool({ path: dir });
-      expect((await spool.list()).map((r) => r.envelope.recipients)).toEqual([['b@example.test']]);
+      expect((await allMessages(spool)).map((r) => r.envelope.recipients)).toEqual([['b@example.test']]);
       await spool.close();
     });
   });
@@ -66,7 +67,7 @@ describe('signals (§7)', () => {
         expect(await d.exited).toBe(0);
 
         const spool = await openFileSpool({ path: dir });
-        const [record] = await spool.list();
+        const [record] = await allMessages(spool);
         expect(record?.recipients[0]?.status).toMatch(/queued|deferred/);
         await spool.close();
 

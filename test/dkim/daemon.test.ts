@@ -12,8 +12,9 @@ import { startDnsServer } from '../helpers/dns-server.js';
 import type { DnsZone } from '../helpers/dns-server.js';
 import { ehlo } from '../helpers/smtp-client.js';
 import { startSink } from '../helpers/sink.js';
-import { collect, publish, testKey, verify } from './helpers.js';
+import { publish, testKey, verify } from './helpers.js';
 import type { TestKey } from './helpers.js';
+import { bodyBytes } from '../helpers/spool.js';
 
 function zone(): DnsZone {
   return {
@@ -63,7 +64,7 @@ describe('DKIM through the daemon (§5)', () => {
       expect(text).toMatch(new RegExp(`^DKIM-Signature: v=1; a=${key.type}-sha256; c=relaxed/relaxed; d=${key.domain}; .*s=${key.selector};`));
       const result = await verify(raw, dns);
       expect(result.results.map((r) => [r.signingDomain, r.status.result])).toEqual([[key.domain, 'pass']]);
-      const stored = await collect(await d.daemon.spool.openBody(id));
+      const stored = await bodyBytes(d.daemon.spool, id);
       expect(stored.toString()).not.toContain('DKIM-Signature');
       expect(raw.subarray(raw.length - stored.length).equals(stored)).toBe(true);
     } finally {
@@ -102,7 +103,7 @@ describe('inbound verification through the daemon (§5)', () => {
     const d = await startTestDaemon({ SMTP_VERIFY_INBOUND: 'true', SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`, SMTP_REQUIRE_LOCAL_DOMAIN: 'false' });
     try {
       const id = await sendRaw(d.port, 'alice@pass.test', ['bob@mx.local.test'], 'From: <alice@pass.test>\r\nSubject: in\r\n\r\nbody\r\n', 'client.pass.test');
-      const stored = (await collect(await d.daemon.spool.openBody(id))).toString().replace(/\r\n[ \t]+/g, ' ');
+      const stored = (await bodyBytes(d.daemon.spool, id)).toString().replace(/\r\n[ \t]+/g, ' ');
       const names = stored.split('\r\n').map((line) => line.slice(0, line.indexOf(':')));
       expect(names.indexOf('Authentication-Results')).toBeGreaterThan(names.indexOf('Received'));
       expect(stored).toMatch(/^Authentication-Results: mx\.local\.test; dkim=none .*spf=pass .*dmarc=pass/m);

@@ -32,7 +32,7 @@ export async function startTestDaemon(env: Record<string, string> = {}): Promise
       LOG_LEVEL: 'warn',
       ...env,
     },
-    { hostname: 'mx.local.test', cpuCount: 2 },
+    { hostname: 'mx.local.test' },
   );
   const logs: string[] = [];
   const sink = new Writable({

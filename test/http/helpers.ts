@@ -54,10 +54,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dir = await mkdtemp(join(tmpdir(), 'gp-http-'));
   const spool = await openFileSpool({ path: dir });
   const audit = createAuditBus({ enabled: options.auditEnabled ?? true, replay: options.replay ?? 100 });
-  const metrics = createMetrics({
-    queueDepth: async () =>
-      (await spool.list()).flatMap((m) => m.recipients).filter((r) => r.status === 'queued' || r.status === 'deferred').length,
-  });
+  const metrics = createMetrics({ queueDepth: () => spool.depth() });
   const metricsSubscription = observeAudit(metrics, audit.raw$);
   let readiness: Readiness = { ok: true };
   const { logger, lines } = memoryLogger();

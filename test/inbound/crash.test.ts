@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openFileSpool } from '../../src/spool/file-spool.js';
 import { startChildDaemon } from '../helpers/child-daemon.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
+import { allMessages, bodyBytes } from '../helpers/spool.js';
 
 /** Sends messages in a loop until the connection dies; returns id → marker of every 250. */
 async function sendUntilKilled(port: number, worker: number, acked: Map<string, string>): Promise<void> {
@@ -58,12 +59,12 @@ describe('crash safety (§3, §4)', () => {
       // restart: the log is replayed; everything acknowledged is there, whole
       const spool = await openFileSpool({ path: spoolDir });
       try {
-        const records = new Map((await spool.list()).map((r) => [r.id, r]));
+        const records = new Map((await allMessages(spool)).map((r) => [r.id, r]));
         for (const [id, marker] of acked) {
           const record = records.get(id);
           expect(record?.envelope.recipients).toEqual([`${marker}@example.test`]);
           const chunks: Buffer[] = [];
-          for await (const c of await spool.openBody(id)) chunks.push(c);
+          chunks.push(await bodyBytes(spool, id));
           const body = Buffer.concat(chunks).toString();
           expect(body.length).toBe(record?.size);
           expect(body).toContain(`Subject: ${marker}\r\n`);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { ehlo, RawSmtp } from '../helpers/smtp-client.js';
+import { bodyBytes } from '../helpers/spool.js';
 
 let d: TestDaemon;
 
@@ -135,7 +136,7 @@ describe('SMTP verbs and replies (§3)', () => {
     expect(reply?.code).toBe(250);
     const id = /queued as ([0-9a-z]{20})/.exec(reply?.text ?? '')?.[1] ?? '';
     const chunks: Buffer[] = [];
-    for await (const c of await d.daemon.spool.openBody(id)) chunks.push(c);
+    chunks.push(await bodyBytes(d.daemon.spool, id));
     const stored = Buffer.concat(chunks).toString('latin1');
     expect(stored).toMatch(/^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.local\.test \(GopherPost\) with ESMTP id /);
     expect(stored).toMatch(/\r\nMessage-ID: <[0-9a-f]{24}@mx\.local\.test>\r\nSubject: raw\r\n/);
@@ -151,7 +152,7 @@ describe('SMTP verbs and replies (§3)', () => {
     const reply = await client.command('Message-Id: <given@client.test>\r\nSubject: x\r\n\r\nhi\r\n.');
     const id = /queued as ([0-9a-z]{20})/.exec(reply.text)?.[1] ?? '';
     const chunks: Buffer[] = [];
-    for await (const c of await d.daemon.spool.openBody(id)) chunks.push(c);
+    chunks.push(await bodyBytes(d.daemon.spool, id));
     const stored = Buffer.concat(chunks).toString();
     expect(stored.match(/message-id:/gi)).toHaveLength(1);
     expect(stored).toContain('Message-Id: <given@client.test>');

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashScrypt } from '../../src/config/passwords.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { ehlo, starttlsCommonName, writeCertificate } from '../helpers/smtp-client.js';
+import { bodyBytes } from '../helpers/spool.js';
 
 let d: TestDaemon;
 
@@ -49,7 +50,7 @@ describe('STARTTLS and AUTH (§3)', () => {
     // nodemailer lower-cases the domain it sends; the local part's case is kept end to end
     expect(record?.envelope).toMatchObject({ sender: 'Someone@elsewhere.test', recipients: ['rcpt@example.test'], user });
     const chunks: Buffer[] = [];
-    for await (const c of await d.daemon.spool.openBody(id)) chunks.push(c);
+    chunks.push(await bodyBytes(d.daemon.spool, id));
     expect(Buffer.concat(chunks).toString()).toMatch(/with ESMTPSA id/);
   });
 

@@ -55,6 +55,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     retryMaxSeconds: 4,
     queueLifetimeHours: 120,
     domainConcurrency: 10,
+    destinationRecipientLimit: 50,
+    destinationRates: new Map(),
     bounces: true,
     verifyInbound: false,
     queueBackend: 'file',

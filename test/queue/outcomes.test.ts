@@ -1,41 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import type { DeliveryOutcome, DueRecipient } from '../../src/domain/delivery.js';
-import { groupIntoJobs, jobKey } from '../../src/queue/jobs.js';
+import type { DeliveryOutcome } from '../../src/domain/delivery.js';
+import type { MessageRecord, RecipientState } from '../../src/domain/envelope.js';
+import type { DeliveryJob } from '../../src/domain/job.js';
 import { deferBounces, isExpired, planConfig, planUpdates } from '../../src/queue/outcomes.js';
 
-const due = (id: string, recipient: string, attempts = 0, receivedAt = 0): DueRecipient => ({
-  id,
-  recipient,
-  domain: recipient.slice(recipient.lastIndexOf('@') + 1).toLowerCase(),
-  attempts,
-  receivedAt,
-});
+const state = (recipient: string, attempts = 0): RecipientState => ({ recipient, status: attempts === 0 ? 'queued' : 'deferred', attempts, nextAttemptAt: 0, updatedAt: 0 });
 
-describe('groupIntoJobs', () => {
-  const claimed = [due('m1', 'a@x.test'), due('m1', 'b@y.test'), due('m2', 'c@x.test'), due('m1', 'd@X.test')];
-
-  it('makes one job per (message, domain) in mx mode', () => {
-    expect(groupIntoJobs(claimed, true).map((j) => [j.id, j.domain, j.recipients.map((r) => r.recipient)])).toEqual([
-      ['m1', 'x.test', ['a@x.test', 'd@X.test']],
-      ['m1', 'y.test', ['b@y.test']],
-      ['m2', 'x.test', ['c@x.test']],
-    ]);
-  });
-
-  it('makes one job per message in relay mode, keyed apart from domains', () => {
-    const jobs = groupIntoJobs(claimed, false);
-    expect(jobs.map((j) => [j.id, j.recipients.length])).toEqual([
-      ['m1', 3],
-      ['m2', 1],
-    ]);
-    expect(jobs.map(jobKey)).toEqual(['relay:m1', 'relay:m2']);
-  });
-});
+function jobOf(recipients: readonly RecipientState[], receivedAt = 0): DeliveryJob {
+  const record: MessageRecord = {
+    id: 'm1',
+    envelope: { sender: 'a@s.test', recipients: recipients.map((r) => r.recipient), clientAddress: '127.0.0.1', heloName: 'c', receivedAt },
+    size: 1,
+    recipients,
+  };
+  return { record, domain: 'x.test', recipients };
+}
 
 describe('planUpdates', () => {
   const cfg = planConfig({ retryBaseSeconds: 60, retryMaxSeconds: 3840, queueLifetimeHours: 120 });
   const now = 10 * 3_600_000;
-  const job = { id: 'm1', domain: 'x.test', recipients: [due('m1', 'ok@x.test', 0), due('m1', 'later@x.test', 2), due('m1', 'gone@x.test', 0)] };
+  const job = jobOf([state('ok@x.test', 0), state('later@x.test', 2), state('gone@x.test', 0)]);
   const outcomes = new Map<string, DeliveryOutcome>([
     ['ok@x.test', { kind: 'delivered', response: '250 ok' }],
     ['later@x.test', { kind: 'deferred', response: '451 later' }],
@@ -54,7 +38,7 @@ describe('planUpdates', () => {
   });
 
   it('bounces a deferral past the lifetime', () => {
-    const old = { ...job, recipients: [due('m1', 'later@x.test', 5, now - 121 * 3_600_000)] };
+    const old = jobOf([state('later@x.test', 5)], now - 121 * 3_600_000);
     const plan = planUpdates(old, outcomes, now, cfg, () => 0);
     expect(plan.updates[0]).toMatchObject({ status: 'bounced', attempts: 6 });
     expect(plan.bounced).toEqual([{ recipient: 'later@x.test', response: '451 later', expired: true }]);

@@ -127,7 +127,7 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
     h.start({ outboundPort: s.port });
     await h.waitFor('bounced', () => h.outcomes('bob@example.test').find((e) => e.outcome === 'bounced'));
     await new Promise((r) => setTimeout(r, 200));
-    expect((await h.spool.list()).map((m) => m.id)).toEqual([stored.id]);
+    expect((await h.spool.list({ limit: 10 })).items.map((m) => m.id)).toEqual([stored.id]);
     expect(s.transactions()).toBe(0);
   });
 
@@ -215,8 +215,8 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
     await h.waitFor('a dial', () => h.events.find((e) => e.type === 'delivery.attempt'));
     await scheduler.stop();
     expect(scheduler.inFlight()).toBe(0);
-    const due = await h.spool.claimDue(Date.now(), 10, 1_000);
-    expect(due.map((d) => [d.id, d.recipient])).toEqual([[stored.id, 'bob@example.test']]);
+    const [due] = await h.spool.claim(Date.now(), 10);
+    expect([due?.record.id, due?.due.map((r) => r.recipient)]).toEqual([stored.id, ['bob@example.test']]);
   });
 });
 
@@ -241,7 +241,7 @@ describe('scheduler restart recovery', () => {
     const s = await sink();
     const stored = await h.store('alice@sender.test', ['bob@example.test'], body);
     // The "previous process" claimed the recipient and died: its claim lived only in its memory.
-    await h.spool.claimDue(Date.now(), 10, 60_000);
+    await h.spool.claim(Date.now(), 10);
     await h.spool.close();
     const { openFileSpool } = await import('../../src/spool/file-spool.js');
     const reopened = await openFileSpool({ path: h.dir });

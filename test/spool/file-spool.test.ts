@@ -68,7 +68,7 @@ describe('file spool layout', () => {
       const chunk = Buffer.alloc(64 * 1024, 'a');
       const record = await spool.store(envelope({ receivedAt: Date.now() }), Readable.from(Array.from({ length: 40 }, () => chunk)));
       expect(record.size).toBe(40 * 64 * 1024);
-      expect((await readAll(await spool.openBody(record.id))).length).toBe(record.size);
+      expect((await readAll(await spool.openBody(record))).length).toBe(record.size);
       expect(await readdir(join(dir, 'tmp'))).toEqual([]);
     } finally {
       await spool.close();
@@ -88,11 +88,11 @@ describe('file spool layout', () => {
       await spool.checkpoint(); // rotates onto /dev/full
       const filesBefore = await listTree(dir);
       await expect(spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('x\r\n')]))).rejects.toBeInstanceOf(SpoolError);
-      expect((await spool.list()).map((r) => r.id)).toEqual([kept.id]);
+      expect((await spool.list({ limit: 100 })).items.map((r) => r.id)).toEqual([kept.id]);
       expect((await listTree(dir)).filter((f) => !f.startsWith('wal/'))).toEqual(filesBefore.filter((f) => !f.startsWith('wal/')));
       // the log moved to a fresh segment: the next message is stored
       const record = await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('y\r\n')]));
-      expect((await readAll(await spool.openBody(record.id))).toString()).toBe('y\r\n');
+      expect((await readAll(await spool.openBody(record))).toString()).toBe('y\r\n');
     } finally {
       await spool.close();
       await rm(dir, { recursive: true, force: true });
@@ -107,13 +107,13 @@ describe('file spool layout', () => {
       // a file where the date folder should be: placing the message fails after commit
       await (await import('node:fs/promises')).writeFile(join(dir, '2026-11-24'), 'not a folder');
       await expect(spool.store(envelope({}, at), Readable.from([Buffer.from('x\r\n')]))).rejects.toBeInstanceOf(SpoolError);
-      expect(await spool.list()).toEqual([]);
+      expect((await spool.list({ limit: 100 })).items).toEqual([]);
       expect(await readdir(join(dir, 'tmp'))).toEqual([]);
       await spool.close();
       // and the log does not bring it back at the next start
       await rm(join(dir, '2026-11-24'));
       const again = await openFileSpool({ path: dir, now: () => at });
-      expect(await again.list()).toEqual([]);
+      expect((await again.list({ limit: 100 })).items).toEqual([]);
       await again.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -132,7 +132,7 @@ describe('file spool layout', () => {
     try {
       const restored = await reopened.get(record.id);
       expect(restored?.recipients.map((r) => r.status)).toEqual(['delivered', 'queued']);
-      expect((await readAll(await reopened.openBody(record.id))).toString()).toBe('Subject: keep\r\n\r\nme\r\n');
+      expect((await readAll(await reopened.openBody(record))).toString()).toBe('Subject: keep\r\n\r\nme\r\n');
       expect(await readdir(join(dir, 'wal'))).toHaveLength(1); // replayed segments dropped, a fresh one open
     } finally {
       await reopened.close();
@@ -149,7 +149,7 @@ describe('file spool layout', () => {
       for (const name of await readdir(dir)) await rm(join(dir, name), { recursive: true, force: true });
       await new Promise((resolve) => setTimeout(resolve, 250)); // past the log's next look for spare segments
       const record = await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('after\r\n')]));
-      expect((await readAll(await spool.openBody(record.id))).toString()).toBe('after\r\n');
+      expect((await readAll(await spool.openBody(record))).toString()).toBe('after\r\n');
       // the acknowledgement went to a write-ahead log segment that still has a name
       const segments = await readdir(join(dir, 'wal'));
       expect(segments).toHaveLength(1);
@@ -160,19 +160,138 @@ describe('file spool layout', () => {
     }
   });
 
-  it('removes at start-up a body whose log commit never happened (a crash mid-store), keeps the rest', async () => {
+  it('never leaves a body without a record: small bodies are placed only after their record is synced', async () => {
+    const dir = await tempDir();
+    const at = Date.UTC(2026, 10, 24, 10, 0, 0);
+    const spool = await openFileSpool({ path: dir, now: () => at, checkpointMs: 3_600_000 });
+    try {
+      const record = await spool.store(envelope({}, at), Readable.from([Buffer.from('first\r\n')]));
+      // as a crash right after the log write would leave it: the record, but no body files
+      for (const name of await readdir(join(dir, '2026-11-24'))) await rm(join(dir, '2026-11-24', name));
+      const copy = `${dir}-copy`;
+      await cp(dir, copy, { recursive: true });
+      const reopened = await openFileSpool({ path: copy, now: () => at });
+      try {
+        expect((await reopened.list({ limit: 10 })).items.map((r) => r.id)).toEqual([record.id]);
+        expect((await readAll(await reopened.openBody(record))).toString()).toBe('first\r\n');
+      } finally {
+        await reopened.close();
+        await rm(copy, { recursive: true, force: true });
+      }
+    } finally {
+      await spool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds its waiting messages after a restart from the due journal, without reading finished ones', async () => {
+    const dir = await tempDir();
+    let clock = Date.UTC(2026, 10, 24, 10, 0, 0);
+    const spool = await openFileSpool({ path: dir, now: () => clock });
+    const waiting = await spool.store(envelope({ recipients: ['w@one.test', 'x@two.test'] }, clock), Readable.from([Buffer.from('w\r\n')]));
+    const done = await spool.store(envelope({ recipients: ['d@one.test'] }, clock), Readable.from([Buffer.from('d\r\n')]));
+    await spool.claim(clock, 10);
+    await spool.update(waiting.id, [{ recipient: 'w@one.test', status: 'deferred', attempts: 1, nextAttemptAt: clock + 60_000, lastResponse: '451 later' }]);
+    await spool.update(done.id, [{ recipient: 'd@one.test', status: 'delivered', attempts: 1, nextAttemptAt: clock, lastResponse: '250 ok' }]);
+    await spool.close();
+    // a finished message's state file is never read at start-up: make it unreadable to prove it
+    await (await import('node:fs/promises')).writeFile(join(dir, '2026-11-24', `${done.id}.json`), '{ not json');
+    const reopened = await openFileSpool({ path: dir, now: () => clock });
+    try {
+      expect(await reopened.depth()).toBe(2);
+      expect(await reopened.nextDueAt()).toBe(clock); // x@two.test is still due
+      const [m] = await reopened.claim(clock, 10);
+      expect(m?.due.map((r) => r.recipient)).toEqual(['x@two.test']);
+      await reopened.update(waiting.id, [{ recipient: 'x@two.test', status: 'delivered', attempts: 1, nextAttemptAt: clock, lastResponse: '250 ok' }]);
+      await reopened.release(waiting.id);
+      expect(await reopened.nextDueAt()).toBe(clock + 60_000);
+      clock += 60_000;
+      const [again] = await reopened.claim(clock, 10);
+      expect(again?.due.map((r) => [r.recipient, r.attempts])).toEqual([['w@one.test', 1]]);
+    } finally {
+      await reopened.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rebuilds the due index from the log after a crash before any checkpoint', async () => {
+    const dir = await tempDir();
+    const at = Date.UTC(2026, 10, 24, 10, 0, 0);
+    const spool = await openFileSpool({ path: dir, now: () => at, checkpointMs: 3_600_000 });
+    try {
+      const a = await spool.store(envelope({ recipients: ['a@one.test'] }, at), Readable.from([Buffer.from('a\r\n')]));
+      const b = await spool.store(envelope({ recipients: ['b@one.test'] }, at), Readable.from([Buffer.from('b\r\n')]));
+      await spool.claim(at, 10);
+      await spool.update(b.id, [{ recipient: 'b@one.test', status: 'bounced', attempts: 1, nextAttemptAt: at, lastResponse: '550 no' }]);
+      // as the disk holds it right now, the due journal's appends included (they are not synced on their own)
+      const copy = `${dir}-copy`;
+      await cp(dir, copy, { recursive: true });
+      await rm(join(copy, 'due'), { recursive: true, force: true });
+      await (await import('node:fs/promises')).mkdir(join(copy, 'due'));
+      const reopened = await openFileSpool({ path: copy, now: () => at });
+      try {
+        expect(await reopened.depth()).toBe(1);
+        expect((await reopened.claim(at, 10)).map((m) => m.record.id)).toEqual([a.id]);
+      } finally {
+        await reopened.close();
+        await rm(copy, { recursive: true, force: true });
+      }
+    } finally {
+      await spool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rebuilds the due index from the state files when the journal is gone (a spool from an older version)', async () => {
     const dir = await tempDir();
     const at = Date.UTC(2026, 10, 24, 10, 0, 0);
     const spool = await openFileSpool({ path: dir, now: () => at });
-    const kept = await spool.store(envelope({}, at), Readable.from([Buffer.from('kept\r\n')]));
+    const a = await spool.store(envelope({ recipients: ['a@one.test', 'b@two.test'] }, at), Readable.from([Buffer.from('a\r\n')]));
+    const b = await spool.store(envelope({ recipients: ['c@one.test'] }, at), Readable.from([Buffer.from('b\r\n')]));
+    await spool.claim(at, 10);
+    await spool.update(b.id, [{ recipient: 'c@one.test', status: 'delivered', attempts: 1, nextAttemptAt: at, lastResponse: '250 ok' }]);
     await spool.close();
+    await rm(join(dir, 'due'), { recursive: true });
     const orphan = join(dir, '2026-11-24', 'abcdefghij0123456789_0123456789abcdef.eml');
-    await (await import('node:fs/promises')).writeFile(orphan, 'half a mess');
+    await (await import('node:fs/promises')).writeFile(orphan, 'half a mess'); // what an older version could leave after a crash
     const reopened = await openFileSpool({ path: dir, now: () => at });
     try {
-      expect((await reopened.list()).map((r) => r.id)).toEqual([kept.id]);
+      expect(await reopened.depth()).toBe(2);
+      expect((await reopened.claim(at, 10)).map((m) => m.record.id)).toEqual([a.id]);
       await expect(stat(orphan)).rejects.toThrow(/ENOENT/);
-      expect((await readAll(await reopened.openBody(kept.id))).toString()).toBe('kept\r\n');
+      expect((await readdir(join(dir, 'due'))).some((n) => n.startsWith('base-'))).toBe(true);
+    } finally {
+      await reopened.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('compacts the due journal to the size of the queue, and the result reads back the same', async () => {
+    const dir = await tempDir();
+    const at = Date.UTC(2026, 10, 24, 10, 0, 0);
+    const spool = await openFileSpool({ path: dir, now: () => at, checkpointMs: 3_600_000 });
+    const kept: string[] = [];
+    try {
+      for (let i = 0; i < 20; i++) {
+        const r = await spool.store(envelope({ recipients: [`r${i}@d${i % 3}.test`] }, at + i), Readable.from([Buffer.from(`${i}\r\n`)]));
+        if (i % 4 === 0) kept.push(r.id);
+        else {
+          await spool.claim(at + 100, 100);
+          await spool.update(r.id, [{ recipient: `r${i}@d${i % 3}.test`, status: 'delivered', attempts: 1, nextAttemptAt: at, lastResponse: '250 ok' }]);
+        }
+      }
+      for (const id of kept) await spool.release(id);
+      await spool.compactJournal();
+      const names = (await readdir(join(dir, 'due'))).sort();
+      expect(names.filter((n) => n.startsWith('base-'))).toHaveLength(1);
+      expect(names.filter((n) => /^\d{12}\.due$/.test(n))).toHaveLength(1);
+    } finally {
+      await spool.close();
+    }
+    const reopened = await openFileSpool({ path: dir, now: () => at });
+    try {
+      expect(await reopened.depth()).toBe(kept.length);
+      expect((await reopened.claim(at + 100, 100)).map((m) => m.record.id).sort()).toEqual([...kept].sort());
     } finally {
       await reopened.close();
       await rm(dir, { recursive: true, force: true });
@@ -224,7 +343,7 @@ describe('file spool layout', () => {
         await cp(dir, copy, { recursive: true });
         const reopened = await openFileSpool({ path: copy, checkpointMs: 3_600_000 });
         try {
-          expect((await reopened.list()).map((r) => r.id).sort()).toEqual([...acknowledged].sort());
+          expect((await reopened.list({ limit: 100 })).items.map((r) => r.id).sort()).toEqual([...acknowledged].sort());
         } finally {
           await reopened.close();
           await rm(copy, { recursive: true, force: true });
@@ -256,8 +375,8 @@ describe('file spool layout', () => {
     const kept = await spool.store(envelope({}, at), body());
     const reopened = await openFileSpool({ path: dir, now: () => at });
     try {
-      expect((await reopened.list()).map((r) => r.id)).toEqual([kept.id]);
-      expect((await readAll(await reopened.openBody(kept.id))).toString()).toBe('Subject: same size\r\n\r\nbody\r\n');
+      expect((await reopened.list({ limit: 100 })).items.map((r) => r.id)).toEqual([kept.id]);
+      expect((await readAll(await reopened.openBody(kept))).toString()).toBe('Subject: same size\r\n\r\nbody\r\n');
     } finally {
       await reopened.close();
       await spool.close().catch(() => undefined);

@@ -34,7 +34,7 @@ describe('group-commit log on its I/O thread (§4)', () => {
   it('commits many concurrent appends, every one readable after', async () => {
     await withLog((dir) => GroupCommitLog.open(dir, 1), async (log, dir) => {
       const ids = Array.from({ length: 200 }, (_, i) => `m${i}`);
-      const segments = await Promise.all(ids.map((id) => log.append(encodeRecord(del(id)).frame)));
+      const segments = await Promise.all(ids.map(async (id) => (await log.append(encodeRecord(del(id)).frame)).seq));
       expect(new Set(segments)).toEqual(new Set([1]));
       expect(await logged(dir)).toEqual(ids);
     });
@@ -49,7 +49,7 @@ describe('group-commit log on its I/O thread (§4)', () => {
       const inFlight = Array.from({ length: 50 }, (_, i) => log.append(encodeRecord(del(`during${i}`)).frame).then(() => `during${i}`, () => undefined));
       await commit.terminate();
       const acknowledged = (await Promise.all(inFlight)).filter((id): id is string => id !== undefined);
-      const after = await log.append(encodeRecord(del('after')).frame);
+      const after = (await log.append(encodeRecord(del('after')).frame)).seq;
       expect(after).toBeGreaterThan(1); // never back into a segment the dead thread may have left half written
       // everything acknowledged is in the log, in order
       expect(await logged(dir)).toEqual(['before', ...acknowledged, 'after']);
@@ -119,7 +119,7 @@ describe('group-commit log on its I/O thread (§4)', () => {
         expect(data.every((byte) => byte === 0)).toBe(true);
       }
       // segment 1 was a new file (the spares did not exist yet): the next commit goes to a spare instead of growing it
-      expect(await log.append(encodeRecord(del('first')).frame)).toBe(2);
+      expect((await log.append(encodeRecord(del('first')).frame)).seq).toBe(2);
       expect(await spares()).toHaveLength(1);
       expect((await stat(join(dir, '000000000002.wal'))).size).toBe(16 * 1024 * 1024);
       expect(await logged(dir)).toEqual(['first']);
@@ -131,7 +131,7 @@ describe('group-commit log on its I/O thread (§4)', () => {
       await log.preparing;
       await log.append(encodeRecord(del('before')).frame);
       for (const entry of await readdir(dir)) await rm(join(dir, entry), { force: true });
-      const segment = await log.append(encodeRecord(del('after')).frame);
+      const segment = (await log.append(encodeRecord(del('after')).frame)).seq;
       expect(segment).toBeGreaterThan(2); // a new file: its name was gone, and so were the spares
       const spares = async (): Promise<number> => (await readdir(dir)).filter((n) => n.startsWith('spare-')).length;
       await expect.poll(spares, { timeout: 10_000 }).toBe(2);
@@ -149,10 +149,10 @@ describe('group-commit log on its I/O thread (§4)', () => {
         const record = (id: string): Buffer => encodeRecord(del(id.padEnd(1900, '.'))).frame;
         expect(record('a').length).toBeGreaterThan(8192 / 5);
         expect(record('a').length).toBeLessThan(8192 / 4); // four fit in 8 KiB, five do not
-        expect(await log.append(record('a'))).toBe(1); // the small spare became segment 1
+        expect((await log.append(record('a'))).seq).toBe(1); // the small spare became segment 1
         await writeFile(join(dir, 'spare-000000000000-large.wal'), Buffer.alloc(65536));
         const segments = [];
-        for (const id of ['b', 'c', 'd', 'e']) segments.push(await log.append(record(id)));
+        for (const id of ['b', 'c', 'd', 'e']) segments.push((await log.append(record(id))).seq);
         expect(segments).toEqual([1, 1, 1, 2]); // the fifth ~2 KiB record would not fit in 8 KiB
         expect((await stat(join(dir, '000000000001.wal'))).size).toBe(8192);
         expect((await stat(join(dir, '000000000002.wal'))).size).toBe(65536);

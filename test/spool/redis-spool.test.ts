@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../../src/log/logger.js';
 import { openRedisSpool, type RedisSpoolOptions } from '../../src/spool/redis-spool.js';
 import { evictionNotice, persistenceNotice } from '../../src/spool/redis/durability.js';
-import { SpoolError, type Spool } from '../../src/spool/spool.js';
+import type { MessageRecord } from '../../src/domain/envelope.js';
+import { SpoolError, type RecipientUpdate, type Spool } from '../../src/spool/spool.js';
 import { reservePort } from '../helpers/sink.js';
 import { deleteKeys, keysUnder, REDIS_URL, redisUnavailable, startTcpProxy, uniquePrefix, withRedis } from '../helpers/redis.js';
 import { envelope, readAll, spoolContract } from './contract.js';
@@ -44,6 +45,10 @@ function capturingLogger(): { logger: Logger; lines(): { level: string; msg: str
   return { logger: createLogger('info', sink), lines: () => lines };
 }
 
+async function claimedIds(spool: Spool, now: number, limit = 100): Promise<string[]> {
+  return (await spool.claim(now, limit)).map((m) => m.record.id);
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -76,20 +81,19 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
       const b = await open({ prefix, nodeTtlMs: ttl });
       try {
         const record = await a.store(envelope({ receivedAt: Date.now() }), bodyOf('x\r\n'));
-        expect((await a.claimDue(Date.now(), 10, 15 * 60_000)).length).toBe(2);
-        await sleep(2.5 * ttl); // a keeps heartbeating: its claims stay its own
-        expect(await b.claimDue(Date.now(), 10, 15 * 60_000)).toEqual([]);
-        await a.close(); // a dies holding both claims (no release)
+        expect(await claimedIds(a, Date.now())).toEqual([record.id]);
+        await sleep(2.5 * ttl); // a keeps heartbeating: its claim stays its own
+        expect(await b.claim(Date.now(), 10)).toEqual([]);
+        await a.close(); // a dies holding the claim (no release)
         const wakeAt = await b.nextDueAt();
         expect(wakeAt).toBeDefined();
         expect(wakeAt).toBeLessThanOrEqual(Date.now() + ttl); // b's scheduler wakes for the takeover
         await sleep(ttl + 200);
-        const taken = await b.claimDue(Date.now(), 10, 15 * 60_000);
-        expect(taken.map((d) => [d.id, d.recipient])).toEqual([
-          [record.id, 'Bob@example.test'],
-          [record.id, 'carol@example.test'],
-        ]);
-        expect(await b.claimDue(Date.now(), 10, 15 * 60_000)).toEqual([]);
+        const [taken, ...none] = await b.claim(Date.now(), 10);
+        expect(none).toEqual([]);
+        expect(taken?.record).toEqual(record);
+        expect(taken?.due.map((r) => r.recipient)).toEqual(['Bob@example.test', 'carol@example.test']);
+        expect(await b.claim(Date.now(), 10)).toEqual([]);
       } finally {
         await a.close();
         await b.close();
@@ -97,22 +101,23 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
       }
     });
 
-    it('hands a claim whose lease ran out to the other node; the old holder cannot release it', async () => {
+    it('never lets a live node lose its claim, however long it holds it', async () => {
       const prefix = nextPrefix();
       let clock = Date.now();
       const a = await open({ prefix, now: () => clock });
       const b = await open({ prefix, now: () => clock });
       try {
         const record = await a.store(envelope({ recipients: ['only@example.test'] }, clock), bodyOf('x\r\n'));
-        expect((await a.claimDue(clock, 10, 60_000)).length).toBe(1);
-        expect(await b.claimDue(clock + 59_999, 10, 60_000)).toEqual([]);
-        clock += 60_000;
-        expect((await b.claimDue(clock, 10, 60_000)).map((d) => d.recipient)).toEqual(['only@example.test']);
-        await a.release(record.id, ['only@example.test']); // too late: b holds it now
-        expect(await a.claimDue(clock, 10, 60_000)).toEqual([]);
-        const done = await b.update(record.id, [{ recipient: 'only@example.test', status: 'delivered', attempts: 1, nextAttemptAt: clock, lastResponse: '250 ok' }]);
-        expect(done.recipients[0]?.status).toBe('delivered');
-        expect((await a.get(record.id))?.recipients[0]?.status).toBe('delivered');
+        expect(await claimedIds(a, clock)).toEqual([record.id]);
+        for (const hours of [1, 6, 48]) {
+          clock += hours * 3_600_000;
+          expect(await b.claim(clock, 10)).toEqual([]);
+          expect(await a.claim(clock, 10)).toEqual([]);
+          // b may look again when a's heartbeat would lapse, never for a due time
+          expect(await b.nextDueAt()).toBeGreaterThan(clock);
+        }
+        await a.release(record.id);
+        expect(await claimedIds(b, clock)).toEqual([record.id]);
       } finally {
         await a.close();
         await b.close();
@@ -120,25 +125,59 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
       }
     });
 
-    it('claims each recipient once when two nodes race for the same queue', async () => {
+    it('leaves the new owner its claim when the node that lost it releases it', async () => {
+      const prefix = nextPrefix();
+      const a = await open({ prefix, nodeTtlMs: 60_000 });
+      const [aNode] = await withRedis((r) => r.zrange(`${prefix}nodes`, 0, -1));
+      const b = await open({ prefix, nodeTtlMs: 60_000 });
+      try {
+        const record = await a.store(envelope({ recipients: ['only@example.test'], receivedAt: Date.now() }), bodyOf('x\r\n'));
+        expect(await claimedIds(a, Date.now())).toEqual([record.id]);
+        // a stalls past its heartbeat (as in a long pause): b's next claim takes a's claim over
+        await withRedis((r) => r.zadd(`${prefix}nodes`, 0, aNode ?? ''));
+        expect(await claimedIds(b, Date.now())).toEqual([record.id]);
+        const bNode = await withRedis((r) => r.hget(`${prefix}owners`, record.id));
+        expect(bNode).not.toBe(aNode);
+        await a.release(record.id); // too late: b holds it now
+        expect(await withRedis((r) => r.hget(`${prefix}owners`, record.id))).toBe(bNode);
+        expect(await a.claim(Date.now(), 10)).toEqual([]);
+        expect(await withRedis((r) => r.smembers(`${prefix}held:${bNode ?? ''}`))).toEqual([record.id]);
+        const done = await b.update(record.id, [{ recipient: 'only@example.test', status: 'delivered', attempts: 1, nextAttemptAt: Date.now(), lastResponse: '250 ok' }]);
+        expect(done.recipients[0]?.status).toBe('delivered');
+        await b.release(record.id);
+        expect((await a.get(record.id))?.recipients[0]?.status).toBe('delivered');
+        expect(await withRedis((r) => r.exists(`${prefix}owners`, `${prefix}claims`, `${prefix}held:${bNode ?? ''}`))).toBe(0);
+      } finally {
+        await a.close();
+        await b.close();
+        await deleteKeys(prefix);
+      }
+    });
+
+    it('claims each message once when two nodes race for the same queue', async () => {
       const prefix = nextPrefix();
       const a = await open({ prefix });
       const b = await open({ prefix });
       try {
-        for (let i = 0; i < 50; i++) await (i % 2 ? a : b).store(envelope({ recipients: [`r${i}@example.test`], receivedAt: Date.now() }), bodyOf(`${i}\r\n`));
+        for (let i = 0; i < 50; i++) {
+          await (i % 2 ? a : b).store(envelope({ recipients: [`r${i}@example.test`, `s${i}@other.test`], receivedAt: Date.now() }), bodyOf(`${i}\r\n`));
+        }
         const claimed: string[] = [];
+        const recipients: string[] = [];
         await Promise.all(
           [a, b, a, b, a, b].map(async (spool) => {
             for (;;) {
-              const due = await spool.claimDue(Date.now(), 3, 60_000);
-              if (due.length === 0) return;
-              claimed.push(...due.map((d) => d.recipient));
+              const batch = await spool.claim(Date.now(), 3);
+              if (batch.length === 0) return;
+              claimed.push(...batch.map((m) => m.record.id));
+              recipients.push(...batch.flatMap((m) => m.due.map((r) => r.recipient)));
             }
           }),
         );
         expect(claimed.length).toBe(50);
         expect(new Set(claimed).size).toBe(50);
-        expect(await a.depth()).toBe(50);
+        expect(new Set(recipients).size).toBe(100); // whole messages: never split between nodes
+        expect(await a.depth()).toBe(100);
       } finally {
         await a.close();
         await b.close();
@@ -154,9 +193,9 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
         const woke = firstValueFrom(b.wake$.pipe(take(1), timeout(3_000)));
         const record = await a.store(envelope({ receivedAt: Date.now() }), bodyOf('x\r\n'));
         await woke;
-        await a.claimDue(Date.now(), 10, 60_000);
+        await a.claim(Date.now(), 10);
         const released = firstValueFrom(b.wake$.pipe(take(1), timeout(3_000)));
-        await a.release(record.id, ['Bob@example.test']);
+        await a.release(record.id);
         await released;
         const retried = firstValueFrom(b.wake$.pipe(take(1), timeout(3_000)));
         await a.retryNow();
@@ -174,11 +213,176 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
       try {
         const record = await one.store(envelope({ receivedAt: Date.now() }), bodyOf('x\r\n'));
         expect(await other.get(record.id)).toBeUndefined();
-        expect(await other.list()).toEqual([]);
-        expect(await other.claimDue(Date.now(), 10, 60_000)).toEqual([]);
+        expect((await other.list({ limit: 10 })).items).toEqual([]);
+        expect(await other.claim(Date.now(), 10)).toEqual([]);
+        expect(await other.depth()).toBe(0);
       } finally {
         await one.close();
         await other.close();
+      }
+    });
+  });
+
+  describe('indexes and counters', () => {
+    /** A spool on its own prefix with a clock the test moves. */
+    async function clocked(): Promise<{ spool: Spool; prefix: string; clock: { now: number }; close(): Promise<void> }> {
+      const prefix = nextPrefix();
+      const clock = { now: Date.UTC(2026, 10, 24, 12, 0, 0) };
+      const spool = await open({ prefix, now: () => clock.now });
+      return { spool, prefix, clock, close: async () => (await spool.close(), await deleteKeys(prefix)) };
+    }
+    const delivered = (recipient: string, at: number): RecipientUpdate => ({ recipient, status: 'delivered', attempts: 1, nextAttemptAt: at, lastResponse: '250 ok' });
+    const deferred = (recipient: string, at: number): RecipientUpdate => ({ recipient, status: 'deferred', attempts: 1, nextAttemptAt: at, lastResponse: '451 later' });
+    const sortedShape = async (spool: Spool): Promise<[string, number, number][]> =>
+      (await spool.shape()).map((c): [string, number, number] => [c.domain, c.minute, c.recipients]).sort((x, y) => x[0].localeCompare(y[0]) || x[1] - y[1]);
+
+    it('lays the keys out as documented, a claimed message out of due', async () => {
+      const { spool, prefix, clock, close } = await clocked();
+      try {
+        const record = await spool.store(envelope({}, clock.now), bodyOf('x\r\n'));
+        const node = (await withRedis((r) => r.zrange(`${prefix}nodes`, 0, -1)))[0] ?? '';
+        const layout = (...names: string[]): string[] => names.map((n) => `${prefix}${n}`).sort();
+        expect(await keysUnder(prefix)).toEqual(layout(`body:${record.id}`, 'depth', 'due', 'messages', `msg:${record.id}`, 'nodes', 'shape', 'waiting'));
+        await spool.claim(clock.now, 10);
+        expect(await keysUnder(prefix)).toEqual(
+          layout(`body:${record.id}`, 'claims', 'depth', `held:${node}`, 'messages', `msg:${record.id}`, 'nodes', 'owners', 'shape', 'waiting'),
+        );
+        await spool.release(record.id, clock.now + 5_000);
+        expect(await withRedis((r) => r.zscore(`${prefix}due`, record.id))).toBe(String(clock.now + 5_000));
+        expect(await withRedis((r) => r.exists(`${prefix}claims`, `${prefix}owners`, `${prefix}held:${node}`))).toBe(0);
+      } finally {
+        await close();
+      }
+    });
+
+    it('keeps depth and shape right through store, update, remove and expire', async () => {
+      const { spool, prefix, clock, close } = await clocked();
+      try {
+        const t0 = clock.now;
+        const t1 = t0 + 60_000;
+        const m1 = await spool.store(envelope({ recipients: ['a@one.test', 'B@ONE.test', 'c@two.test'] }, t0), bodyOf('1\r\n'));
+        clock.now = t1;
+        const m2 = await spool.store(envelope({ recipients: ['d@two.test'] }, t1), bodyOf('2\r\n'));
+        clock.now += 1; // same minute, a later message
+        const m3 = await spool.store(envelope({ recipients: ['e@three.test'] }, clock.now), bodyOf('3\r\n'));
+        expect(await spool.depth()).toBe(5);
+        expect(await sortedShape(spool)).toEqual([
+          ['one.test', t0, 2],
+          ['three.test', t1, 1],
+          ['two.test', t0, 1],
+          ['two.test', t1, 1],
+        ]);
+        expect(await claimedIds(spool, clock.now)).toEqual([m1.id, m2.id, m3.id]);
+        await spool.update(m1.id, [delivered('a@one.test', t1), deferred('B@ONE.test', t1 + 1_000), { ...delivered('c@two.test', t1), status: 'bounced' }]);
+        await spool.update(m2.id, [deferred('d@two.test', t1 + 1_000)]);
+        await spool.update(m2.id, [deferred('d@two.test', t1 + 2_000)]); // waiting stays waiting: no change
+        await spool.update(m3.id, [delivered('e@three.test', t1)]);
+        await spool.update(m3.id, [delivered('e@three.test', t1)]); // finished twice counts once
+        await spool.update(m3.id, [deferred('nobody@three.test', t1)]); // not a recipient: ignored
+        expect(await spool.depth()).toBe(2);
+        expect(await sortedShape(spool)).toEqual([
+          ['one.test', t0, 1],
+          ['two.test', t1, 1],
+        ]);
+        for (const m of [m1, m2, m3]) await spool.release(m.id);
+        expect(await spool.remove(m2.id)).toBe(true);
+        expect(await spool.remove(m2.id)).toBe(false);
+        expect(await spool.depth()).toBe(1);
+        expect(await sortedShape(spool)).toEqual([['one.test', t0, 1]]);
+        await spool.update(m1.id, [delivered('B@ONE.test', t1)]);
+        expect(await spool.depth()).toBe(0);
+        expect(await spool.shape()).toEqual([]);
+        expect(await withRedis((r) => r.exists(`${prefix}shape`))).toBe(0); // cells at zero are deleted
+        clock.now += 60_000;
+        expect(await spool.expire(clock.now, 10)).toEqual({ removed: 2, more: false });
+        expect(await spool.depth()).toBe(0);
+        expect(await keysUnder(prefix)).toEqual([`${prefix}depth`, `${prefix}nodes`]);
+      } finally {
+        await close();
+      }
+    });
+
+    it('pages through the queue with a cursor, across ties, removals and expired records', async () => {
+      const { spool, prefix, clock, close } = await clocked();
+      try {
+        const stored: MessageRecord[] = [];
+        for (let i = 0; i < 14; i++) {
+          if (i % 3 === 0) clock.now += 1_000; // three messages share each millisecond
+          stored.push(await spool.store(envelope({ recipients: [`r${i}@example.test`] }, clock.now), bodyOf(`${i}\r\n`)));
+        }
+        const order = [...stored].sort((x, y) => x.envelope.receivedAt - y.envelope.receivedAt || (x.id < y.id ? -1 : 1)).map((r) => r.id);
+        const walk = async (options: { waiting?: boolean }, between?: (page: number) => Promise<void>): Promise<string[][]> => {
+          const pages: string[][] = [];
+          let after: string | undefined;
+          do {
+            const page = await spool.list({ limit: 4, ...options, ...(after === undefined ? {} : { after }) });
+            pages.push(page.items.map((r) => r.id));
+            after = page.next;
+            await between?.(pages.length);
+          } while (after !== undefined);
+          return pages;
+        };
+        expect(await walk({})).toEqual([order.slice(0, 4), order.slice(4, 8), order.slice(8, 12), order.slice(12)]);
+
+        // between pages: the last item listed is removed, one ahead is removed, one ahead expires
+        const gone = new Set<string>();
+        const pages = await walk({}, async (n) => {
+          if (n !== 1) return;
+          for (const id of [order[3], order[5]] as string[]) {
+            await spool.remove(id);
+            gone.add(id);
+          }
+          await withRedis((r) => r.del(`${prefix}msg:${order[9] ?? ''}`));
+          gone.add(order[9] as string);
+        });
+        expect(pages.flat()).toEqual([...order.slice(0, 4), ...order.slice(4).filter((id) => !gone.has(id))]);
+        expect(pages.map((p) => p.length)).toEqual([4, 4, 4]); // pages are filled past stale ids
+        expect(await withRedis((r) => r.zscore(`${prefix}messages`, order[9] ?? ''))).toBeNull(); // dropped on the way
+
+        const left = order.filter((id) => !gone.has(id));
+        await spool.claim(clock.now, 100);
+        for (const id of left.filter((_, i) => i % 2 === 0)) {
+          const record = stored.find((r) => r.id === id) as MessageRecord;
+          await spool.update(id, [delivered(record.envelope.recipients[0] ?? '', clock.now)]);
+        }
+        for (const id of left) await spool.release(id);
+        expect((await walk({ waiting: true })).flat()).toEqual(left.filter((_, i) => i % 2 === 1));
+        await expect(spool.list({ limit: 4, after: 'not a cursor' })).rejects.toBeInstanceOf(SpoolError);
+      } finally {
+        await close();
+      }
+    });
+
+    it('moves an unclaimed message in due when it is updated', async () => {
+      const { spool, clock, close } = await clocked();
+      try {
+        const record = await spool.store(envelope({ recipients: ['a@one.test', 'b@one.test'] }, clock.now), bodyOf('x\r\n'));
+        await spool.update(record.id, [deferred('a@one.test', clock.now + 5_000), deferred('b@one.test', clock.now + 9_000)]);
+        expect(await spool.nextDueAt()).toBe(clock.now + 5_000);
+        expect(await spool.claim(clock.now, 10)).toEqual([]);
+        clock.now += 5_000;
+        const [m] = await spool.claim(clock.now, 10);
+        expect(m?.due.map((r) => r.recipient)).toEqual(['a@one.test']);
+      } finally {
+        await close();
+      }
+    });
+
+    it('retries every waiting message in batches, and each once', async () => {
+      const { spool, clock, close } = await clocked();
+      try {
+        const count = 1_050; // more than one retry batch
+        const later = clock.now + 3_600_000;
+        for (let i = 0; i < count; i += 150) {
+          await Promise.all(Array.from({ length: Math.min(150, count - i) }, (_, j) => spool.store(envelope({ recipients: [`r${i + j}@example.test`] }, later), bodyOf('x\r\n'))));
+        }
+        expect(await spool.claim(clock.now, 10)).toEqual([]);
+        expect(await spool.retryNow()).toBe(count);
+        expect(await spool.retryNow()).toBe(0);
+        expect(await spool.nextDueAt()).toBe(clock.now);
+        expect((await spool.claim(clock.now, 2 * count)).length).toBe(count);
+      } finally {
+        await close();
       }
     });
   });
@@ -204,7 +408,7 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
         const back = createHash('sha256');
         let received = 0;
         let largest = 0;
-        for await (const chunk of await spool.openBody(record.id)) {
+        for await (const chunk of await spool.openBody(record)) {
           back.update(chunk);
           received += chunk.length;
           largest = Math.max(largest, chunk.length);
@@ -250,7 +454,7 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
           yield Buffer.from('tail\r\n');
         })();
         await expect(spool.store(envelope({ receivedAt: Date.now() }), slow)).rejects.toBeInstanceOf(SpoolError);
-        expect(await spool.list()).toEqual([]);
+        expect((await spool.list({ limit: 10 })).items).toEqual([]);
         expect(await keysUnder(prefix)).toEqual([`${prefix}nodes`]);
       } finally {
         await spool.close();
@@ -275,7 +479,7 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
         }
         // once expired, the message is gone from the list as well
         await withRedis((r) => r.del(`${prefix}msg:${record.id}`, `${prefix}body:${record.id}`));
-        expect(await spool.list()).toEqual([]);
+        expect((await spool.list({ limit: 10 })).items).toEqual([]);
         expect(await withRedis((r) => r.zcard(`${prefix}messages`))).toBe(0);
       } finally {
         await spool.close();
@@ -305,7 +509,7 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
         const stored = spool.store(envelope({ receivedAt: Date.now() }), bodyOf('lost\r\n'));
         await expect(stored).rejects.toBeInstanceOf(SpoolError);
         await expect(spool.check()).rejects.toBeInstanceOf(SpoolError);
-        await expect(spool.claimDue(Date.now(), 10, 60_000)).rejects.toBeInstanceOf(SpoolError);
+        await expect(spool.claim(Date.now(), 10)).rejects.toBeInstanceOf(SpoolError);
         expect(Date.now() - started).toBeLessThan(2_000); // at once, not after a timeout
         expect(log.lines()).toContainEqual({ level: 'warn', msg: 'Redis connection lost; reconnecting' });
 
@@ -313,9 +517,10 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
         await proxy.resume();
         await woke; // the reconnect wakes the scheduler
         await expect(spool.check()).resolves.toBeUndefined();
-        expect((await spool.list()).map((r) => r.id)).toEqual([kept.id]);
-        expect((await readAll(await spool.openBody(kept.id))).toString()).toBe('kept\r\n');
-        expect((await spool.claimDue(Date.now(), 10, 60_000)).map((d) => d.recipient)).toEqual(['Bob@example.test', 'carol@example.test']);
+        expect((await spool.list({ limit: 10 })).items.map((r) => r.id)).toEqual([kept.id]);
+        expect((await readAll(await spool.openBody(kept))).toString()).toBe('kept\r\n');
+        const [claimed] = await spool.claim(Date.now(), 10);
+        expect(claimed?.due.map((r) => r.recipient)).toEqual(['Bob@example.test', 'carol@example.test']);
         expect((await keysUnder(prefix)).filter((k) => k.includes(':tmp:'))).toEqual([]);
       } finally {
         await spool.close();

@@ -1,7 +1,10 @@
 import { Command } from 'commander';
 import type { MessageList, MessageView } from '../../http/api-types.js';
 import { addConnectionOptions, connect, type AdminEnv } from './connection.js';
-import { formatTable, type CliIo } from './output.js';
+import { formatTable, printJson, printJsonLine, type CliIo } from './output.js';
+import { addPagingOptions, nextPageHint, pageQuery, parsePaging, walkPages, type PagingFlags } from './paging.js';
+
+const MESSAGES_HEADER = ['ID', 'RECEIVED', 'FROM', 'SIZE', 'RECIPIENTS'];
 
 function summary(message: MessageView): string {
   const done = message.recipients.filter((r) => r.status === 'delivered' || r.status === 'bounced').length;
@@ -24,7 +27,7 @@ function describe(message: MessageView): string {
         r.status === 'queued' || r.status === 'deferred' ? r.nextAttemptAt : '-',
         r.lastResponse ?? '',
       ]),
-      80,
+      { maxWidth: 80 },
     ).trimEnd(),
   ];
   return lines.join('\n') + '\n';
@@ -38,24 +41,31 @@ export function messagesCommand(env: AdminEnv, io: CliIo): Command {
   ).addHelpText(
     'after',
     '\nTalks to the admin API of a running daemon (SMTP_HEALTH_ADDR, SMTP_ADMIN_TOKEN).\n' +
-      'Examples:\n  gopherpost messages ls\n  gopherpost messages show 01hzx3k9v2q7m4d8c6b1 --raw > message.eml',
+      'Examples:\n  gopherpost messages ls --limit 20\n  gopherpost messages ls --all --json | jq -r \'.messages[].id\'\n  gopherpost messages show 01hzx3k9v2q7m4d8c6b1 --raw > message.eml',
   );
 
-  messages
-    .command('ls', { isDefault: true })
-    .description('list stored messages, oldest first')
-    .action(async (_options: unknown, command: Command) => {
-      const { client, json } = connect(command, env);
-      const list = await client.json<MessageList>('GET', '/api/messages');
-      if (json) return io.out(JSON.stringify(list, null, 2) + '\n');
-      if (list.count === 0) return io.out('no messages\n');
-      io.out(
-        formatTable(
-          ['ID', 'RECEIVED', 'FROM', 'SIZE', 'RECIPIENTS'],
-          list.messages.map((m) => [m.id, m.receivedAt, `<${m.sender}>`, String(m.size), summary(m)]),
-        ),
-      );
-    });
+  addPagingOptions(
+    messages.command('ls', { isDefault: true }).description('list stored messages, finished ones too, a page at a time, oldest first'),
+    'messages',
+  ).action(async (flags: PagingFlags, command: Command) => {
+    const { client, json } = connect(command, env);
+    const paging = parsePaging(flags);
+    let listed = 0;
+    const last = await walkPages(
+      paging,
+      (after) => client.json<MessageList>('GET', `/api/messages${pageQuery(paging.limit, after)}`),
+      (page) => {
+        if (json) return paging.all ? printJsonLine(io, page) : printJson(io, page);
+        if (page.count === 0) return;
+        const rows = page.messages.map((m) => [m.id, m.receivedAt, `<${m.sender}>`, String(m.size), summary(m)]);
+        io.out(formatTable(MESSAGES_HEADER, rows, { omitHeader: listed > 0 }));
+        listed += page.count;
+      },
+    );
+    if (json) return;
+    if (listed === 0) io.out(paging.after === undefined ? 'no messages\n' : 'no messages after this cursor\n');
+    if (last.next !== undefined && !paging.all) io.out(nextPageHint('messages ls', paging, last.next));
+  });
 
   messages
     .command('show')
@@ -70,7 +80,8 @@ export function messagesCommand(env: AdminEnv, io: CliIo): Command {
         return;
       }
       const message = await client.json<MessageView>('GET', path);
-      io.out(json ? JSON.stringify(message, null, 2) + '\n' : describe(message));
+      if (json) return printJson(io, message);
+      io.out(describe(message));
     });
 
   return messages;

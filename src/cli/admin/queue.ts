@@ -1,13 +1,13 @@
 import { Command } from 'commander';
-import type { FlushResult, QueueList, RemoveResult, RetryResult } from '../../http/api-types.js';
+import type { FlushResult, QueueList, QueueShapeView, RemoveResult, RetryResult } from '../../http/api-types.js';
 import { addConnectionOptions, connect, type AdminEnv } from './connection.js';
-import { formatTable, type CliIo } from './output.js';
+import { formatTable, plural, printJson, printJsonLine, type CliIo } from './output.js';
+import { addPagingOptions, nextPageHint, pageQuery, parseCount, parsePaging, walkPages, type PagingFlags } from './paging.js';
+import { formatShape } from './shape.js';
 
-function printJson(io: CliIo, value: unknown): void {
-  io.out(JSON.stringify(value, null, 2) + '\n');
-}
+const QUEUE_HEADER = ['ID', 'RECIPIENT', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST RESPONSE'];
 
-/** `gopherpost queue [ls|flush|retry ID|rm ID]` through a running daemon's admin API. */
+/** `gopherpost queue [ls|shape|flush|retry ID|rm ID]` through a running daemon's admin API. */
 export function queueCommand(env: AdminEnv, io: CliIo): Command {
   const queue = addConnectionOptions(
     new Command('queue').description('inspect and act on the delivery queue of a running daemon'),
@@ -15,24 +15,47 @@ export function queueCommand(env: AdminEnv, io: CliIo): Command {
   ).addHelpText(
     'after',
     '\nTalks to the admin API of a running daemon (SMTP_HEALTH_ADDR, SMTP_ADMIN_TOKEN).\n' +
-      'Examples:\n  gopherpost queue ls\n  gopherpost queue retry 01hzx3k9v2q7m4d8c6b1\n  gopherpost queue flush',
+      'Examples:\n  gopherpost queue ls --limit 50\n  gopherpost queue ls --all\n  gopherpost queue shape --top 10\n' +
+      '  gopherpost queue retry 01hzx3k9v2q7m4d8c6b1\n  gopherpost queue flush',
   );
 
+  addPagingOptions(
+    queue
+      .command('ls', { isDefault: true })
+      .description('list recipients waiting for delivery (queued or deferred), a page of messages at a time, oldest first'),
+    'messages',
+  ).action(async (flags: PagingFlags, command: Command) => {
+    const { client, json } = connect(command, env);
+    const paging = parsePaging(flags);
+    let listed = 0;
+    const last = await walkPages(
+      paging,
+      (after) => client.json<QueueList>('GET', `/api/queue${pageQuery(paging.limit, after)}`),
+      (page) => {
+        if (json) return paging.all ? printJsonLine(io, page) : printJson(io, page);
+        if (page.count === 0) return;
+        const rows = page.recipients.map((e) => [e.id, e.recipient, e.status, String(e.attempts), e.nextAttemptAt, e.lastResponse ?? '']);
+        io.out(formatTable(QUEUE_HEADER, rows, { omitHeader: listed > 0 }));
+        listed += page.count;
+      },
+    );
+    if (json) return;
+    if (last.depth === 0 && listed === 0) return io.out('queue is empty\n');
+    if (listed === 0) io.out('no recipients on this page\n');
+    io.out(`${plural(last.depth, 'recipient')} waiting in all\n`);
+    if (last.next !== undefined && !paging.all) io.out(nextPageHint('queue ls', paging, last.next));
+  });
+
   queue
-    .command('ls', { isDefault: true })
-    .description('list recipients waiting for delivery (queued or deferred)')
-    .action(async (_options: unknown, command: Command) => {
+    .command('shape')
+    .description('waiting recipients per destination domain by age in minutes, like Postfix qshape')
+    .option('--top <n>', 'only the N domains with the most recipients waiting (the TOTAL row still counts all)')
+    .action(async (options: { top?: string }, command: Command) => {
       const { client, json } = connect(command, env);
-      const list = await client.json<QueueList>('GET', '/api/queue');
-      if (json) return printJson(io, list);
-      if (list.count === 0) return io.out('queue is empty\n');
-      io.out(
-        formatTable(
-          ['ID', 'RECIPIENT', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST RESPONSE'],
-          list.recipients.map((e) => [e.id, e.recipient, e.status, String(e.attempts), e.nextAttemptAt, e.lastResponse ?? '']),
-        ),
-      );
-      io.out(`${list.count} recipient${list.count === 1 ? '' : 's'} waiting\n`);
+      const top = parseCount('--top', options.top);
+      const shape = await client.json<QueueShapeView>('GET', `/api/queue/shape${top === undefined ? '' : `?top=${top}`}`);
+      if (json) return printJson(io, shape);
+      io.out(formatShape(shape));
     });
 
   queue
@@ -42,7 +65,7 @@ export function queueCommand(env: AdminEnv, io: CliIo): Command {
       const { client, json } = connect(command, env);
       const result = await client.json<FlushResult>('POST', '/api/queue/flush');
       if (json) return printJson(io, result);
-      io.out(`${result.retried} recipient${result.retried === 1 ? '' : 's'} scheduled for immediate retry\n`);
+      io.out(`${plural(result.retried, 'recipient')} scheduled for immediate retry\n`);
     });
 
   queue
@@ -53,7 +76,7 @@ export function queueCommand(env: AdminEnv, io: CliIo): Command {
       const { client, json } = connect(command, env);
       const result = await client.json<RetryResult>('POST', `/api/queue/${encodeURIComponent(id)}/retry`);
       if (json) return printJson(io, result);
-      io.out(`${result.id}: ${result.retried} recipient${result.retried === 1 ? '' : 's'} scheduled for immediate retry\n`);
+      io.out(`${result.id}: ${plural(result.retried, 'recipient')} scheduled for immediate retry\n`);
     });
 
   queue

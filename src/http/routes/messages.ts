@@ -3,19 +3,21 @@ import { Router } from '@koa/router';
 import { requireAdmin } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
+import { nextOf, parsePageQuery } from '../paging.js';
 import { parseMessageId } from '../request.js';
 import type { MessageList } from '../api-types.js';
 import { messageView } from './views.js';
 
-/** `/api/messages`: every stored message, one message, its raw bytes (streamed). */
+/** `/api/messages`: stored messages a page at a time, one message, its raw bytes (streamed). */
 export function messageRoutes(deps: HttpDeps): Router {
   const router = new Router();
   const { spool } = deps;
   const guard = requireAdmin(deps.adminToken);
 
   router.get('/api/messages', guard, async (ctx) => {
-    const messages = (await spool.list()).map(messageView);
-    ctx.body = { count: messages.length, messages } satisfies MessageList;
+    const page = await spool.list(parsePageQuery(ctx.query, 'messages'));
+    const messages = page.items.map(messageView);
+    ctx.body = { count: messages.length, messages, ...nextOf('messages', page) } satisfies MessageList;
   });
 
   router.get('/api/messages/:id', guard, async (ctx) => {
@@ -28,7 +30,7 @@ export function messageRoutes(deps: HttpDeps): Router {
     const id = parseMessageId(ctx.params['id']);
     const message = await spool.get(id);
     if (!message) throw new HttpError(404, 'no such message');
-    const body = await spool.openBody(id);
+    const body = await spool.openBody(message);
     ctx.type = 'message/rfc822';
     ctx.set('Content-Disposition', `inline; filename="${id}.eml"`);
     ctx.body = Readable.from(body);

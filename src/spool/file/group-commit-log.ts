@@ -28,6 +28,8 @@ export class GroupCommitLog {
   private written = 0;
   private writtenAtLook = 0;
   private quietLooks = 0;
+  /** The due journal commits append to (re-opened by a new I/O thread). */
+  private journal: string | undefined;
 
   private constructor(
     private readonly io: IoThread,
@@ -74,20 +76,58 @@ export class GroupCommitLog {
     return this.size;
   }
 
-  /** Appends one framed record; resolves with its segment once it is on disk. */
-  async append(frame: Buffer): Promise<number> {
-    return (await this.call({ k: 'wal', frame })).seq;
+  /**
+   * Appends one framed record; resolves once it is on disk. `due` (due-journal
+   * records) is appended to the journal right after the record is synced.
+   */
+  async append(frame: Buffer, due?: Buffer): Promise<Committed> {
+    return this.call(due ? { k: 'wal', frame, due } : { k: 'wal', frame });
   }
 
   /**
-   * Writes a small body (`frame` from `bodyAt` on) to `names[0]` as a new 0600
-   * file, hard-links the other names, then logs `frame` (which holds the
-   * body). Resolves once the record is durable, with the names created; on
-   * failure nothing is left behind. `frame` is handed over: do not reuse it.
+   * Logs `frame` (which holds a small body from `bodyAt` on), then writes the
+   * body to `names[0]` as a new 0600 file and hard-links the other names.
+   * Resolves once the record is durable, with the names created; `unplaced`
+   * says the body could not be written after its record was logged (the
+   * caller takes the record back). `frame` is handed over: do not reuse it.
    */
-  async commitMessage(frame: Buffer, bodyAt: number, names: readonly string[]): Promise<{ seq: number; placed: readonly string[] }> {
-    const done = await this.call({ k: 'msg', frame, bodyAt, names });
-    return { seq: done.seq, placed: done.placed ?? [] };
+  async commitMessage(frame: Buffer, bodyAt: number, names: readonly string[], due?: Buffer): Promise<Committed & { placed: readonly string[] }> {
+    const done = await this.call(due ? { k: 'msg', frame, bodyAt, names, due } : { k: 'msg', frame, bodyAt, names });
+    return { ...done, placed: done.placed ?? [] };
+  }
+
+  /**
+   * Due-journal records of later commits go to `path` (appended; made if
+   * missing). Ordered with commits: what was asked before goes to the previous
+   * file. Asked again of a new I/O thread.
+   */
+  async useJournal(path: string): Promise<void> {
+    this.journal = path;
+    await this.ready();
+    await this.io.request({ k: 'journal', path });
+  }
+
+  /**
+   * Writes a file durably from its parts (temporary name, sync, rename,
+   * folder sync) on the background thread, one part in memory at a time.
+   */
+  async put(path: string, parts: Iterable<Buffer>): Promise<void> {
+    let previous: Buffer | undefined;
+    let continued = false;
+    for (const part of parts) {
+      if (previous) {
+        await this.background.request({ k: 'put', path, data: previous, continued, more: true }, movable(previous));
+        continued = true;
+      }
+      previous = part;
+    }
+    const last = previous ?? Buffer.alloc(0);
+    await this.background.request({ k: 'put', path, data: last, continued }, movable(last));
+  }
+
+  /** Removes files on the background thread. */
+  async unlink(paths: readonly string[]): Promise<void> {
+    await this.background.request({ k: 'unlink', paths });
   }
 
   /** Writes a state file in place (checkpoints). */
@@ -127,7 +167,7 @@ export class GroupCommitLog {
     await Promise.all([this.io.close(), this.background.close()]);
   }
 
-  private async call(call: { k: 'wal'; frame: Buffer } | { k: 'msg'; frame: Buffer; bodyAt: number; names: readonly string[] }): Promise<Committed> {
+  private async call(call: { k: 'wal'; frame: Buffer; due?: Buffer } | { k: 'msg'; frame: Buffer; bodyAt: number; names: readonly string[]; due?: Buffer }): Promise<Committed> {
     if (this.closed) throw new Error('write-ahead log is closed');
     await this.ready();
     const bytes = call.frame.length;
@@ -180,6 +220,7 @@ export class GroupCommitLog {
 
   private async reopen(seq: number): Promise<void> {
     const v = (await this.io.request({ k: 'open', seq })) as { seq: number; bytes: number };
+    if (this.journal !== undefined) await this.io.request({ k: 'journal', path: this.journal });
     this.opened = this.io.generation;
     this.seq = v.seq;
     this.size = v.bytes;

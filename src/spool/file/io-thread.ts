@@ -28,8 +28,8 @@ export class IoThread {
 
   constructor(
     private readonly walDir: string,
-    /** `commit` threads write the log; `background` ones state files, syncfs and spare segments. */
-    private readonly role: 'commit' | 'background',
+    /** `commit` threads write the log and the due journal; `background` ones state files, syncfs, spare segments and journal snapshots; `read` ones read files for delivery. */
+    private readonly role: 'commit' | 'background' | 'read',
   ) {}
 
   /** How many threads have been started (a new one must be opened again). */

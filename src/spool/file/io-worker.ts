@@ -7,9 +7,24 @@ import type * as Zlib from 'node:zlib';
 /** A request to the spool's I/O thread. `n` pairs it with its response. */
 export type IoRequest =
   | { readonly n: number; readonly k: 'open'; readonly seq: number }
-  /** Writes `frame[bodyAt..]` to `names[0]` (new file, 0600), links the other names, then logs `frame`. */
-  | { readonly n: number; readonly k: 'msg'; readonly frame: Uint8Array; readonly bodyAt: number; readonly names: readonly string[] }
-  | { readonly n: number; readonly k: 'wal'; readonly frame: Uint8Array }
+  /**
+   * Logs `frame`, then writes `frame[bodyAt..]` to `names[0]` (new file, 0600) and links the other
+   * names. `due`, when given, is appended to the due journal once the log write is synced.
+   */
+  | { readonly n: number; readonly k: 'msg'; readonly frame: Uint8Array; readonly bodyAt: number; readonly names: readonly string[]; readonly due?: Uint8Array }
+  | { readonly n: number; readonly k: 'wal'; readonly frame: Uint8Array; readonly due?: Uint8Array }
+  /** Appends due-journal records to the file at `path` from now on (the commit thread; ordered with commits). */
+  | { readonly n: number; readonly k: 'journal'; readonly path: string }
+  /**
+   * Writes `data` to `path` through a temporary file: `continued` appends to the one a previous
+   * request began, `more` leaves it open for another part; the last part syncs it and renames it
+   * into place with a synced folder (background thread).
+   */
+  | { readonly n: number; readonly k: 'put'; readonly path: string; readonly data: Uint8Array; readonly continued?: boolean; readonly more?: boolean }
+  /** Removes files; missing ones are fine (background thread). */
+  | { readonly n: number; readonly k: 'unlink'; readonly paths: readonly string[] }
+  /** Reads a whole file; answers null when it does not exist (reader thread). */
+  | { readonly n: number; readonly k: 'read'; readonly path: string }
   /** Writes a state file in place (background work: log commits go first). */
   | { readonly n: number; readonly k: 'state'; readonly path: string; readonly json: string }
   /** syncfs(2) of the file system holding `root` (coreutils `sync --file-system`); answers whether it ran. */
@@ -38,8 +53,12 @@ export interface Committed {
   readonly bytes: number;
   /** Names a `msg` request created. */
   readonly placed?: readonly string[];
+  /** A `msg` whose record was logged but whose body could not be placed (the caller takes the record back). */
+  readonly unplaced?: string;
   /** The commit grew its segment's file (no spare was ready): worth asking for spares. */
   readonly grew?: boolean;
+  /** The request's due-journal records could not be appended (the journal needs rewriting from memory). */
+  readonly unjournaled?: boolean;
 }
 
 /**
@@ -126,6 +145,8 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
   let backgroundAt = 0;
   let out: IoResponse[] = [];
   let closing: number | undefined;
+  /** The due journal being appended to (commit thread). */
+  let journal: number | undefined;
 
   const failure = (n: number, error: unknown): IoResponse => {
     const e = error as NodeJS.ErrnoException;
@@ -301,7 +322,7 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
     }
   };
 
-  const place = (request: Extract<IoRequest, { k: 'msg' }>): string[] => {
+  const place = (request: { frame: Uint8Array; bodyAt: number; names: readonly string[] }): string[] => {
     const [first, ...others] = request.names;
     if (first === undefined) throw new Error('message without recipients');
     const created: string[] = [];
@@ -340,14 +361,38 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
     return spares().length > 0;
   };
 
-  const commit = (batch: { n: number; frame: Uint8Array; placed: string[] }[]): void => {
+  /** Appends the batch's due-journal records after its log write is synced; false when that failed. */
+  const appendJournal = (batch: readonly { due?: Uint8Array | undefined }[]): boolean => {
+    const parts = batch.map((c) => c.due).filter((d): d is Uint8Array => d !== undefined);
+    if (parts.length === 0) return true;
+    if (journal === undefined) return false;
+    try {
+      writeAll(journal, parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  interface Pending {
+    readonly n: number;
+    readonly frame: Uint8Array;
+    readonly due?: Uint8Array | undefined;
+    /** A message's body, placed once its record is synced. */
+    readonly body?: { readonly bodyAt: number; readonly names: readonly string[] };
+  }
+
+  /**
+   * Writes the batch's records with one write and one fdatasync, then places
+   * the small bodies they carry and appends their due-journal records. A body
+   * is placed only after its record is durable: a crash in between leaves a
+   * record whose replay writes the body, never a body without a record.
+   */
+  const commit = (batch: Pending[]): void => {
     if (batch.length === 0) return;
     if (seq === 0) {
       // never before `open`: a thread started for requests its dead predecessor left behind writes nothing
-      for (const c of batch) {
-        removeAll(c.placed);
-        out.push(failure(c.n, new Error('write-ahead log is not open')));
-      }
+      for (const c of batch) out.push(failure(c.n, new Error('write-ahead log is not open')));
       return;
     }
     try {
@@ -370,33 +415,75 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
       fs.fdatasyncSync(target);
       const grew = size + data.length > capacity;
       size += data.length;
-      for (const c of batch) out.push({ n: c.n, ok: true, v: grew ? { seq, bytes: size, placed: c.placed, grew } : { seq, bytes: size, placed: c.placed } });
+      const journaled = appendJournal(batch);
+      for (const c of batch) {
+        const v: Record<string, unknown> = { seq, bytes: size, placed: [] };
+        if (c.body) {
+          try {
+            v['placed'] = place({ frame: c.frame, ...c.body });
+          } catch (error) {
+            v['unplaced'] = error instanceof Error ? error.message : String(error);
+          }
+        }
+        if (grew) v['grew'] = true;
+        if (!journaled && c.due !== undefined) v['unjournaled'] = true;
+        out.push({ n: c.n, ok: true, v });
+      }
     } catch (error) {
       recover();
-      for (const c of batch) {
-        removeAll(c.placed);
-        out.push(failure(c.n, error));
-      }
+      for (const c of batch) out.push(failure(c.n, error));
     }
   };
 
   const handle = (requests: readonly IoRequest[]): void => {
-    let batch: { n: number; frame: Uint8Array; placed: string[] }[] = [];
+    let batch: Pending[] = [];
     for (const r of requests) {
       switch (r.k) {
         case 'msg':
-          if (seq === 0) {
-            batch.push({ n: r.n, frame: r.frame, placed: [] }); // refused by commit: nothing is placed
-            break;
-          }
-          try {
-            batch.push({ n: r.n, frame: r.frame, placed: place(r) });
-          } catch (error) {
-            out.push(failure(r.n, error));
-          }
+          batch.push({ n: r.n, frame: r.frame, due: r.due, body: { bodyAt: r.bodyAt, names: r.names } });
           break;
         case 'wal':
-          batch.push({ n: r.n, frame: r.frame, placed: [] });
+          batch.push({ n: r.n, frame: r.frame, due: r.due });
+          break;
+        case 'journal': {
+          commit(batch); // what came before goes to the previous file
+          batch = [];
+          answer(r.n, () => {
+            const next = fs.openSync(r.path, 'a', 0o600);
+            if (journal !== undefined) fs.closeSync(journal);
+            journal = next;
+            return r.path;
+          });
+          break;
+        }
+        case 'put':
+          answer(r.n, () => {
+            const temporary = `${r.path}.tmp`;
+            inDir(path.dirname(r.path), () => writeFile(temporary, r.data, r.continued === true ? 'a' : 'w'));
+            if (r.more === true) return r.path;
+            const f = fs.openSync(temporary, 'r');
+            try {
+              fs.fdatasyncSync(f);
+            } finally {
+              fs.closeSync(f);
+            }
+            fs.renameSync(temporary, r.path);
+            syncDir(path.dirname(r.path));
+            return r.path;
+          });
+          break;
+        case 'unlink':
+          answer(r.n, () => removeAll(r.paths));
+          break;
+        case 'read':
+          answer(r.n, () => {
+            try {
+              return fs.readFileSync(r.path);
+            } catch (error) {
+              if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+              throw error;
+            }
+          });
           break;
         case 'state':
           background.push(r);
@@ -491,6 +578,8 @@ export function ioWorkerMain(threads: typeof Threads, fs: typeof Fs, path: typeo
     if (closing !== undefined) {
       if (fd !== undefined) fs.closeSync(fd);
       fd = undefined;
+      if (journal !== undefined) fs.closeSync(journal);
+      journal = undefined;
       port.postMessage([{ n: closing, ok: true, v: null }]);
       port.close();
     }

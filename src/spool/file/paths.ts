@@ -9,6 +9,7 @@ import type { MessageId } from '../../domain/envelope.js';
  *   <root>/YYYY-MM-DD/<id>.json                      envelope and per-recipient state
  *   <root>/tmp/                                      files being written (never a message)
  *   <root>/wal/<seq>.wal                             group-commit write-ahead log segments
+ *   <root>/due/                                      the due journal: what waits, and when (due-files.ts)
  */
 export const ID_PATTERN = /^[0-9a-z]{20}$/;
 const DATE_DIR = /^\d{4}-\d{2}-\d{2}$/;
@@ -43,6 +44,7 @@ export interface SpoolPaths {
   readonly root: string;
   readonly tmp: string;
   readonly wal: string;
+  readonly due: string;
   readonly dateDir: (receivedAt: number) => string;
   readonly bodyFile: (id: MessageId, receivedAt: number, recipient: string) => string;
   readonly stateFile: (id: MessageId, receivedAt: number) => string;
@@ -64,6 +66,7 @@ export function spoolPaths(root: string): SpoolPaths {
     root,
     tmp,
     wal,
+    due: join(root, 'due'),
     dateDir,
     bodyFile: (id, receivedAt, recipient) => `${dateDir(receivedAt)}${sep}${id}_${recipientHash(recipient)}.eml`,
     stateFile: (id, receivedAt) => `${dateDir(receivedAt)}${sep}${id}.json`,

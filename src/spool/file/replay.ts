@@ -11,15 +11,27 @@ interface Replayed {
   deleted: boolean;
 }
 
+/** What a replay did: the final recipient states of every message the log touched (undefined: removed). */
+export interface Replay {
+  readonly nextSegment: number;
+  readonly replayed: number;
+  readonly states: ReadonlyMap<MessageId, MessageRecord['recipients'] | undefined>;
+  /** Files written, for `finishReplay` to sync. */
+  readonly touched: readonly string[];
+  /** Segments replayed, for `finishReplay` to remove. */
+  readonly segments: readonly string[];
+}
+
 /**
  * Brings the files in line with the write-ahead log after a stop or a crash:
  * every message the log acknowledged gets its body, links and newest state;
- * deletions are applied. Then the files are synced and the segments removed.
- * Returns the next segment number to use.
+ * deletions are applied. `finishReplay` then syncs the files and removes the
+ * segments (once the caller has written what else must outlive them).
  */
-export async function replayLog(paths: SpoolPaths, materializer: Materializer): Promise<{ nextSegment: number; replayed: number }> {
+export async function replayLog(paths: SpoolPaths, materializer: Materializer): Promise<Replay> {
   const names = (await readdir(paths.wal)).filter((n) => segmentSeq(n) !== undefined).sort();
   const messages = new Map<MessageId, Replayed>();
+  const states = new Map<MessageId, MessageRecord['recipients'] | undefined>();
   for (const name of names) {
     const { records } = decodeSegment(await readSegment(`${paths.wal}/${name}`), segmentSeq(name) ?? 0);
     for (const { entry, body } of records) {
@@ -28,11 +40,12 @@ export async function replayLog(paths: SpoolPaths, materializer: Materializer): 
       } else if (entry.t === 'state') {
         const known = messages.get(entry.id);
         if (known) known.record = { ...known.record, recipients: entry.recipients };
-        else await applyStateToFile(paths, materializer, entry.id, entry.receivedAt, entry.recipients);
+        else if (await applyStateToFile(paths, materializer, entry.id, entry.receivedAt, entry.recipients)) states.set(entry.id, entry.recipients);
       } else {
         const known = messages.get(entry.id);
         if (known) known.deleted = true;
         else await materializer.remove(entry.id, entry.receivedAt, entry.recipients);
+        states.set(entry.id, undefined);
       }
     }
   }
@@ -42,17 +55,22 @@ export async function replayLog(paths: SpoolPaths, materializer: Materializer): 
     if (m.deleted) {
       await materializer.remove(id, envelope.receivedAt, envelope.recipients);
       await unlink(paths.tmpBody(id)).catch(() => undefined);
+      states.set(id, undefined);
       continue;
     }
     touched.push(...(await restoreMessage(paths, materializer, m)));
+    states.set(id, m.record.recipients);
   }
   const last = names.length > 0 ? (segmentSeq(names[names.length - 1] ?? '') ?? 0) : 0;
-  if (names.length > 0) {
-    await syncFilesystem(paths.root, touched);
-    for (const name of names) await unlink(`${paths.wal}/${name}`);
-    await fsyncDirectory(paths.wal);
-  }
-  return { nextSegment: last + 1, replayed: messages.size };
+  return { nextSegment: last + 1, replayed: messages.size, states, touched, segments: names };
+}
+
+/** Syncs what the replay (and the caller, `extra`) wrote, then removes the replayed segments. */
+export async function finishReplay(paths: SpoolPaths, replay: Replay, extra: readonly string[]): Promise<void> {
+  if (replay.segments.length === 0) return;
+  await syncFilesystem(paths.root, [...replay.touched, ...extra]);
+  for (const name of replay.segments) await unlink(`${paths.wal}/${name}`);
+  await fsyncDirectory(paths.wal);
 }
 
 async function restoreMessage(paths: SpoolPaths, materializer: Materializer, m: Replayed): Promise<string[]> {
@@ -89,12 +107,13 @@ async function applyStateToFile(
   id: MessageId,
   receivedAt: number,
   recipients: MessageRecord['recipients'],
-): Promise<void> {
+): Promise<boolean> {
   try {
     const record = JSON.parse(await readFile(paths.stateFile(id, receivedAt), 'utf8')) as MessageRecord;
     await materializer.writeState({ ...record, recipients });
+    return true;
   } catch {
-    // the message was removed since; nothing to update
+    return false; // the message was removed since; nothing to update
   }
 }
 

@@ -1,4 +1,10 @@
+/**
+ * The spool's two Redis connections (commands, and pub/sub for wake-ups):
+ * how they behave while Redis is away, and opening them.
+ */
 import { Redis } from 'ioredis';
+import { SpoolError } from '../spool.js';
+import { messageOf, storageError } from './replies.js';
 
 export interface ConnectionOptions {
   readonly url: string;
@@ -40,5 +46,34 @@ export function safeUrl(url: string): string {
     return parsed.toString();
   } catch {
     return 'redis://(unparsable URL)';
+  }
+}
+
+/**
+ * Opens the command connection and a subscriber listening on `channel`.
+ * Rejects with SpoolError (and leaves nothing open) when Redis cannot be
+ * reached: a failure to connect at all names the address and the cause.
+ */
+export async function connect(o: ConnectionOptions, channel: string): Promise<{ redis: Redis; subscriber: Redis }> {
+  const redis = createClient(o);
+  let lastError: unknown;
+  redis.on('error', (error: unknown) => void (lastError = error)); // later outages are logged on 'close'/'ready'
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    const cause = lastError ?? error;
+    throw new SpoolError(`Redis is unreachable at ${safeUrl(o.url)}: ${messageOf(cause)}`, { cause });
+  }
+  const subscriber = createSubscriber(redis);
+  subscriber.on('error', () => undefined);
+  try {
+    await subscriber.connect();
+    await subscriber.subscribe(channel);
+    return { redis, subscriber };
+  } catch (error) {
+    redis.disconnect();
+    subscriber.disconnect();
+    throw storageError(error);
   }
 }

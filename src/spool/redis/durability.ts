@@ -1,3 +1,32 @@
+/**
+ * What Redis' persistence settings make of the spool's acknowledgement (a
+ * 250 to the client), and the start-up notices that tell the operator.
+ *
+ * `store` resolves once Redis acknowledged every write. What that is worth
+ * depends on the Redis server:
+ *
+ *   - `appendonly yes` + `appendfsync always`: Redis fsyncs the append-only
+ *     file before it replies, so a 250 means the message is on disk, as with
+ *     the file spool. Use this when "250 means durable" must hold.
+ *   - `appendonly yes` + `appendfsync everysec` (Redis' default once AOF is
+ *     on): fsync once a second; a crash of the Redis host (power, kernel) can
+ *     lose the last second of acknowledged mail. A crash of the Redis process
+ *     alone loses nothing. Much faster; often acceptable.
+ *   - `appendonly no` (RDB snapshots only, or nothing): everything since the
+ *     last snapshot is lost when Redis restarts. Not durable; the daemon logs
+ *     a warning at start-up.
+ *   - Replicas protect against losing the Redis host, but replication is
+ *     asynchronous: a failover can drop writes the old primary acknowledged.
+ *     Run replicas with AOF as well, and (outside this daemon) `WAIT` or
+ *     `min-replicas-to-write` narrow that window.
+ *   - `maxmemory-policy noeviction` (the default): bodies live in Redis
+ *     memory, and an `allkeys-*` policy would evict queued mail (warned).
+ *   - One Redis (or a Sentinel-managed primary), not Redis Cluster: the scripts
+ *     touch keys of several messages at once.
+ *
+ * At start-up the daemon reads `CONFIG GET appendonly`/`appendfsync` (or
+ * `INFO persistence` where CONFIG is disabled) and logs what the settings mean.
+ */
 import type { Redis } from 'ioredis';
 
 /** What Redis says about persisting writes, as far as it lets us ask. */

@@ -1,4 +1,8 @@
-import type { Envelope, MessageRecord, RecipientState, RecipientStatus } from '../../domain/envelope.js';
+/**
+ * A record as a `msg:<id>` hash and back, and what a claim hands out: pure
+ * functions, no Redis calls.
+ */
+import { isWaiting, type Envelope, type MessageRecord, type RecipientState, type RecipientStatus } from '../../domain/envelope.js';
 
 /** Field names inside a `msg:<id>` hash (see keys.ts). */
 export const field = {
@@ -11,6 +15,15 @@ export const field = {
   updatedAt: (r: string) => `u:${r}`,
   lastResponse: (r: string) => `l:${r}`,
 } as const;
+
+/**
+ * The recipients a claim at `now` hands out: waiting ones whose next attempt
+ * has come, in RCPT order. (`retryNow` writes `now` as the next attempt, so
+ * after it every waiting recipient is among them.)
+ */
+export function dueRecipients(record: MessageRecord, now: number): RecipientState[] {
+  return record.recipients.filter((r) => isWaiting(r.status) && r.nextAttemptAt <= now);
+}
 
 /** The hash fields of a new record (pure). */
 export function encodeRecord(record: MessageRecord): Record<string, string> {

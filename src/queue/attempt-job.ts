@@ -1,0 +1,100 @@
+/**
+ * One job's delivery attempt as an Observable of its result: where the mail
+ * goes (MX or relay), the body opened from the spool (DKIM-signed when
+ * configured) and sent to each target in turn (delivery/attempt.ts). Never
+ * errors; unsubscribing aborts the transaction (shutdown).
+ */
+import { Readable } from 'node:stream';
+import { Observable, defer, map } from 'rxjs';
+import type { DeliveryJob } from '../domain/job.js';
+import type { DkimSigner } from '../dkim/signer.js';
+import type { DnsResolver } from '../dns/resolver.js';
+import { attemptDelivery, type AttemptResult, type DialTarget } from '../delivery/attempt.js';
+import { resolveDestination, type MxCache } from '../delivery/mx.js';
+import type { SendResult, SmtpTarget, Transport } from '../delivery/transport.js';
+import type { Spool } from '../spool/spool.js';
+import type { Skip } from './dispatch.js';
+import type { Feedback } from './destination-state.js';
+
+/** What became of a job in the dispatcher: attempted (with the outcome per recipient), or not run. */
+export type JobResult =
+  | { readonly kind: 'attempted'; readonly job: DeliveryJob; readonly startedAt: number; readonly result: AttemptResult }
+  | { readonly kind: 'skipped'; readonly job: DeliveryJob; readonly why: Skip };
+
+export interface AttemptDeps {
+  readonly spool: Pick<Spool, 'openBody'>;
+  readonly transport: Transport;
+  readonly resolver: DnsResolver;
+  readonly mxCache: MxCache;
+  readonly signer?: DkimSigner;
+  /** Relay mode: the smarthost; MX mode when undefined. */
+  readonly relay?: SmtpTarget;
+  readonly port: number;
+  readonly maxTargets: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly clock: () => number;
+  readonly random: () => number;
+  readonly onDial?: (job: DeliveryJob, target: DialTarget) => void;
+}
+
+const recipientsOf = (job: DeliveryJob): string[] => job.recipients.map((r) => r.recipient);
+
+export function attemptJob(deps: AttemptDeps, job: DeliveryJob): Observable<JobResult> {
+  return defer(() => {
+    const startedAt = deps.clock();
+    return attemptDelivery(job.domain, recipientsOf(job), {
+      resolve: (domain) => resolveDestination(domain, deps.resolver, deps.random, deps.mxCache),
+      send: (target) => send(deps, job, target),
+      ...(deps.relay ? { relay: deps.relay } : {}),
+      port: deps.port,
+      maxTargets: deps.maxTargets,
+      retryBaseMs: deps.retryBaseMs,
+      retryMaxMs: deps.retryMaxMs,
+      random: deps.random,
+      onDial: (target) => deps.onDial?.(job, target),
+    }).pipe(map((result): JobResult => ({ kind: 'attempted', job, startedAt, result })));
+  });
+}
+
+/** The body, opened afresh for each try, sent in one transaction to `target`. */
+function send(deps: AttemptDeps, job: DeliveryJob, target: DialTarget): Observable<SendResult> {
+  return new Observable<SendResult>((subscriber) => {
+    const abort = new AbortController();
+    let settled = false;
+    const { record } = job;
+    const openBody = (): Promise<AsyncIterable<Buffer>> => deps.spool.openBody(record);
+    (deps.signer ? deps.signer.signedBody(openBody, record.envelope.sender) : openBody())
+      .then((body) =>
+        deps.transport.sendEnvelope({
+          ...target,
+          from: record.envelope.sender,
+          to: recipientsOf(job),
+          body: Readable.from(body, { objectMode: false }),
+          signal: abort.signal,
+        }),
+      )
+      .then(
+        (result) => {
+          settled = true;
+          subscriber.next(result);
+          subscriber.complete();
+        },
+        (err: unknown) => {
+          settled = true;
+          subscriber.error(err);
+        },
+      );
+    // only an attempt still running is aborted (an abort makes an AbortError with a stack: not for every message)
+    return () => {
+      if (!settled) abort.abort();
+    };
+  });
+}
+
+/** What a job's result tells about its destination (the dispatcher's feedback). */
+export function feedbackOf(r: JobResult): Feedback {
+  if (r.kind === 'skipped') return { kind: 'none' };
+  if (r.result.unreachable !== undefined) return { kind: 'failed', reason: r.result.unreachable };
+  return r.result.answered ? { kind: 'answered' } : { kind: 'none' };
+}

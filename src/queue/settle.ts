@@ -1,0 +1,63 @@
+/**
+ * What happens to a job once the dispatcher is done with it: an attempt's
+ * outcomes are written to the spool (the DSN stored first when recipients
+ * failed for good); a job skipped because its destination is dead is
+ * deferred like a failed attempt, without dialling; one skipped because its
+ * destination is busy leaves its recipients as they are and asks for its
+ * message to be held back until then. Resolves with that hold-back, if any.
+ */
+import type { Config } from '../config/types.js';
+import type { AuditEvent } from '../domain/audit.js';
+import type { DeliveryOutcome } from '../domain/delivery.js';
+import type { DeliveryJob } from '../domain/job.js';
+import { shouldBounce } from '../bounce/dsn.js';
+import type { Spool } from '../spool/spool.js';
+import type { JobResult } from './attempt-job.js';
+import { storeBounce } from './bounce.js';
+import { deferBounces, planUpdates, type PlanConfig } from './outcomes.js';
+
+export interface SettleDeps {
+  readonly spool: Spool;
+  readonly config: Pick<Config, 'hostname' | 'queueLifetimeHours' | 'bounces'>;
+  readonly plan: PlanConfig;
+  readonly clock: () => number;
+  readonly random: () => number;
+  readonly emit: (event: AuditEvent) => void;
+}
+
+export async function settleJob(deps: SettleDeps, r: JobResult): Promise<{ readonly notBefore?: number }> {
+  if (r.kind === 'skipped') {
+    if (r.why.kind === 'busy') return { notBefore: r.why.until };
+    const suspended: DeliveryOutcome = { kind: 'deferred', response: `4.4.1 delivery temporarily suspended: ${r.why.reason}` };
+    await record(deps, r.job, new Map(r.job.recipients.map((x) => [x.recipient, suspended])), deps.clock());
+    return {};
+  }
+  await record(deps, r.job, r.result.outcomes, r.startedAt);
+  return {};
+}
+
+async function record(deps: SettleDeps, job: DeliveryJob, outcomes: ReadonlyMap<string, DeliveryOutcome>, startedAt: number): Promise<void> {
+  const { spool, config, random } = deps;
+  const now = deps.clock();
+  let p = planUpdates(job, outcomes, now, deps.plan, random);
+  if (p.bounced.length > 0 && shouldBounce(job.record.envelope.sender, config.bounces)) {
+    try {
+      // DSN first, then state: a crash in between bounces twice rather than never
+      await storeBounce({ spool, hostname: config.hostname, lifetimeHours: config.queueLifetimeHours, random }, job.record, p.bounced, now);
+    } catch {
+      p = deferBounces(p, now, deps.plan, random);
+    }
+  }
+  await spool.update(job.record.id, p.updates);
+  for (const u of p.updates) {
+    deps.emit({
+      type: 'delivery.outcome',
+      id: job.record.id,
+      recipient: u.recipient,
+      outcome: u.status === 'delivered' ? 'delivered' : u.status === 'bounced' ? 'bounced' : 'deferred',
+      response: u.lastResponse ?? '',
+      attempts: u.attempts,
+      durationMs: now - startedAt,
+    });
+  }
+}

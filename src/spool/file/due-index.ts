@@ -1,0 +1,344 @@
+/**
+ * The file spool's in-memory picture of the queue: one compact entry per
+ * message with recipients still waiting, and nothing for finished ones.
+ *
+ * An entry is a slot in typed-array columns (about 64 bytes with the heap and
+ * the id table; a million waiting messages take ~70 MiB and give the garbage
+ * collector nothing to walk): the message id as two numbers, when it is next
+ * due, how many recipients wait and for which destination domains. Unclaimed
+ * entries sit in a binary min-heap by due time (then age), so a claim pops
+ * what is due in O(log n) however many messages wait for later; claimed ones
+ * stay in the columns (for the depth, `shape` and listings) but out of the
+ * heap until released.
+ *
+ * In: `set` (a message stored or its state changed), `drop`, `popDue`,
+ * `release`, `force` (retry now). Out: due ids, `nextDue`, `depth`, `shape`,
+ * pages of ids, and every entry for a journal snapshot.
+ */
+import type { MessageId } from '../../domain/envelope.js';
+import { IdTable } from './id-table.js';
+import { joinId, splitId } from './message-ids.js';
+
+/** Waiting recipients per destination domain. */
+export type DomainCounts = readonly (readonly [domain: string, recipients: number])[];
+
+export interface DueEntry {
+  readonly id: MessageId;
+  /** When the message is next due (its earliest waiting recipient). */
+  readonly due: number;
+  /** When its last waiting recipient is due (`due` when they all are at once). */
+  readonly last: number;
+  readonly domains: DomainCounts;
+}
+
+const LIVE = 1;
+const CLAIMED = 2;
+const FORCED = 4;
+
+export class DueIndex {
+  private capacity = 0;
+  private dueAt = new Float64Array(0);
+  private lastAt = new Float64Array(0);
+  private time = new Float64Array(0);
+  private random = new Float64Array(0);
+  private waiting = new Uint32Array(0);
+  /** Domain number, or -1 when the message waits for several (see `multi`). */
+  private domain = new Int32Array(0);
+  private flags = new Uint8Array(0);
+  private heapAt = new Int32Array(0);
+  private heap = new Int32Array(0);
+  private heapSize = 0;
+  private free: number[] = [];
+  private top = 0;
+  private readonly ids = new IdTable((slot) => ({ time: this.time[slot] ?? Number.NaN, random: this.random[slot] ?? Number.NaN }));
+  private readonly multi = new Map<number, DomainCounts>();
+  private readonly domainNumbers = new Map<string, number>();
+  private readonly domainNames: string[] = [];
+  private waitingTotal = 0;
+
+  /** Messages with waiting recipients. */
+  get size(): number {
+    return this.ids.size;
+  }
+
+  /** Waiting recipients, claimed ones included. */
+  get depth(): number {
+    return this.waitingTotal;
+  }
+
+  has(id: MessageId): boolean {
+    return this.slotOf(id) >= 0;
+  }
+
+  isClaimed(id: MessageId): boolean {
+    const slot = this.slotOf(id);
+    return slot >= 0 && ((this.flags[slot] ?? 0) & CLAIMED) !== 0;
+  }
+
+  /** Adds a message or replaces what is known of it; a claim is kept. No waiting recipients: dropped. */
+  set(entry: DueEntry): void {
+    const total = entry.domains.reduce((sum, [, n]) => sum + n, 0);
+    if (total === 0) return this.drop(entry.id);
+    const { time, random } = splitId(entry.id);
+    let slot = this.ids.find(time, random);
+    if (slot < 0) {
+      slot = this.allocate(time, random);
+      this.ids.insert(slot, time, random);
+    } else {
+      this.waitingTotal -= this.waiting[slot] ?? 0;
+      this.multi.delete(slot);
+    }
+    this.dueAt[slot] = entry.due;
+    this.lastAt[slot] = Math.max(entry.due, entry.last);
+    this.waiting[slot] = total;
+    this.waitingTotal += total;
+    const [only] = entry.domains;
+    if (entry.domains.length === 1 && only) this.domain[slot] = this.numberOf(only[0]);
+    else {
+      this.domain[slot] = -1;
+      this.multi.set(slot, entry.domains.map(([d, n]) => [d, n] as const));
+    }
+    if (((this.flags[slot] ?? 0) & CLAIMED) === 0) this.place(slot);
+  }
+
+  drop(id: MessageId): void {
+    const slot = this.slotOf(id);
+    if (slot < 0) return;
+    this.unplace(slot);
+    this.ids.remove(this.time[slot] ?? 0, this.random[slot] ?? 0);
+    this.waitingTotal -= this.waiting[slot] ?? 0;
+    this.multi.delete(slot);
+    this.flags[slot] = 0;
+    this.free.push(slot);
+  }
+
+  /** Claims up to `limit` messages due at `now`, earliest first; `forced` ones were made due by `force`. */
+  popDue(now: number, limit: number): { id: MessageId; forced: boolean }[] {
+    const out: { id: MessageId; forced: boolean }[] = [];
+    while (out.length < limit && this.heapSize > 0) {
+      const slot = this.heap[0] ?? 0;
+      if ((this.dueAt[slot] ?? Infinity) > now) break;
+      this.unplace(slot);
+      const flags = this.flags[slot] ?? 0;
+      this.flags[slot] = (flags | CLAIMED) & ~FORCED;
+      out.push({ id: this.idOf(slot), forced: (flags & FORCED) !== 0 });
+    }
+    return out;
+  }
+
+  /** Ends a claim: due again at its next attempt, or not before `notBefore`. */
+  release(id: MessageId, notBefore = -Infinity): void {
+    const slot = this.slotOf(id);
+    if (slot < 0 || ((this.flags[slot] ?? 0) & CLAIMED) === 0) return;
+    this.flags[slot] = (this.flags[slot] ?? 0) & ~CLAIMED;
+    this.dueAt[slot] = Math.max(this.dueAt[slot] ?? 0, notBefore);
+    this.place(slot);
+  }
+
+  /**
+   * Retry now: unclaimed messages with a recipient due later are due at
+   * `now` with all their waiting recipients. Returns how many recipients
+   * moved when the whole message was due later, and the ids of messages
+   * partly due already (the caller counts their recipients from the record).
+   */
+  force(now: number, id?: MessageId): { moved: number; partly: MessageId[] } {
+    const slots = id === undefined ? this.heap.slice(0, this.heapSize) : [this.slotOf(id)].filter((s) => s >= 0 && ((this.flags[s] ?? 0) & CLAIMED) === 0);
+    let moved = 0;
+    let sift = false;
+    const partly: MessageId[] = [];
+    for (const slot of slots) {
+      if ((this.lastAt[slot] ?? 0) <= now || ((this.flags[slot] ?? 0) & FORCED) !== 0) continue;
+      this.flags[slot] = (this.flags[slot] ?? 0) | FORCED;
+      if ((this.dueAt[slot] ?? 0) <= now) {
+        partly.push(this.idOf(slot));
+        continue;
+      }
+      this.dueAt[slot] = now;
+      moved += this.waiting[slot] ?? 0;
+      sift = true;
+      if (id !== undefined) this.siftUp(this.heapAt[slot] ?? 0);
+    }
+    if (id === undefined && sift) this.heapify();
+    return { moved, partly };
+  }
+
+  /** When the earliest unclaimed message falls due. */
+  nextDue(): number | undefined {
+    return this.heapSize > 0 ? this.dueAt[this.heap[0] ?? 0] : undefined;
+  }
+
+  /** Every entry (for a journal snapshot); claimed ones with the due time they had. */
+  *entries(): Generator<DueEntry> {
+    for (let slot = 0; slot < this.top; slot++) {
+      if (((this.flags[slot] ?? 0) & LIVE) === 0) continue;
+      yield { id: this.idOf(slot), due: this.dueAt[slot] ?? 0, last: this.lastAt[slot] ?? 0, domains: this.domainsOf(slot) };
+    }
+  }
+
+  /** Waiting recipients per domain and minute of arrival (the id's time). */
+  shape(): { domain: string; minute: number; recipients: number }[] {
+    const cells = new Map<string, Map<number, number>>();
+    for (let slot = 0; slot < this.top; slot++) {
+      if (((this.flags[slot] ?? 0) & LIVE) === 0) continue;
+      const minute = Math.floor((this.time[slot] ?? 0) / 60_000) * 60_000;
+      for (const [domain, n] of this.domainsOf(slot)) {
+        const byMinute = cells.get(domain) ?? new Map<number, number>();
+        byMinute.set(minute, (byMinute.get(minute) ?? 0) + n);
+        cells.set(domain, byMinute);
+      }
+    }
+    return [...cells].flatMap(([domain, byMinute]) => [...byMinute].map(([minute, recipients]) => ({ domain, minute, recipients })));
+  }
+
+  /** Up to `limit` waiting ids after `after`, in id order (oldest first). */
+  page(after: MessageId | undefined, limit: number): MessageId[] {
+    const floor = after === undefined ? undefined : splitId(after);
+    const picked: { time: number; random: number }[] = [];
+    const before = (a: { time: number; random: number }, b: { time: number; random: number }): boolean => a.time < b.time || (a.time === b.time && a.random < b.random);
+    for (let slot = 0; slot < this.top; slot++) {
+      if (((this.flags[slot] ?? 0) & LIVE) === 0) continue;
+      const key = { time: this.time[slot] ?? 0, random: this.random[slot] ?? 0 };
+      if (floor && !before(floor, key)) continue;
+      if (picked.length === limit && !before(key, picked[limit - 1] ?? key)) continue;
+      // insertion into a short sorted list: `limit` is a page, not the queue
+      let i = picked.length;
+      while (i > 0 && before(key, picked[i - 1] ?? key)) i--;
+      picked.splice(i, 0, key);
+      if (picked.length > limit) picked.pop();
+    }
+    return picked.map((k) => joinId(k.time, k.random));
+  }
+
+  private domainsOf(slot: number): DomainCounts {
+    const d = this.domain[slot] ?? -1;
+    return d >= 0 ? [[this.domainNames[d] ?? '', this.waiting[slot] ?? 0]] : (this.multi.get(slot) ?? []);
+  }
+
+  private numberOf(domain: string): number {
+    let n = this.domainNumbers.get(domain);
+    if (n === undefined) {
+      n = this.domainNames.length;
+      this.domainNames.push(domain);
+      this.domainNumbers.set(domain, n);
+    }
+    return n;
+  }
+
+  private slotOf(id: MessageId): number {
+    const { time, random } = splitId(id);
+    return Number.isNaN(time) || Number.isNaN(random) ? -1 : this.ids.find(time, random);
+  }
+
+  private idOf(slot: number): MessageId {
+    return joinId(this.time[slot] ?? 0, this.random[slot] ?? 0);
+  }
+
+  private allocate(time: number, random: number): number {
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      if (this.top === this.capacity) this.grow();
+      slot = this.top++;
+    }
+    this.time[slot] = time;
+    this.random[slot] = random;
+    this.flags[slot] = LIVE;
+    this.heapAt[slot] = -1;
+    return slot;
+  }
+
+  private grow(): void {
+    const capacity = Math.max(1024, this.capacity * 2);
+    const widen = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(old: T, make: (n: number) => T): T => {
+      const next = make(capacity);
+      next.set(old);
+      return next;
+    };
+    this.dueAt = widen(this.dueAt, (n) => new Float64Array(n));
+    this.lastAt = widen(this.lastAt, (n) => new Float64Array(n));
+    this.time = widen(this.time, (n) => new Float64Array(n));
+    this.random = widen(this.random, (n) => new Float64Array(n));
+    this.waiting = widen(this.waiting, (n) => new Uint32Array(n));
+    this.domain = widen(this.domain, (n) => new Int32Array(n));
+    this.flags = widen(this.flags, (n) => new Uint8Array(n));
+    this.heapAt = widen(this.heapAt, (n) => new Int32Array(n));
+    this.heap = widen(this.heap, (n) => new Int32Array(n));
+    this.capacity = capacity;
+  }
+
+  // ---- the heap of unclaimed slots: by due time, then the older message first
+
+  private less(a: number, b: number): boolean {
+    const da = this.dueAt[a] ?? 0;
+    const db = this.dueAt[b] ?? 0;
+    if (da !== db) return da < db;
+    const ta = this.time[a] ?? 0;
+    const tb = this.time[b] ?? 0;
+    return ta !== tb ? ta < tb : (this.random[a] ?? 0) < (this.random[b] ?? 0);
+  }
+
+  /** Puts a slot in the heap, or moves it to where its due time now belongs. */
+  private place(slot: number): void {
+    const at = this.heapAt[slot] ?? -1;
+    if (at < 0) {
+      this.heap[this.heapSize] = slot;
+      this.heapAt[slot] = this.heapSize;
+      this.heapSize += 1;
+      this.siftUp(this.heapSize - 1);
+    } else {
+      this.siftUp(at);
+      this.siftDown(this.heapAt[slot] ?? at);
+    }
+  }
+
+  private unplace(slot: number): void {
+    const at = this.heapAt[slot] ?? -1;
+    if (at < 0) return;
+    this.heapAt[slot] = -1;
+    this.heapSize -= 1;
+    if (at === this.heapSize) return;
+    const last = this.heap[this.heapSize] ?? 0;
+    this.heap[at] = last;
+    this.heapAt[last] = at;
+    this.siftUp(at);
+    this.siftDown(this.heapAt[last] ?? at);
+  }
+
+  private heapify(): void {
+    for (let i = (this.heapSize >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  private siftUp(from: number): void {
+    let i = from;
+    const slot = this.heap[i] ?? 0;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = this.heap[parent] ?? 0;
+      if (!this.less(slot, p)) break;
+      this.heap[i] = p;
+      this.heapAt[p] = i;
+      i = parent;
+    }
+    this.heap[i] = slot;
+    this.heapAt[slot] = i;
+  }
+
+  private siftDown(from: number): void {
+    let i = from;
+    const slot = this.heap[i] ?? 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= this.heapSize) break;
+      const right = left + 1;
+      const l = this.heap[left] ?? 0;
+      const r = this.heap[right] ?? 0;
+      const child = right < this.heapSize && this.less(r, l) ? right : left;
+      const c = this.heap[child] ?? 0;
+      if (!this.less(c, slot)) break;
+      this.heap[i] = c;
+      this.heapAt[c] = i;
+      i = child;
+    }
+    this.heap[i] = slot;
+    this.heapAt[slot] = i;
+  }
+}
