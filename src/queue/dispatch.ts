@@ -21,7 +21,7 @@
  *   ones finish; the output completes when the source has completed and
  *   nothing runs or waits.
  */
-import { Observable, asyncScheduler, from } from 'rxjs';
+import { Observable, asyncScheduler, defer } from 'rxjs';
 import type { ObservableInput, OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import { canStart, finished, initialState, intervalOf, isDead, isIdle, startableAt, started } from './destination-state.js';
 import type { DestinationLimits, DestinationState, Feedback } from './destination-state.js';
@@ -47,7 +47,7 @@ export interface DispatchOptions<J, R> {
   readonly shed$?: Observable<unknown>;
   /** A job dropped at stop without being run or skipped. */
   readonly dropped?: (job: J) => void;
-  /** A destination was marked dead (or came back). */
+  /** A destination was marked dead (its hosts all failed a cohort of attempts in a row). */
   readonly onDead?: (key: string, until: number, reason: string) => void;
   readonly scheduler?: SchedulerLike;
 }
@@ -58,7 +58,7 @@ interface Destination<J> {
   readonly queue: J[];
   /** Index of the first waiting job in `queue` (shifting arrays is O(n)). */
   head: number;
-  /** Throughput: mean time between finished attempts (ms, moving average), once `finishedCount` says it means something. */
+  /** Throughput: mean time between finished attempts while it had work (ms, moving average), once `finishedCount` says it means something. */
   gap: number;
   lastFinished: number;
   finishedCount: number;
@@ -77,31 +77,62 @@ export function dispatch<J, R>(options: DispatchOptions<J, R>): OperatorFunction
     new Observable<R>((subscriber) => {
       /** Destinations by key: those with jobs waiting, running, or a state worth keeping. */
       const destinations = new Map<string, Destination<J>>();
-      /** Keys with jobs waiting, in the order they get their turn. */
-      const ready = new Set<string>();
+      /** Keys with jobs waiting. */
+      const waitingKeys = new Set<string>();
+      /**
+       * Keys with jobs waiting that may start now, in the order they get their
+       * turn. A destination whose window is full leaves it until one of its
+       * attempts finishes; one held back by time (rate limit, dead period) goes
+       * to `held`. So a start or a finish costs the same with ten or ten
+       * thousand destinations waiting.
+       */
+      const turn = new Set<string>();
+      /** Destinations held back until a time, as a min-heap (`heldAt` has the live entry of each key). */
+      const held: { at: number; key: string }[] = [];
+      const heldAt = new Map<string, number>();
       let active = 0;
       let skipping = 0;
       let sourceDone = false;
       let stopped = false;
+      let draining = false;
+      let drainAgain = false;
       let timer: Subscription | undefined;
       let timerAt = Infinity;
 
       const now = (): number => scheduler.now();
       const waiting = (d: Destination<J>): number => d.queue.length - d.head;
 
+      /** Above this many destinations, a new one first sweeps out the inactive (see `forgetInactive`). */
+      let forgetAbove = IDLE_KEPT;
+
+      /**
+       * Forgets destinations with nothing running or waiting and nothing left to enforce (not dead, no rate
+       * slot ahead): the idle ones are dropped as they finish, but one left with a narrowed window or a
+       * failure count would otherwise stay forever, one per destination ever seen. The next sweep waits
+       * until the map has doubled, so its cost is amortised over the destinations made.
+       */
+      const forgetInactive = (at: number): void => {
+        for (const [key, d] of destinations) {
+          if (d.state.running === 0 && waiting(d) === 0 && !isDead(d.state, at) && d.state.nextStartAt <= at) destinations.delete(key);
+        }
+        forgetAbove = Math.max(IDLE_KEPT, 2 * destinations.size);
+      };
+
       const destinationOf = (key: string): Destination<J> => {
         let d = destinations.get(key);
         if (!d) {
+          if (destinations.size >= forgetAbove) forgetInactive(now());
           d = { key, state: initialState(limits), queue: [], head: 0, gap: 0, lastFinished: 0, finishedCount: 0 };
           destinations.set(key, d);
         }
         return d;
       };
 
-      /** Runs `work` as an inner subscription, its values passed on (and to `seen`); `done` runs once it completed. */
-      const subscribeInner = (work: ObservableInput<R>, done: () => void, seen?: (r: R) => void): void => {
+      /** Runs `work()` as an inner subscription, its values passed on (and to `seen`); `done` runs once it completed. */
+      const subscribeInner = (work: () => ObservableInput<R>, done: () => void, seen?: (r: R) => void): void => {
         let completed = false;
-        const inner = from(work).subscribe({
+        // deferred: a `run` or `skip` that throws errors the output (as in mergeMap) instead of escaping as an unhandled error
+        const inner = defer(work).subscribe({
           next: (r) => {
             seen?.(r);
             subscriber.next(r);
@@ -121,7 +152,7 @@ export function dispatch<J, R>(options: DispatchOptions<J, R>): OperatorFunction
       /** A job that is not run: its destination is dead or too busy. */
       const skipJob = (job: J, why: Skip): void => {
         skipping += 1;
-        subscribeInner(options.skip(job, why), () => {
+        subscribeInner(() => options.skip(job, why), () => {
           skipping -= 1;
           checkComplete();
         });
@@ -132,8 +163,71 @@ export function dispatch<J, R>(options: DispatchOptions<J, R>): OperatorFunction
         const jobs = d.queue.slice(d.head);
         d.queue.length = 0;
         d.head = 0;
-        ready.delete(d.key);
+        waitingKeys.delete(d.key);
+        turn.delete(d.key);
         return jobs;
+      };
+
+      /**
+       * Puts a destination with waiting jobs where it belongs: its turn when
+       * it may start now, `held` when a time holds it back, nowhere while its
+       * window is full (its next finished attempt looks again). A dead one's
+       * jobs are skipped.
+       */
+      const place = (d: Destination<J>, at: number): void => {
+        if (waiting(d) === 0) {
+          waitingKeys.delete(d.key);
+          turn.delete(d.key);
+          return;
+        }
+        if (isDead(d.state, at)) return skipWaiting(d);
+        if (canStart(d.state, at)) {
+          turn.add(d.key);
+          return;
+        }
+        turn.delete(d.key);
+        const when = startableAt(d.state, at);
+        if (when !== undefined && (heldAt.get(d.key) ?? Infinity) > when) hold(d.key, when);
+      };
+
+      const hold = (key: string, at: number): void => {
+        heldAt.set(key, at);
+        held.push({ at, key });
+        for (let i = held.length - 1; i > 0; ) {
+          const parent = (i - 1) >> 1;
+          if ((held[parent]?.at ?? 0) <= at) break;
+          [held[i], held[parent]] = [held[parent] as { at: number; key: string }, held[i] as { at: number; key: string }];
+          i = parent;
+        }
+      };
+
+      const popHeld = (): { at: number; key: string } | undefined => {
+        const top = held[0];
+        const last = held.pop();
+        if (top === undefined || last === undefined || held.length === 0) return top;
+        held[0] = last;
+        for (let i = 0; ; ) {
+          const l = 2 * i + 1;
+          const r = l + 1;
+          let m = i;
+          if ((held[l]?.at ?? Infinity) < (held[m]?.at ?? Infinity)) m = l;
+          if ((held[r]?.at ?? Infinity) < (held[m]?.at ?? Infinity)) m = r;
+          if (m === i) break;
+          [held[i], held[m]] = [held[m] as { at: number; key: string }, held[i] as { at: number; key: string }];
+          i = m;
+        }
+        return top;
+      };
+
+      /** Destinations whose hold has passed get their turn back (stale entries are dropped). */
+      const releaseHeld = (at: number): void => {
+        while (held.length > 0 && (held[0]?.at ?? Infinity) <= at) {
+          const entry = popHeld();
+          if (!entry || heldAt.get(entry.key) !== entry.at) continue;
+          heldAt.delete(entry.key);
+          const d = destinations.get(entry.key);
+          if (d) place(d, at);
+        }
       };
 
       const skipWaiting = (d: Destination<J>): void => {
@@ -152,7 +246,8 @@ export function dispatch<J, R>(options: DispatchOptions<J, R>): OperatorFunction
         const at = now();
         if (isDead(d.state, at)) return skipJob(job, { kind: 'dead', until: d.state.deadUntil, reason: d.state.reason });
         d.queue.push(job);
-        ready.add(key);
+        waitingKeys.add(key);
+        if (waiting(d) === 1) place(d, at);
         drain();
       };
 
@@ -165,7 +260,7 @@ export function dispatch<J, R>(options: DispatchOptions<J, R>): OperatorFunction
       /** Sheds the waiting work of destinations that would take more than `maxWaitMs` to do it. */
       const shed = (): void => {
         const at = now();
-        for (const key of [...ready]) {
+        for (const key of [...waitingKeys]) {
           const d = destinations.get(key);
           const perJob = d ? perJobOf(d) : 0;
           if (!d || perJob === 0 || waiting(d) * perJob <= limits.maxWaitMs) continue;
@@ -178,33 +273,49 @@ export function dispatch<J, R>(options: DispatchOptions<J, R>): OperatorFunction
         }
       };
 
-      /** Starts what may start, destinations in turn; sets a timer for the earliest one held back by time. */
+      /**
+       * Starts what may start, destinations in turn, and sets a timer for the
+       * earliest one held back by time. Not re-entered: an attempt that
+       * completes at once asks for another round instead.
+       */
       const drain = (): void => {
-        let progressed = true;
-        while (progressed && active < limits.total && !subscriber.closed) {
-          progressed = false;
-          for (const key of [...ready]) {
-            if (active >= limits.total) break;
-            const d = destinations.get(key);
-            if (!d) continue;
-            const at = now();
-            if (isDead(d.state, at)) {
-              skipWaiting(d);
-              continue;
+        if (draining) {
+          drainAgain = true;
+          return;
+        }
+        draining = true;
+        try {
+          do {
+            drainAgain = false;
+            releaseHeld(now());
+            while (active < limits.total && !subscriber.closed) {
+              const key = turn.values().next().value;
+              if (key === undefined) break;
+              const d = destinations.get(key);
+              turn.delete(key);
+              if (!d || waiting(d) === 0) continue;
+              const at = now();
+              if (!canStart(d.state, at)) {
+                place(d, at);
+                continue;
+              }
+              const job = d.queue[d.head] as J;
+              d.head += 1;
+              if (d.head === d.queue.length) {
+                d.queue.length = 0;
+                d.head = 0;
+              } else if (d.head * 2 >= d.queue.length) {
+                // let go of started jobs once they are half the array (amortised O(1)): a destination that always has
+                // a backlog would otherwise keep every job it ever ran
+                d.queue.splice(0, d.head);
+                d.head = 0;
+              }
+              startJob(d, job);
+              place(d, now()); // to the back of the line, or held
             }
-            if (!canStart(d.state, at)) continue;
-            const job = d.queue[d.head] as J;
-            d.head += 1;
-            ready.delete(key);
-            if (d.head === d.queue.length) {
-              d.queue.length = 0;
-              d.head = 0;
-            } else {
-              ready.add(key); // its turn is taken: to the back of the line
-            }
-            startJob(d, job);
-            progressed = true;
-          }
+          } while (drainAgain && !subscriber.closed);
+        } finally {
+          draining = false;
         }
         armTimer();
         checkComplete();
@@ -216,35 +327,35 @@ export function dispatch<J, R>(options: DispatchOptions<J, R>): OperatorFunction
         active += 1;
         let feedback: Feedback = { kind: 'none' };
         subscribeInner(
-          options.run(job),
-          () => jobDone(d, feedback),
+          () => options.run(job),
+          () => jobDone(d, feedback, at),
           (r) => (feedback = options.feedback(r)),
         );
       };
 
       /** An attempt finished: its feedback moves the destination's state; freed capacity is handed on. */
-      const jobDone = (d: Destination<J>, feedback: Feedback): void => {
+      const jobDone = (d: Destination<J>, feedback: Feedback, startedAt: number): void => {
         active -= 1;
         const at = now();
-        if (d.finishedCount > 0) d.gap = d.finishedCount === 1 ? at - d.lastFinished : 0.9 * d.gap + 0.1 * (at - d.lastFinished);
+        // the time since the last finish, counted from this attempt's start if it started later: an idle spell
+        // between sparse jobs is not slowness (it would get a fast destination shed)
+        const gap = at - Math.max(d.lastFinished, startedAt);
+        if (d.finishedCount > 0) d.gap = d.finishedCount === 1 ? gap : 0.9 * d.gap + 0.1 * gap;
         d.lastFinished = at;
         d.finishedCount += 1;
         const wasDead = isDead(d.state, at);
         d.state = finished(d.state, feedback, at, limits);
         if (!wasDead && isDead(d.state, at)) options.onDead?.(d.key, d.state.deadUntil, d.state.reason);
         if (waiting(d) === 0 && isIdle(d.state, limits, at) && destinations.size > IDLE_KEPT) destinations.delete(d.key);
+        else place(d, at);
         drain();
       };
 
-      /** One timer for the earliest moment a waiting destination is held back to (rate limit or dead period). */
+      /** One timer for the earliest moment a held destination may start (rate limit or dead period). */
       const armTimer = (): void => {
-        let earliest = Infinity;
+        while (held.length > 0 && heldAt.get(held[0]?.key ?? '') !== held[0]?.at) popHeld(); // stale entries
+        const earliest = held[0]?.at ?? Infinity;
         const at = now();
-        for (const key of ready) {
-          const d = destinations.get(key);
-          const when = d ? startableAt(d.state, at) : undefined;
-          if (when !== undefined && when < earliest) earliest = when;
-        }
         if (earliest === Infinity || earliest >= timerAt) return;
         timer?.unsubscribe();
         timerAt = earliest;
@@ -258,7 +369,7 @@ export function dispatch<J, R>(options: DispatchOptions<J, R>): OperatorFunction
       };
 
       const checkComplete = (): void => {
-        if (!sourceDone || active > 0 || skipping > 0 || ready.size > 0) return;
+        if (!sourceDone || active > 0 || skipping > 0 || waitingKeys.size > 0) return;
         timer?.unsubscribe();
         subscriber.complete();
       };
@@ -267,11 +378,12 @@ export function dispatch<J, R>(options: DispatchOptions<J, R>): OperatorFunction
       const stop = (): void => {
         if (stopped) return;
         stopped = true;
-        for (const key of [...ready]) {
+        for (const key of [...waitingKeys]) {
           const d = destinations.get(key);
           for (const job of d ? takeWaiting(d) : []) options.dropped?.(job);
         }
-        ready.clear();
+        waitingKeys.clear();
+        turn.clear();
         sourceDone = true;
         checkComplete();
       };
