@@ -4,7 +4,6 @@
  * configured) and sent to each target in turn (delivery/attempt.ts). Never
  * errors; unsubscribing aborts the transaction (shutdown).
  */
-import { Readable } from 'node:stream';
 import { Observable, defer, map } from 'rxjs';
 import type { DeliveryJob } from '../domain/job.js';
 import type { DkimSigner } from '../dkim/signer.js';
@@ -70,7 +69,8 @@ function send(deps: AttemptDeps, job: DeliveryJob, target: DialTarget): Observab
           ...target,
           from: record.envelope.sender,
           to: recipientsOf(job),
-          body: Readable.from(body, { objectMode: false }),
+          body,
+          size: record.size,
           signal: abort.signal,
         }),
       )

@@ -1,0 +1,113 @@
+import { createRequire } from 'node:module';
+import type { Transform } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { DotStuffer } from '../../src/delivery/smtp/dot-stuff.js';
+import { ReplyError, ReplyReader, replyText } from '../../src/delivery/smtp/reply.js';
+
+// nodemailer's own DATA encoder, whose place DotStuffer takes: the reference.
+const DataStream = createRequire(import.meta.url)('nodemailer/lib/smtp-connection/data-stream.js') as new () => Transform;
+
+function viaDataStream(chunks: readonly Buffer[]): Promise<Buffer> {
+  const stream = new DataStream();
+  const out: Buffer[] = [];
+  stream.on('data', (c: Buffer) => out.push(c));
+  return new Promise((resolve, reject) => {
+    stream.on('end', () => resolve(Buffer.concat(out)));
+    stream.on('error', reject);
+    for (const c of chunks) stream.write(c);
+    stream.end();
+  });
+}
+
+function viaDotStuffer(chunks: readonly Buffer[]): Buffer {
+  const stuffer = new DotStuffer();
+  return Buffer.concat([...chunks.map((c) => stuffer.push(c)), stuffer.end()]);
+}
+
+/** A deterministic random source (mulberry32). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('DotStuffer', () => {
+  it.each([
+    ['a plain line', 'hello\r\n', 'hello\r\n.\r\n'],
+    ['a line starting with a dot', '.hidden\r\n', '..hidden\r\n.\r\n'],
+    ['a lone dot line', 'a\r\n.\r\nb\r\n', 'a\r\n..\r\nb\r\n.\r\n'],
+    ['bare LF line ends', 'a\nb\n', 'a\r\nb\r\n.\r\n'],
+    ['a bare LF before a dot', 'a\n.b\n', 'a\r\n..b\r\n.\r\n'],
+    ['no final line end', 'last', 'last\r\n.\r\n'],
+    ['a final CR only', 'last\r', 'last\r\n.\r\n'],
+    // nodemailer sends an empty message as one empty line (CRLF); we send it empty
+    ['an empty message', '', '.\r\n'],
+  ])('%s', (_name, input, wire) => {
+    expect(viaDotStuffer([Buffer.from(input)]).toString('latin1')).toBe(wire);
+  });
+
+  it('writes the same bytes as nodemailer\'s DataStream for 3,000 random messages in random chunks', async () => {
+    const random = seeded(7);
+    const alphabet = ['.', '\r', '\n', 'a', 'b', '\r\n', '\r\n.', '\n.', '..'];
+    for (let n = 0; n < 3_000; n++) {
+      let text = '';
+      const length = Math.floor(random() * 60);
+      for (let i = 0; i < length; i++) text += alphabet[Math.floor(random() * alphabet.length)];
+      const bytes = Buffer.from(text, 'latin1');
+      if (bytes.length === 0) continue; // the one intended difference (see above)
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const size = 1 + Math.floor(random() * 7);
+        chunks.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      expect(viaDotStuffer(chunks), JSON.stringify(chunks.map((c) => c.toString('latin1')))).toEqual(await viaDataStream(chunks));
+    }
+  });
+
+  it('returns a chunk untouched when it needs no change (no copy)', () => {
+    const chunk = Buffer.from('Subject: x\r\n\r\nbody line\r\n');
+    expect(new DotStuffer().push(chunk)).toBe(chunk);
+  });
+});
+
+describe('ReplyReader', () => {
+  it('reads single and multi-line replies, several at once and split anywhere', () => {
+    const wire = '220 mx.test ESMTP\r\n250-mx.test\r\n250-PIPELINING\r\n250 SIZE 1000\r\n354 go on\r\n';
+    for (let cut = 0; cut <= wire.length; cut++) {
+      const reader = new ReplyReader();
+      const replies = [...reader.push(Buffer.from(wire.slice(0, cut))), ...reader.push(Buffer.from(wire.slice(cut)))];
+      expect(replies).toEqual([
+        { code: 220, lines: ['mx.test ESMTP'] },
+        { code: 250, lines: ['mx.test', 'PIPELINING', 'SIZE 1000'] },
+        { code: 354, lines: ['go on'] },
+      ]);
+      expect(reader.pending).toBe(false);
+    }
+  });
+
+  it('takes bare LF line ends and a code without text', () => {
+    expect(new ReplyReader().push(Buffer.from('250\n421 bye\n'))).toEqual([
+      { code: 250, lines: [''] },
+      { code: 421, lines: ['bye'] },
+    ]);
+  });
+
+  it('refuses what is not SMTP: a non-reply line, a code change inside a reply, an endless line', () => {
+    expect(() => new ReplyReader().push(Buffer.from('HTTP/1.1 400 Bad Request\r\n'))).toThrow(ReplyError);
+    expect(() => new ReplyReader().push(Buffer.from('250-a\r\n251 b\r\n'))).toThrow(ReplyError);
+    expect(() => new ReplyReader().push(Buffer.from('199 too low\r\n'))).toThrow(ReplyError);
+    expect(() => new ReplyReader(100).push(Buffer.alloc(200, 'a'))).toThrow(ReplyError);
+  });
+
+  it('gives the reply as one line for a recipient\'s state', () => {
+    expect(replyText({ code: 250, lines: ['2.0.0 Ok: queued as X'] })).toBe('250 2.0.0 Ok: queued as X');
+    expect(replyText({ code: 550, lines: ['5.1.1 no such user', 'really'] })).toBe('550 5.1.1 no such user really');
+    expect(replyText({ code: 250, lines: [''] })).toBe('250');
+  });
+});
