@@ -33,12 +33,16 @@ export interface ClaimerOptions {
   readonly backlogEveryMs?: number;
 }
 
+const FIRST_BATCH = 16;
+
 export class Claimer {
   private readonly due$ = new Subject<number | undefined>();
   private readonly more$ = new Subject<void>();
   /** The last claim found the window full: a release should wake us. */
   private full = false;
   private lastBacklog = -Infinity;
+  /** Claims start small (the first deliveries begin sooner) and double while they come back full. */
+  private nextBatch = FIRST_BATCH;
   private readonly backlog = new Subject<void>();
   readonly claimed$: Observable<readonly ClaimedMessage[]>;
   readonly backlog$: Observable<void> = this.backlog.asObservable();
@@ -87,12 +91,14 @@ export class Claimer {
       await this.checkBacklog();
       return [];
     }
-    const limit = Math.min(room, this.o.batch);
+    const limit = Math.min(room, this.o.batch, this.nextBatch);
     const claimed = await this.o.spool.claim(this.o.clock(), limit);
     if (claimed.length >= limit) {
+      this.nextBatch = Math.min(this.o.batch, this.nextBatch * 2);
       this.more$.next(); // there may be more due: look again at once
       return claimed;
     }
+    this.nextBatch = FIRST_BATCH;
     const now = this.o.clock();
     const next = await this.o.spool.nextDueAt().catch(() => now + this.o.recheckFloorMs);
     // "due now" right after claiming nothing (held elsewhere): look again after a floor, never spin

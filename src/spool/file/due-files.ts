@@ -20,15 +20,19 @@
  * makes them durable before the log segments holding the same changes are
  * dropped, and the log replay re-derives them otherwise.
  */
-import { mkdir, readFile, readdir, unlink, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, unlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeJournal, encodeJournalRecord, type JournalRecord } from './due-journal.js';
+import { eachRecord, encodeJournalRecord, type JournalRecord } from './due-journal.js';
 import { DueIndex } from './due-index.js';
 
 const BASE = /^base-(\d{12})\.due$/;
 const APPENDED = /^(\d{12})\.due$/;
 /** Snapshot parts handed to the background thread at a time. */
 const PART_BYTES = 4 * 1024 * 1024;
+/** Journal bytes read at a time at start-up. */
+const READ_BYTES = 4 * 1024 * 1024;
+/** A frame longer than this is garbage (a record holds an id, two times and a few domains). */
+const MAX_FRAME = 1024 * 1024;
 /** Below this many appended records a compaction is not worth it. */
 const MIN_COMPACTION = 100_000;
 
@@ -74,14 +78,12 @@ export class DueFiles {
     const index = new DueIndex();
     const files: string[] = [];
     if (base >= 0) {
-      applyRecords(index, await readRecords(join(dir, `base-${name(base)}.due`)));
+      await applyFile(index, join(dir, `base-${name(base)}.due`));
       files.push(join(dir, `base-${name(base)}.due`));
     }
     let appended = 0;
     for (const h of appends) {
-      const records = await readRecords(join(dir, `${name(h)}.due`));
-      applyRecords(index, records);
-      appended += records.length;
+      appended += await applyFile(index, join(dir, `${name(h)}.due`));
       files.push(join(dir, `${name(h)}.due`));
     }
     const stale = names.filter((n) => [...numberOf(BASE, n), ...numberOf(APPENDED, n)].some((x) => x < base));
@@ -139,9 +141,38 @@ function numberOf(pattern: RegExp, fileName: string): number[] {
   return match?.[1] === undefined ? [] : [Number(match[1])];
 }
 
-async function readRecords(path: string): Promise<JournalRecord[]> {
-  const data = await readFile(path).catch(() => Buffer.alloc(0));
-  return decodeJournal(data).records;
+/**
+ * Applies a journal file to the index a few MiB at a time (a million
+ * records are never all in memory at once); returns how many it applied.
+ * A torn or corrupt frame ends the file.
+ */
+async function applyFile(index: DueIndex, path: string): Promise<number> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return 0;
+  }
+  let applied = 0;
+  try {
+    let carry = Buffer.alloc(0);
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(READ_BYTES);
+      const { bytesRead } = await handle.read(chunk, 0, READ_BYTES, null);
+      const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      const used = eachRecord(data, (record) => {
+        if (record.kind === 'set') index.set(record.entry);
+        else index.drop(record.id);
+        applied += 1;
+      });
+      carry = Buffer.from(data.subarray(used));
+      // the end of the file, or a frame that can never complete: stop
+      if (bytesRead === 0 || (used === 0 && carry.length > MAX_FRAME)) break;
+    }
+  } finally {
+    await handle.close();
+  }
+  return applied;
 }
 
 export function applyRecords(index: DueIndex, records: Iterable<JournalRecord>): void {

@@ -54,6 +54,16 @@ function frame(payload: Buffer): Buffer {
 /** Every intact record of one journal file, in order, and how many bytes they cover. */
 export function decodeJournal(data: Buffer): { records: JournalRecord[]; validBytes: number } {
   const records: JournalRecord[] = [];
+  const validBytes = eachRecord(data, (record) => records.push(record));
+  return { records, validBytes };
+}
+
+/**
+ * Calls `apply` for each intact record at the start of `data`, without
+ * keeping them; returns the bytes they cover (a torn or corrupt frame stops
+ * it: the rest is the caller's to carry over or to drop).
+ */
+export function eachRecord(data: Buffer, apply: (record: JournalRecord) => void): number {
   let offset = 0;
   while (offset + HEADER <= data.length) {
     const length = data.readUInt32LE(offset);
@@ -63,10 +73,10 @@ export function decodeJournal(data: Buffer): { records: JournalRecord[]; validBy
     if (crc32(payload) !== data.readUInt32LE(offset + 4)) break;
     const record = decodePayload(payload);
     if (!record) break;
-    records.push(record);
+    apply(record);
     offset = end;
   }
-  return { records, validBytes: offset };
+  return offset;
 }
 
 function decodePayload(payload: Buffer): JournalRecord | undefined {

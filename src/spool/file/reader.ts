@@ -11,6 +11,8 @@ export class SpoolReader {
 
   constructor(walDir: string) {
     this.thread = new IoThread(walDir, 'read');
+    // start the thread now (a worker takes tens of ms to start), not at the first claim
+    void this.thread.request({ k: 'read', path: walDir }).catch(() => undefined);
   }
 
   /** The whole file, or undefined when it does not exist. */

@@ -3,7 +3,7 @@ import type { MessageId, MessageRecord } from '../../domain/envelope.js';
 import { fsyncDirectory, syncFilesystem } from './fsync.js';
 import { linkOnce, type Materializer } from './materialize.js';
 import { segmentSeq, type SpoolPaths } from './paths.js';
-import { decodeSegment } from './wal-record.js';
+import { decodeSegment, intactPrefix } from './wal-record.js';
 
 interface Replayed {
   record: MessageRecord;
@@ -33,7 +33,8 @@ export async function replayLog(paths: SpoolPaths, materializer: Materializer): 
   const messages = new Map<MessageId, Replayed>();
   const states = new Map<MessageId, MessageRecord['recipients'] | undefined>();
   for (const name of names) {
-    const { records } = decodeSegment(await readSegment(`${paths.wal}/${name}`), segmentSeq(name) ?? 0);
+    const seq = segmentSeq(name) ?? 0;
+    const { records } = decodeSegment(await readSegment(`${paths.wal}/${name}`, seq), seq);
     for (const { entry, body } of records) {
       if (entry.t === 'msg') {
         messages.set(entry.record.id, { record: entry.record, body: entry.inline ? body : undefined, deleted: false });
@@ -117,23 +118,34 @@ async function applyStateToFile(
   }
 }
 
-/** Reads a segment's bytes as sized on disk (never an endless device). */
-async function readSegment(path: string): Promise<Buffer> {
+/**
+ * Reads a segment's intact frames: a MiB at a time, stopping at the first
+ * frame that cannot be intact (a reused or zero-filled segment holds 16 MiB
+ * of old bytes behind a few new records), and never past the size the file
+ * had (never an endless device).
+ */
+async function readSegment(path: string, seq: number): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
     const { size } = await handle.stat();
-    const data = Buffer.alloc(size);
-    let offset = 0;
-    while (offset < size) {
-      const { bytesRead } = await handle.read(data, offset, size - offset, offset);
+    let data = Buffer.alloc(0);
+    let checked = 0;
+    while (data.length < size) {
+      const chunk = Buffer.allocUnsafe(Math.min(SEGMENT_STEP, size - data.length));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, data.length);
       if (bytesRead === 0) break;
-      offset += bytesRead;
+      data = Buffer.concat([data, chunk.subarray(0, bytesRead)]);
+      const { end, more } = intactPrefix(data, seq, checked);
+      checked = end;
+      if (!more) break;
     }
-    return data.subarray(0, offset);
+    return data;
   } finally {
     await handle.close();
   }
 }
+
+const SEGMENT_STEP = 1024 * 1024;
 
 async function sizeOf(path: string): Promise<number | undefined> {
   try {

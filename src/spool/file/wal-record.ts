@@ -55,6 +55,27 @@ function frameCrc(payload: Buffer, seq: number): number {
 }
 
 /**
+ * How far the intact frames of segment `seq` reach in `data`, starting at
+ * `from` (a frame boundary), checking lengths and checksums only. `more`:
+ * the data ended inside a frame that may still be intact (read on); else a
+ * frame that can never be intact ends the segment (stop reading).
+ */
+export function intactPrefix(data: Buffer, seq: number, from = 0): { end: number; more: boolean } {
+  let offset = from;
+  while (offset + FRAME_HEADER <= data.length) {
+    const length = data.readUInt32LE(offset);
+    const end = offset + FRAME_HEADER + length;
+    if (length < 4) return { end: offset, more: false };
+    if (end > data.length) return { end: offset, more: true };
+    const crc = data.readUInt32LE(offset + 4);
+    const payload = data.subarray(offset + FRAME_HEADER, end);
+    if (frameCrc(payload, seq) !== crc && (offset !== 0 || frameCrc(payload, 0) !== crc)) return { end: offset, more: false };
+    offset = end;
+  }
+  return { end: offset, more: true };
+}
+
+/**
  * Decodes every complete, intact record of segment `seq`. A torn or corrupt
  * tail (a crash during a write that was never acknowledged) or bytes from the
  * file's earlier use as another segment end the scan. Segments written before
