@@ -1,3 +1,9 @@
+/**
+ * The built daemon as a child process for the benchmarks: spawn it (with
+ * the bench's base environment under the caller's), learn its ports from
+ * the "GopherPost listening" log line, stop it with SIGTERM, and read its
+ * CPU time and peak RSS from /proc.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -5,8 +11,14 @@ import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
-/** Starts the built daemon on a free port with `spool`; resolves once it listens. */
-export async function startDaemon(spool: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number; httpPort: number | undefined }> {
+/** A daemon child process just spawned; `listening` resolves once it logs that it listens (rejects if it exits first). */
+export interface SpawnedDaemon {
+  readonly child: ChildProcess;
+  readonly listening: Promise<{ port: number; httpPort: number | undefined }>;
+}
+
+/** Spawns the built daemon with `spool` and returns at once (callers that time start-up begin here). */
+export function spawnDaemon(spool: string, env: Record<string, string> = {}): SpawnedDaemon {
   const child = spawn(process.execPath, [CLI, 'serve'], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -24,7 +36,7 @@ export async function startDaemon(spool: string, env: Record<string, string> = {
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const [port, httpPort] = await new Promise<[number, number | undefined]>((resolve, reject) => {
+  const listening = new Promise<{ port: number; httpPort: number | undefined }>((resolve, reject) => {
     let out = '';
     let found = false;
     child.stdout?.on('data', (d: Buffer) => {
@@ -35,14 +47,22 @@ export async function startDaemon(spool: string, env: Record<string, string> = {
       found = true;
       out = '';
       const http = /"http":(\d+)/.exec(line)?.[1];
-      resolve([Number(/"port":(\d+)/.exec(line)?.[1]), http === undefined ? undefined : Number(http)]);
+      resolve({ port: Number(/"port":(\d+)/.exec(line)?.[1]), httpPort: http === undefined ? undefined : Number(http) });
     });
     child.once('exit', (code) => reject(new Error(`daemon exited ${code}: ${out}`)));
   });
+  return { child, listening };
+}
+
+/** Starts the built daemon on a free port with `spool`; resolves once it listens. */
+export async function startDaemon(spool: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number; httpPort: number | undefined }> {
+  const { child, listening } = spawnDaemon(spool, env);
+  const { port, httpPort } = await listening;
   return { child, port, httpPort };
 }
 
 export async function stopDaemon(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return; // already gone (crashed)
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;

@@ -15,9 +15,18 @@
  *   D1r  D1 on the Redis backend (REDIS_URL, default redis://127.0.0.1:6379)
  *   D1k  D1 with DKIM signing (RSA 2048)
  *   D3   20 × 10 MiB: peak RSS while delivering
+ * Long runs, only when named in --only (issue 12's bars):
+ *   SOAK    minutes of W1-style load in relay mode to a local sink, audit on
+ *           with an /audit reader, daemon defaults: RSS, heap, fds over time,
+ *           drain time (--soak-seconds=N, default 240)
+ *   QSCALE  1,000,000 waiting recipients loaded through SMTP while held: peak
+ *           RSS, restart to /readyz, claim cost at 1k messages vs the loaded
+ *           spool (--qscale-recipients=N, default 1000000;
+ *           --qscale-per-message=K, default 10)
  *
  * Options: --quick (fewer messages), --only=W1,D1, BENCH_SPOOL=/dir (where
- * spools live; default a temp dir), BENCH_JSON=1 (a machine-readable line).
+ * spools live; default a temp dir), BENCH_JSON=1 (a machine-readable line),
+ * BENCH_NODE_SINK=1 (SOAK: the Node sink even when smtp-sink is installed).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
@@ -27,11 +36,18 @@ import { benchDelivery } from './delivery.js';
 import { fileBackend, redisBackend } from './backend.js';
 import { cpuSeconds, peakRssMiB, resetPeak, startDaemon, stopDaemon } from './daemon-process.js';
 import { runLoad } from './smtp-load.js';
+import { runLongEntries } from './long-entries.js';
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
 const wanted = (name: string): boolean => !only || only.has(name);
+/** Entries that take minutes run only when --only names them. */
+const named = (name: string): boolean => only?.has(name) ?? false;
+const numberArg = (name: string, fallback: number): number => {
+  const value = Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3));
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
 /** Inbound workloads run this many times each, in alternating order (ABBA…), with medians at the end. */
 const reps = Math.max(1, Number(process.argv.find((a) => a.startsWith('--reps='))?.slice(7) ?? 1) || 1);
 
@@ -178,5 +194,11 @@ const base = process.env.BENCH_SPOOL ?? (await mkdtemp(join(tmpdir(), 'gp-bench-
 console.log(`GopherPost benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, spool under ${base}`);
 await runInbound(base);
 await runDeliveries(base);
+results.push(
+  ...(await runLongEntries(base, {
+    soak: named('SOAK') ? { seconds: numberArg('soak-seconds', 240) } : undefined,
+    qscale: named('QSCALE') ? { recipients: Math.floor(numberArg('qscale-recipients', 1_000_000)), perMessage: Math.floor(numberArg('qscale-per-message', 10)) } : undefined,
+  })),
+);
 if (!process.env.BENCH_SPOOL) await rm(base, { recursive: true, force: true });
 if (process.env.BENCH_JSON) console.log(JSON.stringify(results));

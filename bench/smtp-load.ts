@@ -1,3 +1,8 @@
+/**
+ * The Node SMTP load generator the benchmarks drive the daemon with: N
+ * parallel sessions, strict command/response (no pipelining), a fixed body,
+ * for a message count or for a time.
+ */
 import { connect, type Socket } from 'node:net';
 
 /** A minimal SMTP load client: one session, strict command/response, many messages. */
@@ -79,22 +84,43 @@ export function messageBody(bytes: number, tag: string): Buffer {
 }
 
 export interface LoadResult {
+  /** Messages accepted (250 after DATA). */
   readonly messages: number;
   readonly seconds: number;
 }
 
+export interface LoadOptions {
+  readonly sessions: number;
+  /** Messages to send in all; without it, `durationMs` bounds the run. */
+  readonly total?: number;
+  /** Stop starting new messages after this long (messages under way finish). */
+  readonly durationMs?: number;
+  readonly bytes: number;
+  readonly perConnection: 0 | 1;
+  /** The RCPT TO addresses of message `n` (default one fixed recipient). */
+  readonly recipients?: (n: number) => string[];
+  /** Called after each accepted message with the count so far (progress for samplers). */
+  readonly onAccepted?: (accepted: number) => void;
+}
+
 /**
- * `sessions` parallel sessions send `total` messages between them; with
- * `perConnection` 0 each session reuses its connection for all its messages,
- * with 1 it reconnects for every message.
+ * `sessions` parallel sessions send `total` messages between them, or as
+ * many as they can in `durationMs`; with `perConnection` 0 each session
+ * reuses its connection for all its messages, with 1 it reconnects for
+ * every message.
  */
-export async function runLoad(port: number, opts: { sessions: number; total: number; bytes: number; perConnection: 0 | 1; recipients?: (n: number) => string[] }): Promise<LoadResult> {
+export async function runLoad(port: number, opts: LoadOptions): Promise<LoadResult> {
+  if (opts.total === undefined && opts.durationMs === undefined) throw new Error('runLoad needs total or durationMs');
   const body = messageBody(opts.bytes, 'load');
+  const total = opts.total ?? Number.POSITIVE_INFINITY;
   let next = 0;
+  let accepted = 0;
   const started = process.hrtime.bigint();
+  const deadline = opts.durationMs === undefined ? undefined : started + BigInt(Math.round(opts.durationMs * 1e6));
+  const more = (): boolean => next < total && (deadline === undefined || process.hrtime.bigint() < deadline);
   const worker = async (): Promise<void> => {
     let session: Session | undefined;
-    while (next < opts.total) {
+    while (more()) {
       const n = next++;
       if (!session) {
         session = await Session.open(port);
@@ -106,6 +132,8 @@ export async function runLoad(port: number, opts: { sessions: number; total: num
       await session.send('DATA\r\n', '354');
       if (body.length > 256 * 1024) await session.sendLarge(body, '250');
       else await session.send(body, '250');
+      accepted += 1;
+      opts.onAccepted?.(accepted);
       if (opts.perConnection === 1) {
         session.close();
         session = undefined;
@@ -115,5 +143,5 @@ export async function runLoad(port: number, opts: { sessions: number; total: num
   };
   await Promise.all(Array.from({ length: opts.sessions }, () => worker()));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { messages: opts.total, seconds };
+  return { messages: accepted, seconds };
 }
