@@ -10,9 +10,8 @@ export class SpoolReader {
   private readonly thread: IoThread;
 
   constructor(walDir: string) {
+    // started by the first read (the first claim): a daemon that only stores never pays for the thread's ~10 MiB
     this.thread = new IoThread(walDir, 'read');
-    // start the thread now (a worker takes tens of ms to start), not at the first claim
-    void this.thread.request({ k: 'read', path: walDir }).catch(() => undefined);
   }
 
   /** The whole file, or undefined when it does not exist. */
