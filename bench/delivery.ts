@@ -19,10 +19,10 @@ export interface DeliveryFigures {
 
 /**
  * Loads `total` one-recipient messages spread over `domains` domains while
- * delivery is held, restarts the daemon in mx mode (16 workers, MX from a
+ * delivery is held, restarts the daemon in mx mode (its default concurrency, MX from a
  * local DNS server, a local sink on loopback) and times the drain.
  */
-export async function benchDelivery(spool: string, opts: { name: string; total: number; domains: number; bytes: number; workers: number; redis?: boolean; dkim?: boolean }): Promise<DeliveryFigures> {
+export async function benchDelivery(spool: string, opts: { name: string; total: number; domains: number; bytes: number; redis?: boolean; dkim?: boolean }): Promise<DeliveryFigures> {
   const backend = opts.redis ? redisBackend() : fileBackend;
   const dkim: Record<string, string> = opts.dkim
     ? { SMTP_DKIM_SELECTOR: 'bench', SMTP_DKIM_DOMAIN: 'bench.test', SMTP_DKIM_PRIVATE_KEY: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }
@@ -47,7 +47,6 @@ export async function benchDelivery(spool: string, opts: { name: string; total: 
       SMTP_DELIVERY_MODE: 'mx',
       SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`,
       SMTP_OUTBOUND_PORT: String(sink.port),
-      SMTP_QUEUE_WORKERS: String(opts.workers),
     });
     const pid = live.child.pid ?? 0;
     await resetPeak(pid);

@@ -10,7 +10,7 @@
  *   W1a  W1 with audit logging on (records logged as JSON lines)
  *   W1s  W1a plus one /audit subscriber that never reads
  *   W1r  W1 on the Redis backend
- * Delivery (queue loaded while held, then drained by MX to a local sink, 16 workers):
+ * Delivery (queue loaded while held, then drained by MX to a local sink, the daemon's defaults):
  *   D1   10,000 recipients over 10 domains, 4 KiB
  *   D1r  D1 on the Redis backend (REDIS_URL, default redis://127.0.0.1:6379)
  *   D1k  D1 with DKIM signing (RSA 2048)
@@ -168,10 +168,10 @@ async function droppedRecords(httpPort: number): Promise<number | undefined> {
 
 async function runDeliveries(base: string): Promise<void> {
   const runs = [
-    { name: 'D1', total: quick ? 2000 : 10_000, domains: 10, bytes: 4096, workers: 16 },
-    { name: 'D1r', total: quick ? 2000 : 10_000, domains: 10, bytes: 4096, workers: 16, redis: true },
-    { name: 'D1k', total: quick ? 2000 : 10_000, domains: 10, bytes: 4096, workers: 16, dkim: true },
-    { name: 'D3', total: 20, domains: 10, bytes: 10_485_000, workers: 16 },
+    { name: 'D1', total: quick ? 2000 : 10_000, domains: 10, bytes: 4096 },
+    { name: 'D1r', total: quick ? 2000 : 10_000, domains: 10, bytes: 4096, redis: true },
+    { name: 'D1k', total: quick ? 2000 : 10_000, domains: 10, bytes: 4096, dkim: true },
+    { name: 'D3', total: 20, domains: 10, bytes: 10_485_000 },
   ].filter((r) => wanted(r.name));
   if (runs.length === 0) return;
   console.log('\nDelivery (queue loaded while held; drained by MX through a local DNS server to a local sink)\n');

@@ -41,26 +41,41 @@ export function ratedDomainOf(key: string): string | undefined {
  */
 export class RouteWarmer {
   private readonly pending = new Map<string, Promise<void>>();
+  /** Domains whose answer could not be cached (a TTL of 0, a failure): not looked up again before then. */
+  private readonly uncached = new Map<string, number>();
 
   constructor(
     private readonly cache: MxCache,
     private readonly resolver: DnsResolver,
     private readonly random: () => number,
+    private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Undefined when nothing needs looking up (relay, a rated domain, a cached answer). */
+  /** Undefined when nothing needs looking up (relay, a rated domain, a cached answer, one that cannot be cached). */
   warm(job: DeliveryJob, relay: boolean, rated: ReadonlySet<string>): Promise<void> | undefined {
     if (relay || rated.has(job.domain) || this.cache.get(job.domain)) return undefined;
-    let lookup = this.pending.get(job.domain);
+    const domain = job.domain;
+    if ((this.uncached.get(domain) ?? 0) > this.clock()) return undefined; // its own attempt looks it up
+    let lookup = this.pending.get(domain);
     if (!lookup) {
-      lookup = resolveDestination(job.domain, this.resolver, this.random, this.cache).then(
-        () => undefined,
-        () => undefined,
+      lookup = resolveDestination(domain, this.resolver, this.random, this.cache).then(
+        () => this.remember(domain),
+        () => this.remember(domain),
       );
-      const settled = lookup.finally(() => this.pending.delete(job.domain));
-      this.pending.set(job.domain, settled);
+      const settled = lookup.finally(() => this.pending.delete(domain));
+      this.pending.set(domain, settled);
       return settled;
     }
     return lookup;
   }
+
+  /** An answer the cache did not keep is not worth a second look-up per job: each attempt makes its own. */
+  private remember(domain: string): void {
+    if (this.cache.get(domain)) return;
+    if (this.uncached.size >= UNCACHED_KEPT) this.uncached.clear();
+    this.uncached.set(domain, this.clock() + UNCACHED_MS);
+  }
 }
+
+const UNCACHED_MS = 10_000;
+const UNCACHED_KEPT = 10_000;

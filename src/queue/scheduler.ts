@@ -115,7 +115,7 @@ export function startScheduler(deps: SchedulerDeps): SchedulerHandle {
     stop$,
   });
   const mxCache = new MxCache(clock);
-  const warmer = new RouteWarmer(mxCache, deps.resolver, deps.random);
+  const warmer = new RouteWarmer(mxCache, deps.resolver, deps.random, clock);
   const rated = new Set(config.destinationRates.keys());
   const split: SplitOptions = {
     groupOf: relay ? (domain) => (rated.has(domain) ? domain : '') : (domain) => domain,

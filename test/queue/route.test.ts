@@ -131,14 +131,18 @@ describe('RouteWarmer (real resolver, local DNS server)', () => {
     expect(dns.queries.length).toBe(before);
   });
 
-  it('a failed look-up resolves (the attempt reports it) and is not cached: the next job looks again', async () => {
-    const cache = new MxCache(Date.now);
-    const warmer = new RouteWarmer(cache, resolver, () => 0);
+  it('a failed look-up resolves (the attempt reports it) and is not cached; the next jobs skip it for 10 s, then look again', async () => {
+    let now = Date.now();
+    const cache = new MxCache(() => now);
+    const warmer = new RouteWarmer(cache, resolver, () => 0, () => now);
     const before = mxQueries('broken.test');
     const waits = [lookup(warmer, 'broken.test'), lookup(warmer, 'broken.test')];
     await expect(Promise.all(waits)).resolves.toEqual([undefined, undefined]);
     expect(mxQueries('broken.test') - before).toBe(1);
     expect(destinationKey(jobFor('broken.test'), false, cache, none)).toBe('domain:broken.test');
+    // each job's own attempt looks it up; warming it again first would double the queries
+    expect(warmer.warm(jobFor('broken.test'), false, none)).toBeUndefined();
+    now += 10_001;
     await lookup(warmer, 'broken.test');
     expect(mxQueries('broken.test') - before).toBe(2);
   });
