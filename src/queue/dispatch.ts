@@ -22,9 +22,11 @@
  *   nothing runs or waits.
  */
 import { Observable, asyncScheduler, defer } from 'rxjs';
-import type { ObservableInput, OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
-import { canStart, finished, initialState, intervalOf, isDead, isIdle, startableAt, started } from './destination-state.js';
-import type { DestinationLimits, DestinationState, Feedback } from './destination-state.js';
+import type { ObservableInput, OperatorFunction, SchedulerLike, Subscriber, Subscription } from 'rxjs';
+import { DestinationQueue } from './destination-queue.js';
+import { canStart, finished, intervalOf, isDead, isIdle, startableAt, started } from './destination-state.js';
+import type { DestinationLimits, Feedback } from './destination-state.js';
+import { TimeHeap } from './time-heap.js';
 
 /** Why a job was not run. */
 export type Skip = { readonly kind: 'dead'; readonly until: number; readonly reason: string } | { readonly kind: 'busy'; readonly until: number };
@@ -52,353 +54,298 @@ export interface DispatchOptions<J, R> {
   readonly scheduler?: SchedulerLike;
 }
 
-interface Destination<J> {
-  readonly key: string;
-  state: DestinationState;
-  readonly queue: J[];
-  /** Index of the first waiting job in `queue` (shifting arrays is O(n)). */
-  head: number;
-  /** Throughput: mean time between finished attempts while it had work (ms, moving average), once `finishedCount` says it means something. */
-  gap: number;
-  lastFinished: number;
-  finishedCount: number;
-}
-
-/** Finished attempts before a destination's throughput is trusted for shedding. */
-const MEASURED = 20;
-
 /** Keeps the states of this many idle destinations at most (their windows are learnt again). */
 const IDLE_KEPT = 10_000;
 
 export function dispatch<J, R>(options: DispatchOptions<J, R>): OperatorFunction<J, R> {
-  const { limits } = options;
-  const scheduler = options.scheduler ?? asyncScheduler;
   return (source) =>
     new Observable<R>((subscriber) => {
-      /** Destinations by key: those with jobs waiting, running, or a state worth keeping. */
-      const destinations = new Map<string, Destination<J>>();
-      /** Keys with jobs waiting. */
-      const waitingKeys = new Set<string>();
-      /**
-       * Keys with jobs waiting that may start now, in the order they get their
-       * turn. A destination whose window is full leaves it until one of its
-       * attempts finishes; one held back by time (rate limit, dead period) goes
-       * to `held`. So a start or a finish costs the same with ten or ten
-       * thousand destinations waiting.
-       */
-      const turn = new Set<string>();
-      /** Destinations held back until a time, as a min-heap (`heldAt` has the live entry of each key). */
-      const held: { at: number; key: string }[] = [];
-      const heldAt = new Map<string, number>();
-      let active = 0;
-      let skipping = 0;
-      let sourceDone = false;
-      let stopped = false;
-      let draining = false;
-      let drainAgain = false;
-      let timer: Subscription | undefined;
-      let timerAt = Infinity;
-
-      const now = (): number => scheduler.now();
-      const waiting = (d: Destination<J>): number => d.queue.length - d.head;
-
-      /** Above this many destinations, a new one first sweeps out the inactive (see `forgetInactive`). */
-      let forgetAbove = IDLE_KEPT;
-
-      /**
-       * Forgets destinations with nothing running or waiting and nothing left to enforce (not dead, no rate
-       * slot ahead): the idle ones are dropped as they finish, but one left with a narrowed window or a
-       * failure count would otherwise stay forever, one per destination ever seen. The next sweep waits
-       * until the map has doubled, so its cost is amortised over the destinations made.
-       */
-      const forgetInactive = (at: number): void => {
-        for (const [key, d] of destinations) {
-          if (d.state.running === 0 && waiting(d) === 0 && !isDead(d.state, at) && d.state.nextStartAt <= at) destinations.delete(key);
-        }
-        forgetAbove = Math.max(IDLE_KEPT, 2 * destinations.size);
-      };
-
-      const destinationOf = (key: string): Destination<J> => {
-        let d = destinations.get(key);
-        if (!d) {
-          if (destinations.size >= forgetAbove) forgetInactive(now());
-          d = { key, state: initialState(limits), queue: [], head: 0, gap: 0, lastFinished: 0, finishedCount: 0 };
-          destinations.set(key, d);
-        }
-        return d;
-      };
-
-      /** Runs `work()` as an inner subscription, its values passed on (and to `seen`); `done` runs once it completed. */
-      const subscribeInner = (work: () => ObservableInput<R>, done: () => void, seen?: (r: R) => void): void => {
-        let completed = false;
-        // deferred: a `run` or `skip` that throws errors the output (as in mergeMap) instead of escaping as an unhandled error
-        const inner = defer(work).subscribe({
-          next: (r) => {
-            seen?.(r);
-            subscriber.next(r);
-          },
-          error: (err: unknown) => subscriber.error(err),
-          complete: () => {
-            completed = true;
-          },
-        });
-        // like mergeMap: the slot frees once the inner is torn down (its finalize ran)
-        inner.add(() => {
-          if (completed) done();
-        });
-        subscriber.add(inner);
-      };
-
-      /** A job that is not run: its destination is dead or too busy. */
-      const skipJob = (job: J, why: Skip): void => {
-        skipping += 1;
-        subscribeInner(() => options.skip(job, why), () => {
-          skipping -= 1;
-          checkComplete();
-        });
-      };
-
-      /** Takes every waiting job out of a destination's queue. */
-      const takeWaiting = (d: Destination<J>): J[] => {
-        const jobs = d.queue.slice(d.head);
-        d.queue.length = 0;
-        d.head = 0;
-        waitingKeys.delete(d.key);
-        turn.delete(d.key);
-        return jobs;
-      };
-
-      /**
-       * Puts a destination with waiting jobs where it belongs: its turn when
-       * it may start now, `held` when a time holds it back, nowhere while its
-       * window is full (its next finished attempt looks again). A dead one's
-       * jobs are skipped.
-       */
-      const place = (d: Destination<J>, at: number): void => {
-        if (waiting(d) === 0) {
-          waitingKeys.delete(d.key);
-          turn.delete(d.key);
-          return;
-        }
-        if (isDead(d.state, at)) return skipWaiting(d);
-        if (canStart(d.state, at)) {
-          turn.add(d.key);
-          return;
-        }
-        turn.delete(d.key);
-        const when = startableAt(d.state, at);
-        if (when !== undefined && (heldAt.get(d.key) ?? Infinity) > when) hold(d.key, when);
-      };
-
-      const hold = (key: string, at: number): void => {
-        heldAt.set(key, at);
-        held.push({ at, key });
-        for (let i = held.length - 1; i > 0; ) {
-          const parent = (i - 1) >> 1;
-          if ((held[parent]?.at ?? 0) <= at) break;
-          [held[i], held[parent]] = [held[parent] as { at: number; key: string }, held[i] as { at: number; key: string }];
-          i = parent;
-        }
-      };
-
-      const popHeld = (): { at: number; key: string } | undefined => {
-        const top = held[0];
-        const last = held.pop();
-        if (top === undefined || last === undefined || held.length === 0) return top;
-        held[0] = last;
-        for (let i = 0; ; ) {
-          const l = 2 * i + 1;
-          const r = l + 1;
-          let m = i;
-          if ((held[l]?.at ?? Infinity) < (held[m]?.at ?? Infinity)) m = l;
-          if ((held[r]?.at ?? Infinity) < (held[m]?.at ?? Infinity)) m = r;
-          if (m === i) break;
-          [held[i], held[m]] = [held[m] as { at: number; key: string }, held[i] as { at: number; key: string }];
-          i = m;
-        }
-        return top;
-      };
-
-      /** Destinations whose hold has passed get their turn back (stale entries are dropped). */
-      const releaseHeld = (at: number): void => {
-        while (held.length > 0 && (held[0]?.at ?? Infinity) <= at) {
-          const entry = popHeld();
-          if (!entry || heldAt.get(entry.key) !== entry.at) continue;
-          heldAt.delete(entry.key);
-          const d = destinations.get(entry.key);
-          if (d) place(d, at);
-        }
-      };
-
-      const skipWaiting = (d: Destination<J>): void => {
-        const why: Skip = { kind: 'dead', until: d.state.deadUntil, reason: d.state.reason };
-        for (const job of takeWaiting(d)) skipJob(job, why);
-      };
-
-      /** A new job: waits its turn, or is skipped when its destination is dead or has too many waiting. */
-      const outerNext = (job: J): void => {
-        if (stopped) {
-          options.dropped?.(job);
-          return;
-        }
-        const key = options.key(job);
-        const d = destinationOf(key);
-        const at = now();
-        if (isDead(d.state, at)) return skipJob(job, { kind: 'dead', until: d.state.deadUntil, reason: d.state.reason });
-        d.queue.push(job);
-        waitingKeys.add(key);
-        if (waiting(d) === 1) place(d, at);
-        drain();
-      };
-
-      /** Time per job at a destination's measured throughput or its rate limit (0 while unknown). */
-      const perJobOf = (d: Destination<J>): number => {
-        const spacing = intervalOf(limits.rateOf?.(d.key));
-        return Math.max(spacing, d.finishedCount >= MEASURED ? d.gap : 0);
-      };
-
-      /** Sheds the waiting work of destinations that would take more than `maxWaitMs` to do it. */
-      const shed = (): void => {
-        const at = now();
-        for (const key of [...waitingKeys]) {
-          const d = destinations.get(key);
-          const perJob = d ? perJobOf(d) : 0;
-          if (!d || perJob === 0 || waiting(d) * perJob <= limits.maxWaitMs) continue;
-          const keep = Math.max(1, Math.floor(limits.maxWaitMs / 2 / perJob));
-          const extra = d.queue.splice(d.head + keep);
-          extra.forEach((job, i) => {
-            const until = at + Math.min(3_600_000, Math.max(1_000, Math.round((keep + i) * perJob)));
-            skipJob(job, { kind: 'busy', until });
-          });
-        }
-      };
-
-      /**
-       * Starts what may start, destinations in turn, and sets a timer for the
-       * earliest one held back by time. Not re-entered: an attempt that
-       * completes at once asks for another round instead.
-       */
-      const drain = (): void => {
-        if (draining) {
-          drainAgain = true;
-          return;
-        }
-        draining = true;
-        try {
-          do {
-            drainAgain = false;
-            releaseHeld(now());
-            while (active < limits.total && !subscriber.closed) {
-              const key = turn.values().next().value;
-              if (key === undefined) break;
-              const d = destinations.get(key);
-              turn.delete(key);
-              if (!d || waiting(d) === 0) continue;
-              const at = now();
-              if (!canStart(d.state, at)) {
-                place(d, at);
-                continue;
-              }
-              const job = d.queue[d.head] as J;
-              d.head += 1;
-              if (d.head === d.queue.length) {
-                d.queue.length = 0;
-                d.head = 0;
-              } else if (d.head * 2 >= d.queue.length) {
-                // let go of started jobs once they are half the array (amortised O(1)): a destination that always has
-                // a backlog would otherwise keep every job it ever ran
-                d.queue.splice(0, d.head);
-                d.head = 0;
-              }
-              startJob(d, job);
-              place(d, now()); // to the back of the line, or held
-            }
-          } while (drainAgain && !subscriber.closed);
-        } finally {
-          draining = false;
-        }
-        armTimer();
-        checkComplete();
-      };
-
-      const startJob = (d: Destination<J>, job: J): void => {
-        const at = now();
-        d.state = started(d.state, at, intervalOf(limits.rateOf?.(d.key)));
-        active += 1;
-        let feedback: Feedback = { kind: 'none' };
-        subscribeInner(
-          () => options.run(job),
-          () => jobDone(d, feedback, at),
-          (r) => (feedback = options.feedback(r)),
-        );
-      };
-
-      /** An attempt finished: its feedback moves the destination's state; freed capacity is handed on. */
-      const jobDone = (d: Destination<J>, feedback: Feedback, startedAt: number): void => {
-        active -= 1;
-        const at = now();
-        // the time since the last finish, counted from this attempt's start if it started later: an idle spell
-        // between sparse jobs is not slowness (it would get a fast destination shed)
-        const gap = at - Math.max(d.lastFinished, startedAt);
-        if (d.finishedCount > 0) d.gap = d.finishedCount === 1 ? gap : 0.9 * d.gap + 0.1 * gap;
-        d.lastFinished = at;
-        d.finishedCount += 1;
-        const wasDead = isDead(d.state, at);
-        d.state = finished(d.state, feedback, at, limits);
-        if (!wasDead && isDead(d.state, at)) options.onDead?.(d.key, d.state.deadUntil, d.state.reason);
-        if (waiting(d) === 0 && isIdle(d.state, limits, at) && destinations.size > IDLE_KEPT) destinations.delete(d.key);
-        else place(d, at);
-        drain();
-      };
-
-      /** One timer for the earliest moment a held destination may start (rate limit or dead period). */
-      const armTimer = (): void => {
-        while (held.length > 0 && heldAt.get(held[0]?.key ?? '') !== held[0]?.at) popHeld(); // stale entries
-        const earliest = held[0]?.at ?? Infinity;
-        const at = now();
-        if (earliest === Infinity || earliest >= timerAt) return;
-        timer?.unsubscribe();
-        timerAt = earliest;
-        timer = scheduler.schedule(() => {
-          timer?.unsubscribe(); // an action stays open after it ran: let go of it
-          timer = undefined;
-          timerAt = Infinity;
-          drain();
-        }, Math.max(0, earliest - at));
-        subscriber.add(timer);
-      };
-
-      const checkComplete = (): void => {
-        if (!sourceDone || active > 0 || skipping > 0 || waitingKeys.size > 0) return;
-        timer?.unsubscribe();
-        subscriber.complete();
-      };
-
-      /** Stop: jobs not started are dropped; running ones finish. */
-      const stop = (): void => {
-        if (stopped) return;
-        stopped = true;
-        for (const key of [...waitingKeys]) {
-          const d = destinations.get(key);
-          for (const job of d ? takeWaiting(d) : []) options.dropped?.(job);
-        }
-        waitingKeys.clear();
-        turn.clear();
-        sourceDone = true;
-        checkComplete();
-      };
-
-      if (options.stop$) subscriber.add(options.stop$.subscribe({ next: stop, error: stop }));
-      if (options.shed$) subscriber.add(options.shed$.subscribe({ next: shed, error: () => undefined }));
+      const dispatcher = new Dispatcher(options, subscriber);
+      if (options.stop$) subscriber.add(options.stop$.subscribe({ next: () => dispatcher.stop(), error: () => dispatcher.stop() }));
+      if (options.shed$) subscriber.add(options.shed$.subscribe({ next: () => dispatcher.shed(), error: () => undefined }));
       subscriber.add(
         source.subscribe({
-          next: outerNext,
+          next: (job) => dispatcher.add(job),
           error: (err: unknown) => subscriber.error(err),
-          complete: () => {
-            sourceDone = true;
-            drain();
-          },
+          complete: () => dispatcher.sourceComplete(),
         }),
       );
     });
+}
+
+/** One subscription's dispatching state and its steps. */
+class Dispatcher<J, R> {
+  /** Destinations by key: those with jobs waiting, running, or a state worth keeping. */
+  private readonly destinations = new Map<string, DestinationQueue<J>>();
+  /** Keys with jobs waiting. */
+  private readonly waitingKeys = new Set<string>();
+  /**
+   * Keys with jobs waiting that may start now, in the order they get their
+   * turn. A destination whose window is full leaves it until one of its
+   * attempts finishes; one held back by time (rate limit, dead period) goes to
+   * `held`. So a start or a finish costs the same with ten or ten thousand
+   * destinations waiting.
+   */
+  private readonly turn = new Set<string>();
+  private readonly held = new TimeHeap();
+  private readonly scheduler: SchedulerLike;
+  private active = 0;
+  private skipping = 0;
+  private sourceDone = false;
+  private stopped = false;
+  private draining = false;
+  private drainAgain = false;
+  private timer: Subscription | undefined;
+  private timerAt = Infinity;
+  /** Above this many destinations, a new one first sweeps out the inactive (see `forgetInactive`). */
+  private forgetAbove = IDLE_KEPT;
+
+  constructor(
+    private readonly options: DispatchOptions<J, R>,
+    private readonly subscriber: Subscriber<R>,
+  ) {
+    this.scheduler = options.scheduler ?? asyncScheduler;
+  }
+
+  /** A new job: waits its turn, or is skipped when its destination is dead. */
+  add(job: J): void {
+    if (this.stopped) {
+      this.options.dropped?.(job);
+      return;
+    }
+    const d = this.destinationOf(this.options.key(job));
+    const at = this.now();
+    if (isDead(d.state, at)) return this.skipJob(job, { kind: 'dead', until: d.state.deadUntil, reason: d.state.reason });
+    d.push(job);
+    this.waitingKeys.add(d.key);
+    if (d.waiting === 1) this.place(d, at);
+    this.drain();
+  }
+
+  sourceComplete(): void {
+    this.sourceDone = true;
+    this.drain();
+  }
+
+  /** Stop: jobs not started are dropped; running ones finish. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const key of [...this.waitingKeys]) {
+      const d = this.destinations.get(key);
+      for (const job of d ? this.takeWaiting(d) : []) this.options.dropped?.(job);
+    }
+    this.waitingKeys.clear();
+    this.turn.clear();
+    this.sourceDone = true;
+    this.checkComplete();
+  }
+
+  /** Sheds the waiting work of destinations that would take more than `maxWaitMs` to do it. */
+  shed(): void {
+    const at = this.now();
+    const { maxWaitMs } = this.options.limits;
+    for (const key of [...this.waitingKeys]) {
+      const d = this.destinations.get(key);
+      const perJob = d ? d.perJob(this.spacingOf(key)) : 0;
+      if (!d || perJob === 0 || d.waiting * perJob <= maxWaitMs) continue;
+      const keep = Math.max(1, Math.floor(maxWaitMs / 2 / perJob));
+      d.takeBeyond(keep).forEach((job, i) => {
+        const until = at + Math.min(3_600_000, Math.max(1_000, Math.round((keep + i) * perJob)));
+        this.skipJob(job, { kind: 'busy', until });
+      });
+    }
+  }
+
+  /**
+   * Starts what may start, destinations in turn, and sets a timer for the
+   * earliest one held back by time. Not re-entered: an attempt that
+   * completes at once asks for another round instead.
+   */
+  private drain(): void {
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = true;
+    try {
+      do {
+        this.drainAgain = false;
+        const at = this.now();
+        for (const key of this.held.due(at)) {
+          const d = this.destinations.get(key);
+          if (d) this.place(d, at);
+        }
+        this.startInTurn();
+      } while (this.drainAgain && !this.subscriber.closed);
+    } finally {
+      this.draining = false;
+    }
+    this.armTimer();
+    this.checkComplete();
+  }
+
+  /** One start per destination in turn, while capacity lasts. */
+  private startInTurn(): void {
+    while (this.active < this.options.limits.total && !this.subscriber.closed) {
+      const key = this.turn.values().next().value;
+      if (key === undefined) return;
+      const d = this.destinations.get(key);
+      this.turn.delete(key);
+      if (!d || d.waiting === 0) continue;
+      const at = this.now();
+      if (!canStart(d.state, at)) {
+        this.place(d, at);
+        continue;
+      }
+      this.startJob(d, d.take());
+      this.place(d, this.now()); // to the back of the line, or held
+    }
+  }
+
+  private startJob(d: DestinationQueue<J>, job: J): void {
+    const at = this.now();
+    d.state = started(d.state, at, this.spacingOf(d.key));
+    this.active += 1;
+    let feedback: Feedback = { kind: 'none' };
+    this.subscribeInner(
+      () => this.options.run(job),
+      () => this.jobDone(d, feedback, at),
+      (r) => (feedback = this.options.feedback(r)),
+    );
+  }
+
+  /** An attempt finished: its feedback moves the destination's state; freed capacity is handed on. */
+  private jobDone(d: DestinationQueue<J>, feedback: Feedback, startedAt: number): void {
+    this.active -= 1;
+    const at = this.now();
+    d.finished(at, startedAt);
+    const wasDead = isDead(d.state, at);
+    d.state = finished(d.state, feedback, at, this.options.limits);
+    if (!wasDead && isDead(d.state, at)) this.options.onDead?.(d.key, d.state.deadUntil, d.state.reason);
+    if (d.waiting === 0 && isIdle(d.state, this.options.limits, at) && this.destinations.size > IDLE_KEPT) this.destinations.delete(d.key);
+    else this.place(d, at);
+    this.drain();
+  }
+
+  /**
+   * Puts a destination with waiting jobs where it belongs: its turn when it
+   * may start now, `held` when a time holds it back, nowhere while its window
+   * is full (its next finished attempt looks again). A dead one's jobs are
+   * skipped.
+   */
+  private place(d: DestinationQueue<J>, at: number): void {
+    if (d.waiting === 0) {
+      this.waitingKeys.delete(d.key);
+      this.turn.delete(d.key);
+      return;
+    }
+    if (isDead(d.state, at)) return this.skipWaiting(d);
+    if (canStart(d.state, at)) {
+      this.turn.add(d.key);
+      return;
+    }
+    this.turn.delete(d.key);
+    const when = startableAt(d.state, at);
+    if (when !== undefined) this.held.hold(d.key, when);
+  }
+
+  /** A job that is not run: its destination is dead or too busy. */
+  private skipJob(job: J, why: Skip): void {
+    this.skipping += 1;
+    this.subscribeInner(
+      () => this.options.skip(job, why),
+      () => {
+        this.skipping -= 1;
+        this.checkComplete();
+      },
+    );
+  }
+
+  private skipWaiting(d: DestinationQueue<J>): void {
+    const why: Skip = { kind: 'dead', until: d.state.deadUntil, reason: d.state.reason };
+    for (const job of this.takeWaiting(d)) this.skipJob(job, why);
+  }
+
+  /** Takes every waiting job out of a destination. */
+  private takeWaiting(d: DestinationQueue<J>): J[] {
+    this.waitingKeys.delete(d.key);
+    this.turn.delete(d.key);
+    return d.takeAll();
+  }
+
+  /** Runs `work()` as an inner subscription, its values passed on (and to `seen`); `done` runs once it completed. */
+  private subscribeInner(work: () => ObservableInput<R>, done: () => void, seen?: (r: R) => void): void {
+    let completed = false;
+    // deferred: a `run` or `skip` that throws errors the output (as in mergeMap) instead of escaping as an unhandled error
+    const inner = defer(work).subscribe({
+      next: (r) => {
+        seen?.(r);
+        this.subscriber.next(r);
+      },
+      error: (err: unknown) => this.subscriber.error(err),
+      complete: () => {
+        completed = true;
+      },
+    });
+    // like mergeMap: the slot frees once the inner is torn down (its finalize ran)
+    inner.add(() => {
+      if (completed) done();
+    });
+    this.subscriber.add(inner);
+  }
+
+  /** One timer for the earliest moment a held destination may start (rate limit or dead period). */
+  private armTimer(): void {
+    const earliest = this.held.next() ?? Infinity;
+    const at = this.now();
+    if (earliest === Infinity || earliest >= this.timerAt) return;
+    this.timer?.unsubscribe();
+    this.timerAt = earliest;
+    this.timer = this.scheduler.schedule(() => {
+      this.timer?.unsubscribe(); // an action stays open after it ran: let go of it
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.drain();
+    }, Math.max(0, earliest - at));
+    this.subscriber.add(this.timer);
+  }
+
+  private checkComplete(): void {
+    if (!this.sourceDone || this.active > 0 || this.skipping > 0 || this.waitingKeys.size > 0) return;
+    this.timer?.unsubscribe();
+    this.subscriber.complete();
+  }
+
+  private destinationOf(key: string): DestinationQueue<J> {
+    let d = this.destinations.get(key);
+    if (!d) {
+      if (this.destinations.size >= this.forgetAbove) this.forgetInactive(this.now());
+      d = new DestinationQueue<J>(key, this.options.limits);
+      this.destinations.set(key, d);
+    }
+    return d;
+  }
+
+  /**
+   * Forgets destinations with nothing running or waiting and nothing left to
+   * enforce (not dead, no rate slot ahead): the idle ones are dropped as they
+   * finish, but one left with a narrowed window or a failure count would
+   * otherwise stay forever, one per destination ever seen. The next sweep
+   * waits until the map has doubled, so its cost is amortised.
+   */
+  private forgetInactive(at: number): void {
+    for (const [key, d] of this.destinations) {
+      if (d.state.running === 0 && d.waiting === 0 && !isDead(d.state, at) && d.state.nextStartAt <= at) this.destinations.delete(key);
+    }
+    this.forgetAbove = Math.max(IDLE_KEPT, 2 * this.destinations.size);
+  }
+
+  private now(): number {
+    return this.scheduler.now();
+  }
+
+  private spacingOf(key: string): number {
+    return intervalOf(this.options.limits.rateOf?.(key));
+  }
 }
