@@ -20,6 +20,11 @@ const zone: DnsZone = {
   },
   'mx-dead.fallback.test': { A: ['127.0.0.2'] }, // loopback, but no sink listens there
   'mx-live.fallback.test': { A: ['127.0.0.1'] },
+  // another domain on example.test's MX host: one destination with it
+  'sibling.test': { MX: [{ exchange: 'mx.example.test', priority: 10 }] },
+  // a destination whose only host refuses connections
+  'down.test': { MX: [{ exchange: 'mx.down.test', priority: 10 }] },
+  'mx.down.test': { A: ['127.0.0.2'] },
 };
 
 const body = crlf(
@@ -217,6 +222,58 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
     expect(scheduler.inFlight()).toBe(0);
     const [due] = await h.spool.claim(Date.now(), 10);
     expect([due?.record.id, due?.due.map((r) => r.recipient)]).toEqual([stored.id, ['bob@example.test']]);
+  });
+});
+
+describe('scheduler: destinations (SPEC §4)', () => {
+  it('sends all of a message\'s recipients at one destination in one transaction, split only at the recipient limit', async () => {
+    const s = await sink();
+    const recipients = Array.from({ length: 120 }, (_, i) => `r${i}@example.test`);
+    await h.store('alice@sender.test', recipients, body);
+    h.start({ outboundPort: s.port, destinationRecipientLimit: 50 });
+    const got = await s.waitForMessages(3);
+    expect(got.map((m) => m.to.length)).toEqual([50, 50, 20]);
+    expect(got.flatMap((m) => m.to)).toEqual(recipients);
+    expect(s.transactions()).toBe(3);
+  });
+
+  it('lets domains with the same MX hosts share one destination: one window for both', async () => {
+    // a window of one: shared, the messages of both domains go one after another over one
+    // connection; as two destinations, two attempts would run at once on two connections
+    const s = await sink({ delayMs: 20 });
+    for (let i = 0; i < 8; i++) await h.store('alice@sender.test', [`r${i}@${i % 2 === 0 ? 'example.test' : 'sibling.test'}`], body);
+    h.start({ outboundPort: s.port, queueWorkers: 100, domainConcurrency: 1 });
+    const got = await s.waitForMessages(8);
+    expect(new Set(got.map((m) => m.to[0]?.split('@')[1]))).toEqual(new Set(['example.test', 'sibling.test']));
+    expect(s.connections()).toBe(1);
+  });
+
+  it('marks a destination whose hosts refuse connections dead: its other messages are deferred without dialling', async () => {
+    const s = await sink();
+    for (let i = 0; i < 10; i++) await h.store('alice@sender.test', [`r${i}@down.test`], body);
+    h.start({ outboundPort: s.port, retryBaseSeconds: 60, retryMaxSeconds: 600 }, { initialConcurrency: 2, quickRetryBaseMs: 10, quickRetryMaxMs: 20 });
+    await h.waitFor('all ten deferred', () => {
+      const deferred = h.events.filter((e) => e.type === 'delivery.outcome' && e.outcome === 'deferred');
+      return deferred.length >= 10 ? deferred : undefined;
+    });
+    const dialled = new Set(h.events.flatMap((e) => (e.type === 'delivery.attempt' ? [e.id] : [])));
+    expect(dialled.size).toBeLessThan(10); // the cohort that failed, not every message
+    expect(h.events.filter((e) => e.type === 'destination.dead')).toMatchObject([{ destination: expect.stringContaining('mx.down.test'), reason: expect.stringMatching(/ECONNREFUSED/) }]);
+    const suspended = h.events.filter((e) => e.type === 'delivery.outcome' && e.response.startsWith('4.4.1 delivery temporarily suspended'));
+    expect(suspended.length).toBe(10 - dialled.size);
+    // a mail for another destination is not held up by the dead one
+    await h.store('alice@sender.test', ['bob@example.test'], body);
+    await s.waitForMessages(1);
+  });
+
+  it('spaces the starts of a destination with a rate limit', async () => {
+    const s = await sink();
+    for (let i = 0; i < 4; i++) await h.store('alice@sender.test', [`r${i}@example.test`], body);
+    const started = Date.now();
+    h.start({ outboundPort: s.port, destinationRates: new Map([['example.test', { count: 5, perMs: 1_000 }]]) });
+    await s.waitForMessages(4);
+    // starts at 0, 200, 400 and 600 ms
+    expect(Date.now() - started).toBeGreaterThanOrEqual(580);
   });
 });
 
