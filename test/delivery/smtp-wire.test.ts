@@ -3,6 +3,7 @@ import type { Transform } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { DotStuffer } from '../../src/delivery/smtp/dot-stuff.js';
 import { ReplyError, ReplyReader, replyText } from '../../src/delivery/smtp/reply.js';
+import { seeded } from '../helpers/random.js';
 
 // nodemailer's own DATA encoder, whose place DotStuffer takes: the reference.
 const DataStream = createRequire(import.meta.url)('nodemailer/lib/smtp-connection/data-stream.js') as new () => Transform;
@@ -22,18 +23,6 @@ function viaDataStream(chunks: readonly Buffer[]): Promise<Buffer> {
 function viaDotStuffer(chunks: readonly Buffer[]): Buffer {
   const stuffer = new DotStuffer();
   return Buffer.concat([...chunks.map((c) => stuffer.push(c)), stuffer.end()]);
-}
-
-/** A deterministic random source (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('DotStuffer', () => {

@@ -3,22 +3,11 @@ import { DueIndex, type DueEntry } from '../../src/spool/file/due-index.js';
 import { decodeJournal, encodeJournalRecord, type JournalRecord } from '../../src/spool/file/due-journal.js';
 import { joinId, splitId } from '../../src/spool/file/message-ids.js';
 import { newMessageId } from '../../src/spool/id.js';
+import { seeded } from '../helpers/random.js';
 
 const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
 const idAt = (ms: number, n: number): string => joinId(ms, n);
 const entry = (id: string, due: number, domains: [string, number][] = [['example.test', 1]], last = due): DueEntry => ({ id, due, last, domains });
-
-/** A deterministic random source (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('message ids as numbers', () => {
   it('splits an id into its time and random halves and joins it back', () => {

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import type { MessageList, MessageView } from '../../http/api-types.js';
 import { addConnectionOptions, connect, type AdminEnv } from './connection.js';
-import { formatTable, printJson, printJsonLine, type CliIo } from './output.js';
-import { addPagingOptions, nextPageHint, pageQuery, parsePaging, walkPages, type PagingFlags } from './paging.js';
+import { formatTable, printJson, type CliIo } from './output.js';
+import { addPagingOptions, nextPageHint, pageQuery, parsePaging, printPages, type PagingFlags } from './paging.js';
 
 const MESSAGES_HEADER = ['ID', 'RECEIVED', 'FROM', 'SIZE', 'RECIPIENTS'];
 
@@ -50,17 +50,11 @@ export function messagesCommand(env: AdminEnv, io: CliIo): Command {
   ).action(async (flags: PagingFlags, command: Command) => {
     const { client, json } = connect(command, env);
     const paging = parsePaging(flags);
-    let listed = 0;
-    const last = await walkPages(
-      paging,
+    const { last, listed } = await printPages(
+      io,
+      { paging, json, header: MESSAGES_HEADER },
       (after) => client.json<MessageList>('GET', `/api/messages${pageQuery(paging.limit, after)}`),
-      (page) => {
-        if (json) return paging.all ? printJsonLine(io, page) : printJson(io, page);
-        if (page.count === 0) return;
-        const rows = page.messages.map((m) => [m.id, m.receivedAt, `<${m.sender}>`, String(m.size), summary(m)]);
-        io.out(formatTable(MESSAGES_HEADER, rows, { omitHeader: listed > 0 }));
-        listed += page.count;
-      },
+      (page) => page.messages.map((m) => [m.id, m.receivedAt, `<${m.sender}>`, String(m.size), summary(m)]),
     );
     if (json) return;
     if (listed === 0) io.out(paging.after === undefined ? 'no messages\n' : 'no messages after this cursor\n');

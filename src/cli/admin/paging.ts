@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { CliError, EXIT } from './errors.js';
+import { formatTable, printJson, printJsonLine, type CliIo } from './output.js';
 
 /** The API's largest page (and largest `top`). */
 export const MAX_LIMIT = 1000;
@@ -24,9 +25,10 @@ export interface Paging {
   readonly all: boolean;
 }
 
-/** A page of any listing: only `next` matters here. */
+/** A page of any listing: only `next` (and the entries on it) matter here. */
 export interface Paged {
   readonly next?: string;
+  readonly count: number;
 }
 
 export function addPagingOptions(command: Command, what: string): Command {
@@ -77,4 +79,26 @@ export async function walkPages<P extends Paged>(paging: Paging, fetchPage: (aft
 export function nextPageHint(command: string, paging: Paging, next: string): string {
   const limit = paging.limit === undefined ? '' : ` --limit ${paging.limit}`;
   return `more: gopherpost ${command}${limit} --after ${next}  (or --all for every page)\n`;
+}
+
+/**
+ * Prints one page (or with `--all` every page, as each comes) as a table
+ * whose header is printed once, or as JSON (JSON Lines with `--all`).
+ * Resolves with the last page and how many entries were printed.
+ */
+export async function printPages<P extends Paged>(
+  io: CliIo,
+  options: { readonly paging: Paging; readonly json: boolean; readonly header: readonly string[] },
+  fetchPage: (after: string | undefined) => Promise<P>,
+  rowsOf: (page: P) => string[][],
+): Promise<{ readonly last: P; readonly listed: number }> {
+  const { paging, json, header } = options;
+  let listed = 0;
+  const last = await walkPages(paging, fetchPage, (page) => {
+    if (json) return paging.all ? printJsonLine(io, page) : printJson(io, page);
+    if (page.count === 0) return;
+    io.out(formatTable(header, rowsOf(page), { omitHeader: listed > 0 }));
+    listed += page.count;
+  });
+  return { last, listed };
 }

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import type { FlushResult, QueueList, QueueShapeView, RemoveResult, RetryResult } from '../../http/api-types.js';
 import { addConnectionOptions, connect, type AdminEnv } from './connection.js';
-import { formatTable, plural, printJson, printJsonLine, type CliIo } from './output.js';
-import { addPagingOptions, nextPageHint, pageQuery, parseCount, parsePaging, walkPages, type PagingFlags } from './paging.js';
+import { plural, printJson, type CliIo } from './output.js';
+import { addPagingOptions, nextPageHint, pageQuery, parseCount, parsePaging, printPages, type PagingFlags } from './paging.js';
 import { formatShape } from './shape.js';
 
 const QUEUE_HEADER = ['ID', 'RECIPIENT', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST RESPONSE'];
@@ -27,17 +27,11 @@ export function queueCommand(env: AdminEnv, io: CliIo): Command {
   ).action(async (flags: PagingFlags, command: Command) => {
     const { client, json } = connect(command, env);
     const paging = parsePaging(flags);
-    let listed = 0;
-    const last = await walkPages(
-      paging,
+    const { last, listed } = await printPages(
+      io,
+      { paging, json, header: QUEUE_HEADER },
       (after) => client.json<QueueList>('GET', `/api/queue${pageQuery(paging.limit, after)}`),
-      (page) => {
-        if (json) return paging.all ? printJsonLine(io, page) : printJson(io, page);
-        if (page.count === 0) return;
-        const rows = page.recipients.map((e) => [e.id, e.recipient, e.status, String(e.attempts), e.nextAttemptAt, e.lastResponse ?? '']);
-        io.out(formatTable(QUEUE_HEADER, rows, { omitHeader: listed > 0 }));
-        listed += page.count;
-      },
+      (page) => page.recipients.map((e) => [e.id, e.recipient, e.status, String(e.attempts), e.nextAttemptAt, e.lastResponse ?? '']),
     );
     if (json) return;
     if (last.depth === 0 && listed === 0) return io.out('queue is empty\n');
