@@ -63,8 +63,8 @@ describe('group-commit log on its I/O thread (§4)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
     const thread = new IoThread(dir, 'commit');
     try {
-      await expect(thread.request({ k: 'wal', frame: encodeRecord(del('orphan')).frame })).rejects.toThrow(/not open/);
-      await expect(thread.request({ k: 'rotate' })).resolves.toMatchObject({ seq: 0, sealed: 0 });
+      await expect(thread.request({ kind: 'record', frame: encodeRecord(del('orphan')).frame })).rejects.toThrow(/not open/);
+      await expect(thread.request({ kind: 'rotate' })).resolves.toMatchObject({ seq: 0, sealed: 0 });
       expect(await readdir(dir)).toEqual([]);
     } finally {
       await thread.close();
@@ -172,7 +172,7 @@ describe('group-commit log on its I/O thread (§4)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
     const thread = new IoThread(dir, 'commit');
     try {
-      await expect(thread.request({ k: 'nonsense' } as never)).rejects.toThrow(/unknown request nonsense/);
+      await expect(thread.request({ kind: 'nonsense' } as never)).rejects.toThrow(/unknown request nonsense/);
     } finally {
       await thread.close();
       await rm(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import { IoThread } from './io-thread.js';
-import type { Committed } from './io-worker.js';
+import type { Committed, Opened } from './io/protocol.js';
 import { spareAction } from './spare-policy.js';
 
 /**
@@ -81,7 +81,7 @@ export class GroupCommitLog {
    * records) is appended to the journal right after the record is synced.
    */
   async append(frame: Buffer, due?: Buffer): Promise<Committed> {
-    return this.call(due ? { k: 'wal', frame, due } : { k: 'wal', frame });
+    return this.call(due ? { kind: 'record', frame, due } : { kind: 'record', frame });
   }
 
   /**
@@ -92,7 +92,7 @@ export class GroupCommitLog {
    * caller takes the record back). `frame` is handed over: do not reuse it.
    */
   async commitMessage(frame: Buffer, bodyAt: number, names: readonly string[], due?: Buffer): Promise<Committed & { placed: readonly string[] }> {
-    const done = await this.call(due ? { k: 'msg', frame, bodyAt, names, due } : { k: 'msg', frame, bodyAt, names });
+    const done = await this.call(due ? { kind: 'message', frame, bodyAt, names, due } : { kind: 'message', frame, bodyAt, names });
     return { ...done, placed: done.placed ?? [] };
   }
 
@@ -104,7 +104,7 @@ export class GroupCommitLog {
   async useJournal(path: string): Promise<void> {
     this.journal = path;
     await this.ready();
-    await this.io.request({ k: 'journal', path });
+    await this.io.request({ kind: 'journal', path });
   }
 
   /**
@@ -116,34 +116,34 @@ export class GroupCommitLog {
     let continued = false;
     for (const part of parts) {
       if (previous) {
-        await this.background.request({ k: 'put', path, data: previous, continued, more: true }, movable(previous));
+        await this.background.request({ kind: 'put', path, data: previous, continued, more: true }, movable(previous));
         continued = true;
       }
       previous = part;
     }
     const last = previous ?? Buffer.alloc(0);
-    await this.background.request({ k: 'put', path, data: last, continued }, movable(last));
+    await this.background.request({ kind: 'put', path, data: last, continued }, movable(last));
   }
 
   /** Removes files on the background thread. */
   async unlink(paths: readonly string[]): Promise<void> {
-    await this.background.request({ k: 'unlink', paths });
+    await this.background.request({ kind: 'unlink', paths });
   }
 
   /** Writes a state file in place (checkpoints). */
   async writeState(path: string, json: string): Promise<string> {
-    return (await this.background.request({ k: 'state', path, json })) as string;
+    return (await this.background.request({ kind: 'state', path, json })) as string;
   }
 
   /** syncfs(2) of the spool's file system, run by the background thread; false where `sync --file-system` is missing. */
   async syncfs(root: string): Promise<boolean> {
-    return (await this.background.request({ k: 'syncfs', root })) === true;
+    return (await this.background.request({ kind: 'syncfs', root })) === true;
   }
 
   /** Starts a new segment; resolves with the number of the sealed one (the current one if that failed). */
   async rotate(): Promise<number> {
     await this.ready();
-    const v = (await this.io.request({ k: 'rotate' })) as { seq: number; sealed: number; bytes: number };
+    const v = (await this.io.request({ kind: 'rotate' })) as Opened;
     this.seq = v.seq;
     this.size = v.bytes;
     return v.sealed;
@@ -158,7 +158,7 @@ export class GroupCommitLog {
   async recycle(seqs: readonly number[]): Promise<void> {
     const sealed = seqs.filter((s) => s < this.seq);
     if (sealed.length === 0) return;
-    await this.background.request({ k: 'recycle', seqs: sealed });
+    await this.background.request({ kind: 'recycle', seqs: sealed });
   }
 
   async close(): Promise<void> {
@@ -167,7 +167,7 @@ export class GroupCommitLog {
     await Promise.all([this.io.close(), this.background.close()]);
   }
 
-  private async call(call: { k: 'wal'; frame: Buffer; due?: Buffer } | { k: 'msg'; frame: Buffer; bodyAt: number; names: readonly string[]; due?: Buffer }): Promise<Committed> {
+  private async call(call: { kind: 'record'; frame: Buffer; due?: Buffer } | { kind: 'message'; frame: Buffer; bodyAt: number; names: readonly string[]; due?: Buffer }): Promise<Committed> {
     if (this.closed) throw new Error('write-ahead log is closed');
     await this.ready();
     const bytes = call.frame.length;
@@ -184,7 +184,7 @@ export class GroupCommitLog {
   /** Has the background thread make spares (or give extra ones back); the log works without them, so failures are ignored. */
   private spares(action: 'prepare' | 'trim'): Promise<void> {
     if (this.closed) return Promise.resolve();
-    return this.background.request({ k: action }).then(
+    return this.background.request({ kind: action }).then(
       () => undefined,
       () => undefined,
     );
@@ -219,8 +219,8 @@ export class GroupCommitLog {
   }
 
   private async reopen(seq: number): Promise<void> {
-    const v = (await this.io.request({ k: 'open', seq })) as { seq: number; bytes: number };
-    if (this.journal !== undefined) await this.io.request({ k: 'journal', path: this.journal });
+    const v = (await this.io.request({ kind: 'open', seq })) as Opened;
+    if (this.journal !== undefined) await this.io.request({ kind: 'journal', path: this.journal });
     this.opened = this.io.generation;
     this.seq = v.seq;
     this.size = v.bytes;

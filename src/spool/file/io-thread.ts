@@ -1,8 +1,23 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { IO_WORKER_SOURCE, type IoFailure, type IoRequest, type IoResponse } from './io-worker.js';
+import { fromFailure, type IoRequest, type IoResponse } from './io/protocol.js';
 
-type Unnumbered<T> = T extends unknown ? Omit<T, 'n'> : never;
+type Unnumbered<T> = T extends unknown ? Omit<T, 'id'> : never;
 export type IoCall = Unnumbered<IoRequest>;
+
+/**
+ * The worker's program: `io/worker.js` beside this module. Run from the
+ * TypeScript sources (the test runner), there is no such file: the compiled
+ * one under `dist/` is started instead (`npm test` builds it first).
+ */
+function workerFile(): URL {
+  const beside = new URL('./io/worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  const compiled = new URL(beside.href.replace('/src/spool/file/', '/dist/src/spool/file/'));
+  if (existsSync(fileURLToPath(compiled))) return compiled;
+  throw new Error(`the spool I/O worker is not built (${fileURLToPath(compiled)}): run npm run build`);
+}
 
 interface Waiter {
   readonly resolve: (value: unknown) => void;
@@ -42,10 +57,10 @@ export class IoThread {
   }
 
   request(call: IoCall, transfer?: ArrayBuffer): Promise<unknown> {
-    const n = this.nextId++;
+    const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.waiting.set(n, { resolve, reject });
-      this.outbox.push({ ...call, n });
+      this.waiting.set(id, { resolve, reject });
+      this.outbox.push({ ...call, id });
       if (transfer) this.transfer.push(transfer);
       if (this.waiting.size === 1) this.thread().ref();
       if (!this.scheduled) {
@@ -66,7 +81,7 @@ export class IoThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(IO_WORKER_SOURCE, { eval: true, name: `spool-${this.role}`, workerData: { walDir: this.walDir }, resourceLimits: WORKER_LIMITS });
+    const worker = new Worker(workerFile(), { name: `spool-${this.role}`, workerData: { walDir: this.walDir }, resourceLimits: WORKER_LIMITS });
     this.started += 1;
     worker.on('message', (responses: IoResponse[]) => this.settle(responses));
     worker.on('error', (error) => this.stopped(worker, error));
@@ -78,11 +93,11 @@ export class IoThread {
 
   private settle(responses: readonly IoResponse[]): void {
     for (const r of responses) {
-      const waiter = this.waiting.get(r.n);
+      const waiter = this.waiting.get(r.id);
       if (!waiter) continue;
-      this.waiting.delete(r.n);
-      if (r.ok) waiter.resolve(r.v);
-      else waiter.reject(toError(r.e));
+      this.waiting.delete(r.id);
+      if (r.ok) waiter.resolve(r.value);
+      else waiter.reject(fromFailure(r.error));
     }
     if (this.waiting.size === 0 && !this.closing) this.worker?.unref();
   }
@@ -110,17 +125,9 @@ export class IoThread {
     this.closing = true; // keeps the process up until the thread has exited
     worker.ref();
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    await this.request({ k: 'close' }).catch(() => undefined);
+    await this.request({ kind: 'close' }).catch(() => undefined);
     await exited;
   }
-}
-
-function toError(failure: IoFailure): Error {
-  const error = new Error(failure.message) as NodeJS.ErrnoException;
-  if (failure.code !== undefined) error.code = failure.code;
-  if (failure.syscall !== undefined) error.syscall = failure.syscall;
-  if (failure.path !== undefined) error.path = failure.path;
-  return error;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { SpoolPaths } from './paths.js';
  * Puts a committed message's large body in place (renamed from tmp/, hard
  * links for the other recipients), writes state files during replay, and
  * removes messages. Small bodies and checkpoint state files are written by
- * the log's I/O threads instead (see io-worker.ts). Nothing here is fsynced:
+ * the log's I/O threads instead (see io/worker.ts). Nothing here is fsynced:
  * the write-ahead log already made the message durable, and the next
  * checkpoint syncs these files.
  */

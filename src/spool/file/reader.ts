@@ -16,7 +16,7 @@ export class SpoolReader {
 
   /** The whole file, or undefined when it does not exist. */
   async read(path: string): Promise<Buffer | undefined> {
-    const data = (await this.thread.request({ k: 'read', path })) as Uint8Array | null;
+    const data = (await this.thread.request({ kind: 'read', path })) as Uint8Array | null;
     return data === null ? undefined : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   }
 
