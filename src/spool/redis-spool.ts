@@ -1,30 +1,18 @@
 /**
  * The Redis spool: the `Spool` interface backed by one Redis, so several
- * daemons share one queue (SPEC §4, last bullet). Key layout in
- * `redis/keys.ts`; the atomic steps in `redis/claim-scripts.ts` and
- * `redis/state-scripts.ts`; the store commit, listing and retention in their
- * own modules under `redis/`.
+ * daemons share one queue (SPEC §4, last bullet). This file is the facade:
+ * it opens the connections, owns their lifecycle and hands each call to the
+ * module under `redis/` that does it:
  *
- * Claims. A claim takes a whole message out of `due` and records its owner
- * (`claims`, `owners`, `held:<node>`). It has no lease: it stays until the
- * owner releases it, however long an attempt takes. Each node heartbeats a
- * liveness entry (`nodes`, on the Redis clock) every `nodeTtlMs / 4`; a node
- * that stopped for `nodeTtlMs` (the daemon died) is dead, and any other
- * node's next claim first hands the dead node's claims back to `due`. So a
- * dead daemon's work resumes elsewhere after about `nodeTtlMs`, and
- * `nextDueAt` includes that moment so the survivors' schedulers wake for it.
- *
- * Counters. `depth` (waiting recipients) and `shape` (waiting recipients per
- * domain and minute of arrival) change in the same atomic step as the
- * recipient states they count (store, update, remove), so reading them costs
- * one command however big the queue is.
- *
- * Durability: `store` resolves only after Redis acknowledged every write; the
- * body is APPENDed in chunks to a temporary key (with an idle expiry) and one
- * MULTI/EXEC renames it into place and writes the record, its indexes and
- * its counts. What that acknowledgement is worth depends on the Redis
- * server's persistence settings: see `redis/durability.ts`, whose notice the
- * daemon logs at start-up.
+ * - `redis/store.ts`: storing a message (body, then one atomic commit) and
+ *   reading its body back; what a 250 is worth is `redis/durability.ts`,
+ *   whose notice is logged at start-up;
+ * - `redis/claims.ts`: claims without leases, taken over from dead nodes;
+ * - `redis/node-presence.ts`: this node's heartbeat and the wake-ups;
+ * - `redis/state-changes.ts`: recipient updates and retries, with the
+ *   counters (`depth`, `shape`) changed in the same atomic step;
+ * - `redis/listing.ts`, `redis/retention.ts`, `redis/commit.ts`: listing,
+ *   the retention sweep, commit and removal. Key layout: `redis/keys.ts`.
  *
  * Outages: commands fail at once while Redis is unreachable (no offline
  * queue; `commandTimeoutMs` for a Redis that hangs), so `store` rejects with
@@ -36,29 +24,24 @@
  * `retentionDays` (body too) on its last update, besides the daemon's
  * retention sweeper (`expire`).
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { Subject, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { ClaimedMessage } from '../domain/delivery.js';
-import { domainOf, type Envelope, type MessageId, type MessageRecord } from '../domain/envelope.js';
-import type { Logger } from '../log/logger.js';
-import { newMessageId } from './id.js';
-import { appendBody, readBody, type ReceivedBody } from './redis/body.js';
-import { claimScript, heartbeatScript, nextDueScript, releaseScript } from './redis/claim-scripts.js';
-import { commitMessage, removeMessage } from './redis/commit.js';
+import type { Envelope, MessageId, MessageRecord } from '../domain/envelope.js';
+import { claimMessages, nextDue, releaseClaim, type ClaimNode } from './redis/claims.js';
+import { removeMessage } from './redis/commit.js';
 import { connect, safeUrl } from './redis/connection.js';
 import { evictionNotice, persistenceNotice, readEvictionPolicy, readPersistence, type PersistenceNotice } from './redis/durability.js';
 import { parseShapeField, redisKeys, type RedisKeys } from './redis/keys.js';
 import { listPage } from './redis/listing.js';
-import { initialRecord } from './records.js';
-import { decodeRecord, dueRecipients, field, pairsToObject } from './redis/record.js';
-import { guarded, numbers, pipelineReplies, storageError, strings } from './redis/replies.js';
+import { NodePresence } from './redis/node-presence.js';
+import { decodeRecord } from './redis/record.js';
+import { guarded } from './redis/replies.js';
+import { storageError } from './storage-error.js';
 import { expireFinished } from './redis/retention.js';
-import { retryBatchScript, retryOneScript, updateScript } from './redis/state-scripts.js';
-import { SpoolError, type ListOptions, type Page, type RecipientUpdate, type ShapeCell, type Spool } from './spool.js';
-
-export type SpoolLogger = Pick<Logger, 'info' | 'warn'>;
+import { retryWaiting, updateRecipients } from './redis/state-changes.js';
+import { openStoredBody, storeMessage } from './redis/store.js';
+import { SpoolError, type ListOptions, type Page, type RecipientUpdate, type ShapeCell, type Spool, type SpoolLogger } from './spool.js';
 
 export interface RedisSpoolOptions {
   /** `redis://…` or `rediss://…` (SMTP_REDIS_URL). */
@@ -80,8 +63,6 @@ export interface RedisSpoolOptions {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Messages made due per retry-all script call: Redis is never blocked for long. */
-const RETRY_BATCH = 1000;
 
 /**
  * Connects, checks what Redis' persistence settings make of a 250 (logged),
@@ -112,76 +93,37 @@ function log(logger: SpoolLogger | undefined, notice: PersistenceNotice, url: st
 }
 
 class RedisSpool implements Spool {
-  private readonly wakeSubject = new Subject<void>();
-  readonly wake$: Observable<void> = this.wakeSubject.asObservable();
+  readonly wake$: Observable<void>;
   private readonly now: () => number;
-  private readonly node = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly presence: NodePresence;
+  /** This node as the claim steps take it. */
+  private readonly claimer: ClaimNode;
   private readonly retentionMs: number;
-  private readonly nodeTtlMs: number;
   private readonly tmpIdleTtlMs: number;
-  private readonly timer: NodeJS.Timeout;
-  private closed = false;
-  private lost = false;
 
   constructor(
     private readonly redis: Redis,
     private readonly subscriber: Redis,
     private readonly keys: RedisKeys,
-    private readonly options: RedisSpoolOptions,
+    options: RedisSpoolOptions,
   ) {
     this.now = options.now ?? Date.now;
     this.retentionMs = Math.round((options.retentionDays ?? 7) * DAY_MS);
-    this.nodeTtlMs = options.nodeTtlMs ?? 10_000;
+    const nodeTtlMs = options.nodeTtlMs ?? 10_000;
     this.tmpIdleTtlMs = options.tmpIdleTtlMs ?? 15 * 60_000;
-    this.timer = setInterval(() => void this.heartbeat().catch(() => undefined), Math.max(50, Math.floor(this.nodeTtlMs / 4)));
-    this.timer.unref();
-    subscriber.on('message', (channel: string, from: string) => {
-      if (channel === keys.wake && from !== this.node) this.wakeSubject.next();
-    });
-    redis.on('close', () => this.onLost());
-    redis.on('ready', () => this.onRestored());
-  }
-
-  private onLost(): void {
-    if (this.closed || this.lost) return;
-    this.lost = true;
-    this.options.logger?.warn({ component: 'spool', backend: 'redis', redis: safeUrl(this.options.url) }, 'Redis connection lost; reconnecting');
-  }
-
-  private onRestored(): void {
-    if (this.closed || !this.lost) return;
-    this.lost = false;
-    this.options.logger?.info({ component: 'spool', backend: 'redis', redis: safeUrl(this.options.url) }, 'Redis connection restored');
-    void this.heartbeat().catch(() => undefined);
-    this.wakeSubject.next(); // messages may have fallen due while we could not look
+    this.presence = new NodePresence(redis, subscriber, keys, nodeTtlMs, options.url, options.logger);
+    this.wake$ = this.presence.wake$;
+    this.claimer = { redis, keys, node: this.presence.node, nodeTtlMs, ...(options.logger ? { logger: options.logger } : {}) };
   }
 
   /** Keeps this node's claims its own. */
-  async heartbeat(): Promise<void> {
-    if (this.closed) return;
-    await heartbeatScript.run(this.redis, [this.keys.nodes], [this.node, this.nodeTtlMs]);
+  heartbeat(): Promise<void> {
+    return this.presence.heartbeat();
   }
 
   async store(envelope: Envelope, body: AsyncIterable<Buffer>): Promise<MessageRecord> {
-    const recipients = [...new Set(envelope.recipients)];
-    if (recipients.length === 0) throw new SpoolError('a message needs at least one recipient');
-    const id = newMessageId(this.now());
-    const tmp = this.keys.tmp(id);
-    let received: ReceivedBody;
-    try {
-      received = await appendBody(this.redis, tmp, body, this.tmpIdleTtlMs, storageError);
-    } catch (error) {
-      await this.redis.del(tmp).catch(() => undefined); // else its idle expiry removes it
-      throw error;
-    }
-    const record = initialRecord(id, { ...envelope, recipients }, received.size);
-    try {
-      await commitMessage(this.redis, this.keys, record, received.inline ?? tmp);
-    } catch (error) {
-      await this.redis.del(tmp).catch(() => undefined);
-      throw storageError(error);
-    }
-    this.wake();
+    const record = await storeMessage(this.redis, this.keys, envelope, body, this.now, this.tmpIdleTtlMs);
+    this.presence.wake();
     return record;
   }
 
@@ -194,61 +136,27 @@ class RedisSpool implements Spool {
     return listPage(this.redis, this.keys, options);
   }
 
-  async openBody(message: MessageRecord): Promise<AsyncIterable<Buffer>> {
-    const { id } = message;
-    const key = this.keys.body(id);
-    const [size, stored] = await guarded(async () => pipelineReplies(await this.redis.pipeline().hget(this.keys.msg(id), field.size).strlen(key).exec()));
-    if (typeof size !== 'string') throw new SpoolError(`unknown message ${id}`);
-    if (stored !== Number(size)) throw new SpoolError(`message ${id} has no body of ${size} bytes`);
-    return readBody(this.redis, key, Number(size), storageError);
+  openBody(message: MessageRecord): Promise<AsyncIterable<Buffer>> {
+    return openStoredBody(this.redis, this.keys, message);
   }
 
   async update(id: MessageId, updates: readonly RecipientUpdate[]): Promise<MessageRecord> {
-    const k = this.keys;
-    const now = this.now();
-    const args: (string | number)[] = [id, this.retentionMs];
-    for (const u of updates) {
-      const hasLast = u.lastResponse === undefined ? '0' : '1';
-      args.push(u.recipient, domainOf(u.recipient), u.status, u.attempts, u.nextAttemptAt, now, hasLast, u.lastResponse ?? '');
-    }
-    const reply = await guarded(() => updateScript.run(this.redis, [k.msg(id), k.body(id), k.due, k.waiting, k.owners, k.depth, k.shape], args));
-    const [fields, requeued] = Array.isArray(reply) ? (reply as unknown[]) : [];
-    const record = decodeRecord(id, pairsToObject(strings(fields)));
-    if (!record) throw new SpoolError(`message ${id} is unreadable`);
+    const { record, requeued } = await updateRecipients(this.redis, this.keys, id, updates, this.now(), this.retentionMs);
     // A claimed message comes back with its release (which wakes); an unclaimed one may be due sooner now.
-    if (requeued === 1) this.wake();
+    if (requeued) this.presence.wake();
     return record;
   }
 
-  async claim(now: number, limit: number): Promise<readonly ClaimedMessage[]> {
-    const count = Math.floor(limit);
-    if (!(count > 0)) return [];
-    const k = this.keys;
-    const reply = await guarded(() =>
-      claimScript.run(this.redis, [k.due, k.claims, k.owners, k.nodes], [now, count, this.node, k.heldPrefix, k.msgPrefix, this.nodeTtlMs]),
-    );
-    const claimed: ClaimedMessage[] = [];
-    for (const entry of Array.isArray(reply) ? (reply as unknown[]) : []) {
-      const [id = '', flat] = Array.isArray(entry) ? (entry as unknown[]) : [];
-      const record = decodeRecord(String(id), pairsToObject(strings(flat)));
-      // Unreadable: it stays claimed (out of every daemon's way) until this node stops.
-      if (!record) this.options.logger?.warn({ component: 'spool', backend: 'redis', id }, 'claimed message is unreadable; left aside');
-      else claimed.push({ record, due: dueRecipients(record, now) });
-    }
-    return claimed;
+  claim(now: number, limit: number): Promise<readonly ClaimedMessage[]> {
+    return claimMessages(this.claimer, now, limit);
   }
 
   async release(id: MessageId, notBefore?: number): Promise<void> {
-    const k = this.keys;
-    const args = [id, this.node, k.heldPrefix, k.msgPrefix, notBefore ?? ''];
-    const released = await guarded(() => releaseScript.run(this.redis, [k.due, k.claims, k.owners], args));
-    if (released === 1) this.wake();
+    if (await releaseClaim(this.claimer, id, notBefore)) this.presence.wake();
   }
 
-  async nextDueAt(): Promise<number | undefined> {
-    const k = this.keys;
-    const reply = await guarded(() => nextDueScript.run(this.redis, [k.due, k.nodes], [this.now(), this.node, k.heldPrefix]));
-    return typeof reply === 'string' ? Number(reply) : undefined;
+  nextDueAt(): Promise<number | undefined> {
+    return nextDue(this.claimer, this.now());
   }
 
   async depth(): Promise<number> {
@@ -268,25 +176,8 @@ class RedisSpool implements Spool {
   }
 
   async retryNow(id?: MessageId): Promise<number> {
-    const k = this.keys;
-    const now = this.now();
-    let changed = 0;
-    if (id !== undefined) {
-      changed = Number(await guarded(() => retryOneScript.run(this.redis, [k.msg(id), k.due, k.owners], [id, now])));
-    } else {
-      // messages due already (their later recipients), then those due later
-      for (let offset = 0; ; offset += RETRY_BATCH) {
-        const [looked = 0, moved = 0] = numbers(await guarded(() => retryBatchScript.run(this.redis, [k.due], [now, k.msgPrefix, RETRY_BATCH, 'due', offset])));
-        changed += moved;
-        if (looked < RETRY_BATCH) break;
-      }
-      for (;;) {
-        const [looked = 0, moved = 0] = numbers(await guarded(() => retryBatchScript.run(this.redis, [k.due], [now, k.msgPrefix, RETRY_BATCH, 'later', 0])));
-        changed += moved;
-        if (looked < RETRY_BATCH) break;
-      }
-    }
-    this.wake();
+    const changed = await retryWaiting(this.redis, this.keys, this.now(), id);
+    this.presence.wake();
     return changed;
   }
 
@@ -301,24 +192,17 @@ class RedisSpool implements Spool {
   }
 
   async check(): Promise<void> {
-    if (this.closed) throw new SpoolError('spool is closed');
+    if (this.presence.closed) throw new SpoolError('spool is closed');
     await guarded(() => this.redis.ping());
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.timer);
+    if (this.presence.closed) return;
+    this.presence.stop();
     // Claims still held (an attempt cut short) are handed back once our
     // heartbeat lapses, as after a crash; the scheduler released the rest.
     await this.subscriber.quit().catch(() => this.subscriber.disconnect());
     await this.redis.quit().catch(() => this.redis.disconnect());
-    this.wakeSubject.complete();
-  }
-
-  /** Wakes this daemon's scheduler now and the other daemons' through pub/sub. */
-  private wake(): void {
-    this.wakeSubject.next();
-    void this.redis.publish(this.keys.wake, this.node).catch(() => undefined);
+    this.presence.end();
   }
 }

@@ -1,6 +1,10 @@
 import type { Observable } from 'rxjs';
 import type { ClaimedMessage } from '../domain/delivery.js';
 import type { Envelope, MessageId, MessageRecord, RecipientStatus } from '../domain/envelope.js';
+import type { Logger } from '../log/logger.js';
+
+/** Where a spool reports trouble it handles itself (a lost connection, a failed background checkpoint). */
+export type SpoolLogger = Pick<Logger, 'info' | 'warn'>;
 
 /** A change to one recipient's durable state, written after a delivery attempt. */
 export interface RecipientUpdate {

@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { SpoolError } from '../spool.js';
-import { messageOf, storageError } from './replies.js';
+import { messageOf, storageError } from '../storage-error.js';
 
 export interface ConnectionOptions {
   readonly url: string;

@@ -2,7 +2,7 @@
  * Turning Redis replies (script results, pipeline results) into typed values,
  * and Redis failures into SpoolError: the one error the spool's callers see.
  */
-import { SpoolError } from '../spool.js';
+import { storageError } from '../storage-error.js';
 
 /** A pipeline's per-command results: [error, reply] pairs (null when discarded). */
 export type PipelineResults = [Error | null, unknown][] | null;
@@ -31,15 +31,6 @@ export function pipelineReplies(results: PipelineResults): unknown[] {
   });
 }
 
-export function messageOf(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return error.errors.map(messageOf).join('; ');
-  return error instanceof Error ? error.message || error.name : String(error);
-}
-
-export function storageError(error: unknown): SpoolError {
-  if (error instanceof SpoolError) return error;
-  return new SpoolError(`spool storage failed: ${messageOf(error)}`, { cause: error });
-}
 
 /** Runs one Redis step; whatever fails comes out as SpoolError. */
 export async function guarded<T>(work: () => Promise<T>): Promise<T> {
