@@ -11,7 +11,7 @@ import type { Spool } from './spool.js';
 export async function openSpool(config: Config, logger?: Logger): Promise<Spool> {
   switch (config.queueBackend) {
     case 'file':
-      return openFileSpool({ path: config.queuePath, preallocate: true });
+      return openFileSpool({ path: config.queuePath, preallocate: true, ...(logger ? { logger } : {}) });
     case 'redis': {
       const { openRedisSpool } = await import('./redis-spool.js');
       return openRedisSpool({ url: config.redisUrl, prefix: config.redisPrefix, retentionDays: config.retentionDays, ...(logger ? { logger } : {}) });

@@ -13,6 +13,7 @@ import { deleteKeys, REDIS_URL, redisUnavailable, startTcpProxy, uniquePrefix } 
 import { startSink, type Sink } from '../helpers/sink.js';
 import { ehlo } from '../helpers/smtp-client.js';
 import { allMessages } from '../helpers/spool.js';
+import { eventually } from '../helpers/eventually.js';
 
 const unavailable = await redisUnavailable();
 if (unavailable) console.warn(`skipping the multi-node test: ${unavailable}`);
@@ -73,14 +74,6 @@ function daemonEnv(name: string, prefix: string, dnsPort: number, sink: Sink, mo
   };
 }
 
-async function waitUntil(check: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Deliveries per recipient, and per delivering daemon (the HELO name it gave the sink). */
 function tally(sink: Sink): { perRecipient: Map<string, number>; perDaemon: Record<string, number>; total: number } {
   const perRecipient = new Map<string, number>();
@@ -124,7 +117,7 @@ describe.skipIf(unavailable !== undefined)('two daemons on one Redis (§4)', () 
       ).flat();
       const sentSeconds = (Date.now() - started) / 1000;
       expect(accepted.length).toBe(MESSAGES);
-      await waitUntil(() => tally(sink).perRecipient.size >= MESSAGES, 40_000, () => `${tally(sink).perRecipient.size} of ${MESSAGES} delivered`);
+      await eventually(() => tally(sink).perRecipient.size >= MESSAGES, 40_000, () => `${tally(sink).perRecipient.size} of ${MESSAGES} delivered`);
       const deliveredSeconds = (Date.now() - started) / 1000;
       await new Promise((r) => setTimeout(r, 1_000)); // room for a duplicate to show up
       const { perRecipient, perDaemon, total } = tally(sink);
@@ -170,12 +163,12 @@ describe.skipIf(unavailable !== undefined)('two daemons on one Redis (§4)', () 
       const [a, b] = await Promise.all(['a', 'b'].map((name) => startChildDaemon(daemonEnv(name, prefix, dns.port, sink, 'mx'))));
       if (!a || !b) throw new Error('daemons did not start');
       daemons.push(a, b);
-      await waitUntil(() => sink.messages.length >= MESSAGES / 3, 30_000, () => `${sink.messages.length} delivered before the kill`);
+      await eventually(() => sink.messages.length >= MESSAGES / 3, 30_000, () => `${sink.messages.length} delivered before the kill`);
       a.child.kill('SIGKILL');
       await a.exited;
       const killedAt = Date.now();
       const atKill = tally(sink);
-      await waitUntil(() => tally(sink).perRecipient.size >= MESSAGES, 45_000, () => `${tally(sink).perRecipient.size} of ${MESSAGES} delivered after the kill`);
+      await eventually(() => tally(sink).perRecipient.size >= MESSAGES, 45_000, () => `${tally(sink).perRecipient.size} of ${MESSAGES} delivered after the kill`);
       const resumedSeconds = (Date.now() - killedAt) / 1000;
       await new Promise((r) => setTimeout(r, 1_000));
       const { perRecipient, perDaemon, total } = tally(sink);

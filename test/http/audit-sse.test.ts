@@ -2,6 +2,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditEvent, AuditRecord } from '../../src/domain/audit.js';
 import { openStream, parsePrometheus, request, startHarness, type Harness } from './helpers.js';
+import { eventually } from '../helpers/eventually.js';
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -13,14 +14,6 @@ const command = (n: number): AuditEvent => ({ type: 'command', session: 's1', co
 
 async function subscribers(h: Harness): Promise<number> {
   return (await h.metrics.auditSubscribers.get()).values[0]?.value ?? Number.NaN;
-}
-
-async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 3000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('GET /audit (Server-Sent Events)', () => {

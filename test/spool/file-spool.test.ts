@@ -1,10 +1,12 @@
-import { cp, mkdtemp, readdir, rm, stat, symlink, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rename, rm, stat, symlink, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log/logger.js';
 import { openFileSpool } from '../../src/spool/file-spool.js';
 import { recipientHash } from '../../src/spool/file/paths.js';
+import { eventually } from '../helpers/eventually.js';
 import { SpoolError } from '../../src/spool/spool.js';
 import { envelope, readAll, spoolContract } from './contract.js';
 
@@ -93,6 +95,39 @@ describe('file spool layout', () => {
       // the log moved to a fresh segment: the next message is stored
       const record = await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('y\r\n')]));
       expect((await readAll(await spool.openBody(record))).toString()).toBe('y\r\n');
+    } finally {
+      await spool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('logs a failing periodic checkpoint once, keeps every change in the log, and logs when checkpoints work again', async () => {
+    const dir = await tempDir();
+    const at = Date.UTC(2026, 10, 24, 10, 0, 0);
+    const lines: { level: string; msg: string; err?: string }[] = [];
+    const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
+    const spool = await openFileSpool({ path: dir, now: () => at, checkpointMs: 40, logger });
+    const day = join(dir, '2026-11-24');
+    try {
+      const record = await spool.store(envelope({}, at), Readable.from([Buffer.from('x\r\n')]));
+      await spool.checkpoint();
+      expect(await spool.claim(at, 10)).toHaveLength(1); // a claimed record is held in memory: its update needs no read
+      // the date folder becomes a file: the state file of the next change cannot be written
+      await rename(day, `${day}.aside`);
+      await writeFile(day, 'not a folder');
+      await spool.update(record.id, [{ recipient: 'Bob@example.test', status: 'deferred', attempts: 1, lastResponse: '451 later', nextAttemptAt: at + 60_000 }]);
+      await eventually(() => lines.some((l) => l.level === 'warn'), 5_000, () => 'the warning');
+      await new Promise((resolve) => setTimeout(resolve, 200)); // several more failing checkpoints
+      const warnings = lines.filter((l) => l.level === 'warn');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]?.msg).toMatch(/checkpoint failed/);
+      expect(warnings[0]?.err).toMatch(/ENOTDIR|EEXIST/);
+      expect(await readdir(join(dir, 'wal'))).not.toEqual([]); // the change is still in the log
+      await rm(day);
+      await rename(`${day}.aside`, day);
+      await eventually(() => lines.some((l) => l.level === 'info' && /succeed again/.test(l.msg)), 5_000, () => 'the recovery line');
+      const state = JSON.parse(await readFile(join(day, `${record.id}.json`), 'utf8')) as { recipients: { status: string }[] };
+      expect(state.recipients.map((r) => r.status)).toEqual(['deferred', 'queued']);
     } finally {
       await spool.close();
       await rm(dir, { recursive: true, force: true });

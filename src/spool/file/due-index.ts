@@ -18,6 +18,7 @@
 import type { MessageId } from '../../domain/envelope.js';
 import { IdTable } from './id-table.js';
 import { joinId, splitId } from './message-ids.js';
+import { SlotHeap } from './slot-heap.js';
 
 /** Waiting recipients per destination domain. */
 export type DomainCounts = readonly (readonly [domain: string, recipients: number])[];
@@ -45,9 +46,8 @@ export class DueIndex {
   /** Domain number, or -1 when the message waits for several (see `multi`). */
   private domain = new Int32Array(0);
   private flags = new Uint8Array(0);
-  private heapAt = new Int32Array(0);
-  private heap = new Int32Array(0);
-  private heapSize = 0;
+  /** Unclaimed slots by due time, then the older message first. */
+  private readonly heap = new SlotHeap((a, b) => this.less(a, b));
   private free: number[] = [];
   private top = 0;
   private readonly ids = new IdTable((slot) => ({ time: this.time[slot] ?? Number.NaN, random: this.random[slot] ?? Number.NaN }));
@@ -98,13 +98,13 @@ export class DueIndex {
       this.domain[slot] = -1;
       this.multi.set(slot, entry.domains.map(([d, n]) => [d, n] as const));
     }
-    if (((this.flags[slot] ?? 0) & CLAIMED) === 0) this.place(slot);
+    if (((this.flags[slot] ?? 0) & CLAIMED) === 0) this.heap.place(slot);
   }
 
   drop(id: MessageId): void {
     const slot = this.slotOf(id);
     if (slot < 0) return;
-    this.unplace(slot);
+    this.heap.remove(slot);
     this.ids.remove(this.time[slot] ?? 0, this.random[slot] ?? 0);
     this.waitingTotal -= this.waiting[slot] ?? 0;
     this.multi.delete(slot);
@@ -115,10 +115,9 @@ export class DueIndex {
   /** Claims up to `limit` messages due at `now`, earliest first; `forced` ones were made due by `force`. */
   popDue(now: number, limit: number): { id: MessageId; forced: boolean }[] {
     const out: { id: MessageId; forced: boolean }[] = [];
-    while (out.length < limit && this.heapSize > 0) {
-      const slot = this.heap[0] ?? 0;
+    for (let slot = this.heap.peek(); out.length < limit && slot !== undefined; slot = this.heap.peek()) {
       if ((this.dueAt[slot] ?? Infinity) > now) break;
-      this.unplace(slot);
+      this.heap.remove(slot);
       const flags = this.flags[slot] ?? 0;
       this.flags[slot] = (flags | CLAIMED) & ~FORCED;
       out.push({ id: this.idOf(slot), forced: (flags & FORCED) !== 0 });
@@ -132,7 +131,7 @@ export class DueIndex {
     if (slot < 0 || ((this.flags[slot] ?? 0) & CLAIMED) === 0) return;
     this.flags[slot] = (this.flags[slot] ?? 0) & ~CLAIMED;
     this.dueAt[slot] = Math.max(this.dueAt[slot] ?? 0, notBefore);
-    this.place(slot);
+    this.heap.place(slot);
   }
 
   /**
@@ -142,7 +141,7 @@ export class DueIndex {
    * partly due already (the caller counts their recipients from the record).
    */
   force(now: number, id?: MessageId): { moved: number; partly: MessageId[] } {
-    const slots = id === undefined ? this.heap.slice(0, this.heapSize) : [this.slotOf(id)].filter((s) => s >= 0 && ((this.flags[s] ?? 0) & CLAIMED) === 0);
+    const slots = id === undefined ? this.heap.slots() : [this.slotOf(id)].filter((s) => s >= 0 && ((this.flags[s] ?? 0) & CLAIMED) === 0);
     let moved = 0;
     let sift = false;
     const partly: MessageId[] = [];
@@ -156,15 +155,16 @@ export class DueIndex {
       this.dueAt[slot] = now;
       moved += this.waiting[slot] ?? 0;
       sift = true;
-      if (id !== undefined) this.siftUp(this.heapAt[slot] ?? 0);
+      if (id !== undefined) this.heap.place(slot);
     }
-    if (id === undefined && sift) this.heapify();
+    if (id === undefined && sift) this.heap.reorder();
     return { moved, partly };
   }
 
   /** When the earliest unclaimed message falls due. */
   nextDue(): number | undefined {
-    return this.heapSize > 0 ? this.dueAt[this.heap[0] ?? 0] : undefined;
+    const first = this.heap.peek();
+    return first === undefined ? undefined : this.dueAt[first];
   }
 
   /** Every entry (for a journal snapshot); claimed ones with the due time they had. */
@@ -242,7 +242,6 @@ export class DueIndex {
     this.time[slot] = time;
     this.random[slot] = random;
     this.flags[slot] = LIVE;
-    this.heapAt[slot] = -1;
     return slot;
   }
 
@@ -260,13 +259,11 @@ export class DueIndex {
     this.waiting = widen(this.waiting, (n) => new Uint32Array(n));
     this.domain = widen(this.domain, (n) => new Int32Array(n));
     this.flags = widen(this.flags, (n) => new Uint8Array(n));
-    this.heapAt = widen(this.heapAt, (n) => new Int32Array(n));
-    this.heap = widen(this.heap, (n) => new Int32Array(n));
+    this.heap.grow(capacity);
     this.capacity = capacity;
   }
 
-  // ---- the heap of unclaimed slots: by due time, then the older message first
-
+  /** Heap order: by due time, then the older message first. */
   private less(a: number, b: number): boolean {
     const da = this.dueAt[a] ?? 0;
     const db = this.dueAt[b] ?? 0;
@@ -274,71 +271,5 @@ export class DueIndex {
     const ta = this.time[a] ?? 0;
     const tb = this.time[b] ?? 0;
     return ta !== tb ? ta < tb : (this.random[a] ?? 0) < (this.random[b] ?? 0);
-  }
-
-  /** Puts a slot in the heap, or moves it to where its due time now belongs. */
-  private place(slot: number): void {
-    const at = this.heapAt[slot] ?? -1;
-    if (at < 0) {
-      this.heap[this.heapSize] = slot;
-      this.heapAt[slot] = this.heapSize;
-      this.heapSize += 1;
-      this.siftUp(this.heapSize - 1);
-    } else {
-      this.siftUp(at);
-      this.siftDown(this.heapAt[slot] ?? at);
-    }
-  }
-
-  private unplace(slot: number): void {
-    const at = this.heapAt[slot] ?? -1;
-    if (at < 0) return;
-    this.heapAt[slot] = -1;
-    this.heapSize -= 1;
-    if (at === this.heapSize) return;
-    const last = this.heap[this.heapSize] ?? 0;
-    this.heap[at] = last;
-    this.heapAt[last] = at;
-    this.siftUp(at);
-    this.siftDown(this.heapAt[last] ?? at);
-  }
-
-  private heapify(): void {
-    for (let i = (this.heapSize >> 1) - 1; i >= 0; i--) this.siftDown(i);
-  }
-
-  private siftUp(from: number): void {
-    let i = from;
-    const slot = this.heap[i] ?? 0;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = this.heap[parent] ?? 0;
-      if (!this.less(slot, p)) break;
-      this.heap[i] = p;
-      this.heapAt[p] = i;
-      i = parent;
-    }
-    this.heap[i] = slot;
-    this.heapAt[slot] = i;
-  }
-
-  private siftDown(from: number): void {
-    let i = from;
-    const slot = this.heap[i] ?? 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= this.heapSize) break;
-      const right = left + 1;
-      const l = this.heap[left] ?? 0;
-      const r = this.heap[right] ?? 0;
-      const child = right < this.heapSize && this.less(r, l) ? right : left;
-      const c = this.heap[child] ?? 0;
-      if (!this.less(c, slot)) break;
-      this.heap[i] = c;
-      this.heapAt[c] = i;
-      i = child;
-    }
-    this.heap[i] = slot;
-    this.heapAt[slot] = i;
   }
 }

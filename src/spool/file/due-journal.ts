@@ -1,5 +1,6 @@
 /**
- * The due journal's records (pure encoding): what the due index must know of
+ * The due journal's records (pure functions: derived from a message record,
+ * encoded, decoded): what the due index must know of
  * a message after a restart, so start-up reads one file of compact records
  * instead of every message's state file.
  *
@@ -12,10 +13,27 @@
  * ends a file's replay: everything after it was never written whole.
  */
 import { crc32 } from 'node:zlib';
-import type { MessageId } from '../../domain/envelope.js';
+import { domainOf, isWaiting, type MessageId, type MessageRecord } from '../../domain/envelope.js';
 import type { DueEntry } from './due-index.js';
 
 export type JournalRecord = { readonly kind: 'set'; readonly entry: DueEntry } | { readonly kind: 'drop'; readonly id: MessageId };
+
+/** What the due index must know of a record: when it is next due and who waits where, or that nothing waits. */
+export function journalRecordOf(record: MessageRecord): JournalRecord {
+  let due = Infinity;
+  let last = -Infinity;
+  const domains = new Map<string, number>();
+  for (const r of record.recipients) {
+    if (!isWaiting(r.status)) continue;
+    due = Math.min(due, r.nextAttemptAt);
+    last = Math.max(last, r.nextAttemptAt);
+    const domain = domainOf(r.recipient);
+    domains.set(domain, (domains.get(domain) ?? 0) + 1);
+  }
+  if (domains.size === 0) return { kind: 'drop', id: record.id };
+  const entry: DueEntry = { id: record.id, due, last, domains: [...domains] };
+  return { kind: 'set', entry };
+}
 
 const SET = 1;
 const DROP = 2;
