@@ -1,8 +1,13 @@
 /**
- * Idle connections kept per key (host:port, TLS mode, credentials) so
- * consecutive messages to one host reuse a session. A connection sits here
- * only between transactions; after `idleTimeoutMs` unused it is disposed
- * (QUIT). Timers are unref'd: an idle cache never keeps the process alive.
+ * The parking lot under the connection pool (connection-pool.ts): idle
+ * connections kept per key (host:port, TLS mode, credentials) between
+ * transactions, each with its idle timer.
+ *
+ * In: connections to park (`put`) and ones that died while parked
+ * (`forget`). Out: the most recently parked connection of a key (`take`);
+ * connections handed to `dispose` (QUIT) when their idle time runs out, when
+ * a key already holds `maxIdlePerKey`, or on `clear`. Timers are unref'd: an
+ * idle cache never keeps the process alive.
  */
 export interface IdlePoolOptions {
   readonly idleTimeoutMs: number;

@@ -1,8 +1,13 @@
 /**
- * The outbound SMTP transport: a connection cache over our SMTP session
- * (smtp/session.ts), keyed by address, port, TLS mode and credentials, so
- * consecutive messages to one host reuse a session while there is work for
- * it, and idle sessions QUIT after a few seconds.
+ * The outbound SMTP transport: sends one envelope to one host over a session
+ * from the connection pool (connection-pool.ts), opening one (smtp/session.ts)
+ * when none is parked for the host, its port, TLS mode and credentials.
+ *
+ * In: a `SendRequest` (where, as whom, the envelope, the body stream, a
+ * shutdown signal). Out: a verdict per recipient whenever the server judged
+ * the transaction (RCPT replies, the DATA reply, a MAIL FROM refusal), or a
+ * `TransportError` when this host gave no verdict (connection refused,
+ * timeout, TLS failure, 421 …): the caller tries the next host.
  *
  * - EHLO name is SMTP_HOSTNAME; STARTTLS is used when offered (a refused
  *   STARTTLS continues in clear); the certificate is checked against the MX
@@ -15,24 +20,21 @@
  *   covers every command and the DATA stream).
  * - PIPELINING when offered: a small message costs two writes.
  *
- * `sendEnvelope` resolves with a verdict per recipient whenever the server
- * judged the transaction (RCPT replies, the DATA reply, a MAIL FROM refusal)
- * and rejects with a `TransportError` when this host gave no verdict
- * (connection refused, timeout, TLS failure, 421 …): the caller tries the
- * next host.
- *
  * (nodemailer's SMTPConnection did this before; it writes every command
  * separately and never pipelines MAIL, RCPT and DATA, which cost a socket
  * write and a read per command on every message.)
  */
 import type { Config } from '../config/types.js';
 import type { DeliveryOutcome } from '../domain/delivery.js';
-import { classifyError, classifyReply } from './classify.js';
+import { classifyError } from './classify.js';
 import type { Classification } from './classify.js';
-import { IdlePool } from './idle-pool.js';
+import { ConnectionPool, type PooledSession } from './connection-pool.js';
 import { SmtpClientError } from './smtp/errors.js';
-import { replyText, type Reply } from './smtp/reply.js';
+import { replyText } from './smtp/reply.js';
 import { SmtpSession, type TransactionResult } from './smtp/session.js';
+import { hangUpOf, recipientResults, type RecipientResult } from './transaction-verdict.js';
+
+export type { RecipientResult } from './transaction-verdict.js';
 
 export interface SmtpTarget {
   /** Address (or host name) to dial. */
@@ -57,11 +59,6 @@ export interface SendRequest extends SmtpTarget {
   readonly size?: number;
   /** Aborting closes the connection (shutdown). */
   readonly signal?: AbortSignal;
-}
-
-export interface RecipientResult {
-  readonly recipient: string;
-  readonly outcome: DeliveryOutcome;
 }
 
 export interface SendResult {
@@ -123,13 +120,6 @@ export function relayTarget(relay: NonNullable<Config['relay']>): SmtpTarget {
   };
 }
 
-interface Pooled {
-  readonly session: SmtpSession;
-  readonly key: string;
-  readonly openedAt: number;
-  messages: number;
-}
-
 function describe(target: SmtpTarget): string {
   const name = target.servername && target.servername !== target.host ? `${target.servername}[${target.host}]` : target.host;
   return `${name}:${target.port}`;
@@ -140,112 +130,88 @@ function keyOf(target: SmtpTarget): string {
   return `${scheme}://${target.auth?.user ?? ''}@${target.host}:${target.port}/${target.servername ?? ''}`;
 }
 
-function isPositive(reply: Reply): boolean {
-  return reply.code >= 200 && reply.code < 300;
-}
-
-/** A 421 anywhere means this host is closing on us: no verdict on the message. */
-function closing(result: TransactionResult): Reply | undefined {
-  return [...result.rcpt, ...(result.data ? [result.data] : [])].find((r) => r.code === 421);
-}
-
-/** Per-recipient outcomes: a refused RCPT keeps its own reply, accepted ones take the DATA reply. */
-function recipientResults(to: readonly string[], result: TransactionResult): RecipientResult[] {
-  return to.map((recipient, i) => {
-    const rcpt = result.rcpt[i];
-    const reply = rcpt && !isPositive(rcpt) ? rcpt : result.data;
-    if (!reply) return { recipient, outcome: { kind: 'deferred', response: '4.0.0 no reply for this recipient' } };
-    const stage = reply === rcpt ? 'RCPT' : 'DATA';
-    return { recipient, outcome: { kind: classifyReply(reply.code, stage).kind, response: replyText(reply) } };
-  });
-}
-
 export function createSmtpTransport(options: TransportOptions): Transport {
-  const idle = new IdlePool<Pooled>({ idleTimeoutMs: options.idleTimeoutMs ?? 5_000, maxIdlePerKey: options.maxIdlePerHost ?? 10 }, (p) => p.session.quit());
-  const maxMessages = options.maxMessagesPerConnection ?? 1_000;
-  const maxAgeMs = options.maxConnectionAgeMs ?? 300_000;
-  let closing_ = false;
+  return new SmtpTransport(options);
+}
 
-  function open(request: SendRequest): Promise<SmtpSession> {
+/** The transport over its connection pool; each step below is one stage of sending an envelope. */
+export class SmtpTransport implements Transport {
+  private readonly pool: ConnectionPool;
+
+  constructor(private readonly options: TransportOptions) {
+    this.pool = new ConnectionPool({
+      idleTimeoutMs: options.idleTimeoutMs ?? 5_000,
+      maxIdlePerKey: options.maxIdlePerHost ?? 10,
+      maxMessages: options.maxMessagesPerConnection ?? 1_000,
+      maxAgeMs: options.maxConnectionAgeMs ?? 300_000,
+    });
+  }
+
+  async sendEnvelope(request: SendRequest): Promise<SendResult> {
+    const key = keyOf(request);
+    let pooled: PooledSession | undefined;
+    try {
+      if (request.signal?.aborted) throw new SmtpClientError('ECONNECTION', 'delivery aborted (shutdown)', 'CONN');
+      pooled = this.pool.take(key);
+      const reused = pooled !== undefined;
+      pooled ??= this.pool.adopt(key, await this.open(request));
+      const result = await this.transact(pooled.session, request);
+      const hangUp = hangUpOf(result);
+      if (hangUp) throw new SmtpClientError('EREPLY', `the server is closing: ${replyText(hangUp)}`, hangUp === result.data ? 'DATA' : 'RCPT TO', hangUp);
+      this.pool.release(pooled, result.data ? 'done' : 'reset');
+      return { reused, recipients: recipientResults(request.to, result) };
+    } catch (err) {
+      return this.noVerdict(err, pooled, request);
+    }
+  }
+
+  /** QUITs idle sessions; sessions in use close when their transaction ends. */
+  async close(): Promise<void> {
+    this.pool.close();
+    await Promise.resolve();
+  }
+
+  /** A new session to the request's host, ready for transactions. */
+  private open(request: SendRequest): Promise<SmtpSession> {
+    const o = this.options;
     return SmtpSession.open({
       host: request.host,
       port: request.port,
       ...(request.servername ? { servername: request.servername } : {}),
       secure: request.secure === true,
       requireTls: request.requireTls === true,
-      tlsVerify: options.tlsVerify,
+      tlsVerify: o.tlsVerify,
       ...(request.auth ? { auth: request.auth } : {}),
-      name: options.hostname,
-      connectTimeoutMs: options.connectionTimeoutMs ?? 30_000,
-      greetingTimeoutMs: options.greetingTimeoutMs ?? 60_000,
-      socketTimeoutMs: options.socketTimeoutMs ?? 300_000,
+      name: o.hostname,
+      connectTimeoutMs: o.connectionTimeoutMs ?? 30_000,
+      greetingTimeoutMs: o.greetingTimeoutMs ?? 60_000,
+      socketTimeoutMs: o.socketTimeoutMs ?? 300_000,
       ...(request.signal ? { signal: request.signal } : {}),
     });
   }
 
-  /** A cached session for `key` that is still open, if any. */
-  function take(key: string): Pooled | undefined {
-    for (let p = idle.take(key); p; p = idle.take(key)) if (!p.session.closed) return p;
-    return undefined;
-  }
-
-  /** After a transaction: park the session for the next message, after RSET when it ended early. */
-  function release(p: Pooled, state: 'done' | 'reset' | 'broken'): void {
-    const worn = p.messages >= maxMessages || Date.now() - p.openedAt >= maxAgeMs;
-    if (state === 'broken' || p.session.closed) return p.session.close();
-    if (closing_ || worn) return p.session.quit();
-    if (state === 'done') return idle.put(p.key, p);
-    p.session.reset().then(
-      () => (closing_ || p.session.closed ? p.session.close() : idle.put(p.key, p)),
-      () => p.session.close(),
-    );
-  }
-
-  async function sendEnvelope(request: SendRequest): Promise<SendResult> {
-    const target = describe(request);
-    const key = keyOf(request);
-    let pooled: Pooled | undefined;
+  /** The transaction on `session`; aborting the request closes the session. */
+  private async transact(session: SmtpSession, request: SendRequest): Promise<TransactionResult> {
+    const onAbort = (): void => session.close();
+    request.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      if (request.signal?.aborted) throw new SmtpClientError('ECONNECTION', 'delivery aborted (shutdown)', 'CONN');
-      pooled = closing_ ? undefined : take(key);
-      const reused = pooled !== undefined;
-      if (!pooled) {
-        const session = await open(request);
-        const fresh: Pooled = { session, key, openedAt: Date.now(), messages: 0 };
-        session.onClose(() => idle.forget(fresh));
-        pooled = fresh;
-      }
-      pooled.messages += 1;
-      const session = pooled.session;
-      const onAbort = (): void => session.close();
-      request.signal?.addEventListener('abort', onAbort, { once: true });
-      let result: TransactionResult;
-      try {
-        result = await session.send({ from: request.from, to: request.to, ...(request.size === undefined ? {} : { size: request.size }) }, request.body);
-      } finally {
-        request.signal?.removeEventListener('abort', onAbort);
-      }
-      const hangUp = closing(result);
-      if (hangUp) throw new SmtpClientError('EREPLY', `the server is closing: ${replyText(hangUp)}`, hangUp === result.data ? 'DATA' : 'RCPT TO', hangUp);
-      release(pooled, result.data ? 'done' : 'reset');
-      return { reused, recipients: recipientResults(request.to, result) };
-    } catch (err) {
-      const classification = classifyError(err);
-      const host = classification.scope === 'host' || (err instanceof SmtpClientError && err.code === 'ESTREAM');
-      if (pooled) release(pooled, host ? 'broken' : 'reset');
-      if (host) throw new TransportError(classification, target, err);
-      // the server refused the whole transaction (MAIL FROM) or we would not send it: every recipient gets that
-      const outcome: DeliveryOutcome = { kind: classification.kind, response: classification.response };
-      return { reused: false, recipients: request.to.map((recipient) => ({ recipient, outcome })) };
+      return await session.send({ from: request.from, to: request.to, ...(request.size === undefined ? {} : { size: request.size }) }, request.body);
+    } finally {
+      request.signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  return {
-    sendEnvelope,
-    close: async () => {
-      closing_ = true;
-      idle.clear();
-      await Promise.resolve();
-    },
-  };
+  /**
+   * The transaction failed: a failure of the host (or of the body) is a
+   * `TransportError`, for the next host; a refusal of the whole transaction
+   * (MAIL FROM, or an envelope we would not send) is every recipient's outcome.
+   */
+  private noVerdict(err: unknown, pooled: PooledSession | undefined, request: SendRequest): SendResult {
+    const classification = classifyError(err);
+    const host = classification.scope === 'host' || (err instanceof SmtpClientError && err.code === 'ESTREAM');
+    if (pooled) this.pool.release(pooled, host ? 'broken' : 'reset');
+    if (host) throw new TransportError(classification, describe(request), err);
+    const outcome: DeliveryOutcome = { kind: classification.kind, response: classification.response };
+    return { reused: false, recipients: request.to.map((recipient) => ({ recipient, outcome })) };
+  }
 }

@@ -1,0 +1,85 @@
+/**
+ * Getting a socket for an outbound SMTP session: `dial` connects (plain TCP,
+ * or TLS from the first byte for smtps://) within the connect timeout and
+ * hangs up when the shutdown signal fires; `upgradeToTls` runs STARTTLS's
+ * handshake on an open connection within its own timeout.
+ *
+ * In: where to connect and how strictly to check the certificate. Out: a
+ * connected socket with Nagle off, or an `SmtpClientError` (ETIMEDOUT,
+ * ETLS, ECONNECTION) with the socket destroyed. The session (session.ts)
+ * speaks SMTP over what comes out.
+ */
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import { SmtpClientError, looksLikeTls } from './errors.js';
+
+export interface DialOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Name for SNI and the certificate check (the MX host name); the host by default. */
+  readonly servername?: string;
+  /** Implicit TLS from the first byte (smtps://). */
+  readonly secure?: boolean;
+  /** Reject certificates that do not verify (SMTP_OUTBOUND_TLS_VERIFY). */
+  readonly tlsVerify: boolean;
+  readonly connectTimeoutMs: number;
+  /** Aborting while connecting hangs up. */
+  readonly signal?: AbortSignal;
+}
+
+/** A connected socket (TLS from the first byte for smtps://), within the connect timeout. */
+export function dial(o: DialOptions): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    if (o.signal?.aborted) {
+      reject(new SmtpClientError('ECONNECTION', 'delivery aborted (shutdown)', 'CONN'));
+      return;
+    }
+    const socket: Socket = o.secure
+      ? connectTls({ host: o.host, port: o.port, servername: o.servername ?? o.host, rejectUnauthorized: o.tlsVerify })
+      : connectTcp({ host: o.host, port: o.port });
+    const tooLong = `connecting to ${o.host}:${o.port} took longer than ${o.connectTimeoutMs} ms`;
+    const timer = setTimeout(() => fail(new SmtpClientError('ETIMEDOUT', tooLong, 'CONN')), o.connectTimeoutMs);
+    const onAbort = (): void => fail(new SmtpClientError('ECONNECTION', 'delivery aborted (shutdown)', 'CONN'));
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+      socket.off('error', onError);
+    };
+    const fail = (error: SmtpClientError): void => {
+      cleanup();
+      socket.destroy();
+      reject(error);
+    };
+    const onError = (error: Error): void => {
+      const code = o.secure && looksLikeTls(error.message) ? 'ETLS' : 'ECONNECTION';
+      fail(new SmtpClientError(code, error.message, 'CONN', undefined, { cause: error }));
+    };
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', onError);
+    socket.once(o.secure ? 'secureConnect' : 'connect', () => {
+      cleanup();
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+  });
+}
+
+/** STARTTLS's handshake on the open connection, failing after `timeoutMs`. */
+export function upgradeToTls(plain: Socket, o: Pick<DialOptions, 'host' | 'servername' | 'tlsVerify'>, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const secure = connectTls({ socket: plain, servername: o.servername ?? o.host, rejectUnauthorized: o.tlsVerify });
+    const timer = setTimeout(() => fail(new SmtpClientError('ETIMEDOUT', `TLS handshake took longer than ${timeoutMs} ms`, 'STARTTLS')), timeoutMs);
+    const fail = (error: SmtpClientError): void => {
+      clearTimeout(timer);
+      secure.destroy();
+      reject(error);
+    };
+    secure.once('error', (error: Error) => fail(new SmtpClientError('ETLS', error.message, 'STARTTLS', undefined, { cause: error })));
+    secure.once('secureConnect', () => {
+      clearTimeout(timer);
+      secure.removeAllListeners('error');
+      secure.setNoDelay(true);
+      resolve(secure);
+    });
+  });
+}

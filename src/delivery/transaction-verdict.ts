@@ -1,0 +1,37 @@
+/**
+ * What one SMTP transaction's replies say about each recipient.
+ *
+ * In: the recipients in envelope order and the session's `TransactionResult`
+ * (a reply per RCPT, the DATA reply). Out: a `DeliveryOutcome` per
+ * recipient, classified by classify.ts; or, when the server answered 421
+ * anywhere, that reply: the host is closing on us and gave no verdict.
+ */
+import type { DeliveryOutcome } from '../domain/delivery.js';
+import { classifyReply } from './classify.js';
+import { replyText, type Reply } from './smtp/reply.js';
+import type { TransactionResult } from './smtp/session.js';
+
+export interface RecipientResult {
+  readonly recipient: string;
+  readonly outcome: DeliveryOutcome;
+}
+
+function isPositive(reply: Reply): boolean {
+  return reply.code >= 200 && reply.code < 300;
+}
+
+/** A 421 anywhere means this host is closing on us: no verdict on the message. */
+export function hangUpOf(result: TransactionResult): Reply | undefined {
+  return [...result.rcpt, ...(result.data ? [result.data] : [])].find((r) => r.code === 421);
+}
+
+/** Per-recipient outcomes: a refused RCPT keeps its own reply, accepted ones take the DATA reply. */
+export function recipientResults(to: readonly string[], result: TransactionResult): RecipientResult[] {
+  return to.map((recipient, i) => {
+    const rcpt = result.rcpt[i];
+    const reply = rcpt && !isPositive(rcpt) ? rcpt : result.data;
+    if (!reply) return { recipient, outcome: { kind: 'deferred', response: '4.0.0 no reply for this recipient' } };
+    const stage = reply === rcpt ? 'RCPT' : 'DATA';
+    return { recipient, outcome: { kind: classifyReply(reply.code, stage).kind, response: replyText(reply) } };
+  });
+}
