@@ -7,7 +7,7 @@ import { DEFAULT_HEARTBEAT_MS, DEFAULT_SUBSCRIBER_BUFFER, type HttpDeps } from '
 import { HttpError } from '../errors.js';
 import { formatSseComment, formatSseEvent, parseLastEventId } from '../format.js';
 import { readJsonBody } from '../request.js';
-import { socketBacklog } from '../socket-backlog.js';
+import { sendQueueProbe } from '../../net/send-queue.js';
 
 const AuditSwitch = z.object({ enabled: z.boolean() }).strict();
 
@@ -33,7 +33,7 @@ export function auditRoutes(deps: HttpDeps): Router {
       heartbeat: { everyMs: deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, text: formatSseComment('heartbeat') },
       capacity: deps.subscriberBuffer ?? DEFAULT_SUBSCRIBER_BUFFER,
       onDrop: (count) => metrics.auditEventsDropped.inc(count),
-      backlog: socketBacklog(ctx.req.socket),
+      backlog: sendQueueProbe(ctx.req.socket),
       onOpen: () => metrics.auditSubscribers.inc(),
       onClose: () => metrics.auditSubscribers.dec(),
     });

@@ -2,7 +2,7 @@ import { Router } from '@koa/router';
 import { formatAuditLine } from '../format.js';
 import { createAuditStream } from '../audit-stream.js';
 import { DEFAULT_SUBSCRIBER_BUFFER, type HttpDeps, type Readiness } from '../deps.js';
-import { socketBacklog } from '../socket-backlog.js';
+import { sendQueueProbe } from '../../net/send-queue.js';
 
 /** `/healthz`, `/readyz`, `/metrics`: unauthenticated, like GopherPost's. */
 export function probeRoutes(deps: HttpDeps): Router {
@@ -24,7 +24,7 @@ export function probeRoutes(deps: HttpDeps): Router {
       preamble: 'OK\n',
       capacity: deps.subscriberBuffer ?? DEFAULT_SUBSCRIBER_BUFFER,
       onDrop: (count) => metrics.auditEventsDropped.inc(count),
-      backlog: socketBacklog(ctx.req.socket),
+      backlog: sendQueueProbe(ctx.req.socket),
       onOpen: () => metrics.auditSubscribers.inc(),
       onClose: () => metrics.auditSubscribers.dec(),
     });
