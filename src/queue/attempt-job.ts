@@ -12,7 +12,7 @@ import { attemptDelivery, type AttemptResult, type DialTarget } from '../deliver
 import { resolveDestination, type MxCache } from '../delivery/mx.js';
 import type { SendResult, SmtpTarget, Transport } from '../delivery/transport.js';
 import type { Spool } from '../spool/spool.js';
-import type { Skip } from './dispatch.js';
+import type { Skip } from './dispatch-options.js';
 import type { Feedback } from './destination-state.js';
 
 /** What became of a job in the dispatcher: attempted (with the outcome per recipient), or not run. */

@@ -1,7 +1,7 @@
 /**
- * The delivery dispatcher: an operator from jobs to results that runs each
- * job when its destination lets it (destination-state.ts) and at most
- * `total` at once (SMTP_QUEUE_WORKERS).
+ * The delivery dispatcher: an operator from jobs to results (its options and
+ * `Skip`: dispatch-options.ts) that runs each job when its destination lets
+ * it (destination-state.ts) and at most `total` at once (SMTP_QUEUE_WORKERS).
  *
  * - Jobs wait in one FIFO queue per destination key; freed capacity goes to
  *   the destinations in turn, so a busy one never blocks the others.
@@ -23,39 +23,14 @@
  */
 import { Observable, asyncScheduler, defer } from 'rxjs';
 import type { ObservableInput, OperatorFunction, SchedulerLike, Subscriber, Subscription } from 'rxjs';
-import { DestinationQueue } from './destination-queue.js';
-import { canStart, finished, intervalOf, isDead, isIdle, startableAt, started } from './destination-state.js';
-import type { DestinationLimits, Feedback } from './destination-state.js';
+import type { DestinationQueue } from './destination-queue.js';
+import { canStart, finished, intervalOf, isDead, startableAt, started } from './destination-state.js';
+import type { Feedback } from './destination-state.js';
+import type { DispatchOptions, Skip } from './dispatch-options.js';
+import { DestinationTable } from './destination-table.js';
 import { TimeHeap } from './time-heap.js';
 
-/** Why a job was not run. */
-export type Skip = { readonly kind: 'dead'; readonly until: number; readonly reason: string } | { readonly kind: 'busy'; readonly until: number };
-
-export interface DispatchOptions<J, R> {
-  readonly key: (job: J) => string;
-  readonly run: (job: J) => ObservableInput<R>;
-  readonly skip: (job: J, why: Skip) => ObservableInput<R>;
-  readonly feedback: (result: R) => Feedback;
-  readonly limits: DestinationLimits & {
-    /** Attempts at once over all destinations. */
-    readonly total: number;
-    /** Most waiting work one destination may hold, at its pace. */
-    readonly maxWaitMs: number;
-    /** Rate limit of a destination, if any. */
-    readonly rateOf?: (key: string) => { readonly count: number; readonly perMs: number } | undefined;
-  };
-  readonly stop$?: Observable<unknown>;
-  /** The window is full and mail is waiting outside it: shed what slow destinations cannot do soon. */
-  readonly shed$?: Observable<unknown>;
-  /** A job dropped at stop without being run or skipped. */
-  readonly dropped?: (job: J) => void;
-  /** A destination was marked dead (its hosts all failed a cohort of attempts in a row). */
-  readonly onDead?: (key: string, until: number, reason: string) => void;
-  readonly scheduler?: SchedulerLike;
-}
-
-/** Keeps the states of this many idle destinations at most (their windows are learnt again). */
-const IDLE_KEPT = 10_000;
+export type { DispatchOptions, Skip } from './dispatch-options.js';
 
 export function dispatch<J, R>(options: DispatchOptions<J, R>): OperatorFunction<J, R> {
   return (source) =>
@@ -75,8 +50,8 @@ export function dispatch<J, R>(options: DispatchOptions<J, R>): OperatorFunction
 
 /** One subscription's dispatching state and its steps. */
 class Dispatcher<J, R> {
-  /** Destinations by key: those with jobs waiting, running, or a state worth keeping. */
-  private readonly destinations = new Map<string, DestinationQueue<J>>();
+  /** Destinations by key (destination-table.ts): those with jobs waiting, running, or a state worth keeping. */
+  private readonly destinations: DestinationTable<J>;
   /** Keys with jobs waiting. */
   private readonly waitingKeys = new Set<string>();
   /**
@@ -97,14 +72,13 @@ class Dispatcher<J, R> {
   private drainAgain = false;
   private timer: Subscription | undefined;
   private timerAt = Infinity;
-  /** Above this many destinations, a new one first sweeps out the inactive (see `forgetInactive`). */
-  private forgetAbove = IDLE_KEPT;
 
   constructor(
     private readonly options: DispatchOptions<J, R>,
     private readonly subscriber: Subscriber<R>,
   ) {
     this.scheduler = options.scheduler ?? asyncScheduler;
+    this.destinations = new DestinationTable<J>(options.limits);
   }
 
   /** A new job: waits its turn, or is skipped when its destination is dead. */
@@ -113,7 +87,7 @@ class Dispatcher<J, R> {
       this.options.dropped?.(job);
       return;
     }
-    const d = this.destinationOf(this.options.key(job));
+    const d = this.destinations.obtain(this.options.key(job), () => this.now());
     const at = this.now();
     if (isDead(d.state, at)) return this.skipJob(job, { kind: 'dead', until: d.state.deadUntil, reason: d.state.reason });
     d.push(job);
@@ -223,8 +197,7 @@ class Dispatcher<J, R> {
     const wasDead = isDead(d.state, at);
     d.state = finished(d.state, feedback, at, this.options.limits);
     if (!wasDead && isDead(d.state, at)) this.options.onDead?.(d.key, d.state.deadUntil, d.state.reason);
-    if (d.waiting === 0 && isIdle(d.state, this.options.limits, at) && this.destinations.size > IDLE_KEPT) this.destinations.delete(d.key);
-    else this.place(d, at);
+    if (!this.destinations.dropIfIdle(d, at)) this.place(d, at);
     this.drain();
   }
 
@@ -315,30 +288,6 @@ class Dispatcher<J, R> {
     if (!this.sourceDone || this.active > 0 || this.skipping > 0 || this.waitingKeys.size > 0) return;
     this.timer?.unsubscribe();
     this.subscriber.complete();
-  }
-
-  private destinationOf(key: string): DestinationQueue<J> {
-    let d = this.destinations.get(key);
-    if (!d) {
-      if (this.destinations.size >= this.forgetAbove) this.forgetInactive(this.now());
-      d = new DestinationQueue<J>(key, this.options.limits);
-      this.destinations.set(key, d);
-    }
-    return d;
-  }
-
-  /**
-   * Forgets destinations with nothing running or waiting and nothing left to
-   * enforce (not dead, no rate slot ahead): the idle ones are dropped as they
-   * finish, but one left with a narrowed window or a failure count would
-   * otherwise stay forever, one per destination ever seen. The next sweep
-   * waits until the map has doubled, so its cost is amortised.
-   */
-  private forgetInactive(at: number): void {
-    for (const [key, d] of this.destinations) {
-      if (d.state.running === 0 && d.waiting === 0 && !isDead(d.state, at) && d.state.nextStartAt <= at) this.destinations.delete(key);
-    }
-    this.forgetAbove = Math.max(IDLE_KEPT, 2 * this.destinations.size);
   }
 
   private now(): number {

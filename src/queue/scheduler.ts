@@ -18,8 +18,8 @@
  * outcomes, and a spool failure while recording holds the message back for a
  * moment rather than risk a hot loop of re-deliveries.
  */
-import { Subject, catchError, from, map, mergeMap, of } from 'rxjs';
-import type { Observable, SchedulerLike, Subscription } from 'rxjs';
+import { Subject, catchError, finalize, from, map, mergeMap, of, switchMap, takeUntil, timer } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import type { Config } from '../config/types.js';
 import type { AuditEvent } from '../domain/audit.js';
 import type { ClaimedMessage } from '../domain/delivery.js';
@@ -27,12 +27,13 @@ import type { DeliveryJob } from '../domain/job.js';
 import type { DnsResolver } from '../dns/resolver.js';
 import type { DkimSigner } from '../dkim/signer.js';
 import { MxCache } from '../delivery/mx.js';
-import { relayTarget } from '../delivery/transport.js';
+import { relayTarget, type SmtpTarget } from '../delivery/transport.js';
 import type { Transport } from '../delivery/transport.js';
 import type { Spool } from '../spool/spool.js';
 import { attemptJob, feedbackOf, type AttemptDeps, type JobResult } from './attempt-job.js';
 import { Claimer } from './claimer.js';
 import { dispatch } from './dispatch.js';
+import type { DispatchOptions } from './dispatch-options.js';
 import { splitIntoJobs, type SplitOptions } from './jobs.js';
 import { planConfig } from './outcomes.js';
 import { RouteWarmer, destinationKey, ratedDomainOf } from './route.js';
@@ -91,80 +92,95 @@ export interface SchedulerHandle {
 const HOLD: SchedulerHandle = { stop: () => Promise.resolve(), inFlight: () => 0 };
 
 export function startScheduler(deps: SchedulerDeps): SchedulerHandle {
-  const { spool, config, clock } = deps;
-  if (config.deliveryMode === 'hold') return HOLD; // store only: delivery is never subscribed
-  const o = deps.options ?? {};
-  const relay = config.deliveryMode === 'relay' ? relayOf(config) : undefined;
-  const recheckFloorMs = o.recheckFloorMs ?? 1_000;
-  const emit = (event: AuditEvent): void => {
-    try {
-      deps.onEvent?.(event);
-    } catch {
-      // a listener's bug must not stop delivery
+  if (deps.config.deliveryMode === 'hold') return HOLD; // store only: delivery is never subscribed
+  return new Scheduler(deps);
+}
+
+/** The pipeline above, its window of claimed messages and the claims it gives back. */
+class Scheduler implements SchedulerHandle {
+  private readonly o: SchedulerOptions;
+  private readonly relay: SmtpTarget | undefined;
+  private readonly recheckFloorMs: number;
+  private readonly window: MessageWindow;
+  private readonly stop$ = new Subject<void>();
+  private readonly claimer: Claimer;
+  private readonly mxCache: MxCache;
+  private readonly rated: ReadonlySet<string>;
+  /** Claims being given back to the spool; `stop` waits for them. */
+  private readonly releases = new Set<Promise<void>>();
+  private readonly done: Promise<void>;
+
+  constructor(private readonly deps: SchedulerDeps) {
+    const { spool, config, clock } = deps;
+    this.o = deps.options ?? {};
+    this.relay = config.deliveryMode === 'relay' ? relayOf(config) : undefined;
+    this.recheckFloorMs = this.o.recheckFloorMs ?? 1_000;
+    this.window = new MessageWindow({ messages: this.o.windowMessages ?? 10_000, recipients: this.o.windowRecipients ?? 50_000 });
+    this.claimer = new Claimer({
+      spool,
+      room: () => this.window.room(),
+      clock,
+      batch: this.o.claimBatch ?? 256,
+      safetyTickMs: this.o.safetyTickMs ?? 30_000,
+      recheckFloorMs: this.recheckFloorMs,
+      stop$: this.stop$,
+    });
+    this.mxCache = new MxCache(clock);
+    this.rated = new Set(config.destinationRates.keys());
+    // stopping: claims end and queues drain; after the bound, what still runs is aborted; then every claim left goes back
+    const abort$ = this.stop$.pipe(switchMap(() => timer(this.o.stopTimeoutMs ?? 10_000)));
+    this.done = new Promise<void>((resolve) => {
+      this.pipeline()
+        .pipe(
+          takeUntil(abort$),
+          finalize(() => {
+            for (const id of this.window.drain()) this.release(id);
+            resolve(Promise.all([...this.releases]).then(() => undefined));
+          }),
+        )
+        .subscribe({ error: () => undefined });
+    });
+  }
+
+  /** Stops claiming; lets in-flight attempts finish (bounded), releases every other claim. */
+  stop(): Promise<void> {
+    if (!this.stop$.closed) {
+      this.stop$.next();
+      this.stop$.complete();
     }
-  };
-  const window = new MessageWindow({ messages: o.windowMessages ?? 10_000, recipients: o.windowRecipients ?? 50_000 });
-  const stop$ = new Subject<void>();
-  const claimer = new Claimer({
-    spool,
-    room: () => window.room(),
-    clock,
-    batch: o.claimBatch ?? 256,
-    safetyTickMs: o.safetyTickMs ?? 30_000,
-    recheckFloorMs,
-    stop$,
-  });
-  const mxCache = new MxCache(clock);
-  const warmer = new RouteWarmer(mxCache, deps.resolver, deps.random, clock);
-  const rated = new Set(config.destinationRates.keys());
-  const split: SplitOptions = {
-    groupOf: relay ? (domain) => (rated.has(domain) ? domain : '') : (domain) => domain,
-    recipientLimit: config.destinationRecipientLimit,
-  };
-  const attemptDeps: AttemptDeps = {
-    spool,
-    transport: deps.transport,
-    resolver: deps.resolver,
-    mxCache,
-    ...(deps.signer ? { signer: deps.signer } : {}),
-    ...(relay ? { relay } : {}),
-    port: config.outboundPort,
-    maxTargets: o.maxTargets ?? 5,
-    retryBaseMs: o.quickRetryBaseMs ?? 250,
-    retryMaxMs: o.quickRetryMaxMs ?? 2_000,
-    clock,
-    random: deps.random,
-    onDial: (job, target) => emit({ type: 'delivery.attempt', id: job.record.id, recipients: job.recipients.map((r) => r.recipient), host: target.label }),
-  };
-  const settleDeps: SettleDeps = { spool, config, plan: planConfig(config), clock, random: deps.random, emit };
+    return this.done;
+  }
 
-  const releases = new Set<Promise<void>>();
-  const release = (id: string, notBefore?: number): void => {
-    const done = spool.release(id, notBefore).catch(() => undefined);
-    releases.add(done);
-    void done.then(() => releases.delete(done));
-    claimer.released();
-  };
-  /** One job of a message settled; the message leaves the window with its last one. */
-  const settled = (job: DeliveryJob, notBefore?: number): void => {
-    const done = window.settle(job.record.id, notBefore);
-    if (done) release(job.record.id, done.notBefore);
-  };
-  const admit = (claimed: ClaimedMessage): DeliveryJob[] => {
-    const jobs = splitIntoJobs(claimed, split);
-    window.admit(claimed.record.id, jobs.length, claimed.due.length);
-    return jobs;
-  };
+  readonly inFlight = (): number => this.window.recipients;
 
-  const pipeline$: Observable<unknown> = claimer.claimed$.pipe(
-    mergeMap((batch) => from(batch.flatMap(admit))),
-    // the domain's MX hosts known first, so domains sharing them share a queue
-    mergeMap((job) => {
-      const warming = warmer.warm(job, relay !== undefined, rated);
-      return warming ? from(warming).pipe(map(() => job)) : of(job);
-    }),
-    dispatch<DeliveryJob, JobResult>({
-      key: (job) => destinationKey(job, relay !== undefined, mxCache, rated),
+  private pipeline(): Observable<unknown> {
+    const { clock, config } = this.deps;
+    const settleDeps: SettleDeps = { spool: this.deps.spool, config, plan: planConfig(config), clock, random: this.deps.random, emit: this.emit };
+    const warmer = new RouteWarmer(this.mxCache, this.deps.resolver, this.deps.random, clock);
+    return this.claimer.claimed$.pipe(
+      mergeMap((batch) => from(batch.flatMap((claimed) => this.admit(claimed)))),
+      // the domain's MX hosts known first, so domains sharing them share a queue
+      mergeMap((job) => {
+        const warming = warmer.warm(job, this.relay !== undefined, this.rated);
+        return warming ? from(warming).pipe(map(() => job)) : of(job);
+      }),
+      dispatch<DeliveryJob, JobResult>(this.dispatchOptions()),
+      mergeMap((r) =>
+        from(settleJob(settleDeps, r)).pipe(
+          // spool trouble while recording: hold the message back a moment, its recipients as they were
+          catchError(() => of({ notBefore: clock() + this.recheckFloorMs })),
+          map((s) => this.settled(r.job, s.notBefore)),
+        ),
+      ),
+    );
+  }
+
+  private dispatchOptions(): DispatchOptions<DeliveryJob, JobResult> {
+    const { config } = this.deps;
+    const o = this.o;
+    const attemptDeps = this.attemptDeps();
+    return {
+      key: (job) => destinationKey(job, this.relay !== undefined, this.mxCache, this.rated),
       run: (job) => attemptJob(attemptDeps, job),
       skip: (job, why) => of<JobResult>({ kind: 'skipped', job, why }),
       feedback: feedbackOf,
@@ -179,48 +195,65 @@ export function startScheduler(deps: SchedulerDeps): SchedulerHandle {
           return domain === undefined ? undefined : config.destinationRates.get(domain);
         },
       },
-      stop$,
-      shed$: claimer.backlog$,
-      dropped: (job) => settled(job),
-      onDead: (destination, until, reason) => emit({ type: 'destination.dead', destination, until: new Date(until).toISOString(), reason }),
+      stop$: this.stop$,
+      shed$: this.claimer.backlog$,
+      dropped: (job) => this.settled(job),
+      onDead: (destination, until, reason) => this.emit({ type: 'destination.dead', destination, until: new Date(until).toISOString(), reason }),
       ...(o.scheduler ? { scheduler: o.scheduler } : {}),
-    }),
-    mergeMap((r) =>
-      from(settleJob(settleDeps, r)).pipe(
-        // spool trouble while recording: hold the message back a moment, its recipients as they were
-        catchError(() => of({ notBefore: clock() + recheckFloorMs })),
-        map((s) => settled(r.job, s.notBefore)),
-      ),
-    ),
-  );
+    };
+  }
 
-  let subscription: Subscription | undefined;
-  const done = new Promise<void>((resolve) => {
-    subscription = pipeline$.subscribe({ complete: resolve, error: () => resolve() });
-  });
+  private attemptDeps(): AttemptDeps {
+    const { deps, o, relay } = this;
+    return {
+      spool: deps.spool,
+      transport: deps.transport,
+      resolver: deps.resolver,
+      mxCache: this.mxCache,
+      ...(deps.signer ? { signer: deps.signer } : {}),
+      ...(relay ? { relay } : {}),
+      port: deps.config.outboundPort,
+      maxTargets: o.maxTargets ?? 5,
+      retryBaseMs: o.quickRetryBaseMs ?? 250,
+      retryMaxMs: o.quickRetryMaxMs ?? 2_000,
+      clock: deps.clock,
+      random: deps.random,
+      onDial: (job, target) => this.emit({ type: 'delivery.attempt', id: job.record.id, recipients: job.recipients.map((r) => r.recipient), host: target.label }),
+    };
+  }
 
-  let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopped ??= (async () => {
-      stop$.next();
-      stop$.complete();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        done.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), o.stopTimeoutMs ?? 10_000);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) subscription?.unsubscribe(); // aborts attempts; their messages are released below
-      for (const id of window.drain()) release(id);
-      await Promise.all([...releases]);
-    })());
+  /** A claimed message enters the window as its jobs, one per destination group. */
+  private admit(claimed: ClaimedMessage): DeliveryJob[] {
+    const { config } = this.deps;
+    const groupOf = this.relay ? (domain: string) => (this.rated.has(domain) ? domain : '') : (domain: string) => domain;
+    const jobs = splitIntoJobs(claimed, { groupOf, recipientLimit: config.destinationRecipientLimit } satisfies SplitOptions);
+    this.window.admit(claimed.record.id, jobs.length, claimed.due.length);
+    return jobs;
+  }
 
-  return { stop, inFlight: () => window.recipients };
+  /** One job of a message settled; the message leaves the window with its last one. */
+  private settled(job: DeliveryJob, notBefore?: number): void {
+    const done = this.window.settle(job.record.id, notBefore);
+    if (done) this.release(job.record.id, done.notBefore);
+  }
+
+  private release(id: string, notBefore?: number): void {
+    const done = this.deps.spool.release(id, notBefore).catch(() => undefined);
+    this.releases.add(done);
+    void done.then(() => this.releases.delete(done));
+    this.claimer.released();
+  }
+
+  private readonly emit = (event: AuditEvent): void => {
+    try {
+      this.deps.onEvent?.(event);
+    } catch {
+      // a listener's bug must not stop delivery
+    }
+  };
 }
 
-function relayOf(config: Config) {
+function relayOf(config: Config): SmtpTarget {
   if (!config.relay) throw new Error('SMTP_DELIVERY_MODE=relay needs SMTP_RELAY_URL');
   return relayTarget(config.relay);
 }
