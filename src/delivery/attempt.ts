@@ -12,7 +12,8 @@ import { catchError, defer, from, map, of, retry, switchMap } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { isIP } from 'node:net';
 import type { DeliveryOutcome } from '../domain/delivery.js';
-import { quickRetry } from '../rx/jittered-retry.js';
+import { quickRetryDelayMs } from '../policy/backoff.js';
+import { retryWithDelay } from '../rx/retry-with-delay.js';
 import { classifyError } from './classify.js';
 import type { Destination, MxHost } from './mx.js';
 import { TransportError } from './transport.js';
@@ -109,11 +110,9 @@ export function tryTargets(
         throw err;
       }),
       retry(
-        quickRetry({
+        retryWithDelay({
           count: Math.max(targets.length - 1, 1),
-          baseMs: options.retryBaseMs,
-          maxMs: options.retryMaxMs,
-          random: options.random,
+          delayMs: (n) => quickRetryDelayMs(n, options.retryBaseMs, options.retryMaxMs, options.random),
           ...(options.scheduler ? { scheduler: options.scheduler } : {}),
           isRetryable: (err) => err instanceof TransportError && err.classification.scope === 'host',
         }),

@@ -14,13 +14,18 @@ export const MAX_JITTER = 0.25;
  * does not wake all at once. `random` returns values in [0, 1) like
  * Math.random (out-of-range values are clamped). Attempts below 1 count as 1.
  * Shared by the long deferrals below and the quick in-attempt retries
- * (`rx/jittered-retry.ts`).
+ * (`quickRetryDelayMs`).
  */
 export function jitteredBackoff(attempt: number, base: number, max: number, random: () => number): number {
   const exponent = Math.max(0, Math.floor(attempt) - 1);
   const capped = Math.min(base * 2 ** exponent, max);
   const jitter = Math.min(Math.max(random(), 0), 1) * MAX_JITTER;
   return capped * (1 + jitter);
+}
+
+/** Wait before quick in-attempt retry `n` (next host, a dropped connection), in ms: `jitteredBackoff` rounded to whole ms. */
+export function quickRetryDelayMs(n: number, baseMs: number, maxMs: number, random: () => number): number {
+  return Math.round(jitteredBackoff(n, baseMs, maxMs, random));
 }
 
 /** Delay before the next delivery attempt after `attempt` failed attempts (`jitteredBackoff` in seconds), whole milliseconds. */

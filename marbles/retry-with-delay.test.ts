@@ -1,19 +1,20 @@
 import { defer, retry } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { quickRetry, quickRetryDelayMs } from '../src/rx/jittered-retry.js';
+import { quickRetryDelayMs } from '../src/policy/backoff.js';
+import { retryWithDelay } from '../src/rx/retry-with-delay.js';
 
 function scheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 }
 
-describe('quickRetry', () => {
-  it('waits base, doubling, capped, plus jitter (fixed random) between subscriptions', () => {
+describe('retryWithDelay', () => {
+  it('waits what delayMs gives for each retry (here jittered doubling, fixed random) between subscriptions', () => {
     const ts = scheduler();
     ts.run(({ cold, expectObservable, expectSubscriptions }) => {
       const failing = cold('#', undefined, new Error('connection dropped'));
       // random 0.4 -> +10 %: 10 -> 11, 20 -> 22, min(40, 30) -> 33
-      const config = quickRetry({ count: 3, baseMs: 10, maxMs: 30, random: () => 0.4, scheduler: ts });
+      const config = retryWithDelay({ count: 3, delayMs: (n) => quickRetryDelayMs(n, 10, 30, () => 0.4), scheduler: ts });
       expectObservable(failing.pipe(retry(config))).toBe('66ms #', undefined, new Error('connection dropped'));
       expectSubscriptions(failing.subscriptions).toBe(['(^!)', '11ms (^!)', '33ms (^!)', '66ms (^!)']);
     });
@@ -27,7 +28,7 @@ describe('quickRetry', () => {
         attempts += 1;
         return attempts < 3 ? cold('-#') : cold('-(a|)');
       });
-      const config = quickRetry({ count: 5, baseMs: 100, maxMs: 1_000, random: () => 0 });
+      const config = retryWithDelay({ count: 5, delayMs: (n) => 100 * 2 ** (n - 1) });
       // fail at 1, wait 100, fail at 102, wait 200, succeed at 303
       expectObservable(attempt$.pipe(retry(config))).toBe('303ms (a|)');
     });
@@ -37,21 +38,15 @@ describe('quickRetry', () => {
     const ts = scheduler();
     ts.run(({ cold, expectObservable, expectSubscriptions }) => {
       const failing = cold('--#', undefined, 'permanent');
-      const config = quickRetry({
-        count: 3,
-        baseMs: 10,
-        maxMs: 100,
-        random: () => 0,
-        isRetryable: (err) => err !== 'permanent',
-      });
+      const config = retryWithDelay({ count: 3, delayMs: () => 10, isRetryable: (err) => err !== 'permanent' });
       expectObservable(failing.pipe(retry(config))).toBe('--#', undefined, 'permanent');
       expectSubscriptions(failing.subscriptions).toBe('^-!');
     });
   });
 
-  it('gives the exact schedule as a pure function', () => {
-    const waits = [1, 2, 3, 4, 5].map((n) => quickRetryDelayMs(n, { baseMs: 10, maxMs: 25, random: () => 0 }));
+  it('the quick-retry schedule is a pure function: doubling, capped, whole ms', () => {
+    const waits = [1, 2, 3, 4, 5].map((n) => quickRetryDelayMs(n, 10, 25, () => 0));
     expect(waits).toEqual([10, 20, 25, 25, 25]);
-    expect(quickRetryDelayMs(1, { baseMs: 1_000, maxMs: 5_000, random: () => 0.999_999 })).toBe(1_250);
+    expect(quickRetryDelayMs(1, 1_000, 5_000, () => 0.999_999)).toBe(1_250);
   });
 });
