@@ -1,3 +1,4 @@
+import { mergeMap } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { untilShutdown } from '../src/rx/until-shutdown.js';
@@ -13,6 +14,16 @@ describe('untilShutdown', () => {
       const shutdown = hot('----s--s');
       expectObservable(work.pipe(untilShutdown(shutdown))).toBe('-a-b|');
       expectSubscriptions(work.subscriptions).toBe('^---!');
+    });
+  });
+
+  it('ends the inner subscriptions of the operators before it (held AUTH attempts, as in the inbound listener)', () => {
+    scheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const calls = hot('a-b-c');
+      const held = cold('----x'); // each call answered after 4 frames, then kept open
+      const shutdown = hot('-----s');
+      expectObservable(calls.pipe(mergeMap(() => held), untilShutdown(shutdown))).toBe('----x|');
+      expectSubscriptions(held.subscriptions).toBe(['^----!', '--^--!', '----^!']);
     });
   });
 

@@ -1,12 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Subscription } from 'rxjs';
 import type { Config } from './config/types.js';
 import type { Envelope } from './domain/envelope.js';
 import { createAuditBus, type AuditBus } from './audit/bus.js';
 import { createResolver, type DnsResolver } from './dns/resolver.js';
 import type { HttpServerHandle } from './http/server.js';
 import type { Readiness } from './http/deps.js';
+import { patchSmtpServer } from './inbound/patches.js';
 import { createInboundServer, type InboundServer } from './inbound/server.js';
 import { loadTlsMaterial } from './inbound/tls.js';
 import { logAudit } from './log/audit-log.js';
@@ -34,6 +36,8 @@ export interface Daemon {
  * the config and the interfaces it needs; nothing else imports across stages.
  */
 export async function startDaemon(config: Config, logger: Logger): Promise<Daemon> {
+  // smtp-server is patched in place: one that does not fit the patches stops the start here, before the spool opens
+  patchSmtpServer();
   const audit = createAuditBus({ enabled: config.debug, replay: 1000 });
   const auditLog = logAudit(logger, audit.events$);
   // an ephemeral certificate takes a moment to make: do it while the spool loads
@@ -43,51 +47,21 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   // delivery needs neither the certificate nor the listener: the queue starts draining at once
   const delivery = config.deliveryMode === 'hold' ? undefined : await startDelivery(config, spool, dns, audit);
   await tlsReady;
-  const reverseResolver = {
-    reverse: async (ip: string) => [...(await dns.reverse(ip))],
-    resolve4: async (name: string) => (await dns.resolve4(name)).map((a) => a.address),
-    resolve6: async (name: string) => (await dns.resolve6(name)).map((a) => a.address),
-  };
-  let inbound: InboundServer;
-  let smtp: AddressInfo;
+  let listener: { inbound: InboundServer; smtp: AddressInfo };
   try {
-    const authenticate = config.verifyInbound ? await inboundAuthentication(config, dns, audit) : undefined;
-    inbound = await createInboundServer({
-      ...(authenticate ? { authenticate } : {}),
-      config,
-      spool,
-      resolver: reverseResolver,
-      audit,
-      now: Date.now,
-      warn: (message) => logger.warn({ component: 'smtp' }, message),
-      debug: (message) => logger.debug({ component: 'smtp' }, message),
-    });
-    smtp = await inbound.listen();
+    listener = await startInbound(config, { spool, dns, audit, logger });
   } catch (error) {
     await delivery?.stop();
     await spool.close();
     throw error;
   }
-
-  const readiness = async (): Promise<Readiness> => {
-    if (!inbound.listening) return { ok: false, reason: 'SMTP listener is not bound' };
-    try {
-      await spool.check();
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, reason: `spool is not writable: ${error instanceof Error ? error.message : String(error)}` };
-    }
-  };
+  const { inbound, smtp } = listener;
+  const readiness = (): Promise<Readiness> => readinessOf(inbound, spool);
   // HTTP (with metrics) and delivery are loaded only when used: SMTP_HEALTH_DISABLE
   // and SMTP_DELIVERY_MODE=hold leave koa, prom-client and nodemailer out of memory
   const observability = config.healthDisable ? undefined : await startObservability(config, { audit, spool, readiness, logger });
   const http = observability?.http;
-  const sweeper = retention$({ spool, retentionDays: config.retentionDays, clock: Date.now, intervalMs: 3_600_000 }).subscribe({
-    next: (sweep) => {
-      if (sweep.removed > 0) logger.info({ component: 'retention', removed: sweep.removed }, 'removed finished messages');
-    },
-    error: (error: unknown) => logger.error({ component: 'retention', err: String(error) }, 'retention sweeper stopped'),
-  });
+  const sweeper = startRetention(config, spool, logger);
 
   // the readiness line operators and tests wait for: everything is up
   logger.info({ component: 'smtp', address: smtp.address, port: smtp.port, http: http?.port, spool: config.queuePath, mode: config.deliveryMode }, 'GopherPost listening');
@@ -117,6 +91,52 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       logger.info({ component: 'daemon' }, 'reloaded TLS certificates');
     },
   };
+}
+
+/** The SMTP listener, bound; with the inbound authentication stage when SMTP_VERIFY_INBOUND is set. */
+async function startInbound(
+  config: Config,
+  deps: { spool: Spool; dns: DnsResolver; audit: AuditBus; logger: Logger },
+): Promise<{ inbound: InboundServer; smtp: AddressInfo }> {
+  const { spool, dns, audit, logger } = deps;
+  const resolver = {
+    reverse: async (ip: string) => [...(await dns.reverse(ip))],
+    resolve4: async (name: string) => (await dns.resolve4(name)).map((a) => a.address),
+    resolve6: async (name: string) => (await dns.resolve6(name)).map((a) => a.address),
+  };
+  const authenticate = config.verifyInbound ? await inboundAuthentication(config, dns, audit) : undefined;
+  const inbound = await createInboundServer({
+    ...(authenticate ? { authenticate } : {}),
+    config,
+    spool,
+    resolver,
+    audit,
+    now: Date.now,
+    warn: (message) => logger.warn({ component: 'smtp' }, message),
+    debug: (message) => logger.debug({ component: 'smtp' }, message),
+  });
+  return { inbound, smtp: await inbound.listen() };
+}
+
+/** Ready: the listener is bound and the spool takes writes. */
+async function readinessOf(inbound: InboundServer, spool: Spool): Promise<Readiness> {
+  if (!inbound.listening) return { ok: false, reason: 'SMTP listener is not bound' };
+  try {
+    await spool.check();
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, reason: `spool is not writable: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+/** The hourly sweep of finished messages past SMTP_RETENTION_DAYS. */
+function startRetention(config: Config, spool: Spool, logger: Logger): Subscription {
+  return retention$({ spool, retentionDays: config.retentionDays, clock: Date.now, intervalMs: 3_600_000 }).subscribe({
+    next: (sweep) => {
+      if (sweep.removed > 0) logger.info({ component: 'retention', removed: sweep.removed }, 'removed finished messages');
+    },
+    error: (error: unknown) => logger.error({ component: 'retention', err: String(error) }, 'retention sweeper stopped'),
+  });
 }
 
 /**

@@ -1,3 +1,12 @@
+/**
+ * smtp-server's command log as audit events.
+ *
+ * Owns: the pairing of each client command with the reply it got.
+ * In:   smtp-server's logger calls (`C:` command lines, `S:` replies, closes),
+ *       through the logger set on the server (patches.ts, `useCommandLogger`).
+ * Out:  `command` audit events while auditing is on; smtp-server's error lines
+ *       to `onError`.
+ */
 import { format } from 'node:util';
 import type { AuditEvent } from '../domain/audit.js';
 

@@ -1,3 +1,12 @@
+/**
+ * DATA mode's scan for line-start dots, with a native search.
+ *
+ * Owns: the replacement of smtp-server's `_feedDataStream` (the "native dot
+ *       scan" patch in patches.ts applies it; its test compares the two).
+ * In:   raw DATA chunks on smtp-server's stream parser.
+ * Out:  the unstuffed message on the parser's data stream, and the end of
+ *       DATA, exactly as smtp-server's own step gives them.
+ */
 import type { Writable } from 'node:stream';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 

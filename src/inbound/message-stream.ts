@@ -1,3 +1,11 @@
+/**
+ * Streaming steps for a message's body, and its trace header.
+ *
+ * Owns: the size limit while streaming, the Received:/Message-ID: lines.
+ * In:   the body as an AsyncIterable of chunks; the facts of this hop.
+ * Out:  the body passed through (or SizeLimitError past the limit), with the
+ *       trace lines prepended; the Received: value.
+ */
 import { rewriteHeaderBlock } from '../mail/header-block.js';
 import { pooledRandomBytes } from '../spool/random-pool.js';
 

@@ -1,3 +1,10 @@
+/**
+ * The live-session table (session-policy.ts keeps one).
+ *
+ * Owns: session id → client IP, and the counts per IP.
+ * In:   admitted and closed sessions. Out: totals for the connection limits.
+ */
+
 /** Live sessions counted for the connection limits (total and per client IP). */
 export class SessionTable {
   private readonly byIp = new Map<string, number>();

@@ -1,3 +1,10 @@
+/**
+ * TLS material for the listener.
+ *
+ * Owns: where the certificate and key come from (SMTP_TLS_CERT/KEY, or an
+ *       ephemeral self-signed pair made once per host name and process).
+ * In:   the TLS settings. Out: the PEM pair; a watch that reports file changes.
+ */
 import { readFile } from 'node:fs/promises';
 import { unwatchFile, watchFile } from 'node:fs';
 import { execFile } from 'node:child_process';

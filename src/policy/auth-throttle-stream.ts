@@ -33,8 +33,10 @@ interface Acc {
 /**
  * Folds AUTH results through the pure throttle state machine with `scan`.
  * Expired records are pruned at most once per window, so state stays bounded
- * without a timer. Lives in policy/, not rx/, because it is policy glue that
- * the inbound stage (which imports policy but not rx) subscribes to.
+ * without a timer. Lives in policy/, not rx/: it is the throttle policy's own
+ * fold, not a general operator. The daemon runs it inside the inbound AUTH
+ * stage (`throttledAuth` in src/inbound/auth-stage.ts), whose gate reads the
+ * state it emits.
  */
 export function throttleAuth(
   cfg: ThrottleConfig = DEFAULT_THROTTLE,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sessionId } from '../../src/inbound/patches.js';
+import { sessionId } from '../../src/inbound/session-id.js';
 
 describe('session ids (§3)', () => {
   it('are 16 base32 characters (80 random bits), like smtp-server’s own, and do not repeat', () => {

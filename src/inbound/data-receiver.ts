@@ -1,0 +1,97 @@
+/**
+ * The DATA receiver: one message from smtp-server's DATA stream into the spool.
+ *
+ * Owns: the envelope of a message, its trace headers, and the order of the
+ *       body's stages: size limit → inbound authentication (when configured)
+ *       → Received/Message-ID → spool.
+ * In:   the DATA stream and its session (envelope, client, HELO, user).
+ * Out:  the 250 text (`Ok: queued as <id>`) once the spool holds the message
+ *       durably, with the audit event `message.stored`; or the error that
+ *       stopped it (SizeLimitError, SpoolError), for the adapter to answer.
+ *       Either way what is left of DATA is read first, so the reply lines up.
+ */
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { Config } from '../config/types.js';
+import type { Envelope } from '../domain/envelope.js';
+import type { Spool } from '../spool/spool.js';
+import type { AuditSink } from './audit-logger.js';
+import { addTraceHeaders, limitSize, receivedValue } from './message-stream.js';
+
+/** SMTP_VERIFY_INBOUND: a stage that prepends Authentication-Results. */
+export type InboundAuthentication = (body: AsyncIterable<Buffer>, envelope: Envelope, session: string) => AsyncIterable<Buffer>;
+
+export interface DataReceiverDeps {
+  readonly config: Config;
+  readonly spool: Spool;
+  readonly audit: AuditSink;
+  readonly now: () => number;
+  readonly authenticate?: InboundAuthentication;
+}
+
+export class DataReceiver {
+  constructor(private readonly deps: DataReceiverDeps) {}
+
+  /** Streams the message into the spool; resolves with the 250 text. */
+  async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const envelope = envelopeOf(session, this.deps.now());
+    try {
+      const record = await this.deps.spool.store(envelope, this.body(stream, envelope, session));
+      const { id, size } = record;
+      this.deps.audit.publish({ type: 'message.stored', session: session.id, id, sender: envelope.sender, recipients: envelope.recipients.length, size });
+      return `Ok: queued as ${record.id}`;
+    } finally {
+      await drain(stream);
+    }
+  }
+
+  /** The body as the spool gets it: limited, authenticated, traced. */
+  private body(stream: SMTPServerDataStream, envelope: Envelope, session: SMTPServerSession): AsyncIterable<Buffer> {
+    const { config, authenticate } = this.deps;
+    // destroyOnReturn: false — stopping early (size limit, storage error) must not destroy
+    // smtp-server's stream: the rest of DATA is drained so the reply lines up.
+    const source = stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+    const limited = limitSize(source, config.maxMessageBytes);
+    // Authentication-Results sits right under our Received line, as the same hop's verdict
+    const checked = authenticate ? authenticate(limited, envelope, session.id) : limited;
+    return addTraceHeaders(checked, { received: this.received(envelope, session), hostname: config.hostname });
+  }
+
+  /** The Received: value for this hop. */
+  private received(envelope: Envelope, session: SMTPServerSession): string {
+    const { recipients } = envelope;
+    return receivedValue({
+      heloName: envelope.heloName,
+      clientHostname: undefined,
+      clientAddress: envelope.clientAddress,
+      hostname: this.deps.config.hostname,
+      protocol: `${session.transmissionType ?? 'ESMTP'}`,
+      sessionId: session.id,
+      recipient: recipients.length === 1 ? recipients[0] : undefined,
+      at: envelope.receivedAt,
+    });
+  }
+}
+
+/** The envelope smtp-server collected, as the spool stores it. */
+function envelopeOf(session: SMTPServerSession, at: number): Envelope {
+  const mail = session.envelope.mailFrom;
+  return {
+    sender: mail === false ? '' : mail.address,
+    recipients: session.envelope.rcptTo.map((r) => r.address),
+    clientAddress: session.remoteAddress,
+    heloName: session.hostNameAppearsAs ?? '',
+    receivedAt: at,
+    ...(typeof session.user === 'string' ? { user: session.user } : {}),
+  };
+}
+
+/** Reads whatever is left of DATA so the reply lines up with the end of the message. */
+async function drain(stream: SMTPServerDataStream): Promise<void> {
+  if (stream.readableEnded) return;
+  await new Promise<void>((resolve) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', () => resolve());
+    stream.resume();
+  });
+}

@@ -1,0 +1,37 @@
+/**
+ * The SMTPServer options: SPEC §3's listener settings as smtp-server spells them.
+ *
+ * Owns: which smtp-server features are on (extensions, AUTH methods, STARTTLS,
+ *       timeouts) and where its hooks go.
+ * In:   the config, the TLS material (none when SMTP_TLS_DISABLE), the hooks.
+ * Out:  the options object for `new SMTPServer`.
+ */
+import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import type { Config } from '../config/types.js';
+import type { TlsMaterial } from './tls.js';
+
+/** The hooks smtp-server calls, plus `onSessionEnding`, our own (see the send patch in patches.ts). */
+export type SessionHooks = Required<Pick<SMTPServerOptions, 'onConnect' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>> & {
+  readonly onSessionEnding: (session: SMTPServerSession) => void;
+};
+
+export function serverOptions(config: Config, tls: TlsMaterial | undefined, hooks: SessionHooks): SMTPServerOptions & SessionHooks {
+  return {
+    name: config.hostname,
+    banner: config.banner,
+    size: config.maxMessageBytes,
+    authMethods: ['PLAIN', 'LOGIN'],
+    authOptional: true,
+    allowInsecureAuth: config.authInsecure,
+    disabledCommands: [...(config.tlsDisable ? ['STARTTLS'] : []), ...(config.authUsers.length === 0 ? ['AUTH'] : [])],
+    hideENHANCEDSTATUSCODES: false,
+    hideDSN: true,
+    hideREQUIRETLS: true,
+    disableReverseLookup: true,
+    socketTimeout: config.commandTimeoutSeconds * 1000,
+    closeTimeout: 5_000,
+    maxAllowedUnauthenticatedCommands: false,
+    ...(tls ? { key: tls.key, cert: tls.cert } : {}),
+    ...hooks,
+  };
+}
