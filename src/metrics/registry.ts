@@ -1,3 +1,7 @@
+/**
+ * The daemon's Prometheus metrics in a private registry: the instruments by
+ * area, and the audit events that move them.
+ */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Observable, Subscription } from 'rxjs';
 import type { AuditEvent } from '../domain/audit.js';
@@ -43,105 +47,123 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  const name = (suffix: string): string => METRIC_PREFIX + suffix;
-
-  const sessionsActive = new Gauge({ name: name('sessions_active'), help: 'SMTP sessions currently open.', registers });
-  const connectionsAccepted = new Counter({
-    name: name('connections_accepted_total'),
-    help: 'SMTP connections accepted (past access control).',
-    registers,
-  });
-  const connectionsRejected = new Counter({
-    name: name('connections_rejected_total'),
-    help: 'SMTP connections refused before the banner, by reason.',
-    labelNames: ['reason'] as const,
-    registers,
-  });
-  const messagesReceived = new Counter({
-    name: name('messages_received_total'),
-    help: 'Messages accepted and durably stored.',
-    registers,
-  });
-  const bytesReceived = new Counter({
-    name: name('received_bytes_total'),
-    help: 'Bytes of accepted messages (as stored, trace headers included).',
-    registers,
-  });
-  const queueDepthSource = options.queueDepth;
-  const queueDepth = new Gauge({
-    name: name('queue_depth'),
-    help: 'Recipients queued or deferred, waiting for delivery.',
-    registers,
-    async collect() {
-      if (!queueDepthSource) return;
-      try {
-        this.set(await queueDepthSource());
-      } catch {
-        // Keep the last value: a slow or failing spool must not break a scrape.
-      }
-    },
-  });
-  const deliveries = new Counter({
-    name: name('deliveries_total'),
-    help: 'Delivery attempt outcomes per recipient, by result.',
-    labelNames: ['result'] as const,
-    registers,
-  });
-  const deliveryDuration = new Histogram({
-    name: name('delivery_duration_seconds'),
-    help: 'Time of one delivery attempt, seconds.',
-    buckets: DELIVERY_BUCKETS,
-    registers,
-  });
-  const authFailures = new Counter({ name: name('auth_failures_total'), help: 'Failed SMTP AUTH attempts.', registers });
-  const auditSubscribers = new Gauge({
-    name: name('audit_subscribers'),
-    help: 'Clients streaming the audit log (/audit and /healthz).',
-    registers,
-  });
-  const destinationsDead = new Counter({
-    name: name('destinations_dead_total'),
-    help: 'Times a destination was marked dead (every host failed a cohort of attempts in a row); its mail waited.',
-    registers,
-  });
-  const auditEventsDropped = new Counter({
-    name: name('audit_events_dropped_total'),
-    help: 'Audit records dropped because a subscriber did not keep up.',
-    registers,
-  });
-
+  const instruments = { ...inboundInstruments(registers), ...queueInstruments(registers, options.queueDepth), ...auditInstruments(registers) };
   // Start at zero so the series exist before the first event.
-  for (const result of ['delivered', 'deferred', 'bounced'] satisfies DeliveryResult[]) deliveries.inc({ result }, 0);
+  for (const result of ['delivered', 'deferred', 'bounced'] satisfies DeliveryResult[]) instruments.deliveries.inc({ result }, 0);
+  return {
+    registry,
+    ...instruments,
+    record: auditRecorder(instruments),
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}
 
+type Registers = Registry[];
+const name = (suffix: string): string => METRIC_PREFIX + suffix;
+
+function inboundInstruments(registers: Registers) {
+  return {
+    sessionsActive: new Gauge({ name: name('sessions_active'), help: 'SMTP sessions currently open.', registers }),
+    connectionsAccepted: new Counter({
+      name: name('connections_accepted_total'),
+      help: 'SMTP connections accepted (past access control).',
+      registers,
+    }),
+    connectionsRejected: new Counter({
+      name: name('connections_rejected_total'),
+      help: 'SMTP connections refused before the banner, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    messagesReceived: new Counter({ name: name('messages_received_total'), help: 'Messages accepted and durably stored.', registers }),
+    bytesReceived: new Counter({
+      name: name('received_bytes_total'),
+      help: 'Bytes of accepted messages (as stored, trace headers included).',
+      registers,
+    }),
+    authFailures: new Counter({ name: name('auth_failures_total'), help: 'Failed SMTP AUTH attempts.', registers }),
+  };
+}
+
+function queueInstruments(registers: Registers, queueDepthSource: MetricsOptions['queueDepth']) {
+  return {
+    queueDepth: new Gauge({
+      name: name('queue_depth'),
+      help: 'Recipients queued or deferred, waiting for delivery.',
+      registers,
+      async collect() {
+        if (!queueDepthSource) return;
+        try {
+          this.set(await queueDepthSource());
+        } catch {
+          // Keep the last value: a slow or failing spool must not break a scrape.
+        }
+      },
+    }),
+    deliveries: new Counter({
+      name: name('deliveries_total'),
+      help: 'Delivery attempt outcomes per recipient, by result.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    deliveryDuration: new Histogram({
+      name: name('delivery_duration_seconds'),
+      help: 'Time of one delivery attempt, seconds.',
+      buckets: DELIVERY_BUCKETS,
+      registers,
+    }),
+    destinationsDead: new Counter({
+      name: name('destinations_dead_total'),
+      help: 'Times a destination was marked dead (every host failed a cohort of attempts in a row); its mail waited.',
+      registers,
+    }),
+  };
+}
+
+function auditInstruments(registers: Registers) {
+  return {
+    auditSubscribers: new Gauge({ name: name('audit_subscribers'), help: 'Clients streaming the audit log (/audit and /healthz).', registers }),
+    auditEventsDropped: new Counter({
+      name: name('audit_events_dropped_total'),
+      help: 'Audit records dropped because a subscriber did not keep up.',
+      registers,
+    }),
+  };
+}
+
+type Instruments = Omit<Metrics, 'registry' | 'record' | 'render' | 'contentType'>;
+
+/** The counters an audit event stands for; sessions are counted once each, and only those seen starting are ended. */
+function auditRecorder(m: Instruments): (event: AuditEvent) => void {
   const reasonLabel = createReasonLabeler();
   const openSessions = new Set<string>();
-
-  function record(event: AuditEvent): void {
+  return (event) => {
     switch (event.type) {
       case 'session.start':
         if (openSessions.has(event.session)) return;
         openSessions.add(event.session);
-        connectionsAccepted.inc();
-        sessionsActive.inc();
+        m.connectionsAccepted.inc();
+        m.sessionsActive.inc();
         return;
       case 'session.close':
         // Only sessions we saw start: the gauge never goes negative.
-        if (openSessions.delete(event.session)) sessionsActive.dec();
+        if (openSessions.delete(event.session)) m.sessionsActive.dec();
         return;
       case 'rejected':
-        if (event.stage === 'connect') connectionsRejected.inc({ reason: reasonLabel(event.reason) });
-        else if (event.stage === 'auth') authFailures.inc();
+        if (event.stage === 'connect') m.connectionsRejected.inc({ reason: reasonLabel(event.reason) });
+        else if (event.stage === 'auth') m.authFailures.inc();
         return;
       case 'message.stored':
-        messagesReceived.inc();
-        bytesReceived.inc(event.size);
+        m.messagesReceived.inc();
+        m.bytesReceived.inc(event.size);
         return;
       case 'delivery.outcome':
-        deliveries.inc({ result: event.outcome });
-        deliveryDuration.observe(Math.max(0, event.durationMs) / 1000);
+        m.deliveries.inc({ result: event.outcome });
+        m.deliveryDuration.observe(Math.max(0, event.durationMs) / 1000);
         return;
       case 'destination.dead':
-        destinationsDead.inc();
+        m.destinationsDead.inc();
         return;
       case 'command':
       case 'delivery.attempt':
@@ -152,25 +174,6 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         // A new AuditEvent variant must be decided on here.
         event satisfies never;
     }
-  }
-
-  return {
-    registry,
-    sessionsActive,
-    connectionsAccepted,
-    connectionsRejected,
-    messagesReceived,
-    bytesReceived,
-    queueDepth,
-    deliveries,
-    deliveryDuration,
-    authFailures,
-    auditSubscribers,
-    auditEventsDropped,
-    destinationsDead,
-    record,
-    render: () => registry.metrics(),
-    contentType: registry.contentType,
   };
 }
 
