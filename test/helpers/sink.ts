@@ -54,6 +54,8 @@ export interface SinkOptions {
   readonly delayMs?: number;
   /** `false`: count bytes but keep no message bodies (`raw` is empty), for big messages. */
   readonly keepBodies?: boolean;
+  /** Holds the end-of-DATA answer of transaction `n` (1-based) until the promise settles. */
+  readonly beforeDataReply?: (transaction: number) => Promise<void>;
 }
 
 export interface Sink {
@@ -174,9 +176,10 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
         if (options.keepBodies !== false) chunks.push(chunk);
       });
       stream.on('end', () => {
-        void delay().then(() => {
+        void delay().then(async () => {
           transactions += 1;
           const n = transactions;
+          await options.beforeDataReply?.(n);
           if (n <= (options.tempFailFirst ?? 0)) {
             callback(smtpError({ code: 451, message: '4.3.0 Try again later' }));
             return;
