@@ -407,8 +407,8 @@ for item in dist node_modules package.json package-lock.json; do
   run cp -R "$BUILD_DIR/$item" "$PREFIX.new/"
 done
 # Documentation, where the checkout has it (the staging copy mirrors $SRC_DIR).
-for item in README.md CHANGELOG.md LICENSE .env.example; do
-  if [ -e "$SRC_DIR/$item" ]; then run cp "$BUILD_DIR/$item" "$PREFIX.new/"; fi
+for item in README.md CHANGELOG.md LICENSE .env.example docs; do
+  if [ -e "$SRC_DIR/$item" ]; then run cp -R "$BUILD_DIR/$item" "$PREFIX.new/"; fi
 done
 run chown -R root:root "$PREFIX.new"
 run chmod -R u+rwX,go+rX,go-w "$PREFIX.new"

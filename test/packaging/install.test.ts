@@ -26,12 +26,18 @@ afterEach(async () => {
 
 function locations(): string[] {
   return [
-    '--prefix', join(root, 'opt/gopherpost'),
-    '--state-dir', join(root, 'var/lib/gopherpost'),
-    '--env-file', join(root, 'etc/gopherpost/gopherpost.env'),
-    '--unit-dir', join(root, 'etc/systemd/system'),
-    '--user', user,
-    '--node', process.execPath,
+    '--prefix',
+    join(root, 'opt/gopherpost'),
+    '--state-dir',
+    join(root, 'var/lib/gopherpost'),
+    '--env-file',
+    join(root, 'etc/gopherpost/gopherpost.env'),
+    '--unit-dir',
+    join(root, 'etc/systemd/system'),
+    '--user',
+    user,
+    '--node',
+    process.execPath,
   ];
 }
 
@@ -53,10 +59,18 @@ function steps(stdout: string): string[] {
 describe('install.sh --dry-run', () => {
   it('prints every step of a non-interactive install and changes nothing', async () => {
     const r = install([
-      '--dry-run', '--non-interactive',
-      '--hostname', 'mx.example.test', '--port', '25',
-      '--allow-networks', '192.0.2.0/24,2001:db8::/32',
-      '--delivery-mode', 'relay', '--relay-url', 'smtp://user:s3cret@relay.example.test:587',
+      '--dry-run',
+      '--non-interactive',
+      '--hostname',
+      'mx.example.test',
+      '--port',
+      '25',
+      '--allow-networks',
+      '192.0.2.0/24,2001:db8::/32',
+      '--delivery-mode',
+      'relay',
+      '--relay-url',
+      'smtp://user:s3cret@relay.example.test:587',
       ...locations(),
     ]);
     expect(r.stderr).toBe('');
@@ -98,7 +112,10 @@ describe('install.sh --dry-run', () => {
     expect(plan).toContain(`+ chmod 0640 ${p('etc/gopherpost/gopherpost.env.tmp')}`);
     expect(plan).toContain(`+ chown root:${user} ${p('etc/gopherpost/gopherpost.env.tmp')}`);
     expect(plan).toContain(`+ mv -f ${p('etc/gopherpost/gopherpost.env.tmp')} ${p('etc/gopherpost/gopherpost.env')}`);
-    const env = r.stdout.split('\n').filter((l) => l.startsWith('    ')).map((l) => l.trim());
+    const env = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('    '))
+      .map((l) => l.trim());
     expect(env).toEqual(
       expect.arrayContaining([
         'SMTP_HOSTNAME=mx.example.test',
@@ -140,12 +157,20 @@ describe('install.sh --dry-run', () => {
     ['a port out of range', ['--port', '70000'], /--port must be a number from 1 to 65535/],
     ['an unknown delivery mode', ['--delivery-mode', 'carrier-pigeon'], /--delivery-mode must be mx, relay or hold/],
     ['relay without a URL', ['--delivery-mode', 'relay'], /needs --relay-url/],
-    ['a relay URL of another scheme', ['--delivery-mode', 'relay', '--relay-url', 'http://x'], /smtp:\/\/ or smtps:\/\//],
+    [
+      'a relay URL of another scheme',
+      ['--delivery-mode', 'relay', '--relay-url', 'http://x'],
+      /smtp:\/\/ or smtps:\/\//,
+    ],
     ['a relative prefix', ['--prefix', 'opt/gp'], /--prefix must be an absolute path/],
     ['a prefix with a space', ['--prefix', '/tmp/a b'], /--prefix may contain only/],
     ['an unknown option', ['--frobnicate'], /unknown option: --frobnicate/],
     ['an unknown log level', ['--log-level', 'loud'], /--log-level must be/],
-    ['a quote the env file cannot hold', ['--delivery-mode', 'relay', '--relay-url', "smtp://u:it's@h"], /SMTP_RELAY_URL may not contain a single quote/],
+    [
+      'a quote the env file cannot hold',
+      ['--delivery-mode', 'relay', '--relay-url', "smtp://u:it's@h"],
+      /SMTP_RELAY_URL may not contain a single quote/,
+    ],
     ['a user name with a space', ['--user', 'mail user'], /--user must be a lower-case user name/],
   ])('stops on %s before doing anything', async (_name, args, message) => {
     const r = install(['--dry-run', '--non-interactive', ...locations(), ...args]);
@@ -158,7 +183,17 @@ describe('install.sh --dry-run', () => {
   it('--help describes the flags', () => {
     const r = install(['--help']);
     expect(r.status).toBe(0);
-    for (const flag of ['--dry-run', '--non-interactive', '--hostname', '--port', '--allow-networks', '--delivery-mode', '--relay-url', '--prefix', '--env-file']) {
+    for (const flag of [
+      '--dry-run',
+      '--non-interactive',
+      '--hostname',
+      '--port',
+      '--allow-networks',
+      '--delivery-mode',
+      '--relay-url',
+      '--prefix',
+      '--env-file',
+    ]) {
       expect(r.stdout).toContain(flag);
     }
   });
@@ -185,62 +220,87 @@ describe('install.sh without root', () => {
 
 describe('install.sh real run into a temporary root', () => {
   const reason = isRoot ? '' : ' (skipped: needs root for install -o/-g and chown)';
-  it.skipIf(!isRoot)(`installs code, unit and a 0640 env file, and keeps the env file on a re-run${reason}`, async () => {
-    // A pre-built fake checkout, so no npm runs; `--user root` exists already,
-    // so no account is created; --no-start, so systemctl is not touched.
-    const src = join(root, 'src');
-    await mkdir(join(src, 'dist/src/cli'), { recursive: true });
-    await mkdir(join(src, 'node_modules/dep'), { recursive: true });
-    await mkdir(join(src, 'packaging/systemd'), { recursive: true });
-    await writeFile(join(src, 'package.json'), '{"name":"gopherpost"}\n');
-    await writeFile(join(src, 'package-lock.json'), '{}\n');
-    await writeFile(join(src, 'dist/src/cli/main.js'), 'console.log("hi")\n');
-    await writeFile(
-      join(src, 'packaging/systemd/gopherpost.service'),
-      await readFile(join(repoRoot, 'packaging/systemd/gopherpost.service')),
-    );
-    const dest = join(root, 'dest');
-    const args = [
-      '--non-interactive', '--skip-build', '--no-start', '--source', src, '--user', 'root', '--node', process.execPath,
-      '--hostname', 'mx.example.test', '--admin-token', 'abc123',
-      '--prefix', join(dest, 'opt/gopherpost'),
-      '--state-dir', join(dest, 'var/lib/gopherpost'),
-      '--env-file', join(dest, 'etc/gopherpost/gopherpost.env'),
-      '--unit-dir', join(dest, 'etc/systemd/system'),
-    ];
-    const first = install(args);
-    expect(first.stderr).toBe('');
-    expect(first.status).toBe(0);
+  it.skipIf(!isRoot)(
+    `installs code, unit and a 0640 env file, and keeps the env file on a re-run${reason}`,
+    async () => {
+      // A pre-built fake checkout, so no npm runs; `--user root` exists already,
+      // so no account is created; --no-start, so systemctl is not touched.
+      const src = join(root, 'src');
+      await mkdir(join(src, 'dist/src/cli'), { recursive: true });
+      await mkdir(join(src, 'node_modules/dep'), { recursive: true });
+      await mkdir(join(src, 'packaging/systemd'), { recursive: true });
+      await writeFile(join(src, 'package.json'), '{"name":"gopherpost"}\n');
+      await writeFile(join(src, 'package-lock.json'), '{}\n');
+      await writeFile(join(src, 'dist/src/cli/main.js'), 'console.log("hi")\n');
+      await mkdir(join(src, 'docs'), { recursive: true });
+      await writeFile(join(src, 'README.md'), 'see [docs](docs/operations.md)\n');
+      await writeFile(join(src, 'docs/operations.md'), '# Operations\n');
+      await writeFile(
+        join(src, 'packaging/systemd/gopherpost.service'),
+        await readFile(join(repoRoot, 'packaging/systemd/gopherpost.service')),
+      );
+      const dest = join(root, 'dest');
+      const args = [
+        '--non-interactive',
+        '--skip-build',
+        '--no-start',
+        '--source',
+        src,
+        '--user',
+        'root',
+        '--node',
+        process.execPath,
+        '--hostname',
+        'mx.example.test',
+        '--admin-token',
+        'abc123',
+        '--prefix',
+        join(dest, 'opt/gopherpost'),
+        '--state-dir',
+        join(dest, 'var/lib/gopherpost'),
+        '--env-file',
+        join(dest, 'etc/gopherpost/gopherpost.env'),
+        '--unit-dir',
+        join(dest, 'etc/systemd/system'),
+      ];
+      const first = install(args);
+      expect(first.stderr).toBe('');
+      expect(first.status).toBe(0);
 
-    const envFile = join(dest, 'etc/gopherpost/gopherpost.env');
-    expect((await stat(envFile)).mode & 0o777).toBe(0o640);
-    expect((await stat(join(dest, 'etc/gopherpost'))).mode & 0o777).toBe(0o750);
-    expect((await stat(join(dest, 'var/lib/gopherpost/spool'))).mode & 0o777).toBe(0o700);
-    const env = await readFile(envFile, 'utf8');
-    expect(env).toContain('SMTP_HOSTNAME=mx.example.test\n');
-    expect(env).toContain('SMTP_ADMIN_TOKEN=abc123\n');
-    expect(env).toContain(`SMTP_QUEUE_PATH=${join(dest, 'var/lib/gopherpost/spool')}\n`);
-    expect(await readFile(join(dest, 'opt/gopherpost/dist/src/cli/main.js'), 'utf8')).toContain('hi');
-    const unit = await readFile(join(dest, 'etc/systemd/system/gopherpost.service'), 'utf8');
-    expect(unit).toContain(`ExecStart=${process.execPath} ${join(dest, 'opt/gopherpost')}/dist/src/cli/main.js serve\n`);
-    expect(unit).toContain(`EnvironmentFile=${envFile}\n`);
-    expect(unit).toContain(`ReadWritePaths=${join(dest, 'var/lib/gopherpost')}\n`);
-    expect(unit).toContain(`WorkingDirectory=${join(dest, 'var/lib/gopherpost')}\n`);
-    expect(unit).not.toMatch(/^StateDirectory=/m);
-    expect(unit).toMatch(/^User=root$/m);
+      const envFile = join(dest, 'etc/gopherpost/gopherpost.env');
+      expect((await stat(envFile)).mode & 0o777).toBe(0o640);
+      expect((await stat(join(dest, 'etc/gopherpost'))).mode & 0o777).toBe(0o750);
+      expect((await stat(join(dest, 'var/lib/gopherpost/spool'))).mode & 0o777).toBe(0o700);
+      const env = await readFile(envFile, 'utf8');
+      expect(env).toContain('SMTP_HOSTNAME=mx.example.test\n');
+      expect(env).toContain('SMTP_ADMIN_TOKEN=abc123\n');
+      expect(env).toContain(`SMTP_QUEUE_PATH=${join(dest, 'var/lib/gopherpost/spool')}\n`);
+      expect(await readFile(join(dest, 'opt/gopherpost/dist/src/cli/main.js'), 'utf8')).toContain('hi');
+      // the README's links into docs/ work where it is installed
+      expect(await readFile(join(dest, 'opt/gopherpost/docs/operations.md'), 'utf8')).toBe('# Operations\n');
+      const unit = await readFile(join(dest, 'etc/systemd/system/gopherpost.service'), 'utf8');
+      expect(unit).toContain(
+        `ExecStart=${process.execPath} ${join(dest, 'opt/gopherpost')}/dist/src/cli/main.js serve\n`,
+      );
+      expect(unit).toContain(`EnvironmentFile=${envFile}\n`);
+      expect(unit).toContain(`ReadWritePaths=${join(dest, 'var/lib/gopherpost')}\n`);
+      expect(unit).toContain(`WorkingDirectory=${join(dest, 'var/lib/gopherpost')}\n`);
+      expect(unit).not.toMatch(/^StateDirectory=/m);
+      expect(unit).toMatch(/^User=root$/m);
 
-    // Second run: an upgrade. The code is replaced, the settings are kept.
-    await writeFile(envFile, 'SMTP_HOSTNAME=edited.example.test\n');
-    const second = install(args);
-    expect(second.status).toBe(0);
-    expect(second.stdout).toContain('exists, keeping it');
-    expect(await readFile(envFile, 'utf8')).toBe('SMTP_HOSTNAME=edited.example.test\n');
-    expect(await readdir(join(dest, 'opt'))).toEqual(['gopherpost']);
+      // Second run: an upgrade. The code is replaced, the settings are kept.
+      await writeFile(envFile, 'SMTP_HOSTNAME=edited.example.test\n');
+      const second = install(args);
+      expect(second.status).toBe(0);
+      expect(second.stdout).toContain('exists, keeping it');
+      expect(await readFile(envFile, 'utf8')).toBe('SMTP_HOSTNAME=edited.example.test\n');
+      expect(await readdir(join(dest, 'opt'))).toEqual(['gopherpost']);
 
-    const analyze = which('systemd-analyze');
-    if (analyze) {
-      const verify = run(analyze, ['verify', join(dest, 'etc/systemd/system/gopherpost.service')]);
-      expect(verify.stderr.split('\n').filter((l) => l.includes('gopherpost.service'))).toEqual([]);
-    }
-  });
+      const analyze = which('systemd-analyze');
+      if (analyze) {
+        const verify = run(analyze, ['verify', join(dest, 'etc/systemd/system/gopherpost.service')]);
+        expect(verify.stderr.split('\n').filter((l) => l.includes('gopherpost.service'))).toEqual([]);
+      }
+    },
+  );
 });
