@@ -50,7 +50,12 @@ async function series(spool: FileSpool, rounds: number, limit: number, fresh: bo
     claimed += batch.length;
     done += 1;
   }
-  return { rounds: done, claimed, usPerMessage: round(claimed > 0 ? ns / 1e3 / claimed : Number.NaN, 2), msPerRound: round(ns / 1e6 / Math.max(1, done), 3) };
+  return {
+    rounds: done,
+    claimed,
+    usPerMessage: round(claimed > 0 ? ns / 1e3 / claimed : Number.NaN, 2),
+    msPerRound: round(ns / 1e6 / Math.max(1, done), 3),
+  };
 }
 
 export async function claimCost(path: string, rounds = 200, limit = 100): Promise<ClaimCost> {

@@ -41,7 +41,11 @@ async function startSmtpSink(): Promise<CountingSink> {
   const port = await freePort();
   const asRoot = process.getuid?.() === 0;
   // -m: connections served at once (the daemon may open many); backlog 1024
-  const child = spawn(SMTP_SINK, [...(asRoot ? ['-u', 'nobody'] : []), '-c', '-m', '4096', `127.0.0.1:${port}`, '1024'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    SMTP_SINK,
+    [...(asRoot ? ['-u', 'nobody'] : []), '-c', '-m', '4096', `127.0.0.1:${port}`, '1024'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let mesg = 0;
   let sess = 0;
   let carry = '';

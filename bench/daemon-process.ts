@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
-/** A daemon child process just spawned; `listening` resolves once it logs that it listens (rejects if it exits first). */
+/**
+ * A daemon child process just spawned; `listening` resolves once it logs that it listens (rejects if it exits first).
+ */
 export interface SpawnedDaemon {
   readonly child: ChildProcess;
   readonly listening: Promise<{ port: number; httpPort: number | undefined }>;
@@ -47,7 +49,10 @@ export function spawnDaemon(spool: string, env: Record<string, string> = {}): Sp
       found = true;
       out = '';
       const http = /"http":(\d+)/.exec(line)?.[1];
-      resolve({ port: Number(/"port":(\d+)/.exec(line)?.[1]), httpPort: http === undefined ? undefined : Number(http) });
+      resolve({
+        port: Number(/"port":(\d+)/.exec(line)?.[1]),
+        httpPort: http === undefined ? undefined : Number(http),
+      });
     });
     child.once('exit', (code) => reject(new Error(`daemon exited ${code}: ${out}`)));
   });
@@ -55,7 +60,10 @@ export function spawnDaemon(spool: string, env: Record<string, string> = {}): Sp
 }
 
 /** Starts the built daemon on a free port with `spool`; resolves once it listens. */
-export async function startDaemon(spool: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number; httpPort: number | undefined }> {
+export async function startDaemon(
+  spool: string,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; port: number; httpPort: number | undefined }> {
   const { child, listening } = spawnDaemon(spool, env);
   const { port, httpPort } = await listening;
   return { child, port, httpPort };

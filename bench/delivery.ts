@@ -22,12 +22,23 @@ export interface DeliveryFigures {
  * delivery is held, restarts the daemon in mx mode (its default concurrency, MX from a
  * local DNS server, a local sink on loopback) and times the drain.
  */
-export async function benchDelivery(spool: string, opts: { name: string; total: number; domains: number; bytes: number; redis?: boolean; dkim?: boolean }): Promise<DeliveryFigures> {
+export async function benchDelivery(
+  spool: string,
+  opts: { name: string; total: number; domains: number; bytes: number; redis?: boolean; dkim?: boolean },
+): Promise<DeliveryFigures> {
   const backend = opts.redis ? redisBackend() : fileBackend;
   const dkim: Record<string, string> = opts.dkim
-    ? { SMTP_DKIM_SELECTOR: 'bench', SMTP_DKIM_DOMAIN: 'bench.test', SMTP_DKIM_PRIVATE_KEY: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }
+    ? {
+        SMTP_DKIM_SELECTOR: 'bench',
+        SMTP_DKIM_DOMAIN: 'bench.test',
+        SMTP_DKIM_PRIVATE_KEY: generateKeyPairSync('rsa', { modulusLength: 2048 })
+          .privateKey.export({ type: 'pkcs8', format: 'pem' })
+          .toString(),
+      }
     : {};
-  const zone: Record<string, { MX?: { exchange: string; priority: number }[]; A?: string[] }> = { 'mx.test': { A: ['127.0.0.1'] } };
+  const zone: Record<string, { MX?: { exchange: string; priority: number }[]; A?: string[] }> = {
+    'mx.test': { A: ['127.0.0.1'] },
+  };
   for (let d = 0; d < opts.domains; d++) zone[`d${d}.test`] = { MX: [{ exchange: 'mx.test', priority: 10 }] };
   // the sink greets at once, like Postfix's smtp-sink in the side-by-side harness
   patchSmtpServer();
@@ -35,7 +46,13 @@ export async function benchDelivery(spool: string, opts: { name: string; total: 
   const sink = await startSink({ keepBodies: false });
   try {
     const held = await startDaemon(spool, { ...backend.env(spool), SMTP_DELIVERY_MODE: 'hold' });
-    await runLoad(held.port, { sessions: 20, total: opts.total, bytes: opts.bytes, perConnection: 0, recipients: (n) => [`r${n}@d${n % opts.domains}.test`] });
+    await runLoad(held.port, {
+      sessions: 20,
+      total: opts.total,
+      bytes: opts.bytes,
+      perConnection: 0,
+      recipients: (n) => [`r${n}@d${n % opts.domains}.test`],
+    });
     await stopDaemon(held.child);
     const loaded = await backend.stored(spool);
     if (loaded !== opts.total) throw new Error(`loaded ${loaded} of ${opts.total}`);

@@ -29,14 +29,21 @@ export interface HeldLoad {
 
 const SAMPLE_MS = 2000;
 
-export async function loadHeld(spool: string, opts: { recipients: number; perMessage: number; bytes: number; domain: string; printEverySeconds?: number }): Promise<HeldLoad> {
+export async function loadHeld(
+  spool: string,
+  opts: { recipients: number; perMessage: number; bytes: number; domain: string; printEverySeconds?: number },
+): Promise<HeldLoad> {
   const messages = Math.ceil(opts.recipients / opts.perMessage);
   const rcpts = (n: number): string[] => {
     const first = n * opts.perMessage;
     const count = Math.min(opts.perMessage, opts.recipients - first);
     return Array.from({ length: count }, (_, i) => `r${first + i}@${opts.domain}`);
   };
-  const { child, port, httpPort } = await startDaemon(spool, { SMTP_DELIVERY_MODE: 'hold', SMTP_HEALTH_DISABLE: 'false', SMTP_HEALTH_ADDR: '127.0.0.1:0' });
+  const { child, port, httpPort } = await startDaemon(spool, {
+    SMTP_DELIVERY_MODE: 'hold',
+    SMTP_HEALTH_DISABLE: 'false',
+    SMTP_HEALTH_ADDR: '127.0.0.1:0',
+  });
   let stopped = false;
   try {
     const pid = child.pid ?? 0;
@@ -56,12 +63,21 @@ export async function loadHeld(spool: string, opts: { recipients: number; perMes
         nextPrint += (print ?? 0) * 1000;
         const t = (Date.now() - started) / 1000;
         const sent = Math.min(accepted * opts.perMessage, opts.recipients);
-        console.log(`${round(t, 0)} | ${accepted} | ${sent} | ${round(sent / t)} | ${round(m.rssMiB)} | ${round(m.hwmMiB)}`);
+        console.log(
+          `${round(t, 0)} | ${accepted} | ${sent} | ${round(sent / t)} | ${round(m.rssMiB)} | ${round(m.hwmMiB)}`,
+        );
       });
     }, SAMPLE_MS);
     const cpu0 = await cpuSeconds(pid);
     try {
-      await runLoad(port, { sessions: 20, total: messages, bytes: opts.bytes, perConnection: 0, recipients: rcpts, onAccepted: (n) => (accepted = n) });
+      await runLoad(port, {
+        sessions: 20,
+        total: messages,
+        bytes: opts.bytes,
+        perConnection: 0,
+        recipients: rcpts,
+        onAccepted: (n) => (accepted = n),
+      });
     } finally {
       clearInterval(sampler);
     }
@@ -73,7 +89,17 @@ export async function loadHeld(spool: string, opts: { recipients: number; perMes
     const stopping = Date.now();
     stopped = true;
     await stopDaemon(child);
-    return { messages, recipients: opts.recipients, seconds, peakRssMiB: end.hwmMiB, maxSampledRssMiB: maxRss, endRssMiB: end.rssMiB, depth, cpuSeconds: cpu, stopSeconds: (Date.now() - stopping) / 1000 };
+    return {
+      messages,
+      recipients: opts.recipients,
+      seconds,
+      peakRssMiB: end.hwmMiB,
+      maxSampledRssMiB: maxRss,
+      endRssMiB: end.rssMiB,
+      depth,
+      cpuSeconds: cpu,
+      stopSeconds: (Date.now() - stopping) / 1000,
+    };
   } finally {
     if (!stopped) await stopDaemon(child);
   }

@@ -19,7 +19,11 @@ export interface MachineMark {
 async function busySeconds(): Promise<number> {
   const line = (await readFile('/proc/stat', 'utf8').catch(() => '')).split('\n')[0] ?? '';
   // cpu user nice system idle iowait irq softirq steal ...
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   return (user + nice + system + irq + softirq + steal) / TICKS_PER_SECOND;
 }
 
@@ -29,7 +33,13 @@ export async function markMachine(): Promise<MachineMark> {
 }
 
 /** Busy CPU since `mark`: the machine's, and this bench process's (workers included). */
-export async function machineSince(mark: MachineMark): Promise<{ wallSeconds: number; cores: number; busySeconds: number; benchCpuSeconds: number; loadAverage: number[] }> {
+export async function machineSince(mark: MachineMark): Promise<{
+  wallSeconds: number;
+  cores: number;
+  busySeconds: number;
+  benchCpuSeconds: number;
+  loadAverage: number[];
+}> {
   const now = await markMachine();
   return {
     wallSeconds: round((now.at - mark.at) / 1000),

@@ -37,24 +37,39 @@ async function diskMiB(dir: string): Promise<number> {
 }
 
 function printClaim(c: ClaimCost & { messages: number }): void {
-  const line = (x: ClaimSeries): string => `${x.usPerMessage} µs per claimed message (${x.msPerRound} ms per claim of up to 100 and its releases, ${x.rounds} rounds, ${x.claimed} claimed)`;
-  console.log(`claim cost with ${c.messages} messages (${c.depth} recipients) waiting, spool opened in process in ${c.openSeconds} s:`);
+  const line = (x: ClaimSeries): string =>
+    `${x.usPerMessage} µs per claimed message (${x.msPerRound} ms per claim of up to 100 and its releases, ${x.rounds} rounds, ${x.claimed} claimed)`;
+  console.log(
+    `claim cost with ${c.messages} messages (${c.depth} recipients) waiting, spool opened in process in ${c.openSeconds} s:`,
+  );
   console.log(`  same window again: ${line(c.same)}`);
   console.log(`  fresh messages:    ${line(c.fresh)}`);
 }
 
-export async function runQueueScale(base: string, opts: { recipients: number; perMessage: number; bytes?: number }): Promise<QueueScaleFigures> {
+export async function runQueueScale(
+  base: string,
+  opts: { recipients: number; perMessage: number; bytes?: number },
+): Promise<QueueScaleFigures> {
   const bytes = opts.bytes ?? 1024;
   const { recipients, perMessage } = opts;
   const messages = Math.ceil(recipients / perMessage);
-  console.log(`\nQSCALE: ${recipients} waiting recipients as ${messages} messages of ${perMessage} recipients (${bytes} B bodies) to one domain, loaded through SMTP (20 sessions) into the daemon in hold mode`);
+  console.log(
+    `\nQSCALE: ${recipients} waiting recipients as ${messages} messages of ${perMessage} recipients (${bytes} B bodies) to one domain, loaded through SMTP (20 sessions) into the daemon in hold mode`,
+  );
 
   // claim cost on a small spool first: 1,000 messages of the same shape
   const smallSpool = join(base, `QSCALE-small-${Date.now()}`);
   let claimSmall: ClaimCost & { messages: number };
   try {
-    const small = await loadHeld(smallSpool, { recipients: SMALL_MESSAGES * perMessage, perMessage, bytes, domain: DOMAIN });
-    console.log(`small spool: ${small.messages} messages (${small.recipients} recipients) loaded in ${round(small.seconds, 2)} s, depth ${small.depth}`);
+    const small = await loadHeld(smallSpool, {
+      recipients: SMALL_MESSAGES * perMessage,
+      perMessage,
+      bytes,
+      domain: DOMAIN,
+    });
+    console.log(
+      `small spool: ${small.messages} messages (${small.recipients} recipients) loaded in ${round(small.seconds, 2)} s, depth ${small.depth}`,
+    );
     claimSmall = { ...(await claimCost(smallSpool)), messages: SMALL_MESSAGES };
     printClaim(claimSmall);
   } finally {

@@ -50,7 +50,11 @@ export async function probeRestart(spool: string, expected: number, timeoutMs = 
   const httpPort = await freePort();
   const spawned = process.hrtime.bigint();
   const since = (): number => Number(process.hrtime.bigint() - spawned) / 1e9;
-  const { child, listening } = spawnDaemon(spool, { SMTP_DELIVERY_MODE: 'hold', SMTP_HEALTH_DISABLE: 'false', SMTP_HEALTH_ADDR: `127.0.0.1:${httpPort}` });
+  const { child, listening } = spawnDaemon(spool, {
+    SMTP_DELIVERY_MODE: 'hold',
+    SMTP_HEALTH_DISABLE: 'false',
+    SMTP_HEALTH_ADDR: `127.0.0.1:${httpPort}`,
+  });
   let listeningSeconds: number | undefined;
   let exit: string | undefined;
   void listening.then(
@@ -68,7 +72,8 @@ export async function probeRestart(spool: string, expected: number, timeoutMs = 
     while (depthSeconds === undefined || readySeconds === undefined) {
       if (exit !== undefined) throw new Error(`the daemon died during the restart: ${exit}`);
       if (since() * 1000 > timeoutMs) break;
-      if (readySeconds === undefined && (await status(`http://127.0.0.1:${httpPort}/readyz`)) === 200) readySeconds = since();
+      if (readySeconds === undefined && (await status(`http://127.0.0.1:${httpPort}/readyz`)) === 200)
+        readySeconds = since();
       if (depthSeconds === undefined) {
         const text = await scrape(httpPort);
         if (text) {
@@ -82,7 +87,9 @@ export async function probeRestart(spool: string, expected: number, timeoutMs = 
       }
       if (since() >= nextLine) {
         const m = await memory(pid);
-        console.log(`  restart +${round(since(), 1)} s: listening ${listeningSeconds === undefined ? 'no' : 'yes'}, ready ${readySeconds === undefined ? 'no' : 'yes'}, depth ${depth}, RSS ${round(m.rssMiB)} MiB, peak ${round(m.hwmMiB)} MiB`);
+        console.log(
+          `  restart +${round(since(), 1)} s: listening ${listeningSeconds === undefined ? 'no' : 'yes'}, ready ${readySeconds === undefined ? 'no' : 'yes'}, depth ${depth}, RSS ${round(m.rssMiB)} MiB, peak ${round(m.hwmMiB)} MiB`,
+        );
         nextLine += 5;
       }
       await sleep(POLL_MS);
@@ -90,7 +97,16 @@ export async function probeRestart(spool: string, expected: number, timeoutMs = 
     const atDepth = await memory(pid);
     await sleep(SETTLE_MS);
     const after = await memory(pid);
-    return { listeningSeconds, readySeconds, depthSeconds, depth, depthSource, peakRssAtDepthMiB: atDepth.hwmMiB, peakRssMiB: after.hwmMiB, rssMiB: after.rssMiB };
+    return {
+      listeningSeconds,
+      readySeconds,
+      depthSeconds,
+      depth,
+      depthSource,
+      peakRssAtDepthMiB: atDepth.hwmMiB,
+      peakRssMiB: after.hwmMiB,
+      rssMiB: after.rssMiB,
+    };
   } finally {
     await stopDaemon(child);
   }

@@ -72,7 +72,15 @@ const inbound: Workload[] = [
   { name: 'W3', sessions: 20, total: 20, bytes: 10_485_000, perConnection: 0 },
   { name: 'W1r', sessions: 20, total: quick ? 2000 : 10_000, bytes: 4096, perConnection: 0, redis: true },
   { name: 'W1a', sessions: 20, total: quick ? 2000 : 10_000, bytes: 4096, perConnection: 0, audit: true },
-  { name: 'W1s', sessions: 20, total: quick ? 2000 : 10_000, bytes: 4096, perConnection: 0, audit: true, stalledSubscriber: true },
+  {
+    name: 'W1s',
+    sessions: 20,
+    total: quick ? 2000 : 10_000,
+    bytes: 4096,
+    perConnection: 0,
+    audit: true,
+    stalledSubscriber: true,
+  },
 ];
 
 /** Opens GET /audit and never reads from it: the slowest possible consumer. */
@@ -94,7 +102,9 @@ async function runInbound(base: string): Promise<void> {
   const selected = inbound.filter((w) => wanted(w.name));
   if (selected.length === 0) return;
   console.log('\nInbound (durable: 250 only after fsync)\n');
-  console.log('workload | messages | size B | msgs/s | MiB/s | server CPU s/1k msgs | peak RSS MiB | stored | audit records dropped');
+  console.log(
+    'workload | messages | size B | msgs/s | MiB/s | server CPU s/1k msgs | peak RSS MiB | stored | audit records dropped',
+  );
   console.log('---|---:|---:|---:|---:|---:|---:|---|---:');
   const rows = new Map<string, { rate: number; cpu: number }[]>();
   for (let r = 0; r < reps; r++) {
@@ -109,18 +119,25 @@ async function runInbound(base: string): Promise<void> {
   console.log('workload | msgs/s | server CPU s/1k msgs | msgs/s of each run');
   console.log('---|---:|---:|---');
   for (const [name, runs] of rows) {
-    console.log(`${name} | ${median(runs.map((x) => x.rate))} | ${median(runs.map((x) => x.cpu))} | ${runs.map((x) => x.rate).join(', ')}`);
+    console.log(
+      `${name} | ${median(runs.map((x) => x.rate))} | ${median(runs.map((x) => x.cpu))} | ${runs.map((x) => x.rate).join(', ')}`,
+    );
   }
   const a = rows.get('W1a');
   const stalled = rows.get('W1s');
   if (a && stalled) {
     // each rep ran the two back to back (in alternating order), so the ratio within
     // a rep cancels the machine's slower drifts; its median is the figure to read
-    const pairs = a.map((run, i) => ({ rate: (stalled[i]?.rate ?? 0) / run.rate - 1, cpu: (stalled[i]?.cpu ?? 0) / run.cpu - 1 }));
+    const pairs = a.map((run, i) => ({
+      rate: (stalled[i]?.rate ?? 0) / run.rate - 1,
+      cpu: (stalled[i]?.cpu ?? 0) / run.cpu - 1,
+    }));
     const pct = (x: number): string => `${x >= 0 ? '+' : ''}${round(x * 100)} %`;
     const rates = pairs.map((p) => p.rate);
     console.log(`\nW1s vs W1a (a subscriber that never reads), ${reps} back-to-back pairs:`);
-    console.log(`  msgs/s: median ${pct(median(rates))} (pairs ${rates.map(pct).join(', ')}); medians of the runs ${pct(median(stalled.map((x) => x.rate)) / median(a.map((x) => x.rate)) - 1)}`);
+    console.log(
+      `  msgs/s: median ${pct(median(rates))} (pairs ${rates.map(pct).join(', ')}); medians of the runs ${pct(median(stalled.map((x) => x.rate)) / median(a.map((x) => x.rate)) - 1)}`,
+    );
     console.log(`  server CPU per message: median ${pct(median(pairs.map((p) => p.cpu)))}`);
   }
 }
@@ -134,7 +151,10 @@ function median(values: readonly number[]): number {
 async function runInboundOnce(base: string, w: Workload): Promise<{ msgsPerSecond: number; cpuPer1k: number }> {
   const spool = join(base, `${w.name}-${Date.now()}`);
   const backend = w.redis ? redisBackend() : fileBackend;
-  const env: Record<string, string> = { ...backend.env(spool), ...(w.audit ? { SMTP_DEBUG: 'true', SMTP_HEALTH_DISABLE: 'false', SMTP_HEALTH_ADDR: '127.0.0.1:0' } : {}) };
+  const env: Record<string, string> = {
+    ...backend.env(spool),
+    ...(w.audit ? { SMTP_DEBUG: 'true', SMTP_HEALTH_DISABLE: 'false', SMTP_HEALTH_ADDR: '127.0.0.1:0' } : {}),
+  };
   const { child, port, httpPort } = await startDaemon(spool, env);
   const pid = child.pid ?? 0;
   const stalled = w.stalledSubscriber && httpPort !== undefined ? await stallSubscriber(httpPort) : undefined;
@@ -147,9 +167,21 @@ async function runInboundOnce(base: string, w: Workload): Promise<{ msgsPerSecon
     const stored = await backend.stored(spool);
     const dropped = w.audit && httpPort !== undefined ? await droppedRecords(httpPort) : undefined;
     const rate = result.messages / result.seconds;
-    const row = { workload: w.name, messages: w.total, bytes: w.bytes, msgsPerSecond: round(rate), mibPerSecond: round((rate * w.bytes) / 2 ** 20), cpuPer1k: round((cpu / w.total) * 1000, 3), peakRssMiB: round(peak), stored, ...(dropped === undefined ? {} : { auditDropped: dropped }) };
+    const row = {
+      workload: w.name,
+      messages: w.total,
+      bytes: w.bytes,
+      msgsPerSecond: round(rate),
+      mibPerSecond: round((rate * w.bytes) / 2 ** 20),
+      cpuPer1k: round((cpu / w.total) * 1000, 3),
+      peakRssMiB: round(peak),
+      stored,
+      ...(dropped === undefined ? {} : { auditDropped: dropped }),
+    };
     results.push(row);
-    console.log(`${w.name} | ${w.total} | ${w.bytes} | ${row.msgsPerSecond} | ${row.mibPerSecond} | ${row.cpuPer1k} | ${row.peakRssMiB} | ${stored === w.total ? 'ok' : `MISMATCH ${stored}`} | ${dropped ?? ''}`);
+    console.log(
+      `${w.name} | ${w.total} | ${w.bytes} | ${row.msgsPerSecond} | ${row.mibPerSecond} | ${row.cpuPer1k} | ${row.peakRssMiB} | ${stored === w.total ? 'ok' : `MISMATCH ${stored}`} | ${dropped ?? ''}`,
+    );
     return row;
   } finally {
     stalled?.destroy();
@@ -161,7 +193,10 @@ async function runInboundOnce(base: string, w: Workload): Promise<{ msgsPerSecon
 
 /** The daemon's count of audit records dropped for slow subscribers (from /metrics). */
 async function droppedRecords(httpPort: number): Promise<number | undefined> {
-  const text = await fetch(`http://127.0.0.1:${httpPort}/metrics`).then((r) => r.text(), () => '');
+  const text = await fetch(`http://127.0.0.1:${httpPort}/metrics`).then(
+    (r) => r.text(),
+    () => '',
+  );
   const line = /^gopherpost_audit_events_dropped_total (\d+)/m.exec(text);
   return line ? Number(line[1]) : undefined;
 }
@@ -175,15 +210,28 @@ async function runDeliveries(base: string): Promise<void> {
   ].filter((r) => wanted(r.name));
   if (runs.length === 0) return;
   console.log('\nDelivery (queue loaded while held; drained by MX through a local DNS server to a local sink)\n');
-  console.log('workload | recipients | msgs/s | first delivery s | server CPU s/1k msgs | peak RSS MiB | msgs/connection | delivered');
+  console.log(
+    'workload | recipients | msgs/s | first delivery s | server CPU s/1k msgs | peak RSS MiB | msgs/connection | delivered',
+  );
   console.log('---|---:|---:|---:|---:|---:|---:|---');
   for (const run of runs) {
     const spool = join(base, `${run.name}-${Date.now()}`);
     try {
       const f = await benchDelivery(spool, run);
-      const row = { workload: f.name, recipients: f.recipients, msgsPerSecond: round(f.recipients / f.seconds), firstDeliverySeconds: round(f.firstDeliverySeconds, 2), cpuPer1k: round(f.cpuPer1k, 3), peakRssMiB: round(f.peakRssMiB), msgsPerConnection: round(f.delivered / Math.max(1, f.connections)), delivered: f.delivered };
+      const row = {
+        workload: f.name,
+        recipients: f.recipients,
+        msgsPerSecond: round(f.recipients / f.seconds),
+        firstDeliverySeconds: round(f.firstDeliverySeconds, 2),
+        cpuPer1k: round(f.cpuPer1k, 3),
+        peakRssMiB: round(f.peakRssMiB),
+        msgsPerConnection: round(f.delivered / Math.max(1, f.connections)),
+        delivered: f.delivered,
+      };
       results.push(row);
-      console.log(`${f.name} | ${f.recipients} | ${row.msgsPerSecond} | ${row.firstDeliverySeconds} | ${row.cpuPer1k} | ${row.peakRssMiB} | ${row.msgsPerConnection} | ${f.delivered === f.recipients ? 'ok' : `MISSING ${f.recipients - f.delivered}`}`);
+      console.log(
+        `${f.name} | ${f.recipients} | ${row.msgsPerSecond} | ${row.firstDeliverySeconds} | ${row.cpuPer1k} | ${row.peakRssMiB} | ${row.msgsPerConnection} | ${f.delivered === f.recipients ? 'ok' : `MISSING ${f.recipients - f.delivered}`}`,
+      );
     } finally {
       await rm(spool, { recursive: true, force: true });
     }
@@ -191,13 +239,20 @@ async function runDeliveries(base: string): Promise<void> {
 }
 
 const base = process.env.BENCH_SPOOL ?? (await mkdtemp(join(tmpdir(), 'gp-bench-')));
-console.log(`GopherPost benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, spool under ${base}`);
+console.log(
+  `GopherPost benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, spool under ${base}`,
+);
 await runInbound(base);
 await runDeliveries(base);
 results.push(
   ...(await runLongEntries(base, {
     soak: named('SOAK') ? { seconds: numberArg('soak-seconds', 240) } : undefined,
-    qscale: named('QSCALE') ? { recipients: Math.floor(numberArg('qscale-recipients', 1_000_000)), perMessage: Math.floor(numberArg('qscale-per-message', 10)) } : undefined,
+    qscale: named('QSCALE')
+      ? {
+          recipients: Math.floor(numberArg('qscale-recipients', 1_000_000)),
+          perMessage: Math.floor(numberArg('qscale-per-message', 10)),
+        }
+      : undefined,
   })),
 );
 if (!process.env.BENCH_SPOOL) await rm(base, { recursive: true, force: true });

@@ -66,9 +66,18 @@ export function labelledValue(text: string, name: string, label: string, value: 
 }
 
 /** RSS, peak RSS, heap used, open fds and queue depth of the daemon `pid` serving HTTP on `httpPort`. */
-export async function sampleDaemon(pid: number, httpPort: number): Promise<DaemonSample & { readonly metrics: string }> {
+export async function sampleDaemon(
+  pid: number,
+  httpPort: number,
+): Promise<DaemonSample & { readonly metrics: string }> {
   const [mem, fds, metrics] = await Promise.all([memory(pid), openFds(pid), scrape(httpPort)]);
-  return { ...mem, fds, heapUsedMiB: metricValue(metrics, HEAP_USED_METRIC) / MIB, queueDepth: metricValue(metrics, QUEUE_DEPTH_METRIC), metrics };
+  return {
+    ...mem,
+    fds,
+    heapUsedMiB: metricValue(metrics, HEAP_USED_METRIC) / MIB,
+    queueDepth: metricValue(metrics, QUEUE_DEPTH_METRIC),
+    metrics,
+  };
 }
 
 /** A TCP port on 127.0.0.1 that nobody listens on right now. */

@@ -80,7 +80,9 @@ class Session {
 export function messageBody(bytes: number, tag: string): Buffer {
   const line = `${'x'.repeat(76)}\r\n`;
   const lines = Math.max(1, Math.floor(bytes / line.length));
-  return Buffer.from(`From: <sender@bench.test>\r\nTo: <rcpt@example.test>\r\nSubject: bench ${tag}\r\n\r\n${line.repeat(lines)}.\r\n`);
+  return Buffer.from(
+    `From: <sender@bench.test>\r\nTo: <rcpt@example.test>\r\nSubject: bench ${tag}\r\n\r\n${line.repeat(lines)}.\r\n`,
+  );
 }
 
 export interface LoadResult {
@@ -128,7 +130,8 @@ export async function runLoad(port: number, opts: LoadOptions): Promise<LoadResu
         await session.send('EHLO load.bench.test\r\n', '250');
       }
       await session.send('MAIL FROM:<sender@bench.test>\r\n', '250');
-      for (const rcpt of opts.recipients?.(n) ?? ['rcpt@example.test']) await session.send(`RCPT TO:<${rcpt}>\r\n`, '250');
+      for (const rcpt of opts.recipients?.(n) ?? ['rcpt@example.test'])
+        await session.send(`RCPT TO:<${rcpt}>\r\n`, '250');
       await session.send('DATA\r\n', '354');
       if (body.length > 256 * 1024) await session.sendLarge(body, '250');
       else await session.send(body, '250');

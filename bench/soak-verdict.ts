@@ -67,29 +67,67 @@ function peak(samples: readonly SoakPoint[], key: Series, from: number, to: numb
   return range(within(samples, from, to), key)[1];
 }
 
-/** Quarter q (1..4) of the load spans ((q-1)/4, q/4] of it; the last takes everything after 3/4 (the end-of-load sample). */
+/**
+ * Quarter q (1..4) of the load spans ((q-1)/4, q/4] of it; the last takes everything after 3/4 (the end-of-load
+ * sample).
+ */
 function quarters(samples: readonly SoakPoint[], loadSeconds: number): SoakQuarter[] {
   return [1, 2, 3, 4].map((q) => {
-    const points = within(samples, q === 1 ? Number.NEGATIVE_INFINITY : ((q - 1) * loadSeconds) / 4, q === 4 ? Number.POSITIVE_INFINITY : (q * loadSeconds) / 4);
-    return { quarter: q, samples: points.length, rssMiB: range(points, 'rssMiB'), heapUsedMiB: range(points, 'heapUsedMiB'), fds: range(points, 'fds') };
+    const points = within(
+      samples,
+      q === 1 ? Number.NEGATIVE_INFINITY : ((q - 1) * loadSeconds) / 4,
+      q === 4 ? Number.POSITIVE_INFINITY : (q * loadSeconds) / 4,
+    );
+    return {
+      quarter: q,
+      samples: points.length,
+      rssMiB: range(points, 'rssMiB'),
+      heapUsedMiB: range(points, 'heapUsedMiB'),
+      fds: range(points, 'fds'),
+    };
   });
 }
 
-function flat(samples: readonly SoakPoint[], key: Series, loadSeconds: number, limit: (q2: number) => number, unit: string, bar: string): SoakCheck {
+function flat(
+  samples: readonly SoakPoint[],
+  key: Series,
+  loadSeconds: number,
+  limit: (q2: number) => number,
+  unit: string,
+  bar: string,
+): SoakCheck {
   const q2 = peak(samples, key, loadSeconds / 4, loadSeconds / 2);
   const q4 = peak(samples, key, (3 * loadSeconds) / 4, Number.POSITIVE_INFINITY);
-  if (!Number.isFinite(q2) || !Number.isFinite(q4)) return { pass: undefined, detail: `not enough samples under load (second quarter's peak ${round(q2)}, last quarter's ${round(q4)})` };
+  if (!Number.isFinite(q2) || !Number.isFinite(q4))
+    return {
+      pass: undefined,
+      detail: `not enough samples under load (second quarter's peak ${round(q2)}, last quarter's ${round(q4)})`,
+    };
   const max = limit(q2);
   const pass = q4 <= max;
-  return { pass, q2Peak: round(q2), q4Peak: round(q4), detail: `last quarter's peak ${round(q4)}${unit} vs second quarter's ${round(q2)}${unit} (${bar}: at most ${round(max)}${unit}; ratio ${round(q4 / q2, 2)})` };
+  return {
+    pass,
+    q2Peak: round(q2),
+    q4Peak: round(q4),
+    detail: `last quarter's peak ${round(q4)}${unit} vs second quarter's ${round(q2)}${unit} (${bar}: at most ${round(max)}${unit}; ratio ${round(q4 / q2, 2)})`,
+  };
 }
 
-export function soakVerdict(samples: readonly SoakPoint[], run: { loadSeconds: number; accepted: number; drainSeconds: number | undefined }): SoakVerdict {
+export function soakVerdict(
+  samples: readonly SoakPoint[],
+  run: { loadSeconds: number; accepted: number; drainSeconds: number | undefined },
+): SoakVerdict {
   const last = samples[samples.length - 1];
   const drained: SoakCheck =
     run.drainSeconds === undefined
-      ? { pass: false, detail: `not drained: ${last?.delivered ?? 0} of ${run.accepted} accepted delivered when sampling stopped` }
-      : { pass: run.drainSeconds <= DRAIN_BAR_SECONDS, detail: `all ${run.accepted} accepted delivered ${round(run.drainSeconds)} s after the load ended (bar ${DRAIN_BAR_SECONDS} s)` };
+      ? {
+          pass: false,
+          detail: `not drained: ${last?.delivered ?? 0} of ${run.accepted} accepted delivered when sampling stopped`,
+        }
+      : {
+          pass: run.drainSeconds <= DRAIN_BAR_SECONDS,
+          detail: `all ${run.accepted} accepted delivered ${round(run.drainSeconds)} s after the load ended (bar ${DRAIN_BAR_SECONDS} s)`,
+        };
   return {
     quarters: quarters(samples, run.loadSeconds),
     drained,

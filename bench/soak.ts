@@ -18,7 +18,10 @@ import { labelledValue, metricValue, round, sampleDaemon, sleep } from './sample
 import { runLoad } from './smtp-load.js';
 import { soakVerdict, type SoakPoint, type SoakVerdict } from './soak-verdict.js';
 
-/** Samples every 2 s feed the verdicts (a heap's GC sawtooth needs more than one look per quarter); every 5th is printed. */
+/**
+ * Samples every 2 s feed the verdicts (a heap's GC sawtooth needs more than one look per quarter); every 5th is
+ * printed.
+ */
 const SAMPLE_MS = 2000;
 const PRINT_EVERY = 5;
 const DRAIN_LIMIT_MS = 120_000;
@@ -53,7 +56,9 @@ const f = (n: number, digits = 1): string => (Number.isFinite(n) ? String(round(
 export async function runSoak(base: string, seconds: number): Promise<SoakFigures> {
   const spool = join(base, `SOAK-${Date.now()}`);
   const sink = await startCountingSink();
-  console.log(`\nSOAK: ${seconds} s of full-rate load (20 sessions, 4 KiB, connection reuse), relay mode to ${sink.kind} on 127.0.0.1:${sink.port}, audit on with one /audit reader; daemon otherwise on its defaults`);
+  console.log(
+    `\nSOAK: ${seconds} s of full-rate load (20 sessions, 4 KiB, connection reuse), relay mode to ${sink.kind} on 127.0.0.1:${sink.port}, audit on with one /audit reader; daemon otherwise on its defaults`,
+  );
   let daemon: { child: ChildProcess; port: number; httpPort: number | undefined } | undefined;
   let reader: AuditReader | undefined;
   try {
@@ -78,22 +83,42 @@ export async function runSoak(base: string, seconds: number): Promise<SoakFigure
     let accepted = 0;
     const samples: SoakPoint[] = [];
     let lastMetrics = '';
-    console.log('\nt s | phase | accepted | delivered (sink) | RSS MiB | heap used MiB | open fds | queue depth | audit events read');
+    console.log(
+      '\nt s | phase | accepted | delivered (sink) | RSS MiB | heap used MiB | open fds | queue depth | audit events read',
+    );
     console.log('---:|---|---:|---:|---:|---:|---:|---:|---:');
     const started = Date.now();
     let ticks = 0;
     const sample = async (phase: 'load' | 'drain', print = true): Promise<void> => {
       const s = await sampleDaemon(pid, httpPort);
       if (s.metrics) lastMetrics = s.metrics;
-      const point: SoakPoint = { t: (Date.now() - started) / 1000, phase, accepted, delivered: sink.delivered(), rssMiB: s.rssMiB, heapUsedMiB: s.heapUsedMiB, fds: s.fds, queueDepth: s.queueDepth };
+      const point: SoakPoint = {
+        t: (Date.now() - started) / 1000,
+        phase,
+        accepted,
+        delivered: sink.delivered(),
+        rssMiB: s.rssMiB,
+        heapUsedMiB: s.heapUsedMiB,
+        fds: s.fds,
+        queueDepth: s.queueDepth,
+      };
       samples.push(point);
-      if (print) console.log(`${f(point.t, 0)} | ${phase} | ${accepted} | ${point.delivered} | ${f(point.rssMiB)} | ${f(point.heapUsedMiB)} | ${f(point.fds, 0)} | ${f(point.queueDepth, 0)} | ${audit.events()}`);
+      if (print)
+        console.log(
+          `${f(point.t, 0)} | ${phase} | ${accepted} | ${point.delivered} | ${f(point.rssMiB)} | ${f(point.heapUsedMiB)} | ${f(point.fds, 0)} | ${f(point.queueDepth, 0)} | ${audit.events()}`,
+        );
     };
     await sample('load'); // t = 0, before the load
 
     // the load, sampled every 2 s, printed every 10 s
     let loadError: unknown;
-    const load = runLoad(port, { sessions: 20, durationMs: seconds * 1000, bytes: 4096, perConnection: 0, onAccepted: (n) => (accepted = n) }).catch((error: unknown) => {
+    const load = runLoad(port, {
+      sessions: 20,
+      durationMs: seconds * 1000,
+      bytes: 4096,
+      perConnection: 0,
+      onAccepted: (n) => (accepted = n),
+    }).catch((error: unknown) => {
       loadError = error;
       return undefined;
     });
@@ -107,7 +132,10 @@ export async function runSoak(base: string, seconds: number): Promise<SoakFigure
     }
     const result = await load;
     const loadEnded = Date.now();
-    if (loadError !== undefined || result === undefined) console.log(`load failed after ${f((loadEnded - started) / 1000)} s with ${accepted} accepted: ${String(loadError)}${daemonExit ? `; daemon ${daemonExit}` : ''}`);
+    if (loadError !== undefined || result === undefined)
+      console.log(
+        `load failed after ${f((loadEnded - started) / 1000)} s with ${accepted} accepted: ${String(loadError)}${daemonExit ? `; daemon ${daemonExit}` : ''}`,
+      );
     const loadSeconds = result?.seconds ?? (loadEnded - started) / 1000;
     await sample('load'); // the end of the load
 
@@ -149,7 +177,12 @@ export async function runSoak(base: string, seconds: number): Promise<SoakFigure
       sinkCpuSeconds: sinkCpu,
       stopSeconds,
       sinkSessions: sink.sessions(),
-      deliveries: Object.fromEntries(['delivered', 'deferred', 'bounced'].map((r) => [r, labelledValue(lastMetrics, 'gopherpost_deliveries_total', 'result', r)])),
+      deliveries: Object.fromEntries(
+        ['delivered', 'deferred', 'bounced'].map((r) => [
+          r,
+          labelledValue(lastMetrics, 'gopherpost_deliveries_total', 'result', r),
+        ]),
+      ),
       ...(audit.ended() === undefined ? {} : { auditEnded: audit.ended() }),
       ...(daemonExit === undefined ? {} : { daemonExit }),
     };

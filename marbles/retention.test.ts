@@ -37,7 +37,11 @@ describe('sweepEvery$ (marbles)', () => {
       const result$ = sweepEvery$(store, { retentionDays: 7, clock: () => NOW, intervalMs: 10 });
 
       // tick at 10: the first batch answers at 11, the second at 12; the same at 20 and 30
-      expectObservable(result$, '^ 35ms !').toBe('12ms a 9ms b 9ms c', { a: swept(EXPIRE_BATCH + 3), b: swept(EXPIRE_BATCH + 3), c: swept(EXPIRE_BATCH + 3) });
+      expectObservable(result$, '^ 35ms !').toBe('12ms a 9ms b 9ms c', {
+        a: swept(EXPIRE_BATCH + 3),
+        b: swept(EXPIRE_BATCH + 3),
+        c: swept(EXPIRE_BATCH + 3),
+      });
       return () => {
         expect(calls).toHaveLength(6);
         expect(calls.every(([before, limit]) => before === NOW - 7 * DAY && limit === EXPIRE_BATCH)).toBe(true);

@@ -14,7 +14,11 @@ describe('retryWithDelay', () => {
     ts.run(({ cold, expectObservable, expectSubscriptions }) => {
       const failing = cold('#', undefined, new Error('connection dropped'));
       // random 0.4 -> +10 %: 10 -> 11, 20 -> 22, min(40, 30) -> 33
-      const config = retryWithDelay({ count: 3, delayMs: (n) => quickRetryDelayMs(n, 10, 30, () => 0.4), scheduler: ts });
+      const config = retryWithDelay({
+        count: 3,
+        delayMs: (n) => quickRetryDelayMs(n, 10, 30, () => 0.4),
+        scheduler: ts,
+      });
       expectObservable(failing.pipe(retry(config))).toBe('66ms #', undefined, new Error('connection dropped'));
       expectSubscriptions(failing.subscriptions).toBe(['(^!)', '11ms (^!)', '33ms (^!)', '66ms (^!)']);
     });

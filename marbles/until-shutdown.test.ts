@@ -22,7 +22,12 @@ describe('untilShutdown', () => {
       const calls = hot('a-b-c');
       const held = cold('----x'); // each call answered after 4 frames, then kept open
       const shutdown = hot('-----s');
-      expectObservable(calls.pipe(mergeMap(() => held), untilShutdown(shutdown))).toBe('----x|');
+      expectObservable(
+        calls.pipe(
+          mergeMap(() => held),
+          untilShutdown(shutdown),
+        ),
+      ).toBe('----x|');
       expectSubscriptions(held.subscriptions).toBe(['^----!', '--^--!', '----^!']);
     });
   });

@@ -41,7 +41,12 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   const audit = createAuditBus({ enabled: config.debug, replay: 1000 });
   const auditLog = logAudit(logger, audit.events$);
   // an ephemeral certificate takes a moment to make: do it while the spool loads
-  const tlsReady = config.tlsDisable ? Promise.resolve() : loadTlsMaterial({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, hostname: config.hostname }).then(() => undefined, () => undefined);
+  const tlsReady = config.tlsDisable
+    ? Promise.resolve()
+    : loadTlsMaterial({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, hostname: config.hostname }).then(
+        () => undefined,
+        () => undefined,
+      );
   const spool = await openSpool(config, logger);
   const dns = createResolver(config.dnsServers);
   // delivery needs neither the certificate nor the listener: the queue starts draining at once
@@ -59,12 +64,24 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   const readiness = (): Promise<Readiness> => readinessOf(inbound, spool);
   // HTTP (with metrics) and delivery are loaded only when used: SMTP_HEALTH_DISABLE
   // and SMTP_DELIVERY_MODE=hold leave koa, prom-client and nodemailer out of memory
-  const observability = config.healthDisable ? undefined : await startObservability(config, { audit, spool, readiness, logger });
+  const observability = config.healthDisable
+    ? undefined
+    : await startObservability(config, { audit, spool, readiness, logger });
   const http = observability?.http;
   const sweeper = startRetention(config, spool, logger);
 
   // the readiness line operators and tests wait for: everything is up
-  logger.info({ component: 'smtp', address: smtp.address, port: smtp.port, http: http?.port, spool: config.queuePath, mode: config.deliveryMode }, 'GopherPost listening');
+  logger.info(
+    {
+      component: 'smtp',
+      address: smtp.address,
+      port: smtp.port,
+      http: http?.port,
+      spool: config.queuePath,
+      mode: config.deliveryMode,
+    },
+    'GopherPost listening',
+  );
 
   let stopping: Promise<void> | undefined;
   return {
@@ -133,9 +150,11 @@ async function readinessOf(inbound: InboundServer, spool: Spool): Promise<Readin
 function startRetention(config: Config, spool: Spool, logger: Logger): Subscription {
   return retention$({ spool, retentionDays: config.retentionDays, clock: Date.now, intervalMs: 3_600_000 }).subscribe({
     next: (sweep) => {
-      if (sweep.removed > 0) logger.info({ component: 'retention', removed: sweep.removed }, 'removed finished messages');
+      if (sweep.removed > 0)
+        logger.info({ component: 'retention', removed: sweep.removed }, 'removed finished messages');
     },
-    error: (error: unknown) => logger.error({ component: 'retention', err: String(error) }, 'retention sweeper stopped'),
+    error: (error: unknown) =>
+      logger.error({ component: 'retention', err: String(error) }, 'retention sweeper stopped'),
   });
 }
 
@@ -161,7 +180,15 @@ async function inboundAuthentication(
       hostname: config.hostname,
       resolver: dns,
       tmpDir,
-      onResult: (r) => audit.publish({ type: 'message.authenticated', session, spf: r.spf, dkim: r.dkim.map((d) => `${d.domain}:${d.result}`), dmarc: r.dmarc, arc: r.arc }),
+      onResult: (r) =>
+        audit.publish({
+          type: 'message.authenticated',
+          session,
+          spf: r.spf,
+          dkim: r.dkim.map((d) => `${d.domain}:${d.result}`),
+          dmarc: r.dmarc,
+          arc: r.arc,
+        }),
     });
 }
 
@@ -178,12 +205,15 @@ async function startObservability(
   const { audit, spool, readiness, logger } = deps;
   const metrics = createMetrics({ queueDepth: () => spool.depth() });
   const feed = observeAudit(metrics, audit.raw$);
-  const http = await startHttpServer(createHttpApp({ audit, metrics, spool, readiness, adminToken: config.adminToken, logger }), config.healthHost, config.healthPort, logger).catch(
-    (error: unknown) => {
-      feed.unsubscribe();
-      throw error;
-    },
-  );
+  const http = await startHttpServer(
+    createHttpApp({ audit, metrics, spool, readiness, adminToken: config.adminToken, logger }),
+    config.healthHost,
+    config.healthPort,
+    logger,
+  ).catch((error: unknown) => {
+    feed.unsubscribe();
+    throw error;
+  });
   return {
     http,
     stop: async (graceMs) => {
@@ -194,11 +224,30 @@ async function startObservability(
 }
 
 /** The delivery scheduler with its SMTP transport (and DKIM signer when configured). */
-async function startDelivery(config: Config, spool: Spool, dns: DnsResolver, audit: AuditBus): Promise<{ stop: () => Promise<void> }> {
-  const [{ createSmtpTransport, transportOptionsFromConfig }, { startScheduler }] = await Promise.all([import('./delivery/transport.js'), import('./queue/scheduler.js')]);
+async function startDelivery(
+  config: Config,
+  spool: Spool,
+  dns: DnsResolver,
+  audit: AuditBus,
+): Promise<{ stop: () => Promise<void> }> {
+  const [{ createSmtpTransport, transportOptionsFromConfig }, { startScheduler }] = await Promise.all([
+    import('./delivery/transport.js'),
+    import('./queue/scheduler.js'),
+  ]);
   const transport = createSmtpTransport(transportOptionsFromConfig(config));
-  const signer = config.dkim ? (await import('./dkim/signer.js')).createDkimSigner(config.dkim, config.hostname) : undefined;
-  const scheduler = startScheduler({ spool, config, resolver: dns, transport, ...(signer ? { signer } : {}), clock: Date.now, random: Math.random, onEvent: (event) => audit.publish(event) });
+  const signer = config.dkim
+    ? (await import('./dkim/signer.js')).createDkimSigner(config.dkim, config.hostname)
+    : undefined;
+  const scheduler = startScheduler({
+    spool,
+    config,
+    resolver: dns,
+    transport,
+    ...(signer ? { signer } : {}),
+    clock: Date.now,
+    random: Math.random,
+    onEvent: (event) => audit.publish(event),
+  });
   return {
     stop: async () => {
       await scheduler.stop();

@@ -25,7 +25,12 @@ describe('audit bus fan-out (marbles)', () => {
     ts.run(({ hot, expectObservable }) => {
       const bus = createAuditBus({ enabled: true, replay: 10, clock: () => new Date(ts.now()) });
       hot('-a-b-c-d', { a, b, c, d }).subscribe((e) => bus.publish(e));
-      expectObservable(bus.events$).toBe('-a-b-c-d', { a: rec(a, 1, 1), b: rec(b, 2, 3), c: rec(c, 3, 5), d: rec(d, 4, 7) });
+      expectObservable(bus.events$).toBe('-a-b-c-d', {
+        a: rec(a, 1, 1),
+        b: rec(b, 2, 3),
+        c: rec(c, 3, 5),
+        d: rec(d, 4, 7),
+      });
       expectObservable(bus.events$, '----^---').toBe('-----c-d', { c: rec(c, 3, 5), d: rec(d, 4, 7) });
     });
   });

@@ -20,15 +20,24 @@ function letter(outcome: AuthOutcome): string {
   return { accepted: 'a', failed: 'f', refused: 'r', error: 'e' }[outcome.kind];
 }
 
-/** Attempts are marble letters: `s` has the right password, `e` breaks the check, anything else is wrong. Counts the checks. */
-function stage(ts: TestScheduler, throttle?: ThrottleConfig): { options: ThrottledAuthOptions<string>; checks: () => number } {
+/**
+ * Attempts are marble letters: `s` has the right password, `e` breaks the check, anything else is wrong. Counts the
+ * checks.
+ */
+function stage(
+  ts: TestScheduler,
+  throttle?: ThrottleConfig,
+): { options: ThrottledAuthOptions<string>; checks: () => number } {
   let checks = 0;
   const verify = (attempt: string): Observable<string | undefined> => {
     checks += 1;
     if (attempt === 'e') return throwError(() => new Error('hash unreadable'));
     return of(attempt === 's' ? 'alice' : undefined);
   };
-  return { options: { ipOf: () => ip, verify, now: () => ts.now(), ...(throttle ? { throttle } : {}) }, checks: () => checks };
+  return {
+    options: { ipOf: () => ip, verify, now: () => ts.now(), ...(throttle ? { throttle } : {}) },
+    checks: () => checks,
+  };
 }
 
 describe('throttledAuth: the AUTH stage over virtual time (§3)', () => {
@@ -42,18 +51,38 @@ describe('throttledAuth: the AUTH stage over virtual time (§3)', () => {
         map(() => ts.now()),
         tap(() => next.next('x')),
       );
-      expectObservable(answerTimes$).toBe('(abc) 995ms d 1999ms e 3999ms (f|)', { a: 0, b: 0, c: 0, d: 1_000, e: 3_000, f: 7_000 });
+      expectObservable(answerTimes$).toBe('(abc) 995ms d 1999ms e 3999ms (f|)', {
+        a: 0,
+        b: 0,
+        c: 0,
+        d: 1_000,
+        e: 3_000,
+        f: 7_000,
+      });
     });
   });
 
   it('holds, then refuses without checking the password, then starts afresh when the refusal ends', () => {
     const ts = scheduler();
-    const throttle = { windowMs: 1_000, delayAfter: 2, baseDelayMs: 10, maxDelayMs: 40, refuseAfter: 4, refuseMs: 100, maxTracked: 10 };
+    const throttle = {
+      windowMs: 1_000,
+      delayAfter: 2,
+      baseDelayMs: 10,
+      maxDelayMs: 40,
+      refuseAfter: 4,
+      refuseMs: 100,
+      maxTracked: 10,
+    };
     const { options, checks } = stage(ts, throttle);
     ts.run(({ hot, expectObservable }) => {
       const attempts = hot('x 99ms x 99ms x 99ms x 99ms x 99ms x');
       // 3rd and 4th held 10 and 20 ms; the 4th failure starts a refusal until 420; the 6th is free again
-      expectObservable(attempts.pipe(throttledAuth(options), map(({ outcome }) => letter(outcome)))).toBe('f 99ms f 109ms f 109ms f 79ms r 99ms f');
+      expectObservable(
+        attempts.pipe(
+          throttledAuth(options),
+          map(({ outcome }) => letter(outcome)),
+        ),
+      ).toBe('f 99ms f 109ms f 109ms f 79ms r 99ms f');
     });
     expect(checks()).toBe(5);
   });
@@ -76,7 +105,12 @@ describe('throttledAuth: the AUTH stage over virtual time (§3)', () => {
     ts.run(({ hot, expectObservable }) => {
       const attempts = hot('f 9ms f 9ms e 9ms f 9ms f');
       // counted: failures at 0, 10, 30; the fourth attempt (40 ms) is the first one held
-      expectObservable(attempts.pipe(throttledAuth(stage(ts).options), map(({ outcome }) => letter(outcome)))).toBe('f 9ms f 9ms e 9ms f 1009ms f');
+      expectObservable(
+        attempts.pipe(
+          throttledAuth(stage(ts).options),
+          map(({ outcome }) => letter(outcome)),
+        ),
+      ).toBe('f 9ms f 9ms e 9ms f 1009ms f');
     });
   });
 

@@ -22,8 +22,15 @@ function deferForever(ts: TestScheduler, cfg: PlanConfig, random: () => number) 
   let attempts = 0;
   return wakeUps({ wake$: NEVER, due$, tickMs: 1e12, now: () => ts.now() }).pipe(
     map(() => {
-      const recipients = [{ recipient: 'r@example.test', status: 'deferred' as const, attempts, nextAttemptAt: 0, updatedAt: 0 }];
-      const record = { id: 'm', envelope: { sender: '', recipients: ['r@example.test'], clientAddress: '', heloName: '', receivedAt: 0 }, size: 0, recipients };
+      const recipients = [
+        { recipient: 'r@example.test', status: 'deferred' as const, attempts, nextAttemptAt: 0, updatedAt: 0 },
+      ];
+      const record = {
+        id: 'm',
+        envelope: { sender: '', recipients: ['r@example.test'], clientAddress: '', heloName: '', receivedAt: 0 },
+        size: 0,
+        recipients,
+      };
       const job: DeliveryJob = { record, domain: 'example.test', recipients };
       const outcome: DeliveryOutcome = { kind: 'deferred', response: '451 4.3.0 later' };
       const [update] = planUpdates(job, new Map([['r@example.test', outcome]]), ts.now(), cfg, random).updates;
@@ -49,7 +56,8 @@ describe('backoff schedule (virtual time)', () => {
     const ts = scheduler();
     ts.run(({ expectObservable }) => {
       const out$ = deferForever(ts, { baseSeconds: 1, maxSeconds: 4, lifetimeMs: 4_000 }, () => 0.999);
-      // 1 s → 1250 ms, 2 s → 2500 ms (×1.24975, rounded); at 3750 ms still alive, next at 3750 + 4999 = 8749 ms: expired
+      // 1 s → 1250 ms, 2 s → 2500 ms (×1.24975, rounded); at 3750 ms still alive, next at 3750 + 4999 = 8749 ms:
+      // expired
       expectObservable(out$).toBe('d 1249ms d 2499ms d 4998ms (b|)');
     });
   });

@@ -35,7 +35,8 @@ const dead = (id: string, until: number, reason = REASON): Skipped => ({ id, why
 const busy = (id: string, until: number): Skipped => ({ id, why: { kind: 'busy', until } });
 const isSkipped = (r: Result): r is Skipped => typeof r !== 'string';
 
-const feedbackFor = (outcome: Outcome): Feedback => (outcome === 'failed' ? { kind: 'failed', reason: REASON } : { kind: outcome });
+const feedbackFor = (outcome: Outcome): Feedback =>
+  outcome === 'failed' ? { kind: 'failed', reason: REASON } : { kind: outcome };
 
 type Limits = DispatchOptions<string, Result>['limits'];
 const LIMITS: Limits = { initial: 2, max: 10, deadMs: 100, total: 10, maxWaitMs: 60_000 };
@@ -66,7 +67,9 @@ function scheduler(): TestScheduler {
  * the jobs run in order.
  */
 function dispatcher(ts: TestScheduler, { cold }: RunHelpers, specs: Record<string, Spec>, setup: Setup = {}) {
-  const attempts = Object.fromEntries(Object.entries(specs).map(([id, s]) => [id, cold(s.attempt ?? `${s.ms ?? 10}ms (r|)`, { r: id })]));
+  const attempts = Object.fromEntries(
+    Object.entries(specs).map(([id, s]) => [id, cold(s.attempt ?? `${s.ms ?? 10}ms (r|)`, { r: id })]),
+  );
   const deaths: [string, number, string][] = [];
   const dropped: string[] = [];
   const runs: string[] = [];
@@ -118,7 +121,12 @@ describe('dispatch: concurrency windows', () => {
     const ts = scheduler();
     ts.run((helpers) => {
       const { cold, expectObservable, expectSubscriptions } = helpers;
-      const d = dispatcher(ts, helpers, { a: { dest: 'x' }, b: { dest: 'y' }, c: { dest: 'z' } }, { limits: { total: 2 } });
+      const d = dispatcher(
+        ts,
+        helpers,
+        { a: { dest: 'x' }, b: { dest: 'y' }, c: { dest: 'z' } },
+        { limits: { total: 2 } },
+      );
       // three destinations with room, two workers: c waits for a worker and runs from 10 to 20
       expectObservable(cold('(abc|)').pipe(d.op)).toBe('10ms (ab) 6ms (c|)');
       expectSubscriptions(d.subs('c')).toBe('10ms ^ 9ms !');
@@ -275,7 +283,13 @@ describe('dispatch: dead destinations', () => {
       // window 3: a, b, c start at 0. a fails at 10 (window 2.67), b at 50 (2.29) and d, started then, at 60:
       // three in a row → dead until 160. c, still running, fails at 100: still dead until 160; e at 120 is skipped
       const source = cold('(abcd) 114ms e 49ms |');
-      expectObservable(source.pipe(d.op)).toBe('10ms a 39ms b 9ms d 39ms c 19ms e 49ms |', { a: 'a', b: 'b', c: 'c', d: 'd', e: dead('e', 160) });
+      expectObservable(source.pipe(d.op)).toBe('10ms a 39ms b 9ms d 39ms c 19ms e 49ms |', {
+        a: 'a',
+        b: 'b',
+        c: 'c',
+        d: 'd',
+        e: dead('e', 160),
+      });
     });
     expect(deaths).toEqual([['x', 160, REASON]]);
   });
@@ -287,9 +301,14 @@ describe('dispatch: rate limits', () => {
     ts.run((helpers) => {
       const { cold, expectObservable, expectSubscriptions } = helpers;
       // attempts take 2 s, so between the starts nothing else happens: only the dispatcher's timer can start b, c, d
-      const d = dispatcher(ts, helpers, { ...many('a', 4, { dest: 'rated', ms: 2_000 }), y: { dest: 'y', ms: 2_000 } }, {
-        limits: { initial: 5, rateOf: (key) => (key === 'rated' ? { count: 2, perMs: 1_000 } : undefined) },
-      });
+      const d = dispatcher(
+        ts,
+        helpers,
+        { ...many('a', 4, { dest: 'rated', ms: 2_000 }), y: { dest: 'y', ms: 2_000 } },
+        {
+          limits: { initial: 5, rateOf: (key) => (key === 'rated' ? { count: 2, perMs: 1_000 } : undefined) },
+        },
+      );
       // y (not rated) starts at once with a
       expectObservable(cold('(abcdy|)').pipe(d.op)).toBe('2000ms (ay) 496ms b 499ms c 499ms (d|)');
       expectSubscriptions(d.subs('a')).toBe('^ 1999ms !');
@@ -320,7 +339,12 @@ describe('dispatch: fairness', () => {
     const ts = scheduler();
     ts.run((helpers) => {
       const { cold, expectObservable } = helpers;
-      const d = dispatcher(ts, helpers, { z: { dest: 'z' }, ...many('a', 3, { dest: 'x' }), ...many('d', 3, { dest: 'y' }) }, { limits: { total: 1 } });
+      const d = dispatcher(
+        ts,
+        helpers,
+        { z: { dest: 'z' }, ...many('a', 3, { dest: 'x' }), ...many('d', 3, { dest: 'y' }) },
+        { limits: { total: 1 } },
+      );
       // one worker, taken by z until 10; then x (a, b, c) and y (d, e, f) alternate: a d b e c f
       expectObservable(cold('(zabcdef|)').pipe(d.op)).toBe('10ms z 9ms a 9ms d 9ms b 9ms e 9ms c 9ms (f|)');
     });
@@ -330,7 +354,12 @@ describe('dispatch: fairness', () => {
     const ts = scheduler();
     ts.run((helpers) => {
       const { cold, expectObservable } = helpers;
-      const d = dispatcher(ts, helpers, { ...many('a', 4, { dest: 'x', ms: 30 }), ...many('e', 2, { dest: 'y' }) }, { limits: { total: 3, initial: 1, max: 1 } });
+      const d = dispatcher(
+        ts,
+        helpers,
+        { ...many('a', 4, { dest: 'x', ms: 30 }), ...many('e', 2, { dest: 'y' }) },
+        { limits: { total: 3, initial: 1, max: 1 } },
+      );
       // x runs one at a time (window 1, max 1); y's e, f use the other workers meanwhile
       expectObservable(cold('(abcdef|)').pipe(d.op)).toBe('10ms e 9ms f 9ms a 29ms b 29ms c 29ms (d|)');
     });
@@ -345,7 +374,10 @@ describe('dispatch: shedding', () => {
     const ts = scheduler();
     ts.run((helpers) => {
       const { cold, hot, expectObservable } = helpers;
-      const d = dispatcher(ts, helpers, slow(), { limits: { initial: 1, max: 1, maxWaitMs: 4_000 }, shed$: hot('20500ms s') });
+      const d = dispatcher(ts, helpers, slow(), {
+        limits: { initial: 1, max: 1, maxWaitMs: 4_000 },
+        shed$: hot('20500ms s'),
+      });
       // at 20.5 s: u runs, v–z (5 jobs, 5 s of work) wait: more than 4 s. x keeps 2 s of work (v, w);
       // x, y, z are busy, back at 20.5 s + 2, 3, 4 s
       const out$ = cold('(abcdefghijklmnopqrstuvwxyz|)').pipe(d.op);
@@ -362,7 +394,10 @@ describe('dispatch: shedding', () => {
     const results: Result[] = [];
     ts.run((helpers) => {
       const { cold, hot } = helpers;
-      const d = dispatcher(ts, helpers, slow(), { limits: { initial: 1, max: 1, maxWaitMs: 4_000 }, shed$: hot('20500ms s') });
+      const d = dispatcher(ts, helpers, slow(), {
+        limits: { initial: 1, max: 1, maxWaitMs: 4_000 },
+        shed$: hot('20500ms s'),
+      });
       cold('(abcdefghijklmnopqrstuvwxyz|)')
         .pipe(d.op)
         .subscribe((r) => results.push(r));
@@ -399,7 +434,10 @@ describe('dispatch: shedding', () => {
     ts.run((helpers) => {
       const { cold, hot, expectObservable } = helpers;
       // at 19.5 s x has finished 19 attempts (a–s): its 6 waiting jobs stay, all done at 26 s
-      const d = dispatcher(ts, helpers, slow(), { limits: { initial: 1, max: 1, maxWaitMs: 4_000 }, shed$: hot('19500ms s') });
+      const d = dispatcher(ts, helpers, slow(), {
+        limits: { initial: 1, max: 1, maxWaitMs: 4_000 },
+        shed$: hot('19500ms s'),
+      });
       expectObservable(cold('(abcdefghijklmnopqrstuvwxyz|)').pipe(d.op, filter(isSkipped))).toBe('26000ms |');
     });
   });
@@ -431,10 +469,15 @@ describe('dispatch: shedding', () => {
       const { cold, hot, expectObservable } = helpers;
       // a–u arrive one a second and take 10 ms each (21 measured, idle in between); at 21 s a burst of 10 (v–E):
       // asked to shed at 21.005 s, its 9 waiting jobs are 90 ms of work, not 9 s: nothing is shed, all done at 21.1 s
-      const d = dispatcher(ts, helpers, { ...many('a', 26, { dest: 'x' }), ...many('A', 5, { dest: 'x' }) }, {
-        limits: { initial: 1, max: 1, maxWaitMs: 4_000 },
-        shed$: hot('21005ms s'),
-      });
+      const d = dispatcher(
+        ts,
+        helpers,
+        { ...many('a', 26, { dest: 'x' }), ...many('A', 5, { dest: 'x' }) },
+        {
+          limits: { initial: 1, max: 1, maxWaitMs: 4_000 },
+          shed$: hot('21005ms s'),
+        },
+      );
       const source = cold(`${[...'abcdefghijklmnopqrstu'].join(' 999ms ')} 999ms (vwxyzABCDE|)`);
       expectObservable(source.pipe(d.op, filter(isSkipped))).toBe('21100ms |');
     });
@@ -447,7 +490,12 @@ describe('dispatch: stop$ and completion', () => {
     let dropped: string[] = [];
     ts.run((helpers) => {
       const { hot, expectObservable, expectSubscriptions } = helpers;
-      const d = dispatcher(ts, helpers, { ...many('a', 4, { dest: 'x', ms: 20 }), e: { dest: 'y' } }, { stop$: hot('5ms s') });
+      const d = dispatcher(
+        ts,
+        helpers,
+        { ...many('a', 4, { dest: 'x', ms: 20 }), e: { dest: 'y' } },
+        { stop$: hot('5ms s') },
+      );
       dropped = d.dropped;
       // a, b run 0–20 (window 2); c, d wait; stop at 5 drops c, d; e arriving at 10 is dropped too;
       // the output completes at 20 when a and b are done, and lets go of the source then
@@ -485,7 +533,9 @@ describe('dispatch: stop$ and completion', () => {
     const ts = scheduler();
     ts.run((helpers) => {
       const { cold, expectObservable } = helpers;
-      const d = dispatcher(ts, helpers, many('a', 2, { dest: 'rated' }), { limits: { rateOf: () => ({ count: 1, perMs: 1_000 }) } });
+      const d = dispatcher(ts, helpers, many('a', 2, { dest: 'rated' }), {
+        limits: { rateOf: () => ({ count: 1, perMs: 1_000 }) },
+      });
       expectObservable(cold('(ab|)').pipe(d.op)).toBe('10ms a 999ms (b|)');
     });
   });
@@ -559,7 +609,12 @@ describe('dispatch: errors', () => {
     const ts = scheduler();
     ts.run((helpers) => {
       const { cold, expectObservable, expectSubscriptions } = helpers;
-      const d = dispatcher(ts, helpers, { a: { dest: 'x', ms: 30 }, b: { dest: 'y', attempt: '5ms #' }, c: { dest: 'x' } }, { limits: { initial: 1 } });
+      const d = dispatcher(
+        ts,
+        helpers,
+        { a: { dest: 'x', ms: 30 }, b: { dest: 'y', attempt: '5ms #' }, c: { dest: 'x' } },
+        { limits: { initial: 1 } },
+      );
       expectObservable(cold('(abc)').pipe(d.op)).toBe('5ms #');
       expectSubscriptions(d.subs('a')).toBe('^ 4ms !');
       expectSubscriptions(d.subs('c')).toBe([]);
@@ -598,7 +653,13 @@ describe('dispatch: attempts that end at once', () => {
       const d = dispatcher(
         ts,
         helpers,
-        { z: { dest: 'z' }, a: { dest: 'x', sync: true }, b: { dest: 'x', sync: true }, c: { dest: 'y', sync: true }, d: { dest: 'x', sync: true } },
+        {
+          z: { dest: 'z' },
+          a: { dest: 'x', sync: true },
+          b: { dest: 'x', sync: true },
+          c: { dest: 'y', sync: true },
+          d: { dest: 'x', sync: true },
+        },
         { limits: { total: 1 } },
       );
       runs = d.runs;
@@ -612,7 +673,11 @@ describe('dispatch: attempts that end at once', () => {
     ts.run((helpers) => {
       const { expectObservable } = helpers;
       const source = new Subject<string>();
-      const d = dispatcher(ts, helpers, { a: { dest: 'x', sync: true }, b: { dest: 'x', sync: true }, c: { dest: 'x', sync: true } });
+      const d = dispatcher(ts, helpers, {
+        a: { dest: 'x', sync: true },
+        b: { dest: 'x', sync: true },
+        c: { dest: 'x', sync: true },
+      });
       const next: Record<string, string | undefined> = { a: 'b', b: 'c' };
       const out$ = new Observable<Result>((subscriber) => {
         const sub = source.pipe(d.op).subscribe({

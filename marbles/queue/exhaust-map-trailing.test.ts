@@ -20,7 +20,10 @@ describe('exhaustMapTrailing (one claim at a time, wakes coalesced)', () => {
   it('completes only after the trailing run finished', () => {
     scheduler().run(({ hot, cold, expectObservable }) => {
       const wakes = hot('ab|');
-      expectObservable(wakes.pipe(exhaustMapTrailing((w) => cold('---(x|)', { x: w })))).toBe('---a--(b|)', { a: 'a', b: 'b' });
+      expectObservable(wakes.pipe(exhaustMapTrailing((w) => cold('---(x|)', { x: w })))).toBe('---a--(b|)', {
+        a: 'a',
+        b: 'b',
+      });
     });
   });
 });

@@ -96,8 +96,7 @@ export function createAuditBus(options: AuditBusOptions): AuditBus {
     replaySince,
     // Replay and subscription happen in the same synchronous turn, so no record
     // published in between can be missed or duplicated.
-    since$: (lastSeq) =>
-      defer(() => concat(from(lastSeq === undefined ? [] : replaySince(lastSeq)), records)),
+    since$: (lastSeq) => defer(() => concat(from(lastSeq === undefined ? [] : replaySince(lastSeq)), records)),
     close: () => {
       if (closed) return;
       closed = true;

@@ -65,7 +65,10 @@ export function dsnStatus(response: string, expired: boolean): string {
 
 /** `smtp; <reply>` for server replies, `x-gopherpost; <text>` for our own verdicts (DNS, null MX …). */
 export function diagnosticCode(response: string): string {
-  const text = response.replace(/[\r\n]+/g, ' ').trim().slice(0, MAX_LINE);
+  const text = response
+    .replace(/[\r\n]+/g, ' ')
+    .trim()
+    .slice(0, MAX_LINE);
   return /^\d{3}\b/.test(text) ? `smtp; ${text}` : `x-gopherpost; ${text}`;
 }
 
@@ -170,7 +173,9 @@ export function buildDsn(input: DsnInput): Dsn {
   const part = (contentType: string, content: string | Buffer): Buffer => {
     const cte = isAscii(content) ? '7bit' : '8bit';
     return Buffer.concat([
-      Buffer.from(`--${boundary}${CRLF}Content-Type: ${contentType}${CRLF}Content-Transfer-Encoding: ${cte}${CRLF}${CRLF}`),
+      Buffer.from(
+        `--${boundary}${CRLF}Content-Type: ${contentType}${CRLF}Content-Transfer-Encoding: ${cte}${CRLF}${CRLF}`,
+      ),
       typeof content === 'string' ? Buffer.from(content, 'utf8') : content,
       Buffer.from(CRLF),
     ]);

@@ -38,7 +38,9 @@ import { processIo } from './admin/output.js';
 import type { CliIo } from './admin/output.js';
 
 export interface DkimCliEnv {
-  /** The daemon's configuration (throws ConfigError: exit 78); `check` reads SMTP_DNS_SERVERS and SMTP_DKIM_* from it. */
+  /**
+   * The daemon's configuration (throws ConfigError: exit 78); `check` reads SMTP_DNS_SERVERS and SMTP_DKIM_* from it.
+   */
   readonly config: () => Config;
   /** Relative --out and --key paths start here. */
   readonly cwd: string;
@@ -61,7 +63,8 @@ interface CheckOptions {
 
 function dnsName(flag: string, text: string): string {
   const name = normaliseHostname(text);
-  if (name === undefined) throw new CliError(`${flag} "${text}": expected DNS labels (letters, digits, hyphens) joined by dots`, EXIT.usage);
+  if (name === undefined)
+    throw new CliError(`${flag} "${text}": expected DNS labels (letters, digits, hyphens) joined by dots`, EXIT.usage);
   return name;
 }
 
@@ -70,13 +73,18 @@ function rsaBits(options: KeygenOptions): number {
   if (options.type !== 'rsa') throw new CliError('--bits applies to RSA keys only', EXIT.usage);
   const bits = Number(options.bits);
   if (!Number.isInteger(bits) || bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
-    throw new CliError(`--bits "${options.bits}": expected an integer from ${MIN_RSA_BITS} to ${MAX_RSA_BITS}`, EXIT.usage);
+    throw new CliError(
+      `--bits "${options.bits}": expected an integer from ${MIN_RSA_BITS} to ${MAX_RSA_BITS}`,
+      EXIT.usage,
+    );
   }
   return bits;
 }
 
 function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
 }
 
 /** Writes the key with mode 0600: exclusively (never replacing a file) unless `force`, then atomically by rename. */
@@ -96,7 +104,10 @@ async function writeKeyFile(path: string, pem: string, force: boolean): Promise<
     }
   } catch (error) {
     if (errorCode(error) === 'EEXIST') throw new CliError(`${path} exists; pass --force to replace it`, EXIT.failure);
-    throw new CliError(`cannot write ${path}: ${errorCode(error) ?? String(error)}`, errorCode(error) === 'EACCES' ? EXIT.noPermission : EXIT.failure);
+    throw new CliError(
+      `cannot write ${path}: ${errorCode(error) ?? String(error)}`,
+      errorCode(error) === 'EACCES' ? EXIT.noPermission : EXIT.failure,
+    );
   }
 }
 
@@ -125,7 +136,11 @@ function keygenCommand(env: DkimCliEnv, io: CliIo): Command {
     });
 }
 
-async function privateKeyToCompare(env: DkimCliEnv, config: Config, keyFile: string | undefined): Promise<{ pem: string; source: string }> {
+async function privateKeyToCompare(
+  env: DkimCliEnv,
+  config: Config,
+  keyFile: string | undefined,
+): Promise<{ pem: string; source: string }> {
   if (keyFile !== undefined) {
     const path = resolve(env.cwd, keyFile);
     try {
@@ -135,7 +150,10 @@ async function privateKeyToCompare(env: DkimCliEnv, config: Config, keyFile: str
     }
   }
   if (!config.dkim) {
-    throw new CliError('no DKIM key configured: set SMTP_DKIM_SELECTOR with SMTP_DKIM_KEY_PATH or SMTP_DKIM_PRIVATE_KEY, or pass --key FILE', EXIT.usage);
+    throw new CliError(
+      'no DKIM key configured: set SMTP_DKIM_SELECTOR with SMTP_DKIM_KEY_PATH or SMTP_DKIM_PRIVATE_KEY, or pass --key FILE',
+      EXIT.usage,
+    );
   }
   return { pem: config.dkim.privateKeyPem, source: config.dkim.keyPath ?? 'SMTP_DKIM_PRIVATE_KEY' };
 }
@@ -159,7 +177,9 @@ async function lookUp(config: Config, name: string): Promise<string[]> {
 
 function checkCommand(env: DkimCliEnv, io: CliIo): Command {
   return new Command('check')
-    .description('look up the published DKIM record and compare it with the configured key (exit 0 match, 1 mismatch or missing)')
+    .description(
+      'look up the published DKIM record and compare it with the configured key (exit 0 match, 1 mismatch or missing)',
+    )
     .option('--selector <selector>', 'DKIM selector (default SMTP_DKIM_SELECTOR)')
     .option('--domain <domain>', 'signing domain (default SMTP_DKIM_DOMAIN)')
     .option('--key <file>', 'private key to compare (default the configured key)')
@@ -167,19 +187,27 @@ function checkCommand(env: DkimCliEnv, io: CliIo): Command {
       const config = env.config();
       const selectorText = options.selector ?? config.dkim?.selector;
       const domainText = options.domain ?? config.dkim?.domain;
-      if (selectorText === undefined) throw new CliError('--selector is required (or set SMTP_DKIM_SELECTOR)', EXIT.usage);
+      if (selectorText === undefined)
+        throw new CliError('--selector is required (or set SMTP_DKIM_SELECTOR)', EXIT.usage);
       if (domainText === undefined) throw new CliError('--domain is required (or set SMTP_DKIM_DOMAIN)', EXIT.usage);
       const name = dkimRecordName(dnsName('--selector', selectorText), dnsName('--domain', domainText));
       const { pem, source } = await privateKeyToCompare(env, config, options.key);
       const expected = publicKeyFrom(pem, source);
       const records = (await lookUp(config, name)).map(parseDkimRecord).filter((r) => r !== undefined);
       if (records.length === 0) throw new CliError(`missing: no DKIM key record at ${name}`, EXIT.failure);
-      if (records.length > 1) throw new CliError(`ambiguous: ${records.length} DKIM key records at ${name}; publish exactly one`, EXIT.failure);
+      if (records.length > 1)
+        throw new CliError(
+          `ambiguous: ${records.length} DKIM key records at ${name}; publish exactly one`,
+          EXIT.failure,
+        );
       const record = records[0];
-      if (record?.publicKey === '') throw new CliError(`revoked: ${name} publishes an empty p= (the key is revoked)`, EXIT.failure);
+      if (record?.publicKey === '')
+        throw new CliError(`revoked: ${name} publishes an empty p= (the key is revoked)`, EXIT.failure);
       const published = record ? recordPublicKey(record) : undefined;
-      if (!published) throw new CliError(`invalid: ${name} publishes no usable ${record?.keyType ?? ''} key`, EXIT.failure);
-      if (!sameKey(published, expected)) throw new CliError(`mismatch: ${name} publishes a different key than ${source}`, EXIT.failure);
+      if (!published)
+        throw new CliError(`invalid: ${name} publishes no usable ${record?.keyType ?? ''} key`, EXIT.failure);
+      if (!sameKey(published, expected))
+        throw new CliError(`mismatch: ${name} publishes a different key than ${source}`, EXIT.failure);
       io.out(`match: ${name} publishes the ${published.asymmetricKeyType ?? ''} key of ${source}\n`);
     });
 }

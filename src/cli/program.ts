@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { ConfigError, CONFIG_EXIT_CODE, describeConfig, loadConfig, readEnvironment, unknownVariables } from '../config/index.js';
+import {
+  ConfigError,
+  CONFIG_EXIT_CODE,
+  describeConfig,
+  loadConfig,
+  readEnvironment,
+  unknownVariables,
+} from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { createLogger } from '../log/logger.js';
 import { adminUrlFor, CliError, registerAdminCommands, registerSendCommand } from './admin/index.js';
@@ -28,13 +35,15 @@ function readEnvSafely(read: () => Record<string, string | undefined>): Record<s
 }
 
 /** Builds the `gopherpost` command line and runs it; resolves with the exit code. */
-export async function runCli(program: Command, argv: readonly string[], processEnv: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+export async function runCli(
+  program: Command,
+  argv: readonly string[],
+  processEnv: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<number> {
   const readEnv = (): Record<string, string | undefined> => readEnvironment(cwd, processEnv);
   let exitCode = 0;
-  program
-    .name('gopherpost')
-    .description('GopherPost for Node.js: a durable SMTP daemon')
-    .showHelpAfterError();
+  program.name('gopherpost').description('GopherPost for Node.js: a durable SMTP daemon').showHelpAfterError();
 
   program
     .command('serve', { isDefault: true })
@@ -46,7 +55,8 @@ export async function runCli(program: Command, argv: readonly string[], processE
         return;
       }
       const logger = createLogger(config.logLevel);
-      for (const name of unknownVariables(readEnv())) logger.warn({ variable: name }, 'unknown SMTP_* variable ignored');
+      for (const name of unknownVariables(readEnv()))
+        logger.warn({ variable: name }, 'unknown SMTP_* variable ignored');
       exitCode = await serve(config, logger);
     });
 

@@ -61,7 +61,9 @@ export function describeConfig(config: Config): Record<string, string> {
     SMTP_QUEUE_LIFETIME_HOURS: String(config.queueLifetimeHours),
     SMTP_DOMAIN_CONCURRENCY: String(config.domainConcurrency),
     SMTP_DESTINATION_RECIPIENT_LIMIT: String(config.destinationRecipientLimit),
-    SMTP_DESTINATION_RATES: [...config.destinationRates].map(([domain, rate]) => `${domain}=${rateText(rate)}`).join(','),
+    SMTP_DESTINATION_RATES: [...config.destinationRates]
+      .map(([domain, rate]) => `${domain}=${rateText(rate)}`)
+      .join(','),
     SMTP_BOUNCES: String(config.bounces),
     SMTP_VERIFY_INBOUND: String(config.verifyInbound),
     SMTP_QUEUE_BACKEND: config.queueBackend,

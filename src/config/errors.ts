@@ -12,8 +12,7 @@ const MAX_SHOWN_VALUE = 200;
 
 /** `SMTP_PORT="abc": expected an integer port 1-65535` */
 export function formatProblem(problem: ConfigProblem): string {
-  const shown =
-    problem.value.length > MAX_SHOWN_VALUE ? `${problem.value.slice(0, MAX_SHOWN_VALUE)}…` : problem.value;
+  const shown = problem.value.length > MAX_SHOWN_VALUE ? `${problem.value.slice(0, MAX_SHOWN_VALUE)}…` : problem.value;
   return `${problem.variable}=${JSON.stringify(shown)}: expected ${problem.expected}`;
 }
 

@@ -1,5 +1,14 @@
 /** Configuration (SPEC §2): read the environment, validate once, pass the frozen Config down. */
-export type { AuthUser, Config, DeliveryMode, DnsServer, LogLevel, Network, QueueBackend, RelayTarget } from './types.js';
+export type {
+  AuthUser,
+  Config,
+  DeliveryMode,
+  DnsServer,
+  LogLevel,
+  Network,
+  QueueBackend,
+  RelayTarget,
+} from './types.js';
 export { loadConfig, type ConfigFacts } from './load.js';
 export { readEnvironment } from './env.js';
 export { describeConfig } from './describe.js';

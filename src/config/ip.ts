@@ -13,7 +13,10 @@ export function ipToBytes(text: string): Uint8Array | undefined {
   const lastColon = text.lastIndexOf(':');
   if (text.includes('.', lastColon)) {
     // embedded IPv4 (`::ffff:1.2.3.4`): two 16-bit groups
-    tail = text.slice(lastColon + 1).split('.').map(Number);
+    tail = text
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
     body = `${text.slice(0, lastColon + 1)}0:0`;
   }
   const [head = '', rest] = body.split('::');
@@ -39,7 +42,7 @@ export function formatIp(bytes: Uint8Array): string {
   }
   let bestStart = -1;
   let bestLength = 1; // a single zero group is not compressed
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
     if (j - i > bestLength) [bestStart, bestLength] = [i, j - i];

@@ -38,11 +38,9 @@ const seconds = (max: number) => integer(1, max, 'a whole number of seconds');
 const redisPrefix = z
   .string()
   .regex(/^[\x21-\x7e]{1,64}$/, { error: 'a key prefix of 1-64 printable characters without spaces' });
-const adminToken = z
-  .string()
-  .regex(/^[A-Za-z0-9\-._~+/]{16,}=*$/, {
-    error: 'a token of at least 16 characters from A-Z a-z 0-9 - . _ ~ + / (openssl rand -hex 32)',
-  });
+const adminToken = z.string().regex(/^[A-Za-z0-9\-._~+/]{16,}=*$/, {
+  error: 'a token of at least 16 characters from A-Z a-z 0-9 - . _ ~ + / (openssl rand -hex 32)',
+});
 
 function defaultHostname(facts: ConfigFacts): string {
   const name = facts.hostname ?? systemHostname();
@@ -111,7 +109,11 @@ export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {
     redisUrl: r.read('SMTP_REDIS_URL', fromParser(parseRedisUrl), 'redis://127.0.0.1:6379'),
     redisPrefix: r.read('SMTP_REDIS_PREFIX', redisPrefix, 'gopherpost:'),
     adminToken: r.optional('SMTP_ADMIN_TOKEN', adminToken),
-    logLevel: r.read('LOG_LEVEL', oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), 'info'),
+    logLevel: r.read(
+      'LOG_LEVEL',
+      oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+      'info',
+    ),
   };
   r.throwIfProblems();
   return deepFreeze(config);

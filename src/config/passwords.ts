@@ -71,7 +71,10 @@ function deriveScrypt(password: string, salt: Buffer, length: number, options: S
 }
 
 /** An scrypt hash of `password` in the format above (N=16384, r=8, p=1, 16-byte salt, 32-byte key). */
-export async function hashScrypt(password: string, options: { N?: number; r?: number; p?: number } = {}): Promise<string> {
+export async function hashScrypt(
+  password: string,
+  options: { N?: number; r?: number; p?: number } = {},
+): Promise<string> {
   const { N = 16384, r = 8, p = 1 } = options;
   const salt = randomBytes(16);
   const key = await deriveScrypt(password, salt, 32, { N, r, p });
@@ -90,7 +93,11 @@ export async function verifyPassword(secret: string, candidate: string): Promise
     case 'scrypt': {
       const parsed = parseScryptHash(secret);
       if (parsed === undefined) return false;
-      const key = await deriveScrypt(candidate, parsed.salt, parsed.hash.length, { N: parsed.N, r: parsed.r, p: parsed.p });
+      const key = await deriveScrypt(candidate, parsed.salt, parsed.hash.length, {
+        N: parsed.N,
+        r: parsed.r,
+        p: parsed.p,
+      });
       return timingSafeEqual(key, parsed.hash);
     }
     case 'plain':

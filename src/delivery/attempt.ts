@@ -67,7 +67,12 @@ export function dialTargets(hosts: readonly MxHost[], port: number, limit: numbe
     for (const address of host.addresses) {
       if (targets.length >= limit) return targets;
       const servername = isIP(host.name) === 0 ? host.name : undefined;
-      targets.push({ host: address, port, label: hostLabel(host.name, address, port), ...(servername ? { servername } : {}) });
+      targets.push({
+        host: address,
+        port,
+        label: hostLabel(host.name, address, port),
+        ...(servername ? { servername } : {}),
+      });
     }
   }
   return targets;

@@ -92,7 +92,8 @@ const STAGE_SCOPE: Readonly<Record<SmtpStage, FailureScope>> = {
 };
 
 function ruleMatches(rule: ReplyRule, code: number, stage: SmtpStage): boolean {
-  const codeMatches = typeof rule.codes === 'number' ? Math.floor(code / 100) === rule.codes : rule.codes.includes(code);
+  const codeMatches =
+    typeof rule.codes === 'number' ? Math.floor(code / 100) === rule.codes : rule.codes.includes(code);
   return codeMatches && (rule.stages === undefined || rule.stages.includes(stage));
 }
 
@@ -123,10 +124,20 @@ export const ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
   EDNS: { kind: 'deferred', scope: 'host', enhanced: '4.4.3', why: 'host name did not resolve' },
   ETLS: { kind: 'deferred', scope: 'host', enhanced: '4.7.5', why: 'TLS handshake or certificate check failed' },
   EPROTOCOL: { kind: 'deferred', scope: 'host', enhanced: '4.5.0', why: 'unexpected reply, protocol error' },
-  EAUTH: { kind: 'deferred', scope: 'host', enhanced: '4.7.8', why: 'authentication to the relay failed: our configuration' },
+  EAUTH: {
+    kind: 'deferred',
+    scope: 'host',
+    enhanced: '4.7.8',
+    why: 'authentication to the relay failed: our configuration',
+  },
   ESTREAM: { kind: 'deferred', scope: 'message', enhanced: '4.3.0', why: 'reading the stored message failed' },
   EMESSAGE: { kind: 'failed', scope: 'message', enhanced: '5.3.4', why: 'larger than the SIZE the server announced' },
-  EENVELOPE: { kind: 'failed', scope: 'message', enhanced: '5.1.3', why: 'address the client refuses to send (bad syntax)' },
+  EENVELOPE: {
+    kind: 'failed',
+    scope: 'message',
+    enhanced: '5.1.3',
+    why: 'address the client refuses to send (bad syntax)',
+  },
 };
 
 const UNKNOWN_ERROR: ErrorRule = {
@@ -157,7 +168,7 @@ export function asSmtpError(err: unknown): SmtpErrorLike {
     response: field<string>(err, 'response', 'string'),
     responseCode: field<number>(err, 'responseCode', 'number'),
     command: field<string>(err, 'command', 'string'),
-    message: err instanceof Error ? err.message : field<string>(err, 'message', 'string') ?? String(err),
+    message: err instanceof Error ? err.message : (field<string>(err, 'message', 'string') ?? String(err)),
   };
 }
 
@@ -187,7 +198,10 @@ export function classifyError(err: unknown): Classification {
   }
   // nodemailer relabels socket errors 'ESOCKET'; the node errno in the text is more precise.
   const errno = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH)\b/.exec(e.message ?? '')?.[1];
-  const rule = (errno !== undefined ? ERROR_RULES[errno] : undefined) ?? (e.code !== undefined ? ERROR_RULES[e.code] : undefined) ?? UNKNOWN_ERROR;
+  const rule =
+    (errno !== undefined ? ERROR_RULES[errno] : undefined) ??
+    (e.code !== undefined ? ERROR_RULES[e.code] : undefined) ??
+    UNKNOWN_ERROR;
   const text = oneLine(e.message ?? 'unknown error');
   return { kind: rule.kind, scope: rule.scope, response: `${rule.enhanced} ${text}` };
 }

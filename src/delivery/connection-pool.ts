@@ -45,7 +45,10 @@ export class ConnectionPool {
   private closing = false;
 
   constructor(private readonly limits: PoolLimits) {
-    this.idle = new IdlePool<PooledSession>({ idleTimeoutMs: limits.idleTimeoutMs, maxIdlePerKey: limits.maxIdlePerKey }, (p) => p.session.quit());
+    this.idle = new IdlePool<PooledSession>(
+      { idleTimeoutMs: limits.idleTimeoutMs, maxIdlePerKey: limits.maxIdlePerKey },
+      (p) => p.session.quit(),
+    );
   }
 
   /** A parked session for `key` that is still open, lent for one more message; none once the pool is closing. */

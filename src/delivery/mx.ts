@@ -81,7 +81,12 @@ async function implicitMx(domain: string, resolver: DnsResolver): Promise<Resolv
   switch (found.kind) {
     case 'ok':
       return {
-        destination: { kind: 'hosts', domain, implicit: true, hosts: [{ name: domain, priority: 0, addresses: found.addresses }] },
+        destination: {
+          kind: 'hosts',
+          domain,
+          implicit: true,
+          hosts: [{ name: domain, priority: 0, addresses: found.addresses }],
+        },
         ttlSeconds: Math.min(found.ttl, MX_TTL_SECONDS),
       };
     case 'none':
@@ -98,7 +103,12 @@ export async function lookupDestination(domain: string, resolver: DnsResolver): 
   const literal = literalAddress(domain);
   if (literal !== undefined) {
     return {
-      destination: { kind: 'hosts', domain, implicit: true, hosts: [{ name: literal, priority: 0, addresses: [literal] }] },
+      destination: {
+        kind: 'hosts',
+        domain,
+        implicit: true,
+        hosts: [{ name: literal, priority: 0, addresses: [literal] }],
+      },
       ttlSeconds: MX_TTL_SECONDS,
     };
   }

@@ -105,7 +105,11 @@ export interface TransportOptions {
 
 export function transportOptionsFromConfig(config: Config): TransportOptions {
   // keep as many idle connections per host as workers may use at once, so they are reused, not re-dialled
-  return { hostname: config.hostname, tlsVerify: config.outboundTlsVerify, maxIdlePerHost: Math.max(10, config.queueWorkers) };
+  return {
+    hostname: config.hostname,
+    tlsVerify: config.outboundTlsVerify,
+    maxIdlePerHost: Math.max(10, config.queueWorkers),
+  };
 }
 
 /** The relay target from SMTP_RELAY_URL as an `SmtpTarget`. */
@@ -121,7 +125,8 @@ export function relayTarget(relay: NonNullable<Config['relay']>): SmtpTarget {
 }
 
 function describe(target: SmtpTarget): string {
-  const name = target.servername && target.servername !== target.host ? `${target.servername}[${target.host}]` : target.host;
+  const name =
+    target.servername && target.servername !== target.host ? `${target.servername}[${target.host}]` : target.host;
   return `${name}:${target.port}`;
 }
 
@@ -157,7 +162,13 @@ export class SmtpTransport implements Transport {
       pooled ??= this.pool.adopt(key, await this.open(request));
       const result = await this.transact(pooled.session, request);
       const hangUp = hangUpOf(result);
-      if (hangUp) throw new SmtpClientError('EREPLY', `the server is closing: ${replyText(hangUp)}`, hangUp === result.data ? 'DATA' : 'RCPT TO', hangUp);
+      if (hangUp)
+        throw new SmtpClientError(
+          'EREPLY',
+          `the server is closing: ${replyText(hangUp)}`,
+          hangUp === result.data ? 'DATA' : 'RCPT TO',
+          hangUp,
+        );
       this.pool.release(pooled, result.data ? 'done' : 'reset');
       return { reused, recipients: recipientResults(request.to, result) };
     } catch (err) {
@@ -195,7 +206,10 @@ export class SmtpTransport implements Transport {
     const onAbort = (): void => session.close();
     request.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await session.send({ from: request.from, to: request.to, ...(request.size === undefined ? {} : { size: request.size }) }, request.body);
+      return await session.send(
+        { from: request.from, to: request.to, ...(request.size === undefined ? {} : { size: request.size }) },
+        request.body,
+      );
     } finally {
       request.signal?.removeEventListener('abort', onAbort);
     }

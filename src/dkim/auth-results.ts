@@ -27,20 +27,37 @@ export interface InboundAuthResult {
   readonly header: string;
 }
 
-const VERDICTS: readonly AuthVerdict[] = ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'policy'];
+const VERDICTS: readonly AuthVerdict[] = [
+  'pass',
+  'fail',
+  'softfail',
+  'neutral',
+  'none',
+  'temperror',
+  'permerror',
+  'policy',
+];
 
 function verdictOf(result: string | undefined): AuthVerdict {
   if (result === 'temperr') return 'temperror';
   return VERDICTS.find((v) => v === result) ?? 'none';
 }
 
-/** Our header from mailauth's result: its formatted Authentication-Results (the last header it returns; Received-SPF is left out). */
+/**
+ * Our header from mailauth's result: its formatted Authentication-Results (the last header it returns; Received-SPF is
+ * left out).
+ */
 export function summarize(result: AuthenticateResult, hostname: string): InboundAuthResult {
   const at = result.headers.lastIndexOf('Authentication-Results:');
-  const header = at >= 0 ? result.headers.slice(at).replace(/(?:\r?\n)*$/, '\r\n') : `Authentication-Results: ${hostname}; none\r\n`;
+  const header =
+    at >= 0 ? result.headers.slice(at).replace(/(?:\r?\n)*$/, '\r\n') : `Authentication-Results: ${hostname}; none\r\n`;
   return {
     spf: result.spf ? verdictOf(result.spf.status.result) : 'none',
-    dkim: result.dkim.results.map((r) => ({ domain: r.signingDomain ?? '', selector: r.selector ?? '', result: verdictOf(r.status.result) })),
+    dkim: result.dkim.results.map((r) => ({
+      domain: r.signingDomain ?? '',
+      selector: r.selector ?? '',
+      result: verdictOf(r.status.result),
+    })),
     dmarc: result.dmarc ? verdictOf(result.dmarc.status.result) : 'none',
     arc: result.arc ? verdictOf(result.arc.status.result) : 'none',
     header,
@@ -79,5 +96,7 @@ export function dropForgedFields(headerBlock: Buffer, hostname: string): Buffer 
 /** Streams `source` with forged Authentication-Results removed from its header block (held up to 256 KiB). */
 export function stripForgedResults(source: AsyncIterable<Buffer>, hostname: string): AsyncGenerator<Buffer> {
   // a block longer than the limit passes unchanged: a forged field beyond it would have to be parsed out of a stream
-  return rewriteHeaderBlock(source, HEADER_LIMIT, (head, end) => (end < 0 ? [head] : [dropForgedFields(head.subarray(0, end), hostname), head.subarray(end)]));
+  return rewriteHeaderBlock(source, HEADER_LIMIT, (head, end) =>
+    end < 0 ? [head] : [dropForgedFields(head.subarray(0, end), hostname), head.subarray(end)],
+  );
 }

@@ -53,7 +53,11 @@ const READ_CHUNK = 64 * 1024;
 /** mailauth over the stored file; never rejects (a failure of the checks is a temperror verdict). */
 export async function checkMessage(path: string, ctx: InboundAuthContext): Promise<InboundAuthResult> {
   const now = ctx.now ?? Date.now;
-  const resolver = withDeadline(mailauthResolver(ctx.resolver), now() + (ctx.dnsBudgetMs ?? DEFAULT_DNS_BUDGET_MS), now);
+  const resolver = withDeadline(
+    mailauthResolver(ctx.resolver),
+    now() + (ctx.dnsBudgetMs ?? DEFAULT_DNS_BUDGET_MS),
+    now,
+  );
   const options: AuthenticateOptions = {
     ip: ctx.ip,
     helo: ctx.helo || ctx.ip,
@@ -71,7 +75,10 @@ export async function checkMessage(path: string, ctx: InboundAuthContext): Promi
   }
 }
 
-export async function* authenticateInbound(source: AsyncIterable<Buffer>, ctx: InboundAuthContext): AsyncGenerator<Buffer> {
+export async function* authenticateInbound(
+  source: AsyncIterable<Buffer>,
+  ctx: InboundAuthContext,
+): AsyncGenerator<Buffer> {
   const path = join(ctx.tmpDir, `auth-${randomBytes(9).toString('hex')}.eml`);
   // opened before the copy starts: a write stream that opened its file lazily could
   // create it after a failed copy had already removed it (a leaked temp file)

@@ -22,7 +22,10 @@ export const MAX_RSA_BITS = 8192;
 
 export function generateDkimKey(type: DkimKeyType, bits = DEFAULT_RSA_BITS): GeneratedKey {
   const pair = type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: bits }) : generateKeyPairSync('ed25519');
-  return { privateKeyPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicKey: pair.publicKey };
+  return {
+    privateKeyPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKey: pair.publicKey,
+  };
 }
 
 /** `selector._domainkey.domain`. */
@@ -111,5 +114,8 @@ export function publicKeyOf(privateKeyPem: string): KeyObject {
 }
 
 export function sameKey(a: KeyObject, b: KeyObject): boolean {
-  return a.asymmetricKeyType === b.asymmetricKeyType && a.export({ type: 'spki', format: 'der' }).equals(b.export({ type: 'spki', format: 'der' }));
+  return (
+    a.asymmetricKeyType === b.asymmetricKeyType &&
+    a.export({ type: 'spki', format: 'der' }).equals(b.export({ type: 'spki', format: 'der' }))
+  );
 }

@@ -52,7 +52,11 @@ export function mailauthResolver(dns: DnsResolver): MailauthResolver {
 }
 
 /** `resolver` until `deadline` (ms, per `now`); later look-ups, and those still running then, fail with ETIMEOUT. */
-export function withDeadline(resolver: MailauthResolver, deadline: number, now: () => number = Date.now): MailauthResolver {
+export function withDeadline(
+  resolver: MailauthResolver,
+  deadline: number,
+  now: () => number = Date.now,
+): MailauthResolver {
   return (name, rrtype) => {
     const left = deadline - now();
     if (left <= 0) return Promise.reject(dnsError('ETIMEOUT', `DNS budget spent before ${rrtype} ${name}`));

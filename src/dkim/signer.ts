@@ -65,7 +65,10 @@ export type SignOutcome =
     };
 
 export interface DkimSigner {
-  /** One streaming pass over the stored message: the header to prepend, or why there is none. Rejects if the body cannot be read. */
+  /**
+   * One streaming pass over the stored message: the header to prepend, or why there is none. Rejects if the body cannot
+   * be read.
+   */
   sign(openBody: OpenBody, envelopeSender: string): Promise<SignOutcome>;
   /** `sign`, then the message once more with the DKIM-Signature header on top (unchanged when unsigned). */
   signedBody(openBody: OpenBody, envelopeSender: string): Promise<AsyncIterable<Buffer>>;
@@ -80,7 +83,10 @@ export interface DkimSignerOptions {
 
 const DNS_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** d= for a message (A-labels): SMTP_DKIM_DOMAIN, else the sender's domain, else (null sender) the hostname; '' when unusable. */
+/**
+ * d= for a message (A-labels): SMTP_DKIM_DOMAIN, else the sender's domain, else (null sender) the hostname; '' when
+ * unusable.
+ */
 export function signingDomain(dkim: Pick<DkimConfig, 'domain'>, hostname: string, envelopeSender: string): string {
   const chosen = dkim.domain ?? (envelopeSender === '' ? hostname : domainOf(envelopeSender) || hostname);
   const ascii = chosen.startsWith('[') ? '' : domainToASCII(chosen.replace(/\.$/, '')).toLowerCase();

@@ -17,7 +17,17 @@
  * the response (client gone, server shutdown) unsubscribes.
  */
 import { PassThrough } from 'node:stream';
-import { BehaviorSubject, EMPTY, filter, finalize, interval, map, merge, type Observable, type Subscription } from 'rxjs';
+import {
+  BehaviorSubject,
+  EMPTY,
+  filter,
+  finalize,
+  interval,
+  map,
+  merge,
+  type Observable,
+  type Subscription,
+} from 'rxjs';
 import { dropOldest } from '../audit/bounded.js';
 import type { AuditRecord } from '../domain/audit.js';
 import { StallWatch } from './stall-watch.js';
@@ -70,7 +80,11 @@ class AuditStream {
 
   constructor(private readonly options: AuditStreamOptions) {
     this.flushMs = options.flushMs ?? 50;
-    this.watch = new StallWatch(options.backlog, () => this.out.destroyed, () => this.update());
+    this.watch = new StallWatch(
+      options.backlog,
+      () => this.out.destroyed,
+      () => this.update(),
+    );
     this.out.on('drain', () => {
       this.full = false;
       this.update();
@@ -89,7 +103,10 @@ class AuditStream {
   /** Records (held in the ring while the client is not ready) and heartbeats, into batches. */
   private subscribe(): Subscription {
     const { options } = this;
-    const records$ = options.records$.pipe(dropOldest(options.capacity, options.onDrop, this.ready$), map(options.format));
+    const records$ = options.records$.pipe(
+      dropOldest(options.capacity, options.onDrop, this.ready$),
+      map(options.format),
+    );
     const beats$ = options.heartbeat
       ? interval(options.heartbeat.everyMs).pipe(
           filter(() => this.ready$.value),

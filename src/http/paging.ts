@@ -49,7 +49,10 @@ export function parsePageQuery(query: Query, listing: Listing): ListOptions {
   if (after === undefined) return { limit };
   const spoolCursor = decodeCursor(listing, after);
   if (spoolCursor === undefined) {
-    throw new HttpError(400, `after=${quoted(after)}: expected the "next" cursor of a previous GET /api/${listing} page`);
+    throw new HttpError(
+      400,
+      `after=${quoted(after)}: expected the "next" cursor of a previous GET /api/${listing} page`,
+    );
   }
   return { limit, after: spoolCursor };
 }

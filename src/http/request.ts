@@ -24,7 +24,8 @@ export function queryInteger(query: Query, name: string, min: number, max: numbe
   const value = queryValue(query, name);
   if (value === undefined) return undefined;
   const n = /^\d{1,9}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(n >= min && n <= max)) throw new HttpError(400, `${name}=${quoted(value)}: expected an integer from ${min} to ${max}`);
+  if (!(n >= min && n <= max))
+    throw new HttpError(400, `${name}=${quoted(value)}: expected an integer from ${min} to ${max}`);
   return n;
 }
 

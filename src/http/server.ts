@@ -36,7 +36,10 @@ export function startHttpServer(
   const server = createServer((req, res) => void handle(req, res));
   return new Promise((resolve) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      logger.error({ err, host: host ?? '*', port, code: err.code }, 'HTTP server could not listen; continuing without it');
+      logger.error(
+        { err, host: host ?? '*', port, code: err.code },
+        'HTTP server could not listen; continuing without it',
+      );
       server.close();
       resolve(undefined);
     };

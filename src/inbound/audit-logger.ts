@@ -30,7 +30,10 @@ type LogFn = (meta: LogMeta | string, ...args: unknown[]) => void;
  * audit logging is off. smtp-server's own error lines (mostly clients that
  * hang up) go to `onError`.
  */
-export function commandAuditLogger(audit: AuditSink, onError: (message: string) => void): Record<'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', LogFn> & { child: () => unknown } {
+export function commandAuditLogger(
+  audit: AuditSink,
+  onError: (message: string) => void,
+): Record<'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', LogFn> & { child: () => unknown } {
   const lastCommand = new Map<string, string>();
   const noop: LogFn = () => undefined;
   const debug: LogFn = (meta, _format, line) => {

@@ -17,11 +17,30 @@
  * delay, or refused. Its result is fed back into the fold before its outcome
  * goes on, so the next attempt sees it.
  */
-import { catchError, concatMap, defer, finalize, map, mergeMap, of, startWith, Subject, tap, timer, withLatestFrom } from 'rxjs';
+import {
+  catchError,
+  concatMap,
+  defer,
+  finalize,
+  map,
+  mergeMap,
+  of,
+  startWith,
+  Subject,
+  tap,
+  timer,
+  withLatestFrom,
+} from 'rxjs';
 import type { Observable, ObservableInput, OperatorFunction } from 'rxjs';
 import type { AuthUser } from '../config/types.js';
 import { verifyPassword } from '../config/passwords.js';
-import { authDecision, DEFAULT_THROTTLE, emptyThrottle, type AuthThrottleDecision, type ThrottleConfig } from '../policy/auth-throttle.js';
+import {
+  authDecision,
+  DEFAULT_THROTTLE,
+  emptyThrottle,
+  type AuthThrottleDecision,
+  type ThrottleConfig,
+} from '../policy/auth-throttle.js';
 import { throttleAuth, type AuthResult } from '../policy/auth-throttle-stream.js';
 
 export type AuthOutcome =
@@ -74,7 +93,10 @@ function attemptOnce<T>(
   if (decision.kind === 'refuse') return of({ attempt, outcome: { kind: 'refused' } });
   const check$ = defer(() => options.verify(attempt)).pipe(
     tap((user) => results.next({ ip: options.ipOf(attempt), ok: user !== undefined, at: options.now() })),
-    map((user): AuthVerdictFor<T> => ({ attempt, outcome: user === undefined ? { kind: 'failed' } : { kind: 'accepted', user } })),
+    map((user): AuthVerdictFor<T> => ({
+      attempt,
+      outcome: user === undefined ? { kind: 'failed' } : { kind: 'accepted', user },
+    })),
     catchError((error: unknown) => of<AuthVerdictFor<T>>({ attempt, outcome: { kind: 'error', error } })),
   );
   return decision.kind === 'delay' ? timer(decision.ms).pipe(concatMap(() => check$)) : check$;

@@ -18,7 +18,11 @@ import type { AuditSink } from './audit-logger.js';
 import { addTraceHeaders, limitSize, receivedValue } from './message-stream.js';
 
 /** SMTP_VERIFY_INBOUND: a stage that prepends Authentication-Results. */
-export type InboundAuthentication = (body: AsyncIterable<Buffer>, envelope: Envelope, session: string) => AsyncIterable<Buffer>;
+export type InboundAuthentication = (
+  body: AsyncIterable<Buffer>,
+  envelope: Envelope,
+  session: string,
+) => AsyncIterable<Buffer>;
 
 export interface DataReceiverDeps {
   readonly config: Config;
@@ -37,7 +41,14 @@ export class DataReceiver {
     try {
       const record = await this.deps.spool.store(envelope, this.body(stream, envelope, session));
       const { id, size } = record;
-      this.deps.audit.publish({ type: 'message.stored', session: session.id, id, sender: envelope.sender, recipients: envelope.recipients.length, size });
+      this.deps.audit.publish({
+        type: 'message.stored',
+        session: session.id,
+        id,
+        sender: envelope.sender,
+        recipients: envelope.recipients.length,
+        size,
+      });
       return `Ok: queued as ${record.id}`;
     } finally {
       await drain(stream);

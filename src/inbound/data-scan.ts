@@ -23,8 +23,9 @@ export interface DataModeParser {
 const DOT_AFTER_LF = Buffer.from('\n.');
 
 /** smtp-server's own DATA-mode step, kept for tests that compare the two. */
-// eslint-disable-next-line @typescript-eslint/unbound-method -- only ever called with .call(parser)
-export const originalFeedDataStream: (this: DataModeParser, chunk: Buffer, done: () => void) => void = SMTPStream.prototype._feedDataStream;
+export const originalFeedDataStream: (this: DataModeParser, chunk: Buffer, done: () => void) => void =
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- only ever called with .call(parser)
+  SMTPStream.prototype._feedDataStream;
 
 /**
  * smtp-server's DATA-mode step with one change: a dot at the start of a line
@@ -54,7 +55,11 @@ export function feedDataStream(this: DataModeParser, input: Buffer, done: () => 
     this._atDataStart = false;
   }
   // every i in [2, len - 2) where chunk[i] is a dot right after a LF
-  for (let lf = chunk.indexOf(DOT_AFTER_LF, 1); lf !== -1 && lf + 1 < len - 2; lf = chunk.indexOf(DOT_AFTER_LF, lf + 1)) {
+  for (
+    let lf = chunk.indexOf(DOT_AFTER_LF, 1);
+    lf !== -1 && lf + 1 < len - 2;
+    lf = chunk.indexOf(DOT_AFTER_LF, lf + 1)
+  ) {
     const i = lf + 1;
     if (chunk[i - 2] === 0x0d && chunk[i + 1] === 0x0d && chunk[i + 2] === 0x0a) {
       // "\r\n.\r\n": everything before the dot is content, the CRLF included

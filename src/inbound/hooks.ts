@@ -62,7 +62,8 @@ export function answered$<A>(
 ): Observable<never> {
   return calls$.pipe(
     mergeMap((call) => {
-      const settle = (result: Outcome): void => (result instanceof Error || result === null ? call.answer(result) : call.answer(null, result.ok));
+      const settle = (result: Outcome): void =>
+        result instanceof Error || result === null ? call.answer(result) : call.answer(null, result.ok);
       const fail = (error: unknown): void => answerFailure(call.answer, error, warn);
       let result: Outcome | Promise<Outcome>;
       try {
@@ -92,7 +93,11 @@ export function answerFailure(answer: Answer, error: unknown, warn: (message: st
  * ignoreElements)` does, without the objects those make per call, a measurable
  * share of a DATA command's garbage).
  */
-function settled$<T>(promise: Promise<T>, onValue: (value: T) => void, onError: (error: unknown) => void): Observable<never> {
+function settled$<T>(
+  promise: Promise<T>,
+  onValue: (value: T) => void,
+  onError: (error: unknown) => void,
+): Observable<never> {
   return new Observable<never>((subscriber) => {
     promise
       .then(onValue)
@@ -111,7 +116,8 @@ function describe(error: unknown): string {
 }
 
 function failureReply(error: unknown): Error {
-  if (error instanceof SizeLimitError) return smtpError(552, '5.3.4', 'Message size exceeds fixed maximum message size');
+  if (error instanceof SizeLimitError)
+    return smtpError(552, '5.3.4', 'Message size exceeds fixed maximum message size');
   if (error instanceof SpoolError) return smtpError(451, '4.3.0', 'Could not store the message, try again later');
   return smtpError(451, '4.3.0', 'Local error in processing, try again later');
 }

@@ -40,7 +40,10 @@ const MESSAGE_ID = /(?:^|\n)message-id[ \t]*:/i;
  * Only the header block is held (up to 256 KiB); the body streams through.
  */
 export function addTraceHeaders(source: AsyncIterable<Buffer>, trace: TraceInfo): AsyncGenerator<Buffer> {
-  return rewriteHeaderBlock(source, HEADER_SCAN_LIMIT, (head, end) => [traceBlock(trace, head.subarray(0, end >= 0 ? end : head.length)), head]);
+  return rewriteHeaderBlock(source, HEADER_SCAN_LIMIT, (head, end) => [
+    traceBlock(trace, head.subarray(0, end >= 0 ? end : head.length)),
+    head,
+  ]);
 }
 
 function traceBlock(trace: TraceInfo, headers: Buffer): Buffer {

@@ -50,7 +50,10 @@ export interface PatchRequirements {
 export class SmtpServerMismatch extends Error {
   override readonly name = 'SmtpServerMismatch';
 
-  constructor(readonly problems: readonly string[], installed: string) {
+  constructor(
+    readonly problems: readonly string[],
+    installed: string,
+  ) {
     super(
       `smtp-server ${installed} is not what GopherPost's patches were written for (pinned: smtp-server@${PINNED_SMTP_SERVER}):\n` +
         problems.map((problem) => `  - ${problem}`).join('\n') +
@@ -67,7 +70,9 @@ export function fingerprintOf(fn: unknown): string {
 /** Every way the library differs from what the patches expect; empty when none. */
 export function checkSmtpServer(library: SmtpServerLibrary, patches: readonly PatchRequirements[]): string[] {
   return patches.flatMap((patch) =>
-    patch.expects.flatMap((expectation) => problemsOf(library, expectation).map((problem) => `${problem} (patch: ${patch.name})`)),
+    patch.expects.flatMap((expectation) =>
+      problemsOf(library, expectation).map((problem) => `${problem} (patch: ${patch.name})`),
+    ),
   );
 }
 
@@ -89,18 +94,21 @@ export function installedSmtpServerVersion(): string {
 
 function problemsOf(library: SmtpServerLibrary, expected: Expectation): string[] {
   const owner = library[expected.on];
-  const where = expected.method === 'constructor' ? `class ${expected.on}` : `${expected.on}.prototype.${expected.method}`;
+  const where =
+    expected.method === 'constructor' ? `class ${expected.on}` : `${expected.on}.prototype.${expected.method}`;
   const value: unknown = (owner.prototype as Record<string, unknown>)[expected.method];
   if (typeof value !== 'function') return [`${where} is missing (found ${typeof value})`];
   const problems: string[] = [];
-  if (value.length !== expected.length) problems.push(`${where} takes ${value.length} parameters, expected ${expected.length}`);
+  if (value.length !== expected.length)
+    problems.push(`${where} takes ${value.length} parameters, expected ${expected.length}`);
   const source = Function.prototype.toString.call(value);
   for (const marker of expected.markers ?? []) {
     if (!source.includes(marker)) problems.push(`${where} no longer contains \`${marker}\``);
   }
   if (expected.fingerprint !== undefined) {
     const found = fingerprintOf(value);
-    if (found !== expected.fingerprint) problems.push(`${where} has changed (source fingerprint ${found}, expected ${expected.fingerprint})`);
+    if (found !== expected.fingerprint)
+      problems.push(`${where} has changed (source fingerprint ${found}, expected ${expected.fingerprint})`);
   }
   return problems;
 }

@@ -39,7 +39,13 @@ const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
 const immediateGreeting: Patch = {
   name: 'greeting without the 100 ms wait',
   expects: [
-    { on: 'SMTPConnection', method: 'init', length: 0, markers: ['setTimeout(() => this.connectionReady(), 100)'], fingerprint: '1265a7d7ca8f5510' },
+    {
+      on: 'SMTPConnection',
+      method: 'init',
+      length: 0,
+      markers: ['setTimeout(() => this.connectionReady(), 100)'],
+      fingerprint: '1265a7d7ca8f5510',
+    },
     { on: 'SMTPConnection', method: '_setListeners', length: 1, markers: ['callback()'] },
     { on: 'SMTPConnection', method: 'connectionReady', length: 1 },
   ],
@@ -70,7 +76,12 @@ const sendWrapper: Patch = {
   expects: [
     { on: 'SMTPConnection', method: 'send', length: 3, markers: ['this._getEnhancedStatusCode(code, context)'] },
     { on: 'SMTPConnection', method: '_getEnhancedStatusCode', length: 2, markers: ['context === false'] },
-    { on: 'SMTPConnection', method: 'handler_EHLO', length: 2, markers: ["features.push(['AUTH']", 'this.send(250, ['] },
+    {
+      on: 'SMTPConnection',
+      method: 'handler_EHLO',
+      length: 2,
+      markers: ["features.push(['AUTH']", 'this.send(250, ['],
+    },
     { on: 'SMTPConnection', method: 'constructor', length: 3, markers: ['this.secure = ', 'this._server = server'] },
   ],
   apply() {
@@ -79,7 +90,12 @@ const sendWrapper: Patch = {
     const send = proto.send;
     proto.send = function sendWithEnhancedCode(this: SMTPConnection, code, data, context): void {
       if (Array.isArray(data) && code === 250 && !this.secure && !this._server.options.allowInsecureAuth) {
-        send.call(this, code, data.filter((line) => !line.startsWith('AUTH ')), context);
+        send.call(
+          this,
+          code,
+          data.filter((line) => !line.startsWith('AUTH ')),
+          context,
+        );
         return;
       }
       if (typeof data === 'string' && ENHANCED.test(data)) {
@@ -103,9 +119,20 @@ const sendWrapper: Patch = {
 const quitAndClose: Patch = {
   name: 'QUIT closes at once',
   expects: [
-    { on: 'SMTPConnection', method: 'handler_QUIT', length: 2, markers: ["this.send(221, 'Bye')", 'this.close()'], fingerprint: '82d176bb3b5d6428' },
+    {
+      on: 'SMTPConnection',
+      method: 'handler_QUIT',
+      length: 2,
+      markers: ["this.send(221, 'Bye')", 'this.close()'],
+      fingerprint: '82d176bb3b5d6428',
+    },
     { on: 'SMTPConnection', method: 'close', length: 0 },
-    { on: 'SMTPConnection', method: 'constructor', length: 3, markers: ['this._socket = socket', 'this._upgrading = false'] },
+    {
+      on: 'SMTPConnection',
+      method: 'constructor',
+      length: 3,
+      markers: ['this._socket = socket', 'this._upgrading = false'],
+    },
   ],
   apply() {
     SMTPConnection.prototype.handler_QUIT = function quitAndClose(this: SMTPConnection, _command, callback): void {
@@ -132,7 +159,11 @@ const pooledSessionIds: Patch = {
       on: 'SMTPServer',
       method: '_handleProxy',
       length: 2,
-      markers: ['this._expectsProxyHeader(socket)', 'this.options.ignoredHosts', 'setImmediate(() => callback(null, socketOptions))'],
+      markers: [
+        'this._expectsProxyHeader(socket)',
+        'this.options.ignoredHosts',
+        'setImmediate(() => callback(null, socketOptions))',
+      ],
     },
     { on: 'SMTPServer', method: 'constructor', length: 1, markers: ['this._handleProxy(socket, (err, socketOptions)'] },
   ],
@@ -145,7 +176,10 @@ const pooledSessionIds: Patch = {
         handleProxy.call(this, socket, callback);
         return;
       }
-      const options = { id: sessionId(), ignore: this.options.ignoredHosts?.includes(socket.remoteAddress ?? '') ?? false };
+      const options = {
+        id: sessionId(),
+        ignore: this.options.ignoredHosts?.includes(socket.remoteAddress ?? '') ?? false,
+      };
       setImmediate(() => callback(null, options));
     };
   },
@@ -201,7 +235,14 @@ const commandLogger: Patch = {
 };
 
 /** Every patch, in the order applied. */
-export const PATCHES: readonly Patch[] = [immediateGreeting, sendWrapper, quitAndClose, pooledSessionIds, nativeDotScan, commandLogger];
+export const PATCHES: readonly Patch[] = [
+  immediateGreeting,
+  sendWrapper,
+  quitAndClose,
+  pooledSessionIds,
+  nativeDotScan,
+  commandLogger,
+];
 
 /** smtp-server's classes as installed: what the start-up check reads. */
 export const INSTALLED_SMTP_SERVER: SmtpServerLibrary = { SMTPServer, SMTPConnection, SMTPStream };
@@ -223,5 +264,8 @@ export function useCommandLogger(server: SMTPServer, logger: unknown): void {
 
 interface ProxyHandling {
   options: { useProxy?: unknown; ignoredHosts?: readonly string[] };
-  _handleProxy(socket: { remoteAddress?: string }, callback: (err: Error | null, options: { id: string; ignore: boolean }) => void): void;
+  _handleProxy(
+    socket: { remoteAddress?: string },
+    callback: (err: Error | null, options: { id: string; ignore: boolean }) => void,
+  ): void;
 }

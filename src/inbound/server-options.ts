@@ -11,11 +11,17 @@ import type { Config } from '../config/types.js';
 import type { TlsMaterial } from './tls.js';
 
 /** The hooks smtp-server calls, plus `onSessionEnding`, our own (see the send patch in patches.ts). */
-export type SessionHooks = Required<Pick<SMTPServerOptions, 'onConnect' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>> & {
+export type SessionHooks = Required<
+  Pick<SMTPServerOptions, 'onConnect' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>
+> & {
   readonly onSessionEnding: (session: SMTPServerSession) => void;
 };
 
-export function serverOptions(config: Config, tls: TlsMaterial | undefined, hooks: SessionHooks): SMTPServerOptions & SessionHooks {
+export function serverOptions(
+  config: Config,
+  tls: TlsMaterial | undefined,
+  hooks: SessionHooks,
+): SMTPServerOptions & SessionHooks {
   return {
     name: config.hostname,
     banner: config.banner,

@@ -76,11 +76,21 @@ class InboundListener implements InboundServer {
   private readonly stopWatching: () => void;
   private bound = false;
 
-  constructor(private readonly deps: InboundDeps, tls: TlsMaterial | undefined) {
+  constructor(
+    private readonly deps: InboundDeps,
+    tls: TlsMaterial | undefined,
+  ) {
     const { config, spool, audit, now, warn } = deps;
     this.policy = new SessionPolicy({ config, resolver: deps.resolver, audit });
-    const receiver = new DataReceiver({ config, spool, audit, now, ...(deps.authenticate ? { authenticate: deps.authenticate } : {}) });
-    const verify = (auth: SMTPServerAuthentication): Promise<string | undefined> => verifyCredentials(config.authUsers, auth.username, auth.password);
+    const receiver = new DataReceiver({
+      config,
+      spool,
+      audit,
+      now,
+      ...(deps.authenticate ? { authenticate: deps.authenticate } : {}),
+    });
+    const verify = (auth: SMTPServerAuthentication): Promise<string | undefined> =>
+      verifyCredentials(config.authUsers, auth.username, auth.password);
     const adapter = new SessionAdapter({ policy: this.policy, receiver, verify, now, warn });
     this.server = new SMTPServer(serverOptions(config, tls, adapter.hooks));
     useCommandLogger(this.server, commandAuditLogger(audit, deps.debug));
@@ -127,7 +137,11 @@ class InboundListener implements InboundServer {
   async reloadTls(): Promise<void> {
     const { config } = this.deps;
     if (config.tlsDisable || !config.tlsCertPath) return;
-    const next = await loadTlsMaterial({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, hostname: config.hostname });
+    const next = await loadTlsMaterial({
+      certPath: config.tlsCertPath,
+      keyPath: config.tlsKeyPath,
+      hostname: config.hostname,
+    });
     this.server.updateSecureContext({ key: next.key, cert: next.cert });
   }
 
@@ -135,7 +149,10 @@ class InboundListener implements InboundServer {
   private watchTls(): () => void {
     const { config, warn } = this.deps;
     const settings = { certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, hostname: config.hostname };
-    return watchTlsFiles(settings, () => void this.reloadTls().catch((e: unknown) => warn(`TLS reload failed: ${String(e)}`)));
+    return watchTlsFiles(
+      settings,
+      () => void this.reloadTls().catch((e: unknown) => warn(`TLS reload failed: ${String(e)}`)),
+    );
   }
 }
 

@@ -62,7 +62,11 @@ export class SessionAdapter {
       this.auth$(),
       answered$(this.mailFrom.calls$, ({ address, session }) => toError(policy.mailFrom(address, session)), warn),
       answered$(this.rcptTo.calls$, ({ address, session }) => toError(policy.rcptTo(address, session)), warn),
-      answered$(this.data.calls$, async ({ stream, session }) => ({ ok: await receiver.receive(stream, session) }), warn),
+      answered$(
+        this.data.calls$,
+        async ({ stream, session }) => ({ ok: await receiver.receive(stream, session) }),
+        warn,
+      ),
       this.closed.calls$.pipe(
         tap((call) => policy.closed(call.args)),
         ignoreElements(),

@@ -40,14 +40,19 @@ export class SessionPolicy {
   /** Before the banner: connection limits, then the allow lists; an admitted session is counted. */
   async admit(session: SMTPServerSession): Promise<Decision> {
     const decision = this.rejected(session, 'connect', await this.decideConnect(session));
-    if (decision.kind === 'accept') this.deps.audit.publish({ type: 'session.start', session: session.id, client: session.remoteAddress });
+    if (decision.kind === 'accept')
+      this.deps.audit.publish({ type: 'session.start', session: session.id, client: session.remoteAddress });
     return decision;
   }
 
   /** MAIL FROM (SPEC §3): the local-domain rule applies unless the session authenticated. */
   mailFrom(address: string, session: SMTPServerSession): Decision {
     const { config } = this.deps;
-    const rules = { requireLocalDomain: config.requireLocalDomain, hostname: config.hostname, authenticated: Boolean(session.user) };
+    const rules = {
+      requireLocalDomain: config.requireLocalDomain,
+      hostname: config.hostname,
+      authenticated: Boolean(session.user),
+    };
     return this.rejected(session, 'mail', checkSender(address, rules));
   }
 
@@ -67,7 +72,14 @@ export class SessionPolicy {
   rejected(session: SMTPServerSession, stage: SessionStage, decision: Decision): Decision {
     if (decision.kind === 'reject') {
       const { code, text } = decision;
-      this.deps.audit.publish({ type: 'rejected', session: session.id, client: session.remoteAddress, stage, code, reason: text });
+      this.deps.audit.publish({
+        type: 'rejected',
+        session: session.id,
+        client: session.remoteAddress,
+        stage,
+        code,
+        reason: text,
+      });
     }
     return decision;
   }

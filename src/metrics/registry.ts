@@ -47,9 +47,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  const instruments = { ...inboundInstruments(registers), ...queueInstruments(registers, options.queueDepth), ...auditInstruments(registers) };
+  const instruments = {
+    ...inboundInstruments(registers),
+    ...queueInstruments(registers, options.queueDepth),
+    ...auditInstruments(registers),
+  };
   // Start at zero so the series exist before the first event.
-  for (const result of ['delivered', 'deferred', 'bounced'] satisfies DeliveryResult[]) instruments.deliveries.inc({ result }, 0);
+  for (const result of ['delivered', 'deferred', 'bounced'] satisfies DeliveryResult[])
+    instruments.deliveries.inc({ result }, 0);
   return {
     registry,
     ...instruments,
@@ -76,7 +81,11 @@ function inboundInstruments(registers: Registers) {
       labelNames: ['reason'] as const,
       registers,
     }),
-    messagesReceived: new Counter({ name: name('messages_received_total'), help: 'Messages accepted and durably stored.', registers }),
+    messagesReceived: new Counter({
+      name: name('messages_received_total'),
+      help: 'Messages accepted and durably stored.',
+      registers,
+    }),
     bytesReceived: new Counter({
       name: name('received_bytes_total'),
       help: 'Bytes of accepted messages (as stored, trace headers included).',
@@ -123,7 +132,11 @@ function queueInstruments(registers: Registers, queueDepthSource: MetricsOptions
 
 function auditInstruments(registers: Registers) {
   return {
-    auditSubscribers: new Gauge({ name: name('audit_subscribers'), help: 'Clients streaming the audit log (/audit and /healthz).', registers }),
+    auditSubscribers: new Gauge({
+      name: name('audit_subscribers'),
+      help: 'Clients streaming the audit log (/audit and /healthz).',
+      registers,
+    }),
     auditEventsDropped: new Counter({
       name: name('audit_events_dropped_total'),
       help: 'Audit records dropped because a subscriber did not keep up.',

@@ -35,7 +35,10 @@ export function sendQueueBytes(table: string, localPort: number, remotePort: num
   for (let at = table.indexOf(needle); at !== -1; at = table.indexOf(needle, at + needle.length)) {
     const start = table.lastIndexOf('\n', at) + 1;
     const end = table.indexOf('\n', at);
-    const [, localField, remoteField, , queues] = table.slice(start, end === -1 ? undefined : end).trim().split(/\s+/);
+    const [, localField, remoteField, , queues] = table
+      .slice(start, end === -1 ? undefined : end)
+      .trim()
+      .split(/\s+/);
     if (!localField?.endsWith(local) || !remoteField?.endsWith(remote) || queues === undefined) continue;
     const tx = Number.parseInt(queues.split(':')[0] ?? '', 16);
     if (!Number.isFinite(tx)) continue;

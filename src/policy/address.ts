@@ -32,9 +32,7 @@ function domainOk(domain: string): boolean {
     const literal = domain.slice(1, -1);
     return literal.toLowerCase().startsWith('ipv6:') ? isIP(literal.slice(5)) === 6 : isIP(literal) === 4;
   }
-  return domain
-    .split('.')
-    .every((label) => LABEL.test(label) && octets(label) <= MAX_LABEL);
+  return domain.split('.').every((label) => LABEL.test(label) && octets(label) <= MAX_LABEL);
 }
 
 /**

@@ -51,7 +51,11 @@ export function throttleAuth(
           ? recordAuthSuccess(base, result.ip)
           : recordAuthFailure(base, result.ip, result.at, cfg);
         const next = authDecision(state, result.ip, result.at, cfg);
-        return { state, prunedAt: due ? result.at : acc.prunedAt, verdict: { ip: result.ip, at: result.at, next, state } };
+        return {
+          state,
+          prunedAt: due ? result.at : acc.prunedAt,
+          verdict: { ip: result.ip, at: result.at, next, state },
+        };
       },
       { state: initial, prunedAt: -Infinity },
     ),

@@ -132,7 +132,11 @@ export function authDecision(
 }
 
 /** Forgets expired failures and refusals, so memory follows only recent offenders. */
-export function pruneThrottle(state: ThrottleState, now: number, cfg: ThrottleConfig = DEFAULT_THROTTLE): ThrottleState {
+export function pruneThrottle(
+  state: ThrottleState,
+  now: number,
+  cfg: ThrottleConfig = DEFAULT_THROTTLE,
+): ThrottleState {
   const clients = new Map<string, ClientRecord>();
   for (const [key, record] of state.clients) {
     const current = live(record, now, cfg);

@@ -23,12 +23,18 @@ export function jitteredBackoff(attempt: number, base: number, max: number, rand
   return capped * (1 + jitter);
 }
 
-/** Wait before quick in-attempt retry `n` (next host, a dropped connection), in ms: `jitteredBackoff` rounded to whole ms. */
+/**
+ * Wait before quick in-attempt retry `n` (next host, a dropped connection), in ms: `jitteredBackoff` rounded to whole
+ * ms.
+ */
 export function quickRetryDelayMs(n: number, baseMs: number, maxMs: number, random: () => number): number {
   return Math.round(jitteredBackoff(n, baseMs, maxMs, random));
 }
 
-/** Delay before the next delivery attempt after `attempt` failed attempts (`jitteredBackoff` in seconds), whole milliseconds. */
+/**
+ * Delay before the next delivery attempt after `attempt` failed attempts (`jitteredBackoff` in seconds), whole
+ * milliseconds.
+ */
 export function retryDelayMs(attempt: number, cfg: BackoffConfig, random: () => number): number {
   return Math.round(jitteredBackoff(attempt, cfg.baseSeconds, cfg.maxSeconds, random) * 1000);
 }

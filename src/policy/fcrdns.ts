@@ -36,9 +36,7 @@ export async function forwardConfirmedHostnames(ip: string, resolver: ReverseRes
     .slice(0, MAX_PTR_NAMES);
   const confirmed = await Promise.all(
     names.map(async (name) => {
-      const addresses = await orEmpty(() =>
-        parsed.family === 4 ? resolver.resolve4(name) : resolver.resolve6(name),
-      );
+      const addresses = await orEmpty(() => (parsed.family === 4 ? resolver.resolve4(name) : resolver.resolve6(name)));
       return addresses.some((candidate) => sameIp(candidate, address)) ? name : undefined;
     }),
   );

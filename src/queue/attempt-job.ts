@@ -17,7 +17,12 @@ import type { Feedback } from './destination-state.js';
 
 /** What became of a job in the dispatcher: attempted (with the outcome per recipient), or not run. */
 export type JobResult =
-  | { readonly kind: 'attempted'; readonly job: DeliveryJob; readonly startedAt: number; readonly result: AttemptResult }
+  | {
+      readonly kind: 'attempted';
+      readonly job: DeliveryJob;
+      readonly startedAt: number;
+      readonly result: AttemptResult;
+    }
   | { readonly kind: 'skipped'; readonly job: DeliveryJob; readonly why: Skip };
 
 export interface AttemptDeps {

@@ -102,7 +102,9 @@ export class Claimer {
     const now = this.o.clock();
     const next = await this.o.spool.nextDueAt().catch(() => now + this.o.recheckFloorMs);
     // "due now" right after claiming nothing (held elsewhere): look again after a floor, never spin
-    this.due$.next(next === undefined ? undefined : claimed.length === 0 && next <= now ? now + this.o.recheckFloorMs : next);
+    this.due$.next(
+      next === undefined ? undefined : claimed.length === 0 && next <= now ? now + this.o.recheckFloorMs : next,
+    );
     return claimed;
   }
 }

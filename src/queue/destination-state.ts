@@ -35,10 +35,18 @@ export interface DestinationState {
 }
 
 /** What an attempt told about the destination. */
-export type Feedback = { readonly kind: 'answered' } | { readonly kind: 'failed'; readonly reason: string } | { readonly kind: 'none' };
+export type Feedback =
+  { readonly kind: 'answered' } | { readonly kind: 'failed'; readonly reason: string } | { readonly kind: 'none' };
 
 export function initialState(limits: DestinationLimits): DestinationState {
-  return { window: Math.min(limits.initial, limits.max), running: 0, failures: 0, deadUntil: 0, reason: '', nextStartAt: 0 };
+  return {
+    window: Math.min(limits.initial, limits.max),
+    running: 0,
+    failures: 0,
+    deadUntil: 0,
+    reason: '',
+    nextStartAt: 0,
+  };
 }
 
 export function isDead(s: DestinationState, now: number): boolean {
@@ -60,11 +68,21 @@ export function startableAt(s: DestinationState, now: number): number | undefine
 /** An attempt starts; with a rate limit the next may start `interval` ms later. */
 export function started(s: DestinationState, now: number, interval = 0): DestinationState {
   const revived = s.deadUntil !== 0 && now >= s.deadUntil ? { deadUntil: 0, window: 1 } : {};
-  return { ...s, ...revived, running: s.running + 1, nextStartAt: interval > 0 ? Math.max(s.nextStartAt, now) + interval : s.nextStartAt };
+  return {
+    ...s,
+    ...revived,
+    running: s.running + 1,
+    nextStartAt: interval > 0 ? Math.max(s.nextStartAt, now) + interval : s.nextStartAt,
+  };
 }
 
 /** An attempt finished with `feedback`. */
-export function finished(s: DestinationState, feedback: Feedback, now: number, limits: DestinationLimits): DestinationState {
+export function finished(
+  s: DestinationState,
+  feedback: Feedback,
+  now: number,
+  limits: DestinationLimits,
+): DestinationState {
   const running = Math.max(0, s.running - 1);
   switch (feedback.kind) {
     case 'answered':
@@ -84,7 +102,13 @@ export function finished(s: DestinationState, feedback: Feedback, now: number, l
 
 /** Is this state worth keeping when nothing runs or waits? (A fresh one is made again when needed.) */
 export function isIdle(s: DestinationState, limits: DestinationLimits, now: number): boolean {
-  return s.running === 0 && !isDead(s, now) && s.failures === 0 && s.window >= Math.min(limits.initial, limits.max) && s.nextStartAt <= now;
+  return (
+    s.running === 0 &&
+    !isDead(s, now) &&
+    s.failures === 0 &&
+    s.window >= Math.min(limits.initial, limits.max) &&
+    s.nextStartAt <= now
+  );
 }
 
 /** A rate limit as the spacing between starts: `n` per `perMs`. */

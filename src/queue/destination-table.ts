@@ -38,9 +38,13 @@ export class DestinationTable<J> {
     return d;
   }
 
-  /** After an attempt: drops `d` when nothing waits, its state is idle and the table is over its bound. Returns whether it did. */
+  /**
+   * After an attempt: drops `d` when nothing waits, its state is idle and the table is over its bound. Returns whether
+   * it did.
+   */
   dropIfIdle(d: DestinationQueue<J>, at: number): boolean {
-    if (d.waiting === 0 && isIdle(d.state, this.limits, at) && this.byKey.size > IDLE_KEPT) return this.byKey.delete(d.key);
+    if (d.waiting === 0 && isIdle(d.state, this.limits, at) && this.byKey.size > IDLE_KEPT)
+      return this.byKey.delete(d.key);
     return false;
   }
 
@@ -53,7 +57,8 @@ export class DestinationTable<J> {
    */
   private forgetInactive(at: number): void {
     for (const [key, d] of this.byKey) {
-      if (d.state.running === 0 && d.waiting === 0 && !isDead(d.state, at) && d.state.nextStartAt <= at) this.byKey.delete(key);
+      if (d.state.running === 0 && d.waiting === 0 && !isDead(d.state, at) && d.state.nextStartAt <= at)
+        this.byKey.delete(key);
     }
     this.forgetAbove = Math.max(IDLE_KEPT, 2 * this.byKey.size);
   }

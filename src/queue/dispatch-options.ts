@@ -8,7 +8,9 @@ import type { Observable, ObservableInput, SchedulerLike } from 'rxjs';
 import type { DestinationLimits, Feedback } from './destination-state.js';
 
 /** Why a job was not run. */
-export type Skip = { readonly kind: 'dead'; readonly until: number; readonly reason: string } | { readonly kind: 'busy'; readonly until: number };
+export type Skip =
+  | { readonly kind: 'dead'; readonly until: number; readonly reason: string }
+  | { readonly kind: 'busy'; readonly until: number };
 
 export interface DispatchOptions<J, R> {
   readonly key: (job: J) => string;

@@ -9,17 +9,14 @@
  *   destination's window, failed ones narrow it and, a cohort in a row, mark
  *   it dead. A dead destination's waiting jobs (and new ones) are not run but
  *   `skip`ped with the reason, until it comes back.
- * - On `shed$` (the active window is full while more mail is due), every
- *   destination whose waiting jobs would take more than `maxWaitMs` at its
- *   measured throughput (or its rate limit) keeps what it can do in half
- *   that time and hands the rest to `skip` as busy, each with a time to come
- *   back spread at that throughput: a slow destination cannot hold the
- *   window, however much mail it has.
+ * - On `shed$` (the active window is full while more mail is due), a
+ *   destination whose waiting jobs would take over `maxWaitMs` at its
+ *   throughput (or rate limit) keeps half that time's worth and hands the
+ *   rest to `skip` as busy, spread at that throughput to come back later.
  * - Rate limits and dead periods wake the dispatcher with a timer on
  *   `scheduler` (virtual time in marble tests).
- * - `stop$` drops the jobs not started (`dropped` is told) and lets running
- *   ones finish; the output completes when the source has completed and
- *   nothing runs or waits.
+ * - `stop$` drops the jobs not started (told to `dropped`), lets running ones
+ *   finish; the output completes once the source has and nothing runs or waits.
  */
 import { Observable, asyncScheduler, defer } from 'rxjs';
 import type { ObservableInput, OperatorFunction, SchedulerLike, Subscriber, Subscription } from 'rxjs';
@@ -36,8 +33,10 @@ export function dispatch<J, R>(options: DispatchOptions<J, R>): OperatorFunction
   return (source) =>
     new Observable<R>((subscriber) => {
       const dispatcher = new Dispatcher(options, subscriber);
-      if (options.stop$) subscriber.add(options.stop$.subscribe({ next: () => dispatcher.stop(), error: () => dispatcher.stop() }));
-      if (options.shed$) subscriber.add(options.shed$.subscribe({ next: () => dispatcher.shed(), error: () => undefined }));
+      if (options.stop$)
+        subscriber.add(options.stop$.subscribe({ next: () => dispatcher.stop(), error: () => dispatcher.stop() }));
+      if (options.shed$)
+        subscriber.add(options.shed$.subscribe({ next: () => dispatcher.shed(), error: () => undefined }));
       subscriber.add(
         source.subscribe({
           next: (job) => dispatcher.add(job),
@@ -52,14 +51,11 @@ export function dispatch<J, R>(options: DispatchOptions<J, R>): OperatorFunction
 class Dispatcher<J, R> {
   /** Destinations by key (destination-table.ts): those with jobs waiting, running, or a state worth keeping. */
   private readonly destinations: DestinationTable<J>;
-  /** Keys with jobs waiting. */
-  private readonly waitingKeys = new Set<string>();
+  private readonly waitingKeys = new Set<string>(); // keys with jobs waiting
   /**
-   * Keys with jobs waiting that may start now, in the order they get their
-   * turn. A destination whose window is full leaves it until one of its
-   * attempts finishes; one held back by time (rate limit, dead period) goes to
-   * `held`. So a start or a finish costs the same with ten or ten thousand
-   * destinations waiting.
+   * Keys with jobs waiting that may start now, in turn order. A full window
+   * leaves it until an attempt finishes; one held back by time goes to `held`.
+   * A start or a finish costs the same with ten or 10,000 destinations waiting.
    */
   private readonly turn = new Set<string>();
   private readonly held = new TimeHeap();
@@ -89,7 +85,8 @@ class Dispatcher<J, R> {
     }
     const d = this.destinations.obtain(this.options.key(job), () => this.now());
     const at = this.now();
-    if (isDead(d.state, at)) return this.skipJob(job, { kind: 'dead', until: d.state.deadUntil, reason: d.state.reason });
+    if (isDead(d.state, at))
+      return this.skipJob(job, { kind: 'dead', until: d.state.deadUntil, reason: d.state.reason });
     d.push(job);
     this.waitingKeys.add(d.key);
     if (d.waiting === 1) this.place(d, at);
@@ -250,7 +247,7 @@ class Dispatcher<J, R> {
   /** Runs `work()` as an inner subscription, its values passed on (and to `seen`); `done` runs once it completed. */
   private subscribeInner(work: () => ObservableInput<R>, done: () => void, seen?: (r: R) => void): void {
     let completed = false;
-    // deferred: a `run` or `skip` that throws errors the output (as in mergeMap) instead of escaping as an unhandled error
+    // deferred: a `run` or `skip` that throws errors the output (as in mergeMap), not the process
     const inner = defer(work).subscribe({
       next: (r) => {
         seen?.(r);
@@ -275,12 +272,15 @@ class Dispatcher<J, R> {
     if (earliest === Infinity || earliest >= this.timerAt) return;
     this.timer?.unsubscribe();
     this.timerAt = earliest;
-    this.timer = this.scheduler.schedule(() => {
-      this.timer?.unsubscribe(); // an action stays open after it ran: let go of it
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.drain();
-    }, Math.max(0, earliest - at));
+    this.timer = this.scheduler.schedule(
+      () => {
+        this.timer?.unsubscribe(); // an action stays open after it ran: let go of it
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        this.drain();
+      },
+      Math.max(0, earliest - at),
+    );
     this.subscriber.add(this.timer);
   }
 

@@ -27,7 +27,8 @@ export function splitIntoJobs(claimed: ClaimedMessage, options: SplitOptions): D
   const limit = Math.max(1, options.recipientLimit);
   const jobs: DeliveryJob[] = [];
   for (const [domain, recipients] of groups) {
-    for (let i = 0; i < recipients.length; i += limit) jobs.push({ record: claimed.record, domain, recipients: recipients.slice(i, i + limit) });
+    for (let i = 0; i < recipients.length; i += limit)
+      jobs.push({ record: claimed.record, domain, recipients: recipients.slice(i, i + limit) });
   }
   return jobs;
 }

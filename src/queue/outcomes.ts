@@ -25,7 +25,11 @@ export interface PlanConfig extends BackoffConfig {
   readonly lifetimeMs: number;
 }
 
-export function planConfig(config: { retryBaseSeconds: number; retryMaxSeconds: number; queueLifetimeHours: number }): PlanConfig {
+export function planConfig(config: {
+  retryBaseSeconds: number;
+  retryMaxSeconds: number;
+  queueLifetimeHours: number;
+}): PlanConfig {
   return {
     baseSeconds: config.retryBaseSeconds,
     maxSeconds: config.retryMaxSeconds,

@@ -52,10 +52,15 @@ export function sweepEvery$(store: RetentionStore, opts: RetentionOptions): Obse
     throw new RangeError(`intervalMs must be a number > 0, got ${opts.intervalMs}`);
   }
   const scheduler = opts.scheduler ?? asyncScheduler;
-  return timer(opts.intervalMs, opts.intervalMs, scheduler).pipe(exhaustMap(() => sweepOnce(store, opts.clock() - opts.retentionDays * DAY_MS)));
+  return timer(opts.intervalMs, opts.intervalMs, scheduler).pipe(
+    exhaustMap(() => sweepOnce(store, opts.clock() - opts.retentionDays * DAY_MS)),
+  );
 }
 
-/** Expires batch after batch while the spool says more may qualify; one result for the sweep (a failure keeps what was removed). */
+/**
+ * Expires batch after batch while the spool says more may qualify; one result for the sweep (a failure keeps what was
+ * removed).
+ */
 function sweepOnce(store: RetentionStore, before: number): Observable<SweepResult> {
   return defer(() => {
     let removed = 0;

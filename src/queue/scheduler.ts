@@ -77,7 +77,10 @@ export interface SchedulerDeps {
   readonly signer?: DkimSigner;
   readonly clock: () => number;
   readonly random: () => number;
-  /** `delivery.attempt` per host dialled, `delivery.outcome` per recipient recorded, `destination.dead` (audit bus, metrics). */
+  /**
+   * `delivery.attempt` per host dialled, `delivery.outcome` per recipient recorded, `destination.dead` (audit bus,
+   * metrics).
+   */
   readonly onEvent?: (event: AuditEvent) => void;
   readonly options?: SchedulerOptions;
 }
@@ -115,7 +118,10 @@ class Scheduler implements SchedulerHandle {
     this.o = deps.options ?? {};
     this.relay = config.deliveryMode === 'relay' ? relayOf(config) : undefined;
     this.recheckFloorMs = this.o.recheckFloorMs ?? 1_000;
-    this.window = new MessageWindow({ messages: this.o.windowMessages ?? 10_000, recipients: this.o.windowRecipients ?? 50_000 });
+    this.window = new MessageWindow({
+      messages: this.o.windowMessages ?? 10_000,
+      recipients: this.o.windowRecipients ?? 50_000,
+    });
     this.claimer = new Claimer({
       spool,
       room: () => this.window.room(),
@@ -127,7 +133,8 @@ class Scheduler implements SchedulerHandle {
     });
     this.mxCache = new MxCache(clock);
     this.rated = new Set(config.destinationRates.keys());
-    // stopping: claims end and queues drain; after the bound, what still runs is aborted; then every claim left goes back
+    // stopping: claims end and queues drain; after the bound, what still runs is aborted; then every claim left goes
+    // back
     const abort$ = this.stop$.pipe(switchMap(() => timer(this.o.stopTimeoutMs ?? 10_000)));
     this.done = new Promise<void>((resolve) => {
       this.pipeline()
@@ -155,7 +162,14 @@ class Scheduler implements SchedulerHandle {
 
   private pipeline(): Observable<unknown> {
     const { clock, config } = this.deps;
-    const settleDeps: SettleDeps = { spool: this.deps.spool, config, plan: planConfig(config), clock, random: this.deps.random, emit: this.emit };
+    const settleDeps: SettleDeps = {
+      spool: this.deps.spool,
+      config,
+      plan: planConfig(config),
+      clock,
+      random: this.deps.random,
+      emit: this.emit,
+    };
     const warmer = new RouteWarmer(this.mxCache, this.deps.resolver, this.deps.random, clock);
     return this.claimer.claimed$.pipe(
       mergeMap((batch) => from(batch.flatMap((claimed) => this.admit(claimed)))),
@@ -198,7 +212,8 @@ class Scheduler implements SchedulerHandle {
       stop$: this.stop$,
       shed$: this.claimer.backlog$,
       dropped: (job) => this.settled(job),
-      onDead: (destination, until, reason) => this.emit({ type: 'destination.dead', destination, until: new Date(until).toISOString(), reason }),
+      onDead: (destination, until, reason) =>
+        this.emit({ type: 'destination.dead', destination, until: new Date(until).toISOString(), reason }),
       ...(o.scheduler ? { scheduler: o.scheduler } : {}),
     };
   }
@@ -218,15 +233,26 @@ class Scheduler implements SchedulerHandle {
       retryMaxMs: o.quickRetryMaxMs ?? 2_000,
       clock: deps.clock,
       random: deps.random,
-      onDial: (job, target) => this.emit({ type: 'delivery.attempt', id: job.record.id, recipients: job.recipients.map((r) => r.recipient), host: target.label }),
+      onDial: (job, target) =>
+        this.emit({
+          type: 'delivery.attempt',
+          id: job.record.id,
+          recipients: job.recipients.map((r) => r.recipient),
+          host: target.label,
+        }),
     };
   }
 
   /** A claimed message enters the window as its jobs, one per destination group. */
   private admit(claimed: ClaimedMessage): DeliveryJob[] {
     const { config } = this.deps;
-    const groupOf = this.relay ? (domain: string) => (this.rated.has(domain) ? domain : '') : (domain: string) => domain;
-    const jobs = splitIntoJobs(claimed, { groupOf, recipientLimit: config.destinationRecipientLimit } satisfies SplitOptions);
+    const groupOf = this.relay
+      ? (domain: string) => (this.rated.has(domain) ? domain : '')
+      : (domain: string) => domain;
+    const jobs = splitIntoJobs(claimed, {
+      groupOf,
+      recipientLimit: config.destinationRecipientLimit,
+    } satisfies SplitOptions);
     this.window.admit(claimed.record.id, jobs.length, claimed.due.length);
     return jobs;
   }

@@ -28,7 +28,10 @@ export interface SettleDeps {
 export async function settleJob(deps: SettleDeps, r: JobResult): Promise<{ readonly notBefore?: number }> {
   if (r.kind === 'skipped') {
     if (r.why.kind === 'busy') return { notBefore: r.why.until };
-    const suspended: DeliveryOutcome = { kind: 'deferred', response: `4.4.1 delivery temporarily suspended: ${r.why.reason}` };
+    const suspended: DeliveryOutcome = {
+      kind: 'deferred',
+      response: `4.4.1 delivery temporarily suspended: ${r.why.reason}`,
+    };
     await record(deps, r.job, new Map(r.job.recipients.map((x) => [x.recipient, suspended])), deps.clock());
     return {};
   }
@@ -36,14 +39,24 @@ export async function settleJob(deps: SettleDeps, r: JobResult): Promise<{ reado
   return {};
 }
 
-async function record(deps: SettleDeps, job: DeliveryJob, outcomes: ReadonlyMap<string, DeliveryOutcome>, startedAt: number): Promise<void> {
+async function record(
+  deps: SettleDeps,
+  job: DeliveryJob,
+  outcomes: ReadonlyMap<string, DeliveryOutcome>,
+  startedAt: number,
+): Promise<void> {
   const { spool, config, random } = deps;
   const now = deps.clock();
   let p = planUpdates(job, outcomes, now, deps.plan, random);
   if (p.bounced.length > 0 && shouldBounce(job.record.envelope.sender, config.bounces)) {
     try {
       // DSN first, then state: a crash in between bounces twice rather than never
-      await storeBounce({ spool, hostname: config.hostname, lifetimeHours: config.queueLifetimeHours, random }, job.record, p.bounced, now);
+      await storeBounce(
+        { spool, hostname: config.hostname, lifetimeHours: config.queueLifetimeHours, random },
+        job.record,
+        p.bounced,
+        now,
+      );
     } catch {
       p = deferBounces(p, now, deps.plan, random);
     }

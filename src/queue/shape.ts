@@ -43,7 +43,11 @@ function bucketOf(ageMinutes: number, buckets: readonly number[]): number {
  * (or 0) up to, not including, `buckets[i]` minutes; the last column the
  * ages from the last bound on. Cells without recipients count for nothing.
  */
-export function queueShape(cells: readonly ShapeCell[], now: number, buckets: readonly number[] = DEFAULT_SHAPE_BUCKETS): QueueShape {
+export function queueShape(
+  cells: readonly ShapeCell[],
+  now: number,
+  buckets: readonly number[] = DEFAULT_SHAPE_BUCKETS,
+): QueueShape {
   if (buckets.some((bound, i) => !(bound > (buckets[i - 1] ?? 0)))) {
     throw new RangeError(`queueShape: buckets must be positive and increasing, got [${buckets.join(', ')}]`);
   }

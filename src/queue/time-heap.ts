@@ -15,7 +15,7 @@ export class TimeHeap {
     this.live.set(key, at);
     const h = this.heap;
     h.push({ at, key });
-    for (let i = h.length - 1; i > 0; ) {
+    for (let i = h.length - 1; i > 0;) {
       const parent = (i - 1) >> 1;
       const p = h[parent] as { at: number; key: string };
       if (p.at <= at) break;
@@ -50,7 +50,7 @@ export class TimeHeap {
     const last = h.pop();
     if (top === undefined || last === undefined || h.length === 0) return top;
     h[0] = last;
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;

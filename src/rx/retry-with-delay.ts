@@ -27,6 +27,7 @@ export function retryWithDelay(opts: RetryWithDelayOptions): RetryConfig {
   const retryable = opts.isRetryable ?? (() => true);
   return {
     count: opts.count,
-    delay: (err: unknown, n: number): Observable<unknown> => (retryable(err) ? timer(opts.delayMs(n), opts.scheduler) : throwError(() => err)),
+    delay: (err: unknown, n: number): Observable<unknown> =>
+      retryable(err) ? timer(opts.delayMs(n), opts.scheduler) : throwError(() => err),
   };
 }

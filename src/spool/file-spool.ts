@@ -96,10 +96,28 @@ class FileSpoolImpl implements FileSpool {
     this.inlineLimit = options.inlineLimit ?? 128 * 1024;
     this.intake = new BodyIntake(paths.tmp, this.inlineLimit, options.inlineBudget ?? 32 * 1024 * 1024);
     this.lookup = new RecordLookup(paths, this.cache, new SpoolReader(paths.wal), this.inlineLimit);
-    this.checkpoints = new Checkpointer({ paths, wal, files, index, writeState: (id) => this.changes.writeStateFile(id) });
+    this.checkpoints = new Checkpointer({
+      paths,
+      wal,
+      files,
+      index,
+      writeState: (id) => this.changes.writeStateFile(id),
+    });
     const wake = (): void => this.wakeSubject.next();
     const { cache, intake, checkpoints, load } = this;
-    this.changes = new SpoolChanges({ paths, wal, materializer, index, files, cache, intake, checkpoints, load, now: this.now, wake });
+    this.changes = new SpoolChanges({
+      paths,
+      wal,
+      materializer,
+      index,
+      files,
+      cache,
+      intake,
+      checkpoints,
+      load,
+      now: this.now,
+      wake,
+    });
     const logger = options.logger;
     this.timer = setInterval(() => void this.periodicCheckpoint(logger), options.checkpointMs ?? 2000);
     this.timer.unref();
@@ -127,9 +145,16 @@ class FileSpoolImpl implements FileSpool {
     const limit = Math.min(Math.max(Math.floor(options.limit), 1), 1000);
     const ids = options.waiting
       ? this.index.page(options.after, limit + 1)
-      : await pageOfIds(this.paths.root, options.after, limit + 1, [...this.cache.unwritten()].map((r) => r.id));
+      : await pageOfIds(
+          this.paths.root,
+          options.after,
+          limit + 1,
+          [...this.cache.unwritten()].map((r) => r.id),
+        );
     const page = ids.slice(0, limit);
-    const items = (await Promise.all(page.map((id) => this.load(id).catch(() => undefined)))).filter((r): r is MessageRecord => r !== undefined);
+    const items = (await Promise.all(page.map((id) => this.load(id).catch(() => undefined)))).filter(
+      (r): r is MessageRecord => r !== undefined,
+    );
     const last = page[page.length - 1];
     return ids.length > limit && last !== undefined ? { items, next: last } : { items };
   }
@@ -180,7 +205,12 @@ class FileSpoolImpl implements FileSpool {
   }
 
   expire(before: number, limit: number): Promise<{ readonly removed: number; readonly more: boolean }> {
-    const deps = { root: this.paths.root, waiting: (id: MessageId) => this.index.has(id), load: (id: MessageId) => this.load(id), remove: (id: MessageId) => this.remove(id) };
+    const deps = {
+      root: this.paths.root,
+      waiting: (id: MessageId) => this.index.has(id),
+      load: (id: MessageId) => this.load(id),
+      remove: (id: MessageId) => this.remove(id),
+    };
     return expireFinished({ ...deps, unwritten: [...this.cache.unwritten()].map((r) => r.id) }, before, limit);
   }
 
@@ -202,11 +232,15 @@ class FileSpoolImpl implements FileSpool {
   private async periodicCheckpoint(logger: SpoolLogger | undefined): Promise<void> {
     try {
       await this.checkpoint();
-      if (this.checkpointFailing) logger?.info({ component: 'spool', backend: 'file' }, 'spool checkpoints succeed again');
+      if (this.checkpointFailing)
+        logger?.info({ component: 'spool', backend: 'file' }, 'spool checkpoints succeed again');
       this.checkpointFailing = false;
     } catch (error) {
       if (!this.checkpointFailing) {
-        logger?.warn({ component: 'spool', backend: 'file', err: messageOf(error) }, 'spool checkpoint failed; changes stay in the write-ahead log and it is tried again');
+        logger?.warn(
+          { component: 'spool', backend: 'file', err: messageOf(error) },
+          'spool checkpoint failed; changes stay in the write-ahead log and it is tried again',
+        );
       }
       this.checkpointFailing = true;
     }

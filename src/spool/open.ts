@@ -14,7 +14,12 @@ export async function openSpool(config: Config, logger?: Logger): Promise<Spool>
       return openFileSpool({ path: config.queuePath, preallocate: true, ...(logger ? { logger } : {}) });
     case 'redis': {
       const { openRedisSpool } = await import('./redis-spool.js');
-      return openRedisSpool({ url: config.redisUrl, prefix: config.redisPrefix, retentionDays: config.retentionDays, ...(logger ? { logger } : {}) });
+      return openRedisSpool({
+        url: config.redisUrl,
+        prefix: config.redisPrefix,
+        retentionDays: config.retentionDays,
+        ...(logger ? { logger } : {}),
+      });
     }
   }
 }

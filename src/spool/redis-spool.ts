@@ -31,7 +31,13 @@ import type { Envelope, MessageId, MessageRecord } from '../domain/envelope.js';
 import { claimMessages, nextDue, releaseClaim, type ClaimNode } from './redis/claims.js';
 import { removeMessage } from './redis/commit.js';
 import { connect, safeUrl } from './redis/connection.js';
-import { evictionNotice, persistenceNotice, readEvictionPolicy, readPersistence, type PersistenceNotice } from './redis/durability.js';
+import {
+  evictionNotice,
+  persistenceNotice,
+  readEvictionPolicy,
+  readPersistence,
+  type PersistenceNotice,
+} from './redis/durability.js';
 import { parseShapeField, redisKeys, type RedisKeys } from './redis/keys.js';
 import { listPage } from './redis/listing.js';
 import { NodePresence } from './redis/node-presence.js';
@@ -41,7 +47,15 @@ import { storageError } from './storage-error.js';
 import { expireFinished } from './redis/retention.js';
 import { retryWaiting, updateRecipients } from './redis/state-changes.js';
 import { openStoredBody, storeMessage } from './redis/store.js';
-import { SpoolError, type ListOptions, type Page, type RecipientUpdate, type ShapeCell, type Spool, type SpoolLogger } from './spool.js';
+import {
+  SpoolError,
+  type ListOptions,
+  type Page,
+  type RecipientUpdate,
+  type ShapeCell,
+  type Spool,
+  type SpoolLogger,
+} from './spool.js';
 
 export interface RedisSpoolOptions {
   /** `redis://…` or `rediss://…` (SMTP_REDIS_URL). */
@@ -71,7 +85,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  */
 export async function openRedisSpool(options: RedisSpoolOptions): Promise<Spool> {
   const keys = redisKeys(options.prefix);
-  const connection = { url: options.url, commandTimeoutMs: options.commandTimeoutMs ?? 5_000, connectTimeoutMs: options.connectTimeoutMs ?? 5_000 };
+  const connection = {
+    url: options.url,
+    commandTimeoutMs: options.commandTimeoutMs ?? 5_000,
+    connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+  };
   const { redis, subscriber } = await connect(connection, keys.wake);
   try {
     const notices = [persistenceNotice(await readPersistence(redis)), evictionNotice(await readEvictionPolicy(redis))];
@@ -113,7 +131,13 @@ class RedisSpool implements Spool {
     this.tmpIdleTtlMs = options.tmpIdleTtlMs ?? 15 * 60_000;
     this.presence = new NodePresence(redis, subscriber, keys, nodeTtlMs, options.url, options.logger);
     this.wake$ = this.presence.wake$;
-    this.claimer = { redis, keys, node: this.presence.node, nodeTtlMs, ...(options.logger ? { logger: options.logger } : {}) };
+    this.claimer = {
+      redis,
+      keys,
+      node: this.presence.node,
+      nodeTtlMs,
+      ...(options.logger ? { logger: options.logger } : {}),
+    };
   }
 
   /** Keeps this node's claims its own. */
@@ -141,7 +165,14 @@ class RedisSpool implements Spool {
   }
 
   async update(id: MessageId, updates: readonly RecipientUpdate[]): Promise<MessageRecord> {
-    const { record, requeued } = await updateRecipients(this.redis, this.keys, id, updates, this.now(), this.retentionMs);
+    const { record, requeued } = await updateRecipients(
+      this.redis,
+      this.keys,
+      id,
+      updates,
+      this.now(),
+      this.retentionMs,
+    );
     // A claimed message comes back with its release (which wakes); an unclaimed one may be due sooner now.
     if (requeued) this.presence.wake();
     return record;

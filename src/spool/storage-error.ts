@@ -17,5 +17,9 @@ export function storageError(error: unknown): SpoolError {
 
 /** An error thrown by a file-system call (it names a syscall), as opposed to a bug or a refused message. */
 export function isFsError(error: unknown): boolean {
-  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && (error as NodeJS.ErrnoException).syscall !== undefined;
+  return (
+    error instanceof Error &&
+    typeof (error as NodeJS.ErrnoException).code === 'string' &&
+    (error as NodeJS.ErrnoException).syscall !== undefined
+  );
 }

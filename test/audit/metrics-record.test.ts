@@ -4,7 +4,11 @@ import type { AuditEvent } from '../../src/domain/audit.js';
 import { createMetrics, observeAudit } from '../../src/metrics/registry.js';
 import { createReasonLabeler } from '../../src/metrics/reason-label.js';
 
-async function value(metrics: ReturnType<typeof createMetrics>, name: string, labels: Record<string, string> = {}): Promise<number> {
+async function value(
+  metrics: ReturnType<typeof createMetrics>,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const base = name.replace(/_(count|sum)$/, '');
   const metric = await (metrics.registry.getSingleMetric(name) ?? metrics.registry.getSingleMetric(base))?.get();
   const sample = metric?.values.find(
@@ -26,11 +30,34 @@ describe('metrics driven by audit events', () => {
     publish({ type: 'session.start', session: 's2', client: '127.0.0.1' });
     publish({ type: 'session.close', session: 's1', client: '127.0.0.1' });
     publish({ type: 'session.close', session: 'never-started', client: '10.0.0.1' });
-    publish({ type: 'rejected', session: 's3', client: '10.0.0.1', stage: 'connect', code: 554, reason: 'Not in allow list' });
+    publish({
+      type: 'rejected',
+      session: 's3',
+      client: '10.0.0.1',
+      stage: 'connect',
+      code: 554,
+      reason: 'Not in allow list',
+    });
     publish({ type: 'rejected', session: 's2', client: '127.0.0.1', stage: 'auth', code: 535, reason: 'bad password' });
     publish({ type: 'message.stored', session: 's2', id: 'x', sender: 'a@b', recipients: 2, size: 1234 });
-    publish({ type: 'delivery.outcome', id: 'x', recipient: 'c@d', outcome: 'deferred', response: '451', attempts: 1, durationMs: 300 });
-    publish({ type: 'delivery.outcome', id: 'x', recipient: 'c@d', outcome: 'delivered', response: '250', attempts: 2, durationMs: 1500 });
+    publish({
+      type: 'delivery.outcome',
+      id: 'x',
+      recipient: 'c@d',
+      outcome: 'deferred',
+      response: '451',
+      attempts: 1,
+      durationMs: 300,
+    });
+    publish({
+      type: 'delivery.outcome',
+      id: 'x',
+      recipient: 'c@d',
+      outcome: 'delivered',
+      response: '250',
+      attempts: 2,
+      durationMs: 1500,
+    });
 
     expect(await value(metrics, 'gopherpost_sessions_active')).toBe(1);
     expect(await value(metrics, 'gopherpost_connections_accepted_total')).toBe(2);
@@ -47,7 +74,10 @@ describe('metrics driven by audit events', () => {
 
   it('a failing queue-depth source keeps the last value and does not break the scrape', async () => {
     let fail = false;
-    const metrics = createMetrics({ defaultMetrics: false, queueDepth: () => (fail ? Promise.reject(new Error('x')) : 3) });
+    const metrics = createMetrics({
+      defaultMetrics: false,
+      queueDepth: () => (fail ? Promise.reject(new Error('x')) : 3),
+    });
     expect(await value(metrics, 'gopherpost_queue_depth')).toBe(3);
     fail = true;
     expect(await metrics.render()).toContain('gopherpost_queue_depth 3');

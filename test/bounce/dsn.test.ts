@@ -51,7 +51,10 @@ describe('readHeaderBlock', () => {
   });
 
   it('caps a runaway header block at a line end', async () => {
-    const headers = await readHeaderBlock(Readable.from([Buffer.from('X-Long: ' + 'y'.repeat(100) + '\r\n'.repeat(1) + 'X-More: z\r\n')]), 64);
+    const headers = await readHeaderBlock(
+      Readable.from([Buffer.from('X-Long: ' + 'y'.repeat(100) + '\r\n'.repeat(1) + 'X-More: z\r\n')]),
+      64,
+    );
     expect(headers.toString()).toBe('');
     const small = await readHeaderBlock(Readable.from([Buffer.from('A: 1\r\nB: 2\r\nC: 3333333333\r\n')]), 14);
     expect(small.toString()).toBe('A: 1\r\nB: 2\r\n');
@@ -66,10 +69,22 @@ describe('buildDsn', () => {
     arrivalDate: Date.UTC(2025, 0, 2, 3, 4, 5),
     now: Date.UTC(2025, 0, 2, 4, 0, 0),
     recipients: [
-      { recipient: 'bob@example.test', response: '550 5.1.1 <bob@example.test>: No such user', expired: false, lastAttemptAt: Date.UTC(2025, 0, 2, 4, 0, 0) },
-      { recipient: 'carol@slow.test', response: '451 4.3.0 try later', expired: true, lastAttemptAt: Date.UTC(2025, 0, 2, 4, 0, 0) },
+      {
+        recipient: 'bob@example.test',
+        response: '550 5.1.1 <bob@example.test>: No such user',
+        expired: false,
+        lastAttemptAt: Date.UTC(2025, 0, 2, 4, 0, 0),
+      },
+      {
+        recipient: 'carol@slow.test',
+        response: '451 4.3.0 try later',
+        expired: true,
+        lastAttemptAt: Date.UTC(2025, 0, 2, 4, 0, 0),
+      },
     ],
-    originalHeaders: Buffer.from('From: alice@sender.test\r\nTo: bob@example.test\r\nSubject: Hello there\r\nMessage-ID: <orig@sender.test>\r\n'),
+    originalHeaders: Buffer.from(
+      'From: alice@sender.test\r\nTo: bob@example.test\r\nSubject: Hello there\r\nMessage-ID: <orig@sender.test>\r\n',
+    ),
     token: 'tok123',
     lifetimeHours: 120,
   });
@@ -101,7 +116,11 @@ describe('buildDsn', () => {
       'diagnostic-code': 'smtp; 550 5.1.1 <bob@example.test>: No such user',
       'last-attempt-date': 'Thu, 02 Jan 2025 04:00:00 +0000',
     });
-    expect(status[2]).toMatchObject({ 'final-recipient': 'rfc822; carol@slow.test', status: '5.4.7', 'diagnostic-code': 'smtp; 451 4.3.0 try later' });
+    expect(status[2]).toMatchObject({
+      'final-recipient': 'rfc822; carol@slow.test',
+      status: '5.4.7',
+      'diagnostic-code': 'smtp; 451 4.3.0 try later',
+    });
 
     expect(part('text/rfc822-headers')).toContain('Subject: Hello there');
     expect(part('text/rfc822-headers')).toContain('Message-ID: <orig@sender.test>');

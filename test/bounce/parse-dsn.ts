@@ -42,7 +42,10 @@ export async function parseDsn(raw: Buffer): Promise<ParsedDsn> {
       const body = section.replace(/^\r\n/, '');
       const split = body.indexOf('\r\n\r\n');
       const head = fields(body.slice(0, split));
-      parts.push({ contentType: (head['content-type'] ?? '').split(';')[0]?.trim() ?? '', content: body.slice(split + 4).replace(/\r\n$/, '') });
+      parts.push({
+        contentType: (head['content-type'] ?? '').split(';')[0]?.trim() ?? '',
+        content: body.slice(split + 4).replace(/\r\n$/, ''),
+      });
     }
   }
   const statusText = parts.find((p) => p.contentType === 'message/delivery-status')?.content ?? '';

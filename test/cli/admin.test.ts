@@ -9,11 +9,19 @@ let message: MessageRecord;
 const BODY = 'Subject: cli\r\n\r\nfrom the CLI test\r\n';
 
 async function start(adminToken?: string): Promise<void> {
-  harness = await startHarness(adminToken === undefined ? { auditEnabled: false } : { auditEnabled: false, adminToken });
+  harness = await startHarness(
+    adminToken === undefined ? { auditEnabled: false } : { auditEnabled: false, adminToken },
+  );
   toClose = harness;
   message = await storeMessage(harness.spool, BODY);
   await harness.spool.update(message.id, [
-    { recipient: 'Bob@example.test', status: 'deferred', attempts: 1, nextAttemptAt: Date.UTC(2030, 0, 1), lastResponse: '451 4.2.0 mailbox busy' },
+    {
+      recipient: 'Bob@example.test',
+      status: 'deferred',
+      attempts: 1,
+      nextAttemptAt: Date.UTC(2030, 0, 1),
+      lastResponse: '451 4.2.0 mailbox busy',
+    },
   ]);
 }
 
@@ -32,7 +40,11 @@ describe('queue and messages commands against a running daemon', () => {
       expect(error).toBeUndefined();
       const lines = stdout.trimEnd().split('\n');
       expect(lines[0]).toMatch(/^ID\s+RECIPIENT\s+STATUS\s+ATTEMPTS\s+NEXT ATTEMPT\s+LAST RESPONSE$/);
-      expect(lines[1]).toMatch(new RegExp(`^${message.id}\\s+Bob@example.test\\s+deferred\\s+1\\s+2030-01-01T00:00:00.000Z\\s+451 4.2.0 mailbox busy$`));
+      expect(lines[1]).toMatch(
+        new RegExp(
+          `^${message.id}\\s+Bob@example.test\\s+deferred\\s+1\\s+2030-01-01T00:00:00.000Z\\s+451 4.2.0 mailbox busy$`,
+        ),
+      );
       expect(lines[2]).toMatch(new RegExp(`^${message.id}\\s+carol@example.test\\s+queued\\s+0`));
       expect(lines.at(-1)).toBe('2 recipients waiting in all');
     }
@@ -44,10 +56,14 @@ describe('queue and messages commands against a running daemon', () => {
   });
 
   it('queue flush, retry ID and rm ID act on the spool', async () => {
-    expect((await runCli(['queue', 'flush'], { adminUrl: harness.url })).stdout).toBe('1 recipient scheduled for immediate retry\n');
+    expect((await runCli(['queue', 'flush'], { adminUrl: harness.url })).stdout).toBe(
+      '1 recipient scheduled for immediate retry\n',
+    );
     const retry = await runCli(['queue', 'retry', message.id], { adminUrl: harness.url });
     expect(retry.stdout).toMatch(new RegExp(`^${message.id}: \\d recipients? scheduled`));
-    expect((await runCli(['queue', 'rm', message.id], { adminUrl: harness.url })).stdout).toBe(`${message.id}: removed\n`);
+    expect((await runCli(['queue', 'rm', message.id], { adminUrl: harness.url })).stdout).toBe(
+      `${message.id}: removed\n`,
+    );
     expect(await harness.spool.get(message.id)).toBeUndefined();
     expect((await runCli(['queue'], { adminUrl: harness.url })).stdout).toBe('queue is empty\n');
   });
@@ -63,7 +79,11 @@ describe('queue and messages commands against a running daemon', () => {
 
   it('messages ls, show ID and show ID --raw', async () => {
     const list = await runCli(['messages'], { adminUrl: harness.url });
-    expect(list.stdout).toMatch(new RegExp(`^ID\\s+RECEIVED\\s+FROM\\s+SIZE\\s+RECIPIENTS\\n${message.id}\\s+2026-01-02T03:04:05.000Z\\s+<alice@example.test>\\s+${message.size}\\s+0/2 done\\n$`));
+    expect(list.stdout).toMatch(
+      new RegExp(
+        `^ID\\s+RECEIVED\\s+FROM\\s+SIZE\\s+RECIPIENTS\\n${message.id}\\s+2026-01-02T03:04:05.000Z\\s+<alice@example.test>\\s+${message.size}\\s+0/2 done\\n$`,
+      ),
+    );
 
     const show = await runCli(['messages', 'show', message.id], { adminUrl: harness.url });
     expect(show.stdout).toContain(`id:        ${message.id}`);
@@ -99,7 +119,9 @@ describe('paging and the queue shape', () => {
       [3, ['e@one.test']],
       [1, ['f@one.test', 'g@two.test']],
     ] as const) {
-      stored.push(await storeMessage(harness.spool, BODY, { recipients: [...recipients], receivedAt: now - minutes * MINUTE }));
+      stored.push(
+        await storeMessage(harness.spool, BODY, { recipients: [...recipients], receivedAt: now - minutes * MINUTE }),
+      );
     }
   });
 
@@ -113,7 +135,9 @@ describe('paging and the queue shape', () => {
     expect(recipientsOf(first.stdout)).toEqual(['x@one.test', 'a@one.test', 'b@one.test', 'c@two.test']);
     const lines = first.stdout.trimEnd().split('\n');
     expect(lines.at(-2)).toBe('8 recipients waiting in all');
-    const hint = /^more: gopherpost queue ls --limit 2 --after (\S+) {2}\(or --all for every page\)$/.exec(lines.at(-1) ?? '');
+    const hint = /^more: gopherpost queue ls --limit 2 --after (\S+) {2}\(or --all for every page\)$/.exec(
+      lines.at(-1) ?? '',
+    );
     expect(hint, lines.at(-1)).not.toBeNull();
 
     const second = await runCli(['queue', 'ls', '--limit', '2', '--after', hint?.[1] ?? ''], { adminUrl: harness.url });
@@ -125,7 +149,16 @@ describe('paging and the queue shape', () => {
   it('queue ls --all follows every page: one header, every recipient, no hint', async () => {
     const { stdout, error } = await runCli(['queue', 'ls', '--all', '--limit', '2'], { adminUrl: harness.url });
     expect(error).toBeUndefined();
-    expect(recipientsOf(stdout)).toEqual(['x@one.test', 'a@one.test', 'b@one.test', 'c@two.test', 'd@two.test', 'e@one.test', 'f@one.test', 'g@two.test']);
+    expect(recipientsOf(stdout)).toEqual([
+      'x@one.test',
+      'a@one.test',
+      'b@one.test',
+      'c@two.test',
+      'd@two.test',
+      'e@one.test',
+      'f@one.test',
+      'g@two.test',
+    ]);
     expect(stdout.match(/^ID\s+RECIPIENT/gm)).toHaveLength(1);
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('8 recipients waiting in all');
     expect(stdout).not.toContain('more:');
@@ -133,7 +166,10 @@ describe('paging and the queue shape', () => {
 
   it('queue ls --all --json prints each page as one JSON line, as it comes', async () => {
     const { stdout } = await runCli(['queue', 'ls', '--all', '--limit', '2', '--json'], { adminUrl: harness.url });
-    const pages = stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { count: number; depth: number; next?: string });
+    const pages = stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { count: number; depth: number; next?: string });
     expect(pages.map((p) => [p.count, p.depth, p.next === undefined])).toEqual([
       [4, 8, false],
       [2, 8, false],
@@ -144,7 +180,8 @@ describe('paging and the queue shape', () => {
   it('messages ls --limit pages through all messages; --all lists them all', async () => {
     const first = await runCli(['messages', 'ls', '--limit', '2'], { adminUrl: harness.url });
     expect(first.error).toBeUndefined();
-    const ids = (stdout: string): string[] => stdout.split('\n').flatMap((line) => /^([0-9a-v]{20})\s/.exec(line)?.[1] ?? []);
+    const ids = (stdout: string): string[] =>
+      stdout.split('\n').flatMap((line) => /^([0-9a-v]{20})\s/.exec(line)?.[1] ?? []);
     expect(ids(first.stdout)).toEqual(stored.slice(0, 2).map((m) => m.id));
     const after = /--after (\S+)/.exec(first.stdout)?.[1] ?? '';
     const second = await runCli(['messages', '--limit', '2', '--after', after], { adminUrl: harness.url });
@@ -171,14 +208,30 @@ describe('paging and the queue shape', () => {
 
   it('queue shape --top N keeps the largest domains and says so; --json prints the API response', async () => {
     const top = await runCli(['queue', 'shape', '--top', '1'], { adminUrl: harness.url });
-    expect(top.stdout.split('\n').map((line) => line.split(/\s+/)[0])).toEqual(['DOMAIN', 'TOTAL', 'one.test', '(the', '']);
+    expect(top.stdout.split('\n').map((line) => line.split(/\s+/)[0])).toEqual([
+      'DOMAIN',
+      'TOTAL',
+      'one.test',
+      '(the',
+      '',
+    ]);
     expect(top.stdout).toContain('(the 1 of 2 domains with the most recipients waiting)');
     const json = await runCli(['queue', '--json', 'shape', '--top', '1'], { adminUrl: harness.url });
-    expect(JSON.parse(json.stdout)).toMatchObject({ buckets: [5, 10, 20, 40, 80, 160, 320, 640, 1280], total: { total: 8 }, domains: 2, rows: [{ domain: 'one.test', total: 5 }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      buckets: [5, 10, 20, 40, 80, 160, 320, 640, 1280],
+      total: { total: 8 },
+      domains: 2,
+      rows: [{ domain: 'one.test', total: 5 }],
+    });
   });
 
   it('bad --limit, --top and --after values fail with a usage error or the API error', async () => {
-    for (const args of [['queue', 'ls', '--limit', '0'], ['queue', 'ls', '--limit', 'abc'], ['messages', 'ls', '--limit', '1001'], ['queue', 'shape', '--top', 'x']]) {
+    for (const args of [
+      ['queue', 'ls', '--limit', '0'],
+      ['queue', 'ls', '--limit', 'abc'],
+      ['messages', 'ls', '--limit', '1001'],
+      ['queue', 'shape', '--top', 'x'],
+    ]) {
       const { error } = await runCli(args, { adminUrl: harness.url });
       expect(error, args.join(' ')).toBeInstanceOf(CliError);
       expect((error as CliError).exitCode).toBe(EXIT.usage);
@@ -219,13 +272,19 @@ describe('without a daemon', () => {
 
   it('prints helpful --help for each command', async () => {
     for (const [args, expected] of [
-      [['queue', '--help'], /Usage: gopherpost queue \[options\] \[command\][\s\S]*ls[\s\S]*shape[\s\S]*flush[\s\S]*retry <id>[\s\S]*rm\|delete <id>[\s\S]*SMTP_ADMIN_TOKEN/],
+      [
+        ['queue', '--help'],
+        /Usage: gopherpost queue \[options\] \[command\][\s\S]*ls[\s\S]*shape[\s\S]*flush[\s\S]*retry <id>[\s\S]*rm\|delete <id>[\s\S]*SMTP_ADMIN_TOKEN/,
+      ],
       [['queue', 'retry', '--help'], /Usage: gopherpost queue retry \[options\] <id>/],
       [['queue', 'ls', '--help'], /--limit <n>[\s\S]*--after <cursor>[\s\S]*--all/],
       [['queue', 'shape', '--help'], /qshape[\s\S]*--top <n>/],
       [['messages', 'ls', '--help'], /--limit <n>[\s\S]*--after <cursor>[\s\S]*--all/],
       [['messages', '--help'], /show <id>[\s\S]*--raw|ls[\s\S]*show/],
-      [['send', '--help'], /--server <host:port>[\s\S]*--to <address>[\s\S]*--starttls[\s\S]*--no-tls[\s\S]*--auth <user:password>[\s\S]*--insecure/],
+      [
+        ['send', '--help'],
+        /--server <host:port>[\s\S]*--to <address>[\s\S]*--starttls[\s\S]*--no-tls[\s\S]*--auth <user:password>[\s\S]*--insecure/,
+      ],
     ] as const) {
       const { stdout, error } = await runCli(args);
       expect(isHelpExit(error), args.join(' ')).toBe(true);

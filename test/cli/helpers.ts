@@ -9,7 +9,10 @@ export interface RunResult {
 }
 
 /** A `gopherpost`-like program with the admin and send commands, run in-process. */
-export async function runCli(args: readonly string[], env: AdminEnv = { adminUrl: 'http://127.0.0.1:1' }): Promise<RunResult> {
+export async function runCli(
+  args: readonly string[],
+  env: AdminEnv = { adminUrl: 'http://127.0.0.1:1' },
+): Promise<RunResult> {
   let stdout = '';
   const chunks: Buffer[] = [];
   const io: CliIo = {

@@ -9,9 +9,14 @@ import { startSink } from '../helpers/sink.js';
 
 const run = promisify(execFile);
 
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -21,7 +26,10 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
 
 describe('gopherpost CLI as a child process (§7)', () => {
   it('config check prints the effective configuration with secrets masked', async () => {
-    const r = await cli(['config', 'check'], { SMTP_AUTH_USERS: 'alice:topsecret', SMTP_ADMIN_TOKEN: 'abcdefghijklmnopqrstuvwxyz' });
+    const r = await cli(['config', 'check'], {
+      SMTP_AUTH_USERS: 'alice:topsecret',
+      SMTP_ADMIN_TOKEN: 'abcdefghijklmnopqrstuvwxyz',
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^SMTP_PORT=2525$/m);
     expect(r.stdout).toContain('alice:****');
@@ -46,11 +54,30 @@ describe('gopherpost CLI as a child process (§7)', () => {
 
   it('send delivers a test message, and queue/messages read a running daemon', async () => {
     const spool = await mkdtemp(join(tmpdir(), 'gp-cli-'));
-    const daemon = await startChildDaemon({ SMTP_QUEUE_PATH: spool, SMTP_DELIVERY_MODE: 'hold', SMTP_HEALTH_ADDR: '127.0.0.1:0', SMTP_HEALTH_DISABLE: 'false', SMTP_REQUIRE_LOCAL_DOMAIN: 'false' });
+    const daemon = await startChildDaemon({
+      SMTP_QUEUE_PATH: spool,
+      SMTP_DELIVERY_MODE: 'hold',
+      SMTP_HEALTH_ADDR: '127.0.0.1:0',
+      SMTP_HEALTH_DISABLE: 'false',
+      SMTP_REQUIRE_LOCAL_DOMAIN: 'false',
+    });
     try {
       const httpPort = /"http":(\d+)[^\n]*"msg":"GopherPost listening"/.exec(daemon.output())?.[1];
       expect(httpPort).toBeDefined();
-      const sent = await cli(['send', '--server', `127.0.0.1:${daemon.port}`, '--from', 'a@sender.test', '--to', 'b@example.test', '--subject', 'cli', '--body', 'hello', '--insecure']);
+      const sent = await cli([
+        'send',
+        '--server',
+        `127.0.0.1:${daemon.port}`,
+        '--from',
+        'a@sender.test',
+        '--to',
+        'b@example.test',
+        '--subject',
+        'cli',
+        '--body',
+        'hello',
+        '--insecure',
+      ]);
       expect(sent.code, sent.stderr).toBe(0);
       const env = { SMTP_HEALTH_ADDR: `127.0.0.1:${httpPort}` };
       const queue = await cli(['queue', 'ls'], env);
@@ -71,7 +98,16 @@ describe('gopherpost CLI as a child process (§7)', () => {
   it('send reaches a plain sink', async () => {
     const sink = await startSink();
     try {
-      const r = await cli(['send', '--server', `127.0.0.1:${sink.port}`, '--from', 'a@x.test', '--to', 'b@y.test', '--no-tls']);
+      const r = await cli([
+        'send',
+        '--server',
+        `127.0.0.1:${sink.port}`,
+        '--from',
+        'a@x.test',
+        '--to',
+        'b@y.test',
+        '--no-tls',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       expect(sink.messages.length).toBe(1);
     } finally {

@@ -16,13 +16,20 @@ describe('gopherpost send', () => {
     sink = await startSink();
     const { stdout, error } = await runCli([
       'send',
-      '--server', `127.0.0.1:${sink.port}`,
-      '--from', 'tester@example.test',
-      '--to', 'a@example.test',
-      '--to', 'b@example.test,c@example.test',
-      '--subject', 'Hello from the CLI',
-      '--body', 'Line one.',
-      '--helo', 'cli.example.test',
+      '--server',
+      `127.0.0.1:${sink.port}`,
+      '--from',
+      'tester@example.test',
+      '--to',
+      'a@example.test',
+      '--to',
+      'b@example.test,c@example.test',
+      '--subject',
+      'Hello from the CLI',
+      '--body',
+      'Line one.',
+      '--helo',
+      'cli.example.test',
     ]);
     expect(error).toBeUndefined();
     const [message] = await sink.waitForMessages(1);
@@ -40,7 +47,17 @@ describe('gopherpost send', () => {
   it('--starttls --auth --insecure upgrades and authenticates against a self-signed server', async () => {
     sink = await startSink({ tls: 'starttls', auth: { user: 'me', pass: 'p:ss' } });
     const { error } = await runCli([
-      'send', '-s', `127.0.0.1:${sink.port}`, '--starttls', '--insecure', '--auth', 'me:p:ss', '-f', 'me@example.test', '-t', 'x@example.test',
+      'send',
+      '-s',
+      `127.0.0.1:${sink.port}`,
+      '--starttls',
+      '--insecure',
+      '--auth',
+      'me:p:ss',
+      '-f',
+      'me@example.test',
+      '-t',
+      'x@example.test',
     ]);
     expect(error).toBeUndefined();
     const [message] = await sink.waitForMessages(1);
@@ -65,8 +82,18 @@ describe('gopherpost send', () => {
   });
 
   it('reports rejected recipients and fails', async () => {
-    sink = await startSink({ rcpt: (a) => (a.startsWith('bad') ? { code: 550, message: '5.1.1 No such user' } : undefined) });
-    const { stdout, error } = await runCli(['send', '-s', `127.0.0.1:${sink.port}`, '-t', 'good@example.test', '-t', 'bad@example.test']);
+    sink = await startSink({
+      rcpt: (a) => (a.startsWith('bad') ? { code: 550, message: '5.1.1 No such user' } : undefined),
+    });
+    const { stdout, error } = await runCli([
+      'send',
+      '-s',
+      `127.0.0.1:${sink.port}`,
+      '-t',
+      'good@example.test',
+      '-t',
+      'bad@example.test',
+    ]);
     expect(stdout).toMatch(/^rejected: bad@example.test$/m);
     expect(error).toBeInstanceOf(CliError);
   });
@@ -85,7 +112,10 @@ describe('send option mapping', () => {
     [{}, { host: 'mail.example.test', port: 587, secure: false, requireTLS: false, ignoreTLS: false }],
     [{ starttls: true }, { requireTLS: true, ignoreTLS: false }],
     [{ tls: false }, { ignoreTLS: true, requireTLS: false }],
-    [{ implicitTls: true, server: 'mail.example.test' }, { secure: true, port: 465 }],
+    [
+      { implicitTls: true, server: 'mail.example.test' },
+      { secure: true, port: 465 },
+    ],
     [{ insecure: true }, { tls: { rejectUnauthorized: false, servername: 'mail.example.test' } }],
     [{ auth: 'u:p:w' }, { auth: { user: 'u', pass: 'p:w' } }],
   ])('%j', (flags, expected) => {
@@ -108,6 +138,7 @@ describe('send option mapping', () => {
   });
 
   it('parseServer rejects junk', () => {
-    for (const text of ['', 'host:0', 'host:99999', 'a:b:c', '[::1']) expect(() => parseServer(text, 25), text).toThrow(CliError);
+    for (const text of ['', 'host:0', 'host:99999', 'a:b:c', '[::1'])
+      expect(() => parseServer(text, 25), text).toThrow(CliError);
   });
 });

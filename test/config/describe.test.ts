@@ -127,7 +127,9 @@ describe('.env.example', () => {
     const fixed = VARIABLES.filter((name) => !['SMTP_HOSTNAME', 'SMTP_HEALTH_PORT'].includes(name));
     for (const name of fixed) {
       if (described[name] === '') continue; // unset by default: an example value may be shown
-      expect(example, name).toMatch(new RegExp(`^# ${name}=${described[name]?.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+      expect(example, name).toMatch(
+        new RegExp(`^# ${name}=${described[name]?.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'),
+      );
     }
   });
 

@@ -61,7 +61,10 @@ describe('readEnvironment', () => {
     writeFileSync(join(dir, '.env'), 'SMTP_PORT=2600\nSMTP_DEBUG=true\n');
     mkdirSync(join(dir, 'conf'));
     writeFileSync(join(dir, 'conf', 'prod.env'), 'SMTP_PORT=2800\n');
-    expect(readEnvironment(dir, { ENV_FILE: 'conf/prod.env' })).toEqual({ ENV_FILE: 'conf/prod.env', SMTP_PORT: '2800' });
+    expect(readEnvironment(dir, { ENV_FILE: 'conf/prod.env' })).toEqual({
+      ENV_FILE: 'conf/prod.env',
+      SMTP_PORT: '2800',
+    });
     expect(readEnvironment('/', { ENV_FILE: join(dir, 'conf', 'prod.env') })).toMatchObject({ SMTP_PORT: '2800' });
   });
 

@@ -13,11 +13,19 @@ const facts = { hostname: 'mx.example.test' };
 let dir = '';
 const file = (name: string) => join(dir, name);
 
-const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-const rsaPkcs1 = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-const rsaSmall = generateKeyPairSync('rsa', { modulusLength: 512 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
+const rsaPkcs1 = generateKeyPairSync('rsa', { modulusLength: 1024 })
+  .privateKey.export({ type: 'pkcs1', format: 'pem' })
+  .toString();
+const rsaSmall = generateKeyPairSync('rsa', { modulusLength: 512 })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
 const ed25519 = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
 const encrypted = generateKeyPairSync('ed25519')
   .privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' })
   .toString();
@@ -25,7 +33,10 @@ const encrypted = generateKeyPairSync('ed25519')
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gopherpost-config-'));
   const a = await generate([{ name: 'commonName', value: 'mx.example.test' }], { keySize: 2048, algorithm: 'sha256' });
-  const b = await generate([{ name: 'commonName', value: 'other.example.test' }], { keySize: 2048, algorithm: 'sha256' });
+  const b = await generate([{ name: 'commonName', value: 'other.example.test' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+  });
   writeFileSync(file('cert.pem'), a.cert);
   writeFileSync(file('key.pem'), a.private);
   writeFileSync(file('other-key.pem'), b.private);
@@ -58,7 +69,11 @@ describe('SMTP_TLS_CERT / SMTP_TLS_KEY', () => {
 
   it('names the variable of a missing file', () => {
     const problem = soleProblem({ SMTP_TLS_CERT: file('missing.pem'), SMTP_TLS_KEY: file('key.pem') }, facts);
-    expect(problem).toEqual({ variable: 'SMTP_TLS_CERT', value: file('missing.pem'), expected: 'a readable PEM certificate file (ENOENT)' });
+    expect(problem).toEqual({
+      variable: 'SMTP_TLS_CERT',
+      value: file('missing.pem'),
+      expected: 'a readable PEM certificate file (ENOENT)',
+    });
   });
 
   it.skipIf(process.getuid?.() === 0)('names the variable of an unreadable file', () => {
@@ -68,7 +83,11 @@ describe('SMTP_TLS_CERT / SMTP_TLS_KEY', () => {
 
   it('names the variable of a directory given as a file', () => {
     const problem = soleProblem({ SMTP_TLS_CERT: file('cert.pem'), SMTP_TLS_KEY: dir }, facts);
-    expect(problem).toEqual({ variable: 'SMTP_TLS_KEY', value: dir, expected: 'a readable PEM private key file (EISDIR)' });
+    expect(problem).toEqual({
+      variable: 'SMTP_TLS_KEY',
+      value: dir,
+      expected: 'a readable PEM private key file (EISDIR)',
+    });
   });
 
   it('reports both unusable files at once', () => {
@@ -113,7 +132,10 @@ describe('SMTP_DKIM_*', () => {
 
   it('accepts an inline key with \\n escapes (one line in .env)', () => {
     const oneLine = ed25519.replaceAll('\n', '\\n');
-    const config = loadConfig({ SMTP_DKIM_SELECTOR: 's1', SMTP_DKIM_PRIVATE_KEY: oneLine, SMTP_DKIM_DOMAIN: 'Example.COM' }, facts);
+    const config = loadConfig(
+      { SMTP_DKIM_SELECTOR: 's1', SMTP_DKIM_PRIVATE_KEY: oneLine, SMTP_DKIM_DOMAIN: 'Example.COM' },
+      facts,
+    );
     expect(config.dkim).toMatchObject({ privateKeyPem: ed25519, domain: 'example.com' });
   });
 
@@ -124,8 +146,18 @@ describe('SMTP_DKIM_*', () => {
   });
 
   it.each<[string, Record<string, string>, string, string]>([
-    ['a missing key file', { SMTP_DKIM_KEY_PATH: 'missing.pem' }, 'SMTP_DKIM_KEY_PATH', 'a readable DKIM private key file (ENOENT)'],
-    ['a file that is no key', { SMTP_DKIM_KEY_PATH: 'garbage.pem' }, 'SMTP_DKIM_KEY_PATH', 'an unencrypted RSA (1024 bits or more) or Ed25519 private key in PEM'],
+    [
+      'a missing key file',
+      { SMTP_DKIM_KEY_PATH: 'missing.pem' },
+      'SMTP_DKIM_KEY_PATH',
+      'a readable DKIM private key file (ENOENT)',
+    ],
+    [
+      'a file that is no key',
+      { SMTP_DKIM_KEY_PATH: 'garbage.pem' },
+      'SMTP_DKIM_KEY_PATH',
+      'an unencrypted RSA (1024 bits or more) or Ed25519 private key in PEM',
+    ],
     ['an EC key file', { SMTP_DKIM_KEY_PATH: 'ec.pem' }, 'SMTP_DKIM_KEY_PATH', 'this is a ec key'],
     ['a certificate instead of a key', { SMTP_DKIM_KEY_PATH: 'cert.pem' }, 'SMTP_DKIM_KEY_PATH', 'private key in PEM'],
   ])('names the variable for %s', (_name, env, variable, expected) => {
@@ -148,10 +180,30 @@ describe('SMTP_DKIM_*', () => {
   });
 
   it.each<[string, Record<string, string>, string, string]>([
-    ['a key path without selector', { SMTP_DKIM_KEY_PATH: 'x.pem' }, 'SMTP_DKIM_SELECTOR', 'a selector, because SMTP_DKIM_KEY_PATH is set'],
-    ['an inline key without selector', { SMTP_DKIM_PRIVATE_KEY: 'x' }, 'SMTP_DKIM_SELECTOR', 'a selector, because SMTP_DKIM_PRIVATE_KEY is set'],
-    ['a selector without key', { SMTP_DKIM_SELECTOR: 's1' }, 'SMTP_DKIM_SELECTOR', 'SMTP_DKIM_KEY_PATH or SMTP_DKIM_PRIVATE_KEY to be set as well'],
-    ['a domain alone', { SMTP_DKIM_DOMAIN: 'example.com' }, 'SMTP_DKIM_DOMAIN', 'unless SMTP_DKIM_SELECTOR and a key are set'],
+    [
+      'a key path without selector',
+      { SMTP_DKIM_KEY_PATH: 'x.pem' },
+      'SMTP_DKIM_SELECTOR',
+      'a selector, because SMTP_DKIM_KEY_PATH is set',
+    ],
+    [
+      'an inline key without selector',
+      { SMTP_DKIM_PRIVATE_KEY: 'x' },
+      'SMTP_DKIM_SELECTOR',
+      'a selector, because SMTP_DKIM_PRIVATE_KEY is set',
+    ],
+    [
+      'a selector without key',
+      { SMTP_DKIM_SELECTOR: 's1' },
+      'SMTP_DKIM_SELECTOR',
+      'SMTP_DKIM_KEY_PATH or SMTP_DKIM_PRIVATE_KEY to be set as well',
+    ],
+    [
+      'a domain alone',
+      { SMTP_DKIM_DOMAIN: 'example.com' },
+      'SMTP_DKIM_DOMAIN',
+      'unless SMTP_DKIM_SELECTOR and a key are set',
+    ],
   ])('refuses %s', (_name, env, variable, expected) => {
     const problem = soleProblem(env, facts);
     expect(problem.variable).toBe(variable);
@@ -159,14 +211,24 @@ describe('SMTP_DKIM_*', () => {
   });
 
   it('refuses both a key path and an inline key', () => {
-    const problem = soleProblem({ SMTP_DKIM_SELECTOR: 's1', SMTP_DKIM_KEY_PATH: file('rsa.pem'), SMTP_DKIM_PRIVATE_KEY: rsa }, facts);
+    const problem = soleProblem(
+      { SMTP_DKIM_SELECTOR: 's1', SMTP_DKIM_KEY_PATH: file('rsa.pem'), SMTP_DKIM_PRIVATE_KEY: rsa },
+      facts,
+    );
     expect(problem).toMatchObject({ variable: 'SMTP_DKIM_PRIVATE_KEY', value: '****' });
     expect(problem.expected).toContain('SMTP_DKIM_KEY_PATH');
   });
 
   it('reports a bad selector, a bad domain and a bad key together', () => {
-    const error = configError({ SMTP_DKIM_SELECTOR: 'bad_selector', SMTP_DKIM_DOMAIN: 'not a domain', SMTP_DKIM_PRIVATE_KEY: 'x' }, facts);
-    expect(error.problems.map((p) => p.variable)).toEqual(['SMTP_DKIM_SELECTOR', 'SMTP_DKIM_PRIVATE_KEY', 'SMTP_DKIM_DOMAIN']);
+    const error = configError(
+      { SMTP_DKIM_SELECTOR: 'bad_selector', SMTP_DKIM_DOMAIN: 'not a domain', SMTP_DKIM_PRIVATE_KEY: 'x' },
+      facts,
+    );
+    expect(error.problems.map((p) => p.variable)).toEqual([
+      'SMTP_DKIM_SELECTOR',
+      'SMTP_DKIM_PRIVATE_KEY',
+      'SMTP_DKIM_DOMAIN',
+    ]);
     expect(error.message).not.toContain('="x"');
   });
 });

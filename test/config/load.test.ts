@@ -84,14 +84,22 @@ describe('loadConfig good values', () => {
     [{ SMTP_HEALTH_ADDR: '[::1]:9090' }, { healthHost: '::1', healthPort: 9090 }],
     [{ SMTP_HEALTH_ADDR: 'LocalHost:80' }, { healthHost: 'localhost', healthPort: 80 }],
     [{ SMTP_HEALTH_PORT: '9100' }, { healthHost: undefined, healthPort: 9100 }],
-    [{ SMTP_HEALTH_ADDR: '[2001:DB8::1]:9090', SMTP_HEALTH_PORT: '9100' }, { healthHost: '2001:db8::1', healthPort: 9100 }],
+    [
+      { SMTP_HEALTH_ADDR: '[2001:DB8::1]:9090', SMTP_HEALTH_PORT: '9100' },
+      { healthHost: '2001:db8::1', healthPort: 9100 },
+    ],
     [{ SMTP_HEALTH_DISABLE: 'true' }, { healthDisable: true }],
     [{ SMTP_QUEUE_PATH: '/var/spool/gopherpost' }, { queuePath: '/var/spool/gopherpost' }],
     [{ SMTP_QUEUE_WORKERS: '16' }, { queueWorkers: 16 }],
     [{ SMTP_RETENTION_DAYS: '30' }, { retentionDays: 30 }],
     [
       { SMTP_AUTH_USERS: 'alice:secret, bob:pa:ss:word' },
-      { authUsers: [{ user: 'alice', secret: 'secret' }, { user: 'bob', secret: 'pa:ss:word' }] },
+      {
+        authUsers: [
+          { user: 'alice', secret: 'secret' },
+          { user: 'bob', secret: 'pa:ss:word' },
+        ],
+      },
     ],
     [{ SMTP_AUTH_INSECURE: 'true' }, { authInsecure: true }],
     [
@@ -106,9 +114,23 @@ describe('loadConfig good values', () => {
         ],
       },
     ],
-    [{ SMTP_ALLOW_NETWORKS: '0.0.0.0/0,::/0' }, { allowNetworks: [{ address: '0.0.0.0', prefix: 0, family: 4 }, { address: '::', prefix: 0, family: 6 }] }],
-    [{ SMTP_ALLOW_NETWORKS: '10.0.0.1/8,10.0.0.0/8' }, { allowNetworks: [{ address: '10.0.0.0', prefix: 8, family: 4 }] }],
-    [{ SMTP_ALLOW_HOSTS: 'App1.Example.com., app2.example.com,app1.example.com' }, { allowHosts: ['app1.example.com', 'app2.example.com'] }],
+    [
+      { SMTP_ALLOW_NETWORKS: '0.0.0.0/0,::/0' },
+      {
+        allowNetworks: [
+          { address: '0.0.0.0', prefix: 0, family: 4 },
+          { address: '::', prefix: 0, family: 6 },
+        ],
+      },
+    ],
+    [
+      { SMTP_ALLOW_NETWORKS: '10.0.0.1/8,10.0.0.0/8' },
+      { allowNetworks: [{ address: '10.0.0.0', prefix: 8, family: 4 }] },
+    ],
+    [
+      { SMTP_ALLOW_HOSTS: 'App1.Example.com., app2.example.com,app1.example.com' },
+      { allowHosts: ['app1.example.com', 'app2.example.com'] },
+    ],
     [{ SMTP_REQUIRE_LOCAL_DOMAIN: 'false' }, { requireLocalDomain: false }],
     [{ SMTP_TLS_DISABLE: 'true' }, { tlsDisable: true }],
     [{ SMTP_BIND: '127.0.0.1' }, { smtpBind: '127.0.0.1' }],
@@ -145,7 +167,10 @@ describe('loadConfig good values', () => {
         ],
       },
     ],
-    [{ SMTP_RETRY_BASE_SECONDS: '10', SMTP_RETRY_MAX_SECONDS: '10' }, { retryBaseSeconds: 10, retryMaxSeconds: 10 }],
+    [
+      { SMTP_RETRY_BASE_SECONDS: '10', SMTP_RETRY_MAX_SECONDS: '10' },
+      { retryBaseSeconds: 10, retryMaxSeconds: 10 },
+    ],
     [{ SMTP_QUEUE_LIFETIME_HOURS: '48' }, { queueLifetimeHours: 48 }],
     [{ SMTP_DOMAIN_CONCURRENCY: '2' }, { domainConcurrency: 2 }],
     [{ SMTP_DESTINATION_RECIPIENT_LIMIT: '1' }, { destinationRecipientLimit: 1 }],
@@ -205,7 +230,11 @@ describe('loadConfig bad values', () => {
     ['SMTP_AUTH_USERS', 'alice:', 'the password of "alice" is empty'],
     ['SMTP_AUTH_USERS', 'alice:x,alice:y', 'user "alice" appears twice'],
     ['SMTP_AUTH_USERS', 'alice:$2b$10$short', 'the password hash of "alice" is malformed'],
-    ['SMTP_AUTH_USERS', 'alice:scrypt$3$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==', 'the password hash of "alice" is malformed'],
+    [
+      'SMTP_AUTH_USERS',
+      'alice:scrypt$3$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==',
+      'the password hash of "alice" is malformed',
+    ],
     ['SMTP_AUTH_USERS', ',', 'comma-separated user:password entries'],
     ['SMTP_AUTH_INSECURE', 'on', 'true or false'],
     ['SMTP_ALLOW_NETWORKS', '10.0.0.0/8,example.com', '"example.com" is not an IP address or CIDR'],
@@ -257,12 +286,19 @@ describe('loadConfig bad values', () => {
   });
 
   it('formats the message as VARIABLE="value": expected …', () => {
-    expect(configError({ SMTP_OUTBOUND_PORT: 'abc' }).message).toBe('SMTP_OUTBOUND_PORT="abc": expected an integer port 1-65535');
+    expect(configError({ SMTP_OUTBOUND_PORT: 'abc' }).message).toBe(
+      'SMTP_OUTBOUND_PORT="abc": expected an integer port 1-65535',
+    );
   });
 
   it('lists every problem, one per line, in SPEC order', () => {
     const error = configError({ LOG_LEVEL: 'loud', SMTP_DEBUG: 'yes', SMTP_PORT: 'abc', SMTP_QUEUE_BACKEND: 'x' });
-    expect(error.problems.map((p) => p.variable)).toEqual(['SMTP_PORT', 'SMTP_DEBUG', 'SMTP_QUEUE_BACKEND', 'LOG_LEVEL']);
+    expect(error.problems.map((p) => p.variable)).toEqual([
+      'SMTP_PORT',
+      'SMTP_DEBUG',
+      'SMTP_QUEUE_BACKEND',
+      'LOG_LEVEL',
+    ]);
     expect(error.message.split('\n')).toEqual([
       'SMTP_PORT="abc": expected an integer port 0-65535 (0: any free port)',
       'SMTP_DEBUG="yes": expected true or false',
@@ -294,7 +330,11 @@ describe('loadConfig cross-field rules', () => {
   });
 
   it('accepts a relay URL outside relay mode (validated, unused)', () => {
-    expect(load({ SMTP_RELAY_URL: 'smtp://relay.example.net' }).relay).toEqual({ secure: false, host: 'relay.example.net', port: 587 });
+    expect(load({ SMTP_RELAY_URL: 'smtp://relay.example.net' }).relay).toEqual({
+      secure: false,
+      host: 'relay.example.net',
+      port: 587,
+    });
   });
 
   it('requires SMTP_RETRY_MAX_SECONDS >= SMTP_RETRY_BASE_SECONDS, naming both', () => {
@@ -311,11 +351,16 @@ describe('loadConfig cross-field rules', () => {
   });
 
   it('skips the retry comparison when one side is already invalid', () => {
-    expect(soleProblem({ SMTP_RETRY_BASE_SECONDS: 'x', SMTP_RETRY_MAX_SECONDS: '1' }).variable).toBe('SMTP_RETRY_BASE_SECONDS');
+    expect(soleProblem({ SMTP_RETRY_BASE_SECONDS: 'x', SMTP_RETRY_MAX_SECONDS: '1' }).variable).toBe(
+      'SMTP_RETRY_BASE_SECONDS',
+    );
   });
 
   it('lets SMTP_HEALTH_PORT override only the port', () => {
-    expect(load({ SMTP_HEALTH_ADDR: '10.0.0.1:8080', SMTP_HEALTH_PORT: '9000' })).toMatchObject({ healthHost: '10.0.0.1', healthPort: 9000 });
+    expect(load({ SMTP_HEALTH_ADDR: '10.0.0.1:8080', SMTP_HEALTH_PORT: '9000' })).toMatchObject({
+      healthHost: '10.0.0.1',
+      healthPort: 9000,
+    });
   });
 });
 
@@ -380,7 +425,14 @@ type AuthUserArray = { user: string; secret: string }[];
 describe('unknownVariables', () => {
   it('lists unknown SMTP_* names, sorted, and ignores everything else', () => {
     expect(
-      unknownVariables({ SMTP_PROT: '25', SMTP_PORT: '25', SMTP_ALLOWED_HOSTS: 'x', PATH: '/bin', LOG_LEVEL: 'info', REDIS_URL: 'x' }),
+      unknownVariables({
+        SMTP_PROT: '25',
+        SMTP_PORT: '25',
+        SMTP_ALLOWED_HOSTS: 'x',
+        PATH: '/bin',
+        LOG_LEVEL: 'info',
+        REDIS_URL: 'x',
+      }),
     ).toEqual(['SMTP_ALLOWED_HOSTS', 'SMTP_PROT']);
   });
 });

@@ -41,7 +41,9 @@ describe('verifyPassword', () => {
 
   it('never matches a malformed hash', async () => {
     expect(await verifyPassword('$2b$10$tooShort', '$2b$10$tooShort')).toBe(false);
-    expect(await verifyPassword('scrypt$3$8$1$c2FsdHNhbHQ=$aGFzaA==', 'scrypt$3$8$1$c2FsdHNhbHQ=$aGFzaA==')).toBe(false);
+    expect(await verifyPassword('scrypt$3$8$1$c2FsdHNhbHQ=$aGFzaA==', 'scrypt$3$8$1$c2FsdHNhbHQ=$aGFzaA==')).toBe(
+      false,
+    );
   });
 });
 

@@ -44,9 +44,19 @@ describe('delivery through the daemon (§4)', () => {
   it('delivers by MX to the sink byte for byte, dot-stuffed lines included, with the right envelope', async () => {
     const dns = await startDnsServer(zone());
     const sink = await startSink();
-    const d = await startTestDaemon({ SMTP_DELIVERY_MODE: 'mx', SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`, SMTP_OUTBOUND_PORT: String(sink.port), SMTP_OUTBOUND_TLS_VERIFY: 'false' });
+    const d = await startTestDaemon({
+      SMTP_DELIVERY_MODE: 'mx',
+      SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`,
+      SMTP_OUTBOUND_PORT: String(sink.port),
+      SMTP_OUTBOUND_TLS_VERIFY: 'false',
+    });
     try {
-      const id = await sendRaw(d.port, 'Alice@mx.local.test', ['Bob@example.test'], 'Subject: hi\r\n\r\n..dot first\r\n..\r\nline\r\n');
+      const id = await sendRaw(
+        d.port,
+        'Alice@mx.local.test',
+        ['Bob@example.test'],
+        'Subject: hi\r\n\r\n..dot first\r\n..\r\nline\r\n',
+      );
       const [message] = await sink.waitForMessages(1);
       expect(message?.from).toBe('Alice@mx.local.test');
       expect(message?.to).toEqual(['Bob@example.test']);
@@ -69,10 +79,17 @@ describe('delivery through the daemon (§4)', () => {
   it('retries a sink that is down at first and delivers once it is up', async () => {
     const dns = await startDnsServer(zone());
     const port = await reservePort();
-    const d = await startTestDaemon({ SMTP_DELIVERY_MODE: 'mx', SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`, SMTP_OUTBOUND_PORT: String(port), SMTP_RETRY_BASE_SECONDS: '1' });
+    const d = await startTestDaemon({
+      SMTP_DELIVERY_MODE: 'mx',
+      SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`,
+      SMTP_OUTBOUND_PORT: String(port),
+      SMTP_RETRY_BASE_SECONDS: '1',
+    });
     try {
       const id = await sendRaw(d.port, 'a@mx.local.test', ['b@example.test'], 'Subject: later\r\n\r\nbody\r\n');
-      await waitFor(async () => ((await d.daemon.spool.get(id))?.recipients[0]?.status === 'deferred' ? true : undefined));
+      await waitFor(async () =>
+        (await d.daemon.spool.get(id))?.recipients[0]?.status === 'deferred' ? true : undefined,
+      );
       const sink = await startSink({ port });
       try {
         const [message] = await sink.waitForMessages(1, 15_000);
@@ -88,14 +105,23 @@ describe('delivery through the daemon (§4)', () => {
 
   it('bounces a 550 to the sender from the null sender, as an RFC 3464 report', async () => {
     const dns = await startDnsServer(zone());
-    const sink = await startSink({ rcpt: (address) => (address.startsWith('nobody') ? { code: 550, message: '5.1.1 No such user' } : undefined) });
-    const d = await startTestDaemon({ SMTP_DELIVERY_MODE: 'mx', SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`, SMTP_OUTBOUND_PORT: String(sink.port) });
+    const sink = await startSink({
+      rcpt: (address) => (address.startsWith('nobody') ? { code: 550, message: '5.1.1 No such user' } : undefined),
+    });
+    const d = await startTestDaemon({
+      SMTP_DELIVERY_MODE: 'mx',
+      SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`,
+      SMTP_OUTBOUND_PORT: String(sink.port),
+    });
     try {
       await sendRaw(d.port, 'alice@mx.local.test', ['nobody@example.test'], 'Subject: to nobody\r\n\r\nbody\r\n');
       const bounce = await waitFor(async () => sink.messages.find((m) => m.from === ''));
       expect(bounce.to).toEqual(['alice@mx.local.test']);
       const parsed = await simpleParser(bounce.raw);
-      expect(parsed.headers.get('content-type')).toMatchObject({ value: 'multipart/report', params: { 'report-type': 'delivery-status' } });
+      expect(parsed.headers.get('content-type')).toMatchObject({
+        value: 'multipart/report',
+        params: { 'report-type': 'delivery-status' },
+      });
       expect(bounce.raw.toString()).toMatch(/Final-Recipient: rfc822; ?nobody@example\.test/i);
       expect(bounce.raw.toString()).toMatch(/Status: 5\.1\.1/);
       expect(bounce.raw.toString()).toContain('Subject: to nobody');
@@ -113,7 +139,13 @@ describe('delivery through the daemon (§4)', () => {
     const heldReplies = new Promise<void>((resolve) => (release = resolve));
     const sink = await startSink({ beforeDataReply: (n) => (n > 10 ? heldReplies : Promise.resolve()) });
     const spool = await mkdtemp(join(tmpdir(), 'gp-kill-'));
-    const env = { SMTP_QUEUE_PATH: spool, SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`, SMTP_OUTBOUND_PORT: String(sink.port), SMTP_QUEUE_WORKERS: '4', LOG_LEVEL: 'info' };
+    const env = {
+      SMTP_QUEUE_PATH: spool,
+      SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`,
+      SMTP_OUTBOUND_PORT: String(sink.port),
+      SMTP_QUEUE_WORKERS: '4',
+      LOG_LEVEL: 'info',
+    };
     try {
       const held = await startChildDaemon({ ...env, SMTP_DELIVERY_MODE: 'hold' });
       const expected = new Set<string>();

@@ -7,7 +7,12 @@ let d: TestDaemon;
 let base: string;
 
 beforeAll(async () => {
-  d = await startTestDaemon({ SMTP_HEALTH_DISABLE: 'false', SMTP_HEALTH_ADDR: '127.0.0.1:0', SMTP_DEBUG: 'true', SMTP_REQUIRE_LOCAL_DOMAIN: 'false' });
+  d = await startTestDaemon({
+    SMTP_HEALTH_DISABLE: 'false',
+    SMTP_HEALTH_ADDR: '127.0.0.1:0',
+    SMTP_DEBUG: 'true',
+    SMTP_REQUIRE_LOCAL_DOMAIN: 'false',
+  });
   const http = d.daemon.http;
   if (!http) throw new Error('HTTP server did not start');
   base = `http://127.0.0.1:${http.port}`;
@@ -29,7 +34,10 @@ function counter(metrics: string, name: string): number {
 async function send(subject: string): Promise<string> {
   const info = await nodemailer
     .createTransport({ host: '127.0.0.1', port: d.port, secure: false, tls: { rejectUnauthorized: false } })
-    .sendMail({ envelope: { from: 'a@sender.test', to: ['b@example.test'] }, raw: `Subject: ${subject}\r\n\r\nhi\r\n` });
+    .sendMail({
+      envelope: { from: 'a@sender.test', to: ['b@example.test'] },
+      raw: `Subject: ${subject}\r\n\r\nhi\r\n`,
+    });
   return info.response;
 }
 

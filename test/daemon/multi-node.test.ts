@@ -36,7 +36,9 @@ function recipient(run: string, n: number): string {
   return `${run}-${n}@d${n % DOMAINS}.test`;
 }
 
-/** Sends one message per recipient over a few reused connections; resolves with the recipients acknowledged with 250. */
+/**
+ * Sends one message per recipient over a few reused connections; resolves with the recipients acknowledged with 250.
+ */
 async function sendAll(port: number, from: string, recipients: readonly string[]): Promise<string[]> {
   const accepted: string[] = [];
   const queue = [...recipients];
@@ -45,9 +47,17 @@ async function sendAll(port: number, from: string, recipients: readonly string[]
       const client = await ehlo(port);
       try {
         for (let to = queue.shift(); to !== undefined; to = queue.shift()) {
-          const replies = [await client.command(`MAIL FROM:<${from}>`), await client.command(`RCPT TO:<${to}>`), await client.command('DATA')];
-          if (replies.map((r) => r.code).join() !== '250,250,354') throw new Error(`unexpected replies for ${to}: ${JSON.stringify(replies)}`);
-          const done = await client.command(`From: <${from}>\r\nTo: <${to}>\r\nSubject: ${to}\r\n\r\nhello ${to}\r\n.`, 10_000);
+          const replies = [
+            await client.command(`MAIL FROM:<${from}>`),
+            await client.command(`RCPT TO:<${to}>`),
+            await client.command('DATA'),
+          ];
+          if (replies.map((r) => r.code).join() !== '250,250,354')
+            throw new Error(`unexpected replies for ${to}: ${JSON.stringify(replies)}`);
+          const done = await client.command(
+            `From: <${from}>\r\nTo: <${to}>\r\nSubject: ${to}\r\n\r\nhello ${to}\r\n.`,
+            10_000,
+          );
           if (done.code !== 250) throw new Error(`DATA for ${to}: ${done.code} ${done.text}`);
           accepted.push(to);
         }
@@ -59,7 +69,13 @@ async function sendAll(port: number, from: string, recipients: readonly string[]
   return accepted;
 }
 
-function daemonEnv(name: string, prefix: string, dnsPort: number, sink: Sink, mode: 'mx' | 'hold'): Record<string, string> {
+function daemonEnv(
+  name: string,
+  prefix: string,
+  dnsPort: number,
+  sink: Sink,
+  mode: 'mx' | 'hold',
+): Record<string, string> {
   return {
     SMTP_HOSTNAME: `${name}.local.test`,
     SMTP_QUEUE_BACKEND: 'redis',
@@ -108,16 +124,35 @@ describe.skipIf(unavailable !== undefined)('two daemons on one Redis (§4)', () 
     const sink = await startSink({ keepBodies: false });
     const daemons: ChildDaemon[] = [];
     try {
-      daemons.push(...(await Promise.all(['a', 'b'].map((name) => startChildDaemon(daemonEnv(name, prefix, dns.port, sink, 'mx'))))));
+      daemons.push(
+        ...(await Promise.all(
+          ['a', 'b'].map((name) => startChildDaemon(daemonEnv(name, prefix, dns.port, sink, 'mx'))),
+        )),
+      );
       const [a, b] = daemons as [ChildDaemon, ChildDaemon];
       const started = Date.now();
       const all = Array.from({ length: MESSAGES }, (_, n) => recipient('once', n));
       const accepted = (
-        await Promise.all([sendAll(a.port, 'sender@a.local.test', all.filter((_, n) => n % 2 === 0)), sendAll(b.port, 'sender@b.local.test', all.filter((_, n) => n % 2 === 1))])
+        await Promise.all([
+          sendAll(
+            a.port,
+            'sender@a.local.test',
+            all.filter((_, n) => n % 2 === 0),
+          ),
+          sendAll(
+            b.port,
+            'sender@b.local.test',
+            all.filter((_, n) => n % 2 === 1),
+          ),
+        ])
       ).flat();
       const sentSeconds = (Date.now() - started) / 1000;
       expect(accepted.length).toBe(MESSAGES);
-      await eventually(() => tally(sink).perRecipient.size >= MESSAGES, 40_000, () => `${tally(sink).perRecipient.size} of ${MESSAGES} delivered`);
+      await eventually(
+        () => tally(sink).perRecipient.size >= MESSAGES,
+        40_000,
+        () => `${tally(sink).perRecipient.size} of ${MESSAGES} delivered`,
+      );
       const deliveredSeconds = (Date.now() - started) / 1000;
       await new Promise((r) => setTimeout(r, 1_000)); // room for a duplicate to show up
       const { perRecipient, perDaemon, total } = tally(sink);
@@ -145,14 +180,24 @@ describe.skipIf(unavailable !== undefined)('two daemons on one Redis (§4)', () 
     const daemons: ChildDaemon[] = [];
     try {
       // both daemons accept while holding delivery: every message is acknowledged before the run starts
-      const loaders = await Promise.all(['a', 'b'].map((name) => startChildDaemon(daemonEnv(name, prefix, dns.port, sink, 'hold'))));
+      const loaders = await Promise.all(
+        ['a', 'b'].map((name) => startChildDaemon(daemonEnv(name, prefix, dns.port, sink, 'hold'))),
+      );
       daemons.push(...loaders);
       const all = Array.from({ length: MESSAGES }, (_, n) => recipient('kill', n));
       const loadStarted = Date.now();
       const accepted = (
         await Promise.all([
-          sendAll(loaders[0]?.port ?? 0, 'sender@a.local.test', all.filter((_, n) => n % 2 === 0)),
-          sendAll(loaders[1]?.port ?? 0, 'sender@b.local.test', all.filter((_, n) => n % 2 === 1)),
+          sendAll(
+            loaders[0]?.port ?? 0,
+            'sender@a.local.test',
+            all.filter((_, n) => n % 2 === 0),
+          ),
+          sendAll(
+            loaders[1]?.port ?? 0,
+            'sender@b.local.test',
+            all.filter((_, n) => n % 2 === 1),
+          ),
         ])
       ).flat();
       expect(accepted.length).toBe(MESSAGES);
@@ -160,15 +205,25 @@ describe.skipIf(unavailable !== undefined)('two daemons on one Redis (§4)', () 
       for (const d of loaders) await stop(d);
 
       const started = Date.now();
-      const [a, b] = await Promise.all(['a', 'b'].map((name) => startChildDaemon(daemonEnv(name, prefix, dns.port, sink, 'mx'))));
+      const [a, b] = await Promise.all(
+        ['a', 'b'].map((name) => startChildDaemon(daemonEnv(name, prefix, dns.port, sink, 'mx'))),
+      );
       if (!a || !b) throw new Error('daemons did not start');
       daemons.push(a, b);
-      await eventually(() => sink.messages.length >= MESSAGES / 3, 30_000, () => `${sink.messages.length} delivered before the kill`);
+      await eventually(
+        () => sink.messages.length >= MESSAGES / 3,
+        30_000,
+        () => `${sink.messages.length} delivered before the kill`,
+      );
       a.child.kill('SIGKILL');
       await a.exited;
       const killedAt = Date.now();
       const atKill = tally(sink);
-      await eventually(() => tally(sink).perRecipient.size >= MESSAGES, 45_000, () => `${tally(sink).perRecipient.size} of ${MESSAGES} delivered after the kill`);
+      await eventually(
+        () => tally(sink).perRecipient.size >= MESSAGES,
+        45_000,
+        () => `${tally(sink).perRecipient.size} of ${MESSAGES} delivered after the kill`,
+      );
       const resumedSeconds = (Date.now() - killedAt) / 1000;
       await new Promise((r) => setTimeout(r, 1_000));
       const { perRecipient, perDaemon, total } = tally(sink);
@@ -192,8 +247,17 @@ describe.skipIf(unavailable !== undefined)('two daemons on one Redis (§4)', () 
     const prefix = uniquePrefix('outage');
     prefixes.push(prefix);
     const proxy = await startTcpProxy();
-    const d = await startTestDaemon({ SMTP_QUEUE_BACKEND: 'redis', SMTP_REDIS_URL: proxy.url, SMTP_REDIS_PREFIX: prefix, SMTP_HEALTH_DISABLE: 'false', SMTP_HEALTH_PORT: '0', SMTP_HEALTH_ADDR: '127.0.0.1:0', SMTP_TLS_DISABLE: 'true' });
-    const readyz = async (): Promise<number> => (await fetch(`http://127.0.0.1:${d.daemon.http?.port ?? 0}/readyz`)).status;
+    const d = await startTestDaemon({
+      SMTP_QUEUE_BACKEND: 'redis',
+      SMTP_REDIS_URL: proxy.url,
+      SMTP_REDIS_PREFIX: prefix,
+      SMTP_HEALTH_DISABLE: 'false',
+      SMTP_HEALTH_PORT: '0',
+      SMTP_HEALTH_ADDR: '127.0.0.1:0',
+      SMTP_TLS_DISABLE: 'true',
+    });
+    const readyz = async (): Promise<number> =>
+      (await fetch(`http://127.0.0.1:${d.daemon.http?.port ?? 0}/readyz`)).status;
     const data = async (to: string): Promise<number> => {
       const client = await ehlo(d.port);
       try {

@@ -21,7 +21,12 @@ async function withSpool<T>(work: (dir: string) => Promise<T>): Promise<T> {
 describe('signals (§7)', () => {
   it('an idle daemon exits 0 within 2 s of SIGTERM', async () => {
     await withSpool(async (dir) => {
-      const d = await startChildDaemon({ SMTP_QUEUE_PATH: dir, SMTP_DELIVERY_MODE: 'hold', SMTP_HEALTH_DISABLE: 'false', SMTP_HEALTH_ADDR: '127.0.0.1:0' });
+      const d = await startChildDaemon({
+        SMTP_QUEUE_PATH: dir,
+        SMTP_DELIVERY_MODE: 'hold',
+        SMTP_HEALTH_DISABLE: 'false',
+        SMTP_HEALTH_ADDR: '127.0.0.1:0',
+      });
       const started = Date.now();
       d.child.kill('SIGTERM');
       expect(await d.exited).toBe(0);
@@ -31,7 +36,11 @@ describe('signals (§7)', () => {
 
   it('SIGTERM during an open session lets it finish its message, refuses new sessions, exits 0', async () => {
     await withSpool(async (dir) => {
-      const d = await startChildDaemon({ SMTP_QUEUE_PATH: dir, SMTP_DELIVERY_MODE: 'hold', SMTP_REQUIRE_LOCAL_DOMAIN: 'false' });
+      const d = await startChildDaemon({
+        SMTP_QUEUE_PATH: dir,
+        SMTP_DELIVERY_MODE: 'hold',
+        SMTP_REQUIRE_LOCAL_DOMAIN: 'false',
+      });
       const client = await ehlo(d.port);
       await client.command('MAIL FROM:<a@sender.test>');
       d.child.kill('SIGTERM');
@@ -53,9 +62,17 @@ describe('signals (§7)', () => {
     await withSpool(async (dir) => {
       const dns = await startDnsServer({ 'example.test': { A: ['127.0.0.1'] } });
       const hanging = await startSink({ hang: true });
-      const env = { SMTP_QUEUE_PATH: dir, SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`, SMTP_REQUIRE_LOCAL_DOMAIN: 'false' };
+      const env = {
+        SMTP_QUEUE_PATH: dir,
+        SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`,
+        SMTP_REQUIRE_LOCAL_DOMAIN: 'false',
+      };
       try {
-        const d = await startChildDaemon({ ...env, SMTP_DELIVERY_MODE: 'mx', SMTP_OUTBOUND_PORT: String(hanging.port) });
+        const d = await startChildDaemon({
+          ...env,
+          SMTP_DELIVERY_MODE: 'mx',
+          SMTP_OUTBOUND_PORT: String(hanging.port),
+        });
         const client = await ehlo(d.port);
         await client.command('MAIL FROM:<a@sender.test>');
         await client.command('RCPT TO:<b@example.test>');
@@ -72,7 +89,12 @@ describe('signals (§7)', () => {
         await spool.close();
 
         const sink = await startSink();
-        const again = await startChildDaemon({ ...env, SMTP_DELIVERY_MODE: 'mx', SMTP_OUTBOUND_PORT: String(sink.port), SMTP_RETRY_BASE_SECONDS: '1' });
+        const again = await startChildDaemon({
+          ...env,
+          SMTP_DELIVERY_MODE: 'mx',
+          SMTP_OUTBOUND_PORT: String(sink.port),
+          SMTP_RETRY_BASE_SECONDS: '1',
+        });
         try {
           const [message] = await sink.waitForMessages(1, 20_000);
           expect(message?.to).toEqual(['b@example.test']);
@@ -92,7 +114,12 @@ describe('signals (§7)', () => {
     await withSpool(async (dir) => {
       const make = (cn: string): Promise<void> => writeCertificate(dir, cn);
       await make('before.test');
-      const d = await startChildDaemon({ SMTP_QUEUE_PATH: join(dir, 'spool'), SMTP_DELIVERY_MODE: 'hold', SMTP_TLS_CERT: join(dir, 'cert.pem'), SMTP_TLS_KEY: join(dir, 'key.pem') });
+      const d = await startChildDaemon({
+        SMTP_QUEUE_PATH: join(dir, 'spool'),
+        SMTP_DELIVERY_MODE: 'hold',
+        SMTP_TLS_CERT: join(dir, 'cert.pem'),
+        SMTP_TLS_KEY: join(dir, 'key.pem'),
+      });
       const subject = (): Promise<string> => starttlsCommonName(d.port);
       try {
         expect(await subject()).toBe('before.test');

@@ -28,7 +28,12 @@ describe('classifyReply', () => {
 
 describe('classifyError', () => {
   it('judges by the server reply when there is one', () => {
-    const err = Object.assign(new Error('Message failed: 550 5.7.1 spam'), { code: 'EMESSAGE', response: '550 5.7.1 spam', responseCode: 550, command: 'DATA' });
+    const err = Object.assign(new Error('Message failed: 550 5.7.1 spam'), {
+      code: 'EMESSAGE',
+      response: '550 5.7.1 spam',
+      responseCode: 550,
+      command: 'DATA',
+    });
     expect(classifyError(err)).toEqual({ kind: 'failed', scope: 'message', response: '550 5.7.1 spam' });
   });
 
@@ -47,7 +52,16 @@ describe('classifyError', () => {
   });
 
   it('treats a 421 on close as a host failure', () => {
-    expect(isHostFailure(Object.assign(new Error('closed'), { code: 'ECONNECTION', response: '421 4.3.2 shutting down', responseCode: 421, command: 'CONN' }))).toBe(true);
+    expect(
+      isHostFailure(
+        Object.assign(new Error('closed'), {
+          code: 'ECONNECTION',
+          response: '421 4.3.2 shutting down',
+          responseCode: 421,
+          command: 'CONN',
+        }),
+      ),
+    ).toBe(true);
   });
 });
 

@@ -55,18 +55,33 @@ describe('resolveDestination', () => {
   });
 
   it('fails permanently on a null MX, NXDOMAIN, or no records at all', async () => {
-    expect(await resolveDestination('nullmx.test', resolver, Math.random)).toMatchObject({ kind: 'failed', response: expect.stringMatching(/^5\.1\.10 /) });
-    expect(await resolveDestination('nonexistent.test', resolver, Math.random)).toMatchObject({ kind: 'failed', response: expect.stringMatching(/^5\.1\.2 .*NXDOMAIN/) });
-    expect(await resolveDestination('empty.test', resolver, Math.random)).toMatchObject({ kind: 'failed', response: expect.stringMatching(/^5\.1\.2 /) });
+    expect(await resolveDestination('nullmx.test', resolver, Math.random)).toMatchObject({
+      kind: 'failed',
+      response: expect.stringMatching(/^5\.1\.10 /),
+    });
+    expect(await resolveDestination('nonexistent.test', resolver, Math.random)).toMatchObject({
+      kind: 'failed',
+      response: expect.stringMatching(/^5\.1\.2 .*NXDOMAIN/),
+    });
+    expect(await resolveDestination('empty.test', resolver, Math.random)).toMatchObject({
+      kind: 'failed',
+      response: expect.stringMatching(/^5\.1\.2 /),
+    });
   });
 
   it('defers on SERVFAIL and on MX hosts that do not resolve', async () => {
-    expect(await resolveDestination('broken.test', resolver, Math.random)).toMatchObject({ kind: 'deferred', response: expect.stringMatching(/^4\.4\.3 /) });
+    expect(await resolveDestination('broken.test', resolver, Math.random)).toMatchObject({
+      kind: 'deferred',
+      response: expect.stringMatching(/^4\.4\.3 /),
+    });
     expect(await resolveDestination('dangling.test', resolver, Math.random)).toMatchObject({ kind: 'deferred' });
   });
 
   it('handles domain literals without DNS', async () => {
-    expect(await resolveDestination('[127.0.0.9]', resolver, Math.random)).toMatchObject({ kind: 'hosts', hosts: [{ addresses: ['127.0.0.9'] }] });
+    expect(await resolveDestination('[127.0.0.9]', resolver, Math.random)).toMatchObject({
+      kind: 'hosts',
+      hosts: [{ addresses: ['127.0.0.9'] }],
+    });
   });
 
   it('caches answers until their TTL runs out, on the injected clock', async () => {
@@ -76,10 +91,14 @@ describe('resolveDestination', () => {
     const before = dns.queries.filter((q) => q === 'cached.test MX').length;
     await resolveDestination('cached.test', resolver, Math.random, cache);
     dns.zone['cached.test'] = { MX: [{ exchange: 'mx2.example.test', priority: 1 }] };
-    expect(await resolveDestination('cached.test', resolver, Math.random, cache)).toMatchObject({ hosts: [{ name: 'mx1.example.test' }] });
+    expect(await resolveDestination('cached.test', resolver, Math.random, cache)).toMatchObject({
+      hosts: [{ name: 'mx1.example.test' }],
+    });
     expect(dns.queries.filter((q) => q === 'cached.test MX').length).toBe(before + 1);
     now += 31_000; // mx1's A record has a 30 s TTL
-    expect(await resolveDestination('cached.test', resolver, Math.random, cache)).toMatchObject({ hosts: [{ name: 'mx2.example.test' }] });
+    expect(await resolveDestination('cached.test', resolver, Math.random, cache)).toMatchObject({
+      hosts: [{ name: 'mx2.example.test' }],
+    });
   });
 
   it('does not cache temporary failures', async () => {

@@ -15,7 +15,10 @@ interface Scripted {
   close(): Promise<void>;
 }
 
-type Answer = (line: string, state: { readonly inData: boolean; readonly drop: () => void }) => string | readonly string[] | undefined;
+type Answer = (
+  line: string,
+  state: { readonly inData: boolean; readonly drop: () => void },
+) => string | readonly string[] | undefined;
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -76,7 +79,16 @@ function send(socket: Socket, reply: string | readonly string[] | undefined): vo
 }
 
 function options(port: number, extra: Partial<SessionOptions> = {}): SessionOptions {
-  return { host: '127.0.0.1', port, tlsVerify: false, name: 'mta.sender.test', connectTimeoutMs: 2_000, greetingTimeoutMs: 2_000, socketTimeoutMs: 2_000, ...extra };
+  return {
+    host: '127.0.0.1',
+    port,
+    tlsVerify: false,
+    name: 'mta.sender.test',
+    connectTimeoutMs: 2_000,
+    greetingTimeoutMs: 2_000,
+    socketTimeoutMs: 2_000,
+    ...extra,
+  };
 }
 
 async function* body(...parts: string[]): AsyncGenerator<Buffer> {
@@ -87,7 +99,10 @@ async function* body(...parts: string[]): AsyncGenerator<Buffer> {
 function plain(extensions: readonly string[]): Answer {
   return (line, { inData }) => {
     if (inData) return '250 2.0.0 Ok: queued';
-    if (line.startsWith('EHLO')) return extensions.length === 0 ? '250 mx.test' : ['250-mx.test', ...extensions.slice(0, -1).map((e) => `250-${e}`), `250 ${extensions.at(-1) ?? ''}`];
+    if (line.startsWith('EHLO'))
+      return extensions.length === 0
+        ? '250 mx.test'
+        : ['250-mx.test', ...extensions.slice(0, -1).map((e) => `250-${e}`), `250 ${extensions.at(-1) ?? ''}`];
     if (line === 'DATA') return '354 go ahead';
     if (line === 'QUIT') return '221 bye';
     return '250 2.1.0 Ok';
@@ -110,7 +125,10 @@ describe('SmtpSession', () => {
       return '250 Ok';
     });
     const session = await SmtpSession.open(options(server.port));
-    const result = await session.send({ from: 'a@sender.test', to: ['b@example.test', 'c@example.test'], size: 7 }, body('hello\r\n'));
+    const result = await session.send(
+      { from: 'a@sender.test', to: ['b@example.test', 'c@example.test'], size: 7 },
+      body('hello\r\n'),
+    );
     expect(result.rcpt.map((r) => r.code)).toEqual([250, 250]);
     expect(result.data).toEqual({ code: 250, lines: ['2.0.0 Ok: queued as P1'] });
     expect(server.received).toContain('MAIL FROM:<a@sender.test> SIZE=7');
@@ -128,7 +146,12 @@ describe('SmtpSession', () => {
     const session = await SmtpSession.open(options(server.port));
     const result = await session.send({ from: '', to: ['b@example.test'] }, body('.dot first\r\nline'));
     expect(result.data?.code).toBe(250);
-    expect(server.received.slice(0, 4)).toEqual(['EHLO mta.sender.test', 'HELO mta.sender.test', 'MAIL FROM:<>', 'RCPT TO:<b@example.test>']);
+    expect(server.received.slice(0, 4)).toEqual([
+      'EHLO mta.sender.test',
+      'HELO mta.sender.test',
+      'MAIL FROM:<>',
+      'RCPT TO:<b@example.test>',
+    ]);
     expect(server.received.at(-1)).toBe('..dot first\r\nline\r\n.\r\n');
     session.close();
   });
@@ -143,11 +166,20 @@ describe('SmtpSession', () => {
       return plain(['PIPELINING'])(line, state);
     });
     const session = await SmtpSession.open(options(server.port));
-    const error = await session.send({ from: 'bad@sender.test', to: ['b@example.test'] }, body('x\r\n')).catch((e: unknown) => e);
+    const error = await session
+      .send({ from: 'bad@sender.test', to: ['b@example.test'] }, body('x\r\n'))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SmtpClientError);
-    expect(error).toMatchObject({ code: 'EREPLY', command: 'MAIL FROM', responseCode: 550, response: '550 5.7.1 sender refused' });
+    expect(error).toMatchObject({
+      code: 'EREPLY',
+      command: 'MAIL FROM',
+      responseCode: 550,
+      response: '550 5.7.1 sender refused',
+    });
     await session.reset();
-    expect((await session.send({ from: 'good@sender.test', to: ['b@example.test'] }, body('x\r\n'))).data?.code).toBe(250);
+    expect((await session.send({ from: 'good@sender.test', to: ['b@example.test'] }, body('x\r\n'))).data?.code).toBe(
+      250,
+    );
     session.close();
   });
 
@@ -175,11 +207,21 @@ describe('SmtpSession', () => {
         return plain([])(line, state);
       });
       const session = await SmtpSession.open(options(server.port, { auth: { user: 'u', pass: 'p4ss' } }));
-      expect(server.received.some((l) => l.startsWith(mechanisms === 'LOGIN' ? 'AUTH LOGIN' : 'AUTH PLAIN'))).toBe(true);
+      expect(server.received.some((l) => l.startsWith(mechanisms === 'LOGIN' ? 'AUTH LOGIN' : 'AUTH PLAIN'))).toBe(
+        true,
+      );
       session.close();
     }
-    const refusing = await scripted((line) => (line.startsWith('EHLO') ? ['250-mx.test', '250 AUTH PLAIN'] : line.startsWith('AUTH') ? '535 5.7.8 nope' : '250 Ok'));
-    const error = await SmtpSession.open(options(refusing.port, { auth: { user: 'u', pass: 'p4ss' } })).catch((e: unknown) => e);
+    const refusing = await scripted((line) =>
+      line.startsWith('EHLO')
+        ? ['250-mx.test', '250 AUTH PLAIN']
+        : line.startsWith('AUTH')
+          ? '535 5.7.8 nope'
+          : '250 Ok',
+    );
+    const error = await SmtpSession.open(options(refusing.port, { auth: { user: 'u', pass: 'p4ss' } })).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535 });
     expect(JSON.stringify(error) + String(error)).not.toContain(Buffer.from('\u0000u\u0000p4ss').toString('base64'));
   });
@@ -192,19 +234,31 @@ describe('SmtpSession', () => {
     session.close();
     const without = await scripted(plain(['PIPELINING']));
     const plainSession = await SmtpSession.open(options(without.port));
-    await expect(plainSession.send({ from: 'a@sender.test', to: ['jörg@example.test'] }, body('x\r\n'))).rejects.toMatchObject({ code: 'EENVELOPE' });
+    await expect(
+      plainSession.send({ from: 'a@sender.test', to: ['jörg@example.test'] }, body('x\r\n')),
+    ).rejects.toMatchObject({ code: 'EENVELOPE' });
     plainSession.close();
   });
 
   it('fails with a clear code: no greeting in time, garbage instead of SMTP, a dropped connection, STARTTLS required but absent', async () => {
     const silent = await scripted(() => undefined, null);
-    await expect(SmtpSession.open(options(silent.port, { greetingTimeoutMs: 200 }))).rejects.toMatchObject({ code: 'ETIMEDOUT', command: 'CONN' });
+    await expect(SmtpSession.open(options(silent.port, { greetingTimeoutMs: 200 }))).rejects.toMatchObject({
+      code: 'ETIMEDOUT',
+      command: 'CONN',
+    });
     const http = await scripted(() => undefined, 'HTTP/1.1 400 Bad Request');
     await expect(SmtpSession.open(options(http.port))).rejects.toMatchObject({ code: 'EPROTOCOL' });
     const banner554 = await scripted(() => undefined, '554 5.7.1 no thanks');
-    await expect(SmtpSession.open(options(banner554.port))).rejects.toMatchObject({ code: 'EREPLY', command: 'CONN', responseCode: 554 });
+    await expect(SmtpSession.open(options(banner554.port))).rejects.toMatchObject({
+      code: 'EREPLY',
+      command: 'CONN',
+      responseCode: 554,
+    });
     const noTls = await scripted(plain(['PIPELINING']));
-    await expect(SmtpSession.open(options(noTls.port, { requireTls: true }))).rejects.toMatchObject({ code: 'ETLS', command: 'STARTTLS' });
+    await expect(SmtpSession.open(options(noTls.port, { requireTls: true }))).rejects.toMatchObject({
+      code: 'ETLS',
+      command: 'STARTTLS',
+    });
 
     const dropping = await scripted((line, state) => {
       if (!line.startsWith('RCPT')) return plain([])(line, state);
@@ -213,7 +267,10 @@ describe('SmtpSession', () => {
     });
     const session = await SmtpSession.open(options(dropping.port));
     const closed = new Promise<void>((resolve) => session.onClose(resolve));
-    await expect(session.send({ from: 'a@sender.test', to: ['b@example.test'] }, body('x\r\n'))).rejects.toMatchObject({ code: 'ECONNECTION', command: 'RCPT TO' });
+    await expect(session.send({ from: 'a@sender.test', to: ['b@example.test'] }, body('x\r\n'))).rejects.toMatchObject({
+      code: 'ECONNECTION',
+      command: 'RCPT TO',
+    });
     await closed;
     expect(session.closed).toBe(true);
   });
@@ -221,7 +278,10 @@ describe('SmtpSession', () => {
   it('times out a reply that never comes, and closes an idle connection the server ends with 421', async () => {
     const stalling = await scripted((line, state) => (line.startsWith('RCPT') ? undefined : plain([])(line, state)));
     const session = await SmtpSession.open(options(stalling.port, { socketTimeoutMs: 200 }));
-    await expect(session.send({ from: 'a@sender.test', to: ['b@example.test'] }, body('x\r\n'))).rejects.toMatchObject({ code: 'ETIMEDOUT', command: 'RCPT TO' });
+    await expect(session.send({ from: 'a@sender.test', to: ['b@example.test'] }, body('x\r\n'))).rejects.toMatchObject({
+      code: 'ETIMEDOUT',
+      command: 'RCPT TO',
+    });
     expect(session.closed).toBe(true);
 
     let serverSide: Socket | undefined;

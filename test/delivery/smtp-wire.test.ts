@@ -6,7 +6,9 @@ import { ReplyError, ReplyReader, replyText } from '../../src/delivery/smtp/repl
 import { seeded } from '../helpers/random.js';
 
 // nodemailer's own DATA encoder, whose place DotStuffer takes: the reference.
-const DataStream = createRequire(import.meta.url)('nodemailer/lib/smtp-connection/data-stream.js') as new () => Transform;
+const DataStream = createRequire(import.meta.url)(
+  'nodemailer/lib/smtp-connection/data-stream.js',
+) as new () => Transform;
 
 function viaDataStream(chunks: readonly Buffer[]): Promise<Buffer> {
   const stream = new DataStream();
@@ -40,7 +42,7 @@ describe('DotStuffer', () => {
     expect(viaDotStuffer([Buffer.from(input)]).toString('latin1')).toBe(wire);
   });
 
-  it('writes the same bytes as nodemailer\'s DataStream for 3,000 random messages in random chunks', async () => {
+  it("writes the same bytes as nodemailer's DataStream for 3,000 random messages in random chunks", async () => {
     const random = seeded(7);
     const alphabet = ['.', '\r', '\n', 'a', 'b', '\r\n', '\r\n.', '\n.', '..'];
     for (let n = 0; n < 3_000; n++) {
@@ -50,12 +52,14 @@ describe('DotStuffer', () => {
       const bytes = Buffer.from(text, 'latin1');
       if (bytes.length === 0) continue; // the one intended difference (see above)
       const chunks: Buffer[] = [];
-      for (let at = 0; at < bytes.length; ) {
+      for (let at = 0; at < bytes.length;) {
         const size = 1 + Math.floor(random() * 7);
         chunks.push(bytes.subarray(at, at + size));
         at += size;
       }
-      expect(viaDotStuffer(chunks), JSON.stringify(chunks.map((c) => c.toString('latin1')))).toEqual(await viaDataStream(chunks));
+      expect(viaDotStuffer(chunks), JSON.stringify(chunks.map((c) => c.toString('latin1')))).toEqual(
+        await viaDataStream(chunks),
+      );
     }
   });
 
@@ -94,7 +98,7 @@ describe('ReplyReader', () => {
     expect(() => new ReplyReader(100).push(Buffer.alloc(200, 'a'))).toThrow(ReplyError);
   });
 
-  it('gives the reply as one line for a recipient\'s state', () => {
+  it("gives the reply as one line for a recipient's state", () => {
     expect(replyText({ code: 250, lines: ['2.0.0 Ok: queued as X'] })).toBe('250 2.0.0 Ok: queued as X');
     expect(replyText({ code: 550, lines: ['5.1.1 no such user', 'really'] })).toBe('550 5.1.1 no such user really');
     expect(replyText({ code: 250, lines: [''] })).toBe('250');

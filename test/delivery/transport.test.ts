@@ -60,7 +60,13 @@ describe('createSmtpTransport', () => {
   it('sends the null sender as MAIL FROM:<>', async () => {
     const s = await sink();
     const t = transport();
-    await t.sendEnvelope({ host: s.host, port: s.port, from: '', to: ['bob@example.test'], body: Readable.from([message]) });
+    await t.sendEnvelope({
+      host: s.host,
+      port: s.port,
+      from: '',
+      to: ['bob@example.test'],
+      body: Readable.from([message]),
+    });
     expect((await s.waitForMessages(1))[0]?.from).toBe('');
   });
 
@@ -90,7 +96,9 @@ describe('createSmtpTransport', () => {
   });
 
   it('reports every recipient when all are refused, and reuses the session afterwards', async () => {
-    const s = await sink({ rcpt: (a) => (a.startsWith('gone') ? { code: 550, message: '5.1.1 No such user' } : undefined) });
+    const s = await sink({
+      rcpt: (a) => (a.startsWith('gone') ? { code: 550, message: '5.1.1 No such user' } : undefined),
+    });
     const t = transport();
     const refused = await t.sendEnvelope({
       host: s.host,
@@ -104,16 +112,31 @@ describe('createSmtpTransport', () => {
       { kind: 'failed', response: '550 5.1.1 No such user' },
     ]);
     await new Promise((r) => setTimeout(r, 50));
-    const ok = await t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: ['x@example.test'], body: Readable.from([message]) });
+    const ok = await t.sendEnvelope({
+      host: s.host,
+      port: s.port,
+      from: 'a@sender.test',
+      to: ['x@example.test'],
+      body: Readable.from([message]),
+    });
     expect(ok.recipients[0]?.outcome.kind).toBe('delivered');
     expect(ok.reused).toBe(true);
     expect(s.connections()).toBe(1);
   });
 
   it('maps a 4xx DATA reply to deferred and a 5xx to failed for all recipients', async () => {
-    const s = await sink({ data: (n) => (n === 1 ? { code: 451, message: '4.3.0 later' } : { code: 554, message: '5.6.0 spam' }) });
+    const s = await sink({
+      data: (n) => (n === 1 ? { code: 451, message: '4.3.0 later' } : { code: 554, message: '5.6.0 spam' }),
+    });
     const t = transport();
-    const send = () => t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: ['x@example.test', 'y@example.test'], body: Readable.from([message]) });
+    const send = () =>
+      t.sendEnvelope({
+        host: s.host,
+        port: s.port,
+        from: 'a@sender.test',
+        to: ['x@example.test', 'y@example.test'],
+        body: Readable.from([message]),
+      });
     expect((await send()).recipients.map((r) => r.outcome)).toEqual([
       { kind: 'deferred', response: '451 4.3.0 later' },
       { kind: 'deferred', response: '451 4.3.0 later' },
@@ -125,7 +148,13 @@ describe('createSmtpTransport', () => {
     const s = await sink();
     const t = transport();
     for (let i = 0; i < 3; i += 1) {
-      const r = await t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: [`r${i}@example.test`], body: Readable.from([message]) });
+      const r = await t.sendEnvelope({
+        host: s.host,
+        port: s.port,
+        from: 'a@sender.test',
+        to: [`r${i}@example.test`],
+        body: Readable.from([message]),
+      });
       expect(r.reused).toBe(i > 0);
     }
     const got = await s.waitForMessages(3);
@@ -136,9 +165,21 @@ describe('createSmtpTransport', () => {
   it('closes idle sessions after the idle timeout', async () => {
     const s = await sink();
     const t = transport({ idleTimeoutMs: 50 });
-    await t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) });
+    await t.sendEnvelope({
+      host: s.host,
+      port: s.port,
+      from: 'a@sender.test',
+      to: ['r@example.test'],
+      body: Readable.from([message]),
+    });
     await new Promise((r) => setTimeout(r, 200));
-    const r = await t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) });
+    const r = await t.sendEnvelope({
+      host: s.host,
+      port: s.port,
+      from: 'a@sender.test',
+      to: ['r@example.test'],
+      body: Readable.from([message]),
+    });
     expect(r.reused).toBe(false);
     expect(s.connections()).toBe(2);
   });
@@ -146,12 +187,26 @@ describe('createSmtpTransport', () => {
   it('upgrades with STARTTLS when offered; a self-signed certificate defers when verification is on', async () => {
     const s = await sink({ tls: 'starttls' });
     const lax = transport({ tlsVerify: false });
-    await lax.sendEnvelope({ host: s.host, port: s.port, servername: 'localhost', from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) });
+    await lax.sendEnvelope({
+      host: s.host,
+      port: s.port,
+      servername: 'localhost',
+      from: 'a@sender.test',
+      to: ['r@example.test'],
+      body: Readable.from([message]),
+    });
     expect((await s.waitForMessages(1))[0]?.secure).toBe(true);
 
     const strict = transport({ tlsVerify: true });
     const err = await strict
-      .sendEnvelope({ host: s.host, port: s.port, servername: 'localhost', from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) })
+      .sendEnvelope({
+        host: s.host,
+        port: s.port,
+        servername: 'localhost',
+        from: 'a@sender.test',
+        to: ['r@example.test'],
+        body: Readable.from([message]),
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransportError);
     expect((err as TransportError).classification).toMatchObject({ kind: 'deferred', scope: 'host' });
@@ -164,7 +219,12 @@ describe('createSmtpTransport', () => {
     const t = transport();
     for (const s of [starttls, implicit]) {
       const target = relayTarget({ secure: s === implicit, host: s.host, port: s.port, ...auth });
-      const r = await t.sendEnvelope({ ...target, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) });
+      const r = await t.sendEnvelope({
+        ...target,
+        from: 'a@sender.test',
+        to: ['r@example.test'],
+        body: Readable.from([message]),
+      });
       expect(r.recipients[0]?.outcome.kind).toBe('delivered');
       const [got] = await s.waitForMessages(1);
       expect(got).toMatchObject({ user: 'relayuser', secure: true });
@@ -175,7 +235,9 @@ describe('createSmtpTransport', () => {
     const s = await sink({ tls: 'implicit', auth: { user: 'u', pass: 'right' } });
     const t = transport();
     const target = relayTarget({ secure: true, host: s.host, port: s.port, user: 'u', pass: 'wrong' });
-    const err = await t.sendEnvelope({ ...target, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) }).catch((e: unknown) => e);
+    const err = await t
+      .sendEnvelope({ ...target, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) })
+      .catch((e: unknown) => e);
     expect((err as TransportError).classification).toMatchObject({ kind: 'deferred', scope: 'host' });
     expect((err as TransportError).classification.response).toMatch(/535/);
   });
@@ -183,7 +245,15 @@ describe('createSmtpTransport', () => {
   it('times out on a server that never answers', async () => {
     const s = await sink({ hang: true });
     const t = transport({ greetingTimeoutMs: 200 });
-    const err = await t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) }).catch((e: unknown) => e);
+    const err = await t
+      .sendEnvelope({
+        host: s.host,
+        port: s.port,
+        from: 'a@sender.test',
+        to: ['r@example.test'],
+        body: Readable.from([message]),
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransportError);
     expect((err as TransportError).classification).toMatchObject({ kind: 'deferred', scope: 'host' });
   });
@@ -193,7 +263,15 @@ describe('createSmtpTransport', () => {
     await s.close();
     cleanup.length = 0;
     const t = transport();
-    const err = await t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from([message]) }).catch((e: unknown) => e);
+    const err = await t
+      .sendEnvelope({
+        host: s.host,
+        port: s.port,
+        from: 'a@sender.test',
+        to: ['r@example.test'],
+        body: Readable.from([message]),
+      })
+      .catch((e: unknown) => e);
     expect((err as TransportError).classification).toMatchObject({ kind: 'deferred', scope: 'host' });
     expect((err as TransportError).classification.response).toMatch(/^4\.4\.1 /);
   });
@@ -215,7 +293,13 @@ describe('createSmtpTransport streaming', () => {
         yield chunk;
       }
     }
-    const result = await t.sendEnvelope({ host: s.host, port: s.port, from: 'a@sender.test', to: ['r@example.test'], body: Readable.from(body(), { objectMode: false }) });
+    const result = await t.sendEnvelope({
+      host: s.host,
+      port: s.port,
+      from: 'a@sender.test',
+      to: ['r@example.test'],
+      body: Readable.from(body(), { objectMode: false }),
+    });
     expect(result.recipients[0]?.outcome.kind).toBe('delivered');
     expect(s.bytesReceived()).toBe(produced + 'Subject: big\r\n\r\n'.length);
     // loopback socket buffers hold a few MiB; a buffered body would lead by the whole 24 MiB

@@ -23,7 +23,10 @@ interface CliResult {
 
 async function cli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, ...(cwd ? { cwd } : {}) });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      ...(cwd ? { cwd } : {}),
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -39,10 +42,12 @@ async function cli(args: string[], env: Record<string, string> = {}, cwd?: strin
 async function inProcess(args: string[], env: Record<string, string> = {}, cwd = dir): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
-  const capture = (append: (text: string) => void) => (chunk: string | Uint8Array): boolean => {
-    append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-    return true;
-  };
+  const capture =
+    (append: (text: string) => void) =>
+    (chunk: string | Uint8Array): boolean => {
+      append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+      return true;
+    };
   const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture((t) => void (stdout += t)));
   const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture((t) => void (stderr += t)));
   try {
@@ -78,7 +83,12 @@ afterAll(async () => {
 });
 
 function checkEnv(keyPath: string, selector: string): Record<string, string> {
-  return { SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`, SMTP_DKIM_SELECTOR: selector, SMTP_DKIM_KEY_PATH: keyPath, SMTP_DKIM_DOMAIN: 'example.test' };
+  return {
+    SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`,
+    SMTP_DKIM_SELECTOR: selector,
+    SMTP_DKIM_KEY_PATH: keyPath,
+    SMTP_DKIM_DOMAIN: 'example.test',
+  };
 }
 
 describe('gopherpost dkim keygen / check (§5)', () => {
@@ -88,7 +98,17 @@ describe('gopherpost dkim keygen / check (§5)', () => {
   ])('%s: keygen writes a 0600 key, its record published makes check pass (%s)', async (type, _how, flags, k, run) => {
     const out = join(dir, `${type}.pem`);
     const selector = `s-${type}`;
-    const generated = await run(['dkim', 'keygen', '--selector', selector, '--domain', 'Example.TEST', '--out', out, ...flags]);
+    const generated = await run([
+      'dkim',
+      'keygen',
+      '--selector',
+      selector,
+      '--domain',
+      'Example.TEST',
+      '--out',
+      out,
+      ...flags,
+    ]);
     expect(generated.code, generated.stderr).toBe(0);
     expect((await stat(out)).mode & 0o777).toBe(0o600);
     const record = recordOf(generated.stdout);
@@ -97,9 +117,10 @@ describe('gopherpost dkim keygen / check (§5)', () => {
     for (const s of record.strings) expect(s.length).toBeLessThanOrEqual(255);
     expect(parseDkimRecord(record.value)?.publicKey).not.toBe('');
     // the key file is what the daemon loads
-    expect(loadConfig({ SMTP_DKIM_SELECTOR: selector, SMTP_DKIM_KEY_PATH: out }, { hostname: 'mx.local.test' }).dkim?.privateKeyPem).toBe(
-      await readFile(out, 'utf8'),
-    );
+    expect(
+      loadConfig({ SMTP_DKIM_SELECTOR: selector, SMTP_DKIM_KEY_PATH: out }, { hostname: 'mx.local.test' }).dkim
+        ?.privateKeyPem,
+    ).toBe(await readFile(out, 'utf8'));
 
     const before = await run(['dkim', 'check'], checkEnv(out, selector));
     expect(before.code).toBe(1);
@@ -127,21 +148,40 @@ describe('gopherpost dkim keygen / check (§5)', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('exists; pass --force');
     expect(await readFile(out, 'utf8')).toBe('precious');
-    const forced = await inProcess(['dkim', 'keygen', '--selector', 's1', '--domain', 'example.test', '--out', out, '--force', '--type', 'ed25519']);
+    const forced = await inProcess([
+      'dkim',
+      'keygen',
+      '--selector',
+      's1',
+      '--domain',
+      'example.test',
+      '--out',
+      out,
+      '--force',
+      '--type',
+      'ed25519',
+    ]);
     expect(forced.code, forced.stderr).toBe(0);
     expect(await readFile(out, 'utf8')).toContain('BEGIN PRIVATE KEY');
     expect((await stat(out)).mode & 0o777).toBe(0o600);
   });
 
   it('writes <selector>._domainkey.<domain>.pem in the working directory by default', async () => {
-    const r = await inProcess(['dkim', 'keygen', '--selector', 'def', '--domain', 'example.test', '--type', 'ed25519'], {}, dir);
+    const r = await inProcess(
+      ['dkim', 'keygen', '--selector', 'def', '--domain', 'example.test', '--type', 'ed25519'],
+      {},
+      dir,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect((await stat(join(dir, 'def._domainkey.example.test.pem'))).mode & 0o777).toBe(0o600);
   });
 
   it.each([
     [['--selector', 'bad_selector', '--domain', 'example.test'], '--selector "bad_selector"'],
-    [['--selector', 's', '--domain', 'example.test', '--type', 'ed25519', '--bits', '2048'], '--bits applies to RSA keys only'],
+    [
+      ['--selector', 's', '--domain', 'example.test', '--type', 'ed25519', '--bits', '2048'],
+      '--bits applies to RSA keys only',
+    ],
     [['--selector', 's', '--domain', 'example.test', '--bits', '512'], '--bits "512"'],
   ])('keygen %j is a usage error (64)', async (args, message) => {
     const r = await inProcess(['dkim', 'keygen', ...args, '--out', join(dir, 'never.pem')]);
@@ -151,11 +191,25 @@ describe('gopherpost dkim keygen / check (§5)', () => {
 
   it('check: a different key is a mismatch (1), a SERVFAIL is unavailable (69), no key is a usage error (64)', async () => {
     const out = join(dir, 'mine.pem');
-    const mine = await inProcess(['dkim', 'keygen', '--selector', 'mine', '--domain', 'example.test', '--out', out, '--type', 'ed25519']);
+    const mine = await inProcess([
+      'dkim',
+      'keygen',
+      '--selector',
+      'mine',
+      '--domain',
+      'example.test',
+      '--out',
+      out,
+      '--type',
+      'ed25519',
+    ]);
     const record = recordOf(mine.stdout);
     dns.zone[record.name] = { TXT: ['v=spf1 -all', record.value] }; // other TXT records at the name are ignored
     const other = join(dir, 'other.pem');
-    await writeFile(other, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    await writeFile(
+      other,
+      generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    );
 
     expect((await inProcess(['dkim', 'check'], checkEnv(out, 'mine'))).code).toBe(0);
     const mismatch = await inProcess(['dkim', 'check', '--key', other], checkEnv(out, 'mine'));
@@ -171,7 +225,9 @@ describe('gopherpost dkim keygen / check (§5)', () => {
     expect(revoked.code).toBe(1);
     expect(revoked.stderr).toContain('revoked');
 
-    const none = await inProcess(['dkim', 'check', '--selector', 'mine', '--domain', 'example.test'], { SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}` });
+    const none = await inProcess(['dkim', 'check', '--selector', 'mine', '--domain', 'example.test'], {
+      SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`,
+    });
     expect(none.code).toBe(64);
     expect(none.stderr).toContain('no DKIM key configured');
   });
@@ -190,11 +246,20 @@ describe('a bad DKIM key stops start-up with exit 78 naming the variable (§5)',
     ['a missing file', { SMTP_DKIM_KEY_PATH: '/nonexistent/dkim.pem' }, 'SMTP_DKIM_KEY_PATH'],
     [
       'a 512-bit RSA key',
-      { SMTP_DKIM_PRIVATE_KEY: generateKeyPairSync('rsa', { modulusLength: 512 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+      {
+        SMTP_DKIM_PRIVATE_KEY: generateKeyPairSync('rsa', { modulusLength: 512 })
+          .privateKey.export({ type: 'pkcs8', format: 'pem' })
+          .toString(),
+      },
       'SMTP_DKIM_PRIVATE_KEY',
     ],
   ])('%s', async (_what, env, variable) => {
-    const serve = await inProcess(['serve'], { SMTP_DKIM_SELECTOR: 's1', SMTP_PORT: '0', SMTP_HEALTH_DISABLE: 'true', ...env });
+    const serve = await inProcess(['serve'], {
+      SMTP_DKIM_SELECTOR: 's1',
+      SMTP_PORT: '0',
+      SMTP_HEALTH_DISABLE: 'true',
+      ...env,
+    });
     expect(serve.code).toBe(78);
     expect(serve.stderr).toContain(variable);
     const check = await inProcess(['dkim', 'check', '--domain', 'example.test'], { SMTP_DKIM_SELECTOR: 's1', ...env });
@@ -202,7 +267,12 @@ describe('a bad DKIM key stops start-up with exit 78 naming the variable (§5)',
   });
 
   it('the built CLI too', async () => {
-    const serve = await cli(['serve'], { SMTP_DKIM_SELECTOR: 's1', SMTP_DKIM_PRIVATE_KEY: 'not a key', SMTP_PORT: '0', SMTP_HEALTH_DISABLE: 'true' });
+    const serve = await cli(['serve'], {
+      SMTP_DKIM_SELECTOR: 's1',
+      SMTP_DKIM_PRIVATE_KEY: 'not a key',
+      SMTP_PORT: '0',
+      SMTP_HEALTH_DISABLE: 'true',
+    });
     expect(serve.code).toBe(78);
     expect(serve.stderr).toContain('SMTP_DKIM_PRIVATE_KEY');
   });

@@ -46,7 +46,8 @@ function daemonEnv(key: TestKey, dnsPort: number, sinkPort: number, domain?: str
   };
 }
 
-const MESSAGE = 'From: Alice <alice@mx.local.test>\r\nTo: <bob@example.test>\r\nSubject: signed\r\nDate: Tue, 24 Nov 2026 21:41:59 +0000\r\n\r\nHello\r\n..dotted\r\n';
+const MESSAGE =
+  'From: Alice <alice@mx.local.test>\r\nTo: <bob@example.test>\r\nSubject: signed\r\nDate: Tue, 24 Nov 2026 21:41:59 +0000\r\n\r\nHello\r\n..dotted\r\n';
 
 describe('DKIM through the daemon (§5)', () => {
   it.each([
@@ -61,7 +62,11 @@ describe('DKIM through the daemon (§5)', () => {
       const [delivered] = await sink.waitForMessages(1);
       const raw = delivered?.raw ?? Buffer.alloc(0);
       const text = raw.toString('latin1').replace(/\r\n[ \t]+/g, ' ');
-      expect(text).toMatch(new RegExp(`^DKIM-Signature: v=1; a=${key.type}-sha256; c=relaxed/relaxed; d=${key.domain}; .*s=${key.selector};`));
+      expect(text).toMatch(
+        new RegExp(
+          `^DKIM-Signature: v=1; a=${key.type}-sha256; c=relaxed/relaxed; d=${key.domain}; .*s=${key.selector};`,
+        ),
+      );
       const result = await verify(raw, dns);
       expect(result.results.map((r) => [r.signingDomain, r.status.result])).toEqual([[key.domain, 'pass']]);
       const stored = await bodyBytes(d.daemon.spool, id);
@@ -77,7 +82,9 @@ describe('DKIM through the daemon (§5)', () => {
   it('signs bounces (null sender) for SMTP_HOSTNAME', async () => {
     const key = testKey('ed25519', 'b1', 'mx.local.test');
     const dns = await startDnsServer(publish(zone(), key));
-    const sink = await startSink({ rcpt: (address) => (address.startsWith('nobody') ? { code: 550, message: '5.1.1 No such user' } : undefined) });
+    const sink = await startSink({
+      rcpt: (address) => (address.startsWith('nobody') ? { code: 550, message: '5.1.1 No such user' } : undefined),
+    });
     const d = await startTestDaemon(daemonEnv(key, dns.port, sink.port));
     try {
       await sendRaw(d.port, 'alice@mx.local.test', ['nobody@example.test'], MESSAGE);
@@ -100,9 +107,19 @@ describe('inbound verification through the daemon (§5)', () => {
       'pass.test': { TXT: ['v=spf1 ip4:127.0.0.1 -all'] },
       '_dmarc.pass.test': { TXT: ['v=DMARC1; p=none'] },
     });
-    const d = await startTestDaemon({ SMTP_VERIFY_INBOUND: 'true', SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`, SMTP_REQUIRE_LOCAL_DOMAIN: 'false' });
+    const d = await startTestDaemon({
+      SMTP_VERIFY_INBOUND: 'true',
+      SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`,
+      SMTP_REQUIRE_LOCAL_DOMAIN: 'false',
+    });
     try {
-      const id = await sendRaw(d.port, 'alice@pass.test', ['bob@mx.local.test'], 'From: <alice@pass.test>\r\nSubject: in\r\n\r\nbody\r\n', 'client.pass.test');
+      const id = await sendRaw(
+        d.port,
+        'alice@pass.test',
+        ['bob@mx.local.test'],
+        'From: <alice@pass.test>\r\nSubject: in\r\n\r\nbody\r\n',
+        'client.pass.test',
+      );
       const stored = (await bodyBytes(d.daemon.spool, id)).toString().replace(/\r\n[ \t]+/g, ' ');
       const names = stored.split('\r\n').map((line) => line.slice(0, line.indexOf(':')));
       expect(names.indexOf('Authentication-Results')).toBeGreaterThan(names.indexOf('Received'));

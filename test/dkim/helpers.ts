@@ -44,7 +44,10 @@ export async function collect(body: AsyncIterable<Buffer>): Promise<Buffer> {
 }
 
 /** An `openBody` over fixed bytes, in chunks of `size`, counting how often it is opened. */
-export function bodyOf(message: Buffer | string, size = 64 * 1024): { open: () => Promise<AsyncIterable<Buffer>>; opened: () => number } {
+export function bodyOf(
+  message: Buffer | string,
+  size = 64 * 1024,
+): { open: () => Promise<AsyncIterable<Buffer>>; opened: () => number } {
   const bytes = Buffer.isBuffer(message) ? message : Buffer.from(message, 'utf8');
   let opened = 0;
   async function* chunks(): AsyncGenerator<Buffer> {

@@ -51,11 +51,17 @@ function message(from: string, body = 'Hello.\r\n'): string {
 }
 
 async function signedBy(text: string, sender: string): Promise<Buffer> {
-  const signer = createDkimSigner({ selector: key.selector, domain: 'pass.test', privateKeyPem: key.privateKeyPem, keyPath: undefined }, 'mx.local.test');
+  const signer = createDkimSigner(
+    { selector: key.selector, domain: 'pass.test', privateKeyPem: key.privateKeyPem, keyPath: undefined },
+    'mx.local.test',
+  );
   return collect(await signer.signedBody(bodyOf(text).open, sender));
 }
 
-function context(sender: string, extra: Partial<InboundAuthContext> = {}): InboundAuthContext & { results: InboundAuthResult[] } {
+function context(
+  sender: string,
+  extra: Partial<InboundAuthContext> = {},
+): InboundAuthContext & { results: InboundAuthResult[] } {
   const results: InboundAuthResult[] = [];
   return {
     ip: '127.0.0.1',
@@ -94,7 +100,11 @@ describe('inbound SPF/DKIM/DMARC (§5)', () => {
     expect(header).toMatch(/spf=pass .*smtp\.mailfrom=alice@pass\.test/);
     expect(header).toMatch(/dmarc=pass .*header\.from=pass\.test/);
     expect(ctx.results).toEqual([
-      expect.objectContaining({ spf: 'pass', dmarc: 'pass', dkim: [{ domain: 'pass.test', selector: 'sel', result: 'pass' }] }),
+      expect.objectContaining({
+        spf: 'pass',
+        dmarc: 'pass',
+        dkim: [{ domain: 'pass.test', selector: 'sel', result: 'pass' }],
+      }),
     ]);
     expect(ctx.results[0]?.header.replace(/\r\n[ \t]+/g, ' ')).toBe(`${header}\r\n`);
   });
@@ -110,7 +120,9 @@ describe('inbound SPF/DKIM/DMARC (§5)', () => {
 
   it('softfail and none', async () => {
     const soft = context('a@soft.test');
-    expect(split(await collect(authenticateInbound(chunks(message('a@soft.test')), soft))).header).toMatch(/spf=softfail /);
+    expect(split(await collect(authenticateInbound(chunks(message('a@soft.test')), soft))).header).toMatch(
+      /spf=softfail /,
+    );
     const none = context('a@none.test');
     const { header } = split(await collect(authenticateInbound(chunks(message('a@none.test')), none)));
     expect(header).toMatch(/spf=none /);
@@ -119,7 +131,9 @@ describe('inbound SPF/DKIM/DMARC (§5)', () => {
   });
 
   it('a signature broken in transit is no DKIM pass, and DMARC then fails on a failing SPF too', async () => {
-    const tampered = (await signedBy(message('alice@pass.test'), 'alice@pass.test')).toString('latin1').replace('Hello.', 'Pay now.');
+    const tampered = (await signedBy(message('alice@pass.test'), 'alice@pass.test'))
+      .toString('latin1')
+      .replace('Hello.', 'Pay now.');
     const ctx = context('alice@pass.test', { ip: '192.0.2.200' });
     const { header } = split(await collect(authenticateInbound(chunks(tampered), ctx)));
     expect(ctx.results[0]?.dkim[0]?.result).not.toBe('pass');
@@ -149,20 +163,29 @@ describe('inbound SPF/DKIM/DMARC (§5)', () => {
   });
 
   it('deletes the temp file when the consumer stops early, and when the source fails', async () => {
-    const stage = authenticateInbound(chunks(message('a@none.test', 'y'.repeat(300_000)), 1024), context('a@none.test'));
+    const stage = authenticateInbound(
+      chunks(message('a@none.test', 'y'.repeat(300_000)), 1024),
+      context('a@none.test'),
+    );
     const first = await stage.next();
     expect(first.done).toBe(false);
     expect((await readdir(tmp)).length).toBe(1);
     await stage.return(undefined);
 
-    const tooBig = authenticateInbound(limitSize(chunks(message('a@none.test', 'z'.repeat(5000))), 1000), context('a@none.test'));
+    const tooBig = authenticateInbound(
+      limitSize(chunks(message('a@none.test', 'z'.repeat(5000))), 1000),
+      context('a@none.test'),
+    );
     await expect(collect(tooBig)).rejects.toBeInstanceOf(SizeLimitError);
   });
 
   it('fits the inbound chain: Received on top, then Authentication-Results, then the message', async () => {
     const original = message('a@pass.test').replace('Message-ID: <m@x>\r\n', '');
     const stored = await collect(
-      addTraceHeaders(authenticateInbound(limitSize(chunks(original), 10_000), context('a@pass.test')), { received: 'from client by mx.local.test', hostname: 'mx.local.test' }),
+      addTraceHeaders(authenticateInbound(limitSize(chunks(original), 10_000), context('a@pass.test')), {
+        received: 'from client by mx.local.test',
+        hostname: 'mx.local.test',
+      }),
     );
     const names = stored
       .toString()
@@ -183,8 +206,13 @@ describe('Authentication-Results helpers', () => {
   });
 
   it('dropForgedFields keeps the bytes of everything else', () => {
-    const block = Buffer.from('X-A: 1\r\nAuthentication-Results: mx.local.test;\r\n\tspf=pass\r\nX-B: \xe9\r\n', 'latin1');
-    expect(dropForgedFields(block, 'mx.local.test').equals(Buffer.from('X-A: 1\r\nX-B: \xe9\r\n', 'latin1'))).toBe(true);
+    const block = Buffer.from(
+      'X-A: 1\r\nAuthentication-Results: mx.local.test;\r\n\tspf=pass\r\nX-B: \xe9\r\n',
+      'latin1',
+    );
+    expect(dropForgedFields(block, 'mx.local.test').equals(Buffer.from('X-A: 1\r\nX-B: \xe9\r\n', 'latin1'))).toBe(
+      true,
+    );
     const clean = Buffer.from('X-A: 1\r\n');
     expect(dropForgedFields(clean, 'mx.local.test')).toBe(clean);
   });

@@ -17,13 +17,22 @@ beforeAll(async () => {
 afterAll(() => dns.close());
 
 function signerFor(key: TestKey, domain?: string, onSign?: (outcome: SignOutcome) => void) {
-  return createDkimSigner({ selector: key.selector, domain, privateKeyPem: key.privateKeyPem, keyPath: undefined }, 'mx.local.test', {
-    clock: () => Date.UTC(2026, 10, 24, 21, 42),
-    ...(onSign ? { onSign } : {}),
-  });
+  return createDkimSigner(
+    { selector: key.selector, domain, privateKeyPem: key.privateKeyPem, keyPath: undefined },
+    'mx.local.test',
+    {
+      clock: () => Date.UTC(2026, 10, 24, 21, 42),
+      ...(onSign ? { onSign } : {}),
+    },
+  );
 }
 
-async function signed(key: TestKey, message: string | Buffer, sender = 'alice@example.test', domain?: string): Promise<Buffer> {
+async function signed(
+  key: TestKey,
+  message: string | Buffer,
+  sender = 'alice@example.test',
+  domain?: string,
+): Promise<Buffer> {
   return collect(await signerFor(key, domain).signedBody(bodyOf(message).open, sender));
 }
 
@@ -38,7 +47,8 @@ describe('DKIM signing at delivery (§5)', () => {
     ['Ed25519', ed25519, 'ed25519-sha256'],
   ])('%s: the signed message verifies with mailauth against the published key', async (_name, key, algorithm) => {
     const message = await signed(key, MESSAGE);
-    expect(message.subarray(message.length - MESSAGE.length).toString()).toBe(MESSAGE); // stored bytes untouched below the header
+    // stored bytes untouched below the header
+    expect(message.subarray(message.length - MESSAGE.length).toString()).toBe(MESSAGE);
     const [signature] = dkimSignatures(message);
     expect(signature).toMatch(new RegExp(`d=example\\.test;`));
     expect(signature).toMatch(new RegExp(`s=${key.selector};`));
@@ -55,7 +65,9 @@ describe('DKIM signing at delivery (§5)', () => {
     const h = /h=([^;]*);/.exec((signature ?? '').replace(/\r\n[ \t]/g, ' '))?.[1] ?? '';
     const names = h.split(':').map((n) => n.trim().toLowerCase());
     expect(names.filter((n) => n === 'from')).toHaveLength(2);
-    expect(names).toEqual(expect.arrayContaining(['to', 'subject', 'date', 'message-id', 'mime-version', 'content-type']));
+    expect(names).toEqual(
+      expect.arrayContaining(['to', 'subject', 'date', 'message-id', 'mime-version', 'content-type']),
+    );
     expect(names).not.toContain('received');
   });
 
@@ -78,14 +90,18 @@ describe('DKIM signing at delivery (§5)', () => {
 
   it('survives what relaxed canonicalization allows (whitespace, header case, trailing empty lines)', async () => {
     const message = (await signed(ed25519, MESSAGE)).toString('latin1');
-    const reflowed = message.replace('Subject: Hello  there', 'SUBJECT:   Hello there').replace('two spaces', 'two     spaces') + '\r\n\r\n';
+    const reflowed =
+      message.replace('Subject: Hello  there', 'SUBJECT:   Hello there').replace('two spaces', 'two     spaces') +
+      '\r\n\r\n';
     expect((await verify(Buffer.from(reflowed, 'latin1'), dns)).results[0]?.status.result).toBe('pass');
   });
 
   it('does not sign twice for the same domain, and adds its own next to another domain', async () => {
     const once = await signed(rsa, MESSAGE);
     const outcomes: SignOutcome[] = [];
-    const again = await collect(await signerFor(rsa, undefined, (o) => outcomes.push(o)).signedBody(bodyOf(once).open, 'alice@example.test'));
+    const again = await collect(
+      await signerFor(rsa, undefined, (o) => outcomes.push(o)).signedBody(bodyOf(once).open, 'alice@example.test'),
+    );
     expect(again.equals(once)).toBe(true);
     expect(outcomes).toEqual([{ kind: 'unsigned', reason: 'already-signed', domain: 'example.test' }]);
 
@@ -139,7 +155,9 @@ describe('DKIM signing at delivery (§5)', () => {
   it('signs bounces (null sender) for the hostname, and a message without a body separator not at all', async () => {
     const outcome = await signerFor(rsa).sign(bodyOf('From: MAILER-DAEMON@mx.local.test\r\n\r\nbounce\r\n').open, '');
     expect(outcome).toMatchObject({ kind: 'signed', domain: 'mx.local.test' });
-    expect(await signerFor(rsa).sign(bodyOf('From: a@example.test\r\nSubject: no body\r\n').open, 'a@example.test')).toEqual({
+    expect(
+      await signerFor(rsa).sign(bodyOf('From: a@example.test\r\nSubject: no body\r\n').open, 'a@example.test'),
+    ).toEqual({
       kind: 'unsigned',
       reason: 'no-body',
       domain: 'example.test',

@@ -14,11 +14,21 @@ export interface ChildDaemon {
 /** Runs the built daemon (`dist/`) as a child process and waits until SMTP listens. */
 export async function startChildDaemon(env: Record<string, string>): Promise<ChildDaemon> {
   const child = spawn(process.execPath, [CLI, 'serve'], {
-    env: { PATH: process.env.PATH ?? '', SMTP_PORT: '0', SMTP_BIND: '127.0.0.1', SMTP_HOSTNAME: 'mx.local.test', SMTP_HEALTH_DISABLE: 'true', LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      SMTP_PORT: '0',
+      SMTP_BIND: '127.0.0.1',
+      SMTP_HOSTNAME: 'mx.local.test',
+      SMTP_HEALTH_DISABLE: 'true',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL'); // never leave a half-started daemon behind

@@ -17,6 +17,7 @@ export async function bodyBytes(spool: Pick<Spool, 'get' | 'openBody'>, id: Mess
   const record = await spool.get(id);
   if (!record) throw new Error(`no message ${id}`);
   const chunks: Buffer[] = [];
-  for await (const chunk of await spool.openBody(record)) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  for await (const chunk of await spool.openBody(record))
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   return Buffer.concat(chunks);
 }

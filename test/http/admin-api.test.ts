@@ -13,7 +13,13 @@ beforeEach(async () => {
   harness = await startHarness();
   deferred = await storeMessage(harness.spool, BODY);
   await harness.spool.update(deferred.id, [
-    { recipient: 'Bob@example.test', status: 'deferred', attempts: 2, nextAttemptAt: NEXT, lastResponse: '451 4.7.1 try later' },
+    {
+      recipient: 'Bob@example.test',
+      status: 'deferred',
+      attempts: 2,
+      nextAttemptAt: NEXT,
+      lastResponse: '451 4.7.1 try later',
+    },
   ]);
   delivered = await storeMessage(harness.spool, 'Subject: done\r\n\r\nx\r\n', { recipients: ['dave@example.test'] });
   await harness.spool.update(delivered.id, [
@@ -44,7 +50,12 @@ describe('GET /api/queue', () => {
         receivedAt: '2026-01-02T03:04:05.000Z',
         size: deferred.size,
       },
-      expect.objectContaining({ id: deferred.id, recipient: 'carol@example.test', status: 'queued', lastResponse: null }),
+      expect.objectContaining({
+        id: deferred.id,
+        recipient: 'carol@example.test',
+        status: 'queued',
+        lastResponse: null,
+      }),
     ]);
   });
 });

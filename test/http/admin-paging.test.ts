@@ -22,7 +22,12 @@ beforeEach(async () => {
   const now = Date.now();
   stored = [];
   for (const [minutes, recipients] of FIXTURE) {
-    stored.push(await storeMessage(harness.spool, 'Subject: paging\r\n\r\nx\r\n', { recipients: [...recipients], receivedAt: now - minutes * MINUTE }));
+    stored.push(
+      await storeMessage(harness.spool, 'Subject: paging\r\n\r\nx\r\n', {
+        recipients: [...recipients],
+        receivedAt: now - minutes * MINUTE,
+      }),
+    );
   }
 });
 afterEach(async () => {
@@ -53,7 +58,9 @@ describe('GET /api/messages paging', () => {
 
   it('lists finished messages too; without limit, up to 100 on one page', async () => {
     const done = stored[0] as MessageRecord;
-    await harness.spool.update(done.id, [{ recipient: 'x@one.test', status: 'delivered', attempts: 1, nextAttemptAt: 0, lastResponse: '250 ok' }]);
+    await harness.spool.update(done.id, [
+      { recipient: 'x@one.test', status: 'delivered', attempts: 1, nextAttemptAt: 0, lastResponse: '250 ok' },
+    ]);
     const all = await getJson<MessageList>('/api/messages');
     expect(all.count).toBe(5);
     expect(all.messages.map((m) => m.id)).toEqual(stored.map((m) => m.id));
@@ -84,8 +91,12 @@ describe('GET /api/queue paging', () => {
   });
 
   it('leaves out messages with nothing waiting, and finished recipients', async () => {
-    await harness.spool.update(stored[0]?.id ?? '', [{ recipient: 'x@one.test', status: 'bounced', attempts: 1, nextAttemptAt: 0, lastResponse: '550 no' }]);
-    await harness.spool.update(stored[1]?.id ?? '', [{ recipient: 'b@one.test', status: 'delivered', attempts: 1, nextAttemptAt: 0, lastResponse: '250 ok' }]);
+    await harness.spool.update(stored[0]?.id ?? '', [
+      { recipient: 'x@one.test', status: 'bounced', attempts: 1, nextAttemptAt: 0, lastResponse: '550 no' },
+    ]);
+    await harness.spool.update(stored[1]?.id ?? '', [
+      { recipient: 'b@one.test', status: 'delivered', attempts: 1, nextAttemptAt: 0, lastResponse: '250 ok' },
+    ]);
     const list = await getJson<QueueList>('/api/queue?limit=1');
     expect(list).toMatchObject({ count: 2, depth: 6, next: expect.any(String) });
     expect(list.recipients.map((e) => e.recipient)).toEqual(['a@one.test', 'c@two.test']);
@@ -157,9 +168,15 @@ describe('GET /api/queue/shape', () => {
   });
 
   it('drops recipients once they are finished', async () => {
-    await harness.spool.update(stored[1]?.id ?? '', [{ recipient: 'c@two.test', status: 'delivered', attempts: 1, nextAttemptAt: 0, lastResponse: '250 ok' }]);
+    await harness.spool.update(stored[1]?.id ?? '', [
+      { recipient: 'c@two.test', status: 'delivered', attempts: 1, nextAttemptAt: 0, lastResponse: '250 ok' },
+    ]);
     const shape = await getJson<QueueShapeView>('/api/queue/shape');
-    expect(shape.rows.find((r) => r.domain === 'two.test')).toEqual({ domain: 'two.test', total: 2, counts: [1, 0, 1, 0, 0, 0, 0, 0, 0, 0] });
+    expect(shape.rows.find((r) => r.domain === 'two.test')).toEqual({
+      domain: 'two.test',
+      total: 2,
+      counts: [1, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+    });
     expect(shape.total.total).toBe(7);
   });
 });

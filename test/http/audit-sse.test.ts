@@ -111,7 +111,12 @@ describe('GET /audit (Server-Sent Events)', () => {
       await request(`${harness.url}/api/audit`, { method: 'PUT', body: '{"enabled":true}' });
       harness.audit.publish(command(3));
       const after = await stream.waitForEvents(4);
-      expect(after.slice(2).map((e) => JSON.parse(e.data) as AuditRecord).map((r) => r.type)).toEqual(['config', 'command']);
+      expect(
+        after
+          .slice(2)
+          .map((e) => JSON.parse(e.data) as AuditRecord)
+          .map((r) => r.type),
+      ).toEqual(['config', 'command']);
     } finally {
       stream.close();
     }
@@ -124,7 +129,10 @@ describe('GET /audit (Server-Sent Events)', () => {
       expect(res.status, body).toBe(400);
       expect(res.json<{ error: string }>().error).toBeTypeOf('string');
     }
-    const huge = await request(`${harness.url}/api/audit`, { method: 'PUT', body: `{"enabled":true,"x":"${'a'.repeat(20_000)}"}` });
+    const huge = await request(`${harness.url}/api/audit`, {
+      method: 'PUT',
+      body: `{"enabled":true,"x":"${'a'.repeat(20_000)}"}`,
+    });
     expect(huge.status).toBe(413);
   });
 
@@ -139,7 +147,14 @@ describe('GET /audit (Server-Sent Events)', () => {
     for (let batch = 0; batch < 200; batch++) {
       const started = process.hrtime.bigint();
       for (let i = 0; i < 20; i++) {
-        harness.audit.publish({ type: 'rejected', session: 's', client: '127.0.0.1', stage: 'rcpt', code: 550, reason });
+        harness.audit.publish({
+          type: 'rejected',
+          session: 's',
+          client: '127.0.0.1',
+          stage: 'rcpt',
+          code: 550,
+          reason,
+        });
       }
       slowest = Math.max(slowest, Number(process.hrtime.bigint() - started) / 1e6);
       await tick(); // let the socket flush what it can

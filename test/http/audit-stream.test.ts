@@ -6,7 +6,16 @@ import type { AuditRecord } from '../../src/domain/audit.js';
 import { createAuditStream, type AuditStreamOptions } from '../../src/http/audit-stream.js';
 import { sendQueueProbe } from '../../src/net/send-queue.js';
 
-const record = (seq: number, reason = ''): AuditRecord => ({ type: 'rejected', session: 's', client: '127.0.0.1', stage: 'rcpt', code: 550, reason, seq, time: new Date(0).toISOString() });
+const record = (seq: number, reason = ''): AuditRecord => ({
+  type: 'rejected',
+  session: 's',
+  client: '127.0.0.1',
+  stage: 'rcpt',
+  code: 550,
+  reason,
+  seq,
+  time: new Date(0).toISOString(),
+});
 
 function streamOptions(records: Subject<AuditRecord>, flushMs: number): AuditStreamOptions {
   return {
@@ -30,7 +39,13 @@ function open(flushMs: number): { records: Subject<AuditRecord>; chunks: string[
 }
 
 /** An audit stream written to a real loopback TCP client that is paused (never reads until resumed). */
-async function tcpSubscriber(withBacklog: boolean): Promise<{ records: Subject<AuditRecord>; socket: Socket; client: Socket; dropped: () => number; close: () => Promise<void> }> {
+async function tcpSubscriber(withBacklog: boolean): Promise<{
+  records: Subject<AuditRecord>;
+  socket: Socket;
+  client: Socket;
+  dropped: () => number;
+  close: () => Promise<void>;
+}> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

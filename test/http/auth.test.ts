@@ -94,7 +94,11 @@ describe('with SMTP_ADMIN_TOKEN set', () => {
   it('every admin route answers 401 JSON without the token or with a wrong one', async () => {
     harness = await startHarness({ adminToken: 's3cret-token' });
     for (const [method, path] of ADMIN_ROUTES) {
-      const headerSets: Record<string, string>[] = [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic czNjcmV0LXRva2Vu' }];
+      const headerSets: Record<string, string>[] = [
+        {},
+        { authorization: 'Bearer wrong' },
+        { authorization: 'Basic czNjcmV0LXRva2Vu' },
+      ];
       for (const headers of headerSets) {
         const body = method === 'PUT' ? '{"enabled":false}' : undefined;
         const res = await request(`${harness.url}${path}`, { method, headers, ...(body ? { body } : {}) });
@@ -110,7 +114,9 @@ describe('with SMTP_ADMIN_TOKEN set', () => {
     harness = await startHarness({ adminToken: 's3cret-token' });
     const auth = { authorization: 'Bearer s3cret-token' };
     expect((await request(`${harness.url}/api/queue`, { headers: auth })).status).toBe(200);
-    expect((await request(`${harness.url}/api/audit`, { headers: { ...auth, host: 'mail.example.test' } })).status).toBe(200);
+    expect(
+      (await request(`${harness.url}/api/audit`, { headers: { ...auth, host: 'mail.example.test' } })).status,
+    ).toBe(200);
     const stream = await openStream(`${harness.url}/audit`, auth);
     expect(stream.response.statusCode).toBe(200);
     stream.close();
@@ -134,12 +140,17 @@ describe('without SMTP_ADMIN_TOKEN', () => {
     const rebinding = await request(`${harness.url}/api/queue`, { headers: { host: 'attacker.example:8080' } });
     expect(rebinding.status).toBe(403);
     expect(rebinding.json<{ error: string }>().error).toMatch(/cross-site/);
-    const csrf = await request(`${harness.url}/api/queue/flush`, { method: 'POST', headers: { origin: 'https://evil.example' } });
+    const csrf = await request(`${harness.url}/api/queue/flush`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example' },
+    });
     expect(csrf.status).toBe(403);
-    const sameOrigin = await request(`${harness.url}/api/queue/flush`, { method: 'POST', headers: { origin: harness.url } });
+    const sameOrigin = await request(`${harness.url}/api/queue/flush`, {
+      method: 'POST',
+      headers: { origin: harness.url },
+    });
     expect(sameOrigin.status).toBe(200);
   });
-
 
   it.skipIf(external === undefined)(
     `a client connecting over a non-loopback address (${external ?? 'none on this host'}) gets 403 JSON`,

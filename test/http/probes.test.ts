@@ -98,7 +98,14 @@ describe('GET /metrics', () => {
       attempts: 1,
       durationMs: 42,
     });
-    harness.audit.publish({ type: 'rejected', session: 's2', client: '10.0.0.9', stage: 'connect', code: 554, reason: 'Access denied' });
+    harness.audit.publish({
+      type: 'rejected',
+      session: 's2',
+      client: '10.0.0.9',
+      stage: 'connect',
+      code: 554,
+      reason: 'Access denied',
+    });
 
     const after = parsePrometheus((await request(`${harness.url}/metrics`)).text);
     expect(after.value('gopherpost_messages_received_total')).toBe(1);

@@ -19,7 +19,11 @@ describe('startHttpServer', () => {
     try {
       const handle = await startHttpServer(new Koa(), '127.0.0.1', port, logger);
       expect(handle).toBeUndefined();
-      const entry = JSON.parse(lines.find((l) => l.includes('could not listen')) ?? '{}') as { level?: string; code?: string; port?: number };
+      const entry = JSON.parse(lines.find((l) => l.includes('could not listen')) ?? '{}') as {
+        level?: string;
+        code?: string;
+        port?: number;
+      };
       expect(entry).toMatchObject({ level: 'error', code: 'EADDRINUSE', port });
     } finally {
       blocker.close();
@@ -30,7 +34,9 @@ describe('startHttpServer', () => {
     harness = await startHarness({ auditEnabled: true });
     const sse = await openStream(`${harness.url}/audit`);
     const health = await openStream(`${harness.url}/healthz`);
-    const ended = Promise.all([sse, health].map((s) => new Promise<void>((resolve) => s.response.socket.once('close', () => resolve()))));
+    const ended = Promise.all(
+      [sse, health].map((s) => new Promise<void>((resolve) => s.response.socket.once('close', () => resolve()))),
+    );
     await harness.server.close(50);
     await ended;
     const h = harness;

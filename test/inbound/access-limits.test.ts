@@ -47,7 +47,10 @@ describe('access control before the banner (§3)', () => {
       '1.0.0.127.in-addr.arpa': { PTR: ['client.allowed.test'] },
       'client.allowed.test': { A: ['127.0.0.1'] },
     });
-    const allowed = await startTestDaemon({ SMTP_ALLOW_HOSTS: 'client.allowed.test', SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}` });
+    const allowed = await startTestDaemon({
+      SMTP_ALLOW_HOSTS: 'client.allowed.test',
+      SMTP_DNS_SERVERS: `127.0.0.1:${dns.port}`,
+    });
     try {
       const ok = await RawSmtp.open(allowed.port);
       expect((await ok.read())?.code).toBe(220);

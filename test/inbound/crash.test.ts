@@ -43,7 +43,11 @@ describe('crash safety (§3, §4)', () => {
   it('keeps every 250-acknowledged message across SIGKILL mid-traffic, and no partial file is a message', async () => {
     const spoolDir = await mkdtemp(join(tmpdir(), 'gp-crash-'));
     try {
-      const daemon = await startChildDaemon({ SMTP_QUEUE_PATH: spoolDir, SMTP_DELIVERY_MODE: 'hold', LOG_LEVEL: 'info' });
+      const daemon = await startChildDaemon({
+        SMTP_QUEUE_PATH: spoolDir,
+        SMTP_DELIVERY_MODE: 'hold',
+        LOG_LEVEL: 'info',
+      });
       const acked = new Map<string, string>();
       const workers = Array.from({ length: 8 }, (_, w) => sendUntilKilled(daemon.port, w, acked));
       await new Promise((r) => setTimeout(r, 1200));
@@ -78,7 +82,9 @@ describe('crash safety (§3, §4)', () => {
           expect((await stat(file)).size).toBe(record?.size);
         }
         expect(await readdir(join(spoolDir, 'tmp'))).toEqual([]);
-        const state = JSON.parse(await readFile(join(spoolDir, new Date().toISOString().slice(0, 10), `${[...acked.keys()][0]}.json`), 'utf8')) as { id: string };
+        const state = JSON.parse(
+          await readFile(join(spoolDir, new Date().toISOString().slice(0, 10), `${[...acked.keys()][0]}.json`), 'utf8'),
+        ) as { id: string };
         expect(state.id).toBe([...acked.keys()][0]);
       } finally {
         await spool.close();

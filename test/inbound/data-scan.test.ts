@@ -66,14 +66,15 @@ const LINES = ['.', '..', '...', '.\r', 'text', '.text', '', 'a.b', '\n.', '\r\n
 function message(next: () => number): Buffer {
   const lines: string[] = [];
   const count = Math.floor(next() * 12);
-  for (let i = 0; i < count; i++) lines.push((LINES[Math.floor(next() * LINES.length)] ?? '') + (next() < 0.2 ? '\n' : ''));
+  for (let i = 0; i < count; i++)
+    lines.push((LINES[Math.floor(next() * LINES.length)] ?? '') + (next() < 0.2 ? '\n' : ''));
   const tail = next() < 0.8 ? '.\r\n' + (next() < 0.5 ? 'QUIT\r\n' : '') : '';
   return Buffer.from(lines.map((line) => `${line}\r\n`).join('') + tail, 'latin1');
 }
 
 function chunked(data: Buffer, next: () => number): Buffer[] {
   const chunks: Buffer[] = [];
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const size = 1 + Math.floor(next() * (next() < 0.5 ? 4 : data.length));
     chunks.push(data.subarray(at, at + size));
     at += size;
@@ -86,12 +87,15 @@ const PIECES = ['.', '\r', '\n', 'a', '\r\n', '\r\n.', '..', '\n..'];
 
 function raw(next: () => number): Buffer {
   const count = 1 + Math.floor(next() * 16);
-  return Buffer.from(Array.from({ length: count }, () => PIECES[Math.floor(next() * PIECES.length)] ?? '').join(''), 'latin1');
+  return Buffer.from(
+    Array.from({ length: count }, () => PIECES[Math.floor(next() * PIECES.length)] ?? '').join(''),
+    'latin1',
+  );
 }
 
 function small(data: Buffer, next: () => number): Buffer[] {
   const chunks: Buffer[] = [];
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const size = 1 + Math.floor(next() * 10);
     chunks.push(data.subarray(at, at + size));
     at += size;
@@ -129,12 +133,17 @@ describe('DATA-mode scanning with a native search (§3)', () => {
       const outcome = await feed(feedDataStream, [data.subarray(0, cut), data.subarray(cut)]);
       expect(outcome.emitted + (outcome.end?.last || '')).toBe('Subject: x\r\n\r\n.leading dot\r\nbody\r\n');
       // what followed the terminator in the chunk that completed it (the rest was never fed)
-      expect(outcome.end?.remainder).toBe(data.subarray(afterEnd, cut >= afterEnd ? cut : data.length).toString('latin1'));
+      expect(outcome.end?.remainder).toBe(
+        data.subarray(afterEnd, cut >= afterEnd ? cut : data.length).toString('latin1'),
+      );
     }
   });
 
   it('a first line of "." ends DATA at once; a first line of ".." is a dot of content', async () => {
-    expect((await feed(feedDataStream, [Buffer.from('.\r\nQUIT\r\n')])).end).toEqual({ last: false, remainder: 'QUIT\r\n' });
+    expect((await feed(feedDataStream, [Buffer.from('.\r\nQUIT\r\n')])).end).toEqual({
+      last: false,
+      remainder: 'QUIT\r\n',
+    });
     const escaped = await feed(feedDataStream, [Buffer.from('..\r\n.\r\n')]);
     expect(escaped.emitted + (escaped.end?.last || '')).toBe('.\r\n');
   });

@@ -21,13 +21,17 @@ import { CLI } from '../helpers/child-daemon.js';
 
 /** The installed library with one prototype member replaced (or removed, with `undefined`). */
 function tampered(on: LibraryClassName, method: string, replacement: unknown): SmtpServerLibrary {
-  const prototype: object = Object.create(INSTALLED_SMTP_SERVER[on].prototype, { [method]: { value: replacement } }) as object;
+  const prototype: object = Object.create(INSTALLED_SMTP_SERVER[on].prototype, {
+    [method]: { value: replacement },
+  }) as object;
   return { ...INSTALLED_SMTP_SERVER, [on]: { prototype } };
 }
 
 describe('smtp-server is the version the patches were written for (§3)', () => {
   it('is pinned exactly in package.json, and that version is installed', async () => {
-    const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
+    const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     expect(manifest.dependencies['smtp-server']).toBe(PINNED_SMTP_SERVER);
     expect(installedSmtpServerVersion()).toBe(PINNED_SMTP_SERVER);
   });
@@ -40,10 +44,22 @@ describe('smtp-server is the version the patches were written for (§3)', () => 
 
   it('checks every method a patch replaces, and fingerprints the ones replaced whole', () => {
     const expected = PATCHES.flatMap((patch) => patch.expects.map((e) => `${e.on}.${e.method}`));
-    const replaced = ['SMTPConnection.init', 'SMTPConnection.send', 'SMTPConnection.handler_QUIT', 'SMTPServer._handleProxy', 'SMTPStream._feedDataStream'];
+    const replaced = [
+      'SMTPConnection.init',
+      'SMTPConnection.send',
+      'SMTPConnection.handler_QUIT',
+      'SMTPServer._handleProxy',
+      'SMTPStream._feedDataStream',
+    ];
     for (const method of replaced) expect(expected).toContain(method);
-    const fingerprinted = PATCHES.flatMap((patch) => patch.expects.filter((e) => e.fingerprint !== undefined).map((e) => `${e.on}.${e.method}`));
-    expect(fingerprinted.sort()).toEqual(['SMTPConnection.handler_QUIT', 'SMTPConnection.init', 'SMTPStream._feedDataStream']);
+    const fingerprinted = PATCHES.flatMap((patch) =>
+      patch.expects.filter((e) => e.fingerprint !== undefined).map((e) => `${e.on}.${e.method}`),
+    );
+    expect(fingerprinted.sort()).toEqual([
+      'SMTPConnection.handler_QUIT',
+      'SMTPConnection.init',
+      'SMTPStream._feedDataStream',
+    ]);
   });
 });
 
@@ -63,9 +79,13 @@ describe('the start-up check reports a library that changed (§3)', () => {
     ],
     [
       'a marker that is gone',
-      tampered('SMTPConnection', '_getEnhancedStatusCode', function _getEnhancedStatusCode(code: number, context: unknown) {
-        return context ? String(code) : '';
-      }),
+      tampered(
+        'SMTPConnection',
+        '_getEnhancedStatusCode',
+        function _getEnhancedStatusCode(code: number, context: unknown) {
+          return context ? String(code) : '';
+        },
+      ),
       'SMTPConnection.prototype._getEnhancedStatusCode no longer contains `context === false`',
     ],
     [

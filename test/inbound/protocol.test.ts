@@ -8,7 +8,11 @@ import { bodyBytes } from '../helpers/spool.js';
 let d: TestDaemon;
 
 beforeAll(async () => {
-  d = await startTestDaemon({ SMTP_MAX_RECIPIENTS: '3', SMTP_MAX_MESSAGE_BYTES: '2000', SMTP_REQUIRE_LOCAL_DOMAIN: 'true' });
+  d = await startTestDaemon({
+    SMTP_MAX_RECIPIENTS: '3',
+    SMTP_MAX_MESSAGE_BYTES: '2000',
+    SMTP_REQUIRE_LOCAL_DOMAIN: 'true',
+  });
 });
 afterAll(async () => {
   await d.stop();
@@ -131,14 +135,18 @@ describe('SMTP verbs and replies (§3)', () => {
     await client.command('MAIL FROM:<a@mx.local.test>');
     await client.command('RCPT TO:<b@example.test>');
     await client.command('DATA');
-    client.write(Buffer.from('Subject: raw\r\n\r\n..leading dot\r\nbare\nlf\r\n\u00e9t\u00e9 \u0000nul\r\n.\r\n', 'latin1'));
+    client.write(
+      Buffer.from('Subject: raw\r\n\r\n..leading dot\r\nbare\nlf\r\n\u00e9t\u00e9 \u0000nul\r\n.\r\n', 'latin1'),
+    );
     const reply = await client.read();
     expect(reply?.code).toBe(250);
     const id = /queued as ([0-9a-z]{20})/.exec(reply?.text ?? '')?.[1] ?? '';
     const chunks: Buffer[] = [];
     chunks.push(await bodyBytes(d.daemon.spool, id));
     const stored = Buffer.concat(chunks).toString('latin1');
-    expect(stored).toMatch(/^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.local\.test \(GopherPost\) with ESMTP id /);
+    expect(stored).toMatch(
+      /^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.local\.test \(GopherPost\) with ESMTP id /,
+    );
     expect(stored).toMatch(/\r\nMessage-ID: <[0-9a-f]{24}@mx\.local\.test>\r\nSubject: raw\r\n/);
     expect(stored.endsWith('Subject: raw\r\n\r\n.leading dot\r\nbare\nlf\r\n\u00e9t\u00e9 \u0000nul\r\n')).toBe(true);
     client.close();

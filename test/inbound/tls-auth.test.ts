@@ -15,7 +15,11 @@ import { bodyBytes } from '../helpers/spool.js';
 let d: TestDaemon;
 
 beforeAll(async () => {
-  const users = ['alice:plain-secret', `bob:${bcrypt.hashSync('bcrypt-secret', 8)}`, `carol:${await hashScrypt('scrypt-secret')}`];
+  const users = [
+    'alice:plain-secret',
+    `bob:${bcrypt.hashSync('bcrypt-secret', 8)}`,
+    `carol:${await hashScrypt('scrypt-secret')}`,
+  ];
   d = await startTestDaemon({ SMTP_AUTH_USERS: users.join(','), SMTP_REQUIRE_LOCAL_DOMAIN: 'true' });
 });
 afterAll(async () => {
@@ -39,23 +43,33 @@ describe('STARTTLS and AUTH (§3)', () => {
     ['alice', 'plain-secret', 'PLAIN'],
     ['bob', 'bcrypt-secret', 'LOGIN'],
     ['carol', 'scrypt-secret', 'PLAIN'],
-  ] as const)('%s authenticates with a %s-stored password over STARTTLS (%s) and may send as any domain', async (user, pass, method) => {
-    const info = await transport(user, pass, method).sendMail({
-      envelope: { from: 'Someone@Elsewhere.test', to: ['rcpt@example.test'] },
-      raw: 'Subject: authenticated\r\n\r\nhello\r\n',
-    });
-    expect(info.response).toMatch(/^250 2\.6\.0 Ok: queued as [0-9a-z]{20}$/);
-    const id = info.response.slice(-20);
-    const record = await d.daemon.spool.get(id);
-    // nodemailer lower-cases the domain it sends; the local part's case is kept end to end
-    expect(record?.envelope).toMatchObject({ sender: 'Someone@elsewhere.test', recipients: ['rcpt@example.test'], user });
-    const chunks: Buffer[] = [];
-    chunks.push(await bodyBytes(d.daemon.spool, id));
-    expect(Buffer.concat(chunks).toString()).toMatch(/with ESMTPSA id/);
-  });
+  ] as const)(
+    '%s authenticates with a %s-stored password over STARTTLS (%s) and may send as any domain',
+    async (user, pass, method) => {
+      const info = await transport(user, pass, method).sendMail({
+        envelope: { from: 'Someone@Elsewhere.test', to: ['rcpt@example.test'] },
+        raw: 'Subject: authenticated\r\n\r\nhello\r\n',
+      });
+      expect(info.response).toMatch(/^250 2\.6\.0 Ok: queued as [0-9a-z]{20}$/);
+      const id = info.response.slice(-20);
+      const record = await d.daemon.spool.get(id);
+      // nodemailer lower-cases the domain it sends; the local part's case is kept end to end
+      expect(record?.envelope).toMatchObject({
+        sender: 'Someone@elsewhere.test',
+        recipients: ['rcpt@example.test'],
+        user,
+      });
+      const chunks: Buffer[] = [];
+      chunks.push(await bodyBytes(d.daemon.spool, id));
+      expect(Buffer.concat(chunks).toString()).toMatch(/with ESMTPSA id/);
+    },
+  );
 
   it('refuses a wrong password with 535 5.7.8', async () => {
-    await expect(transport('alice', 'wrong').verify()).rejects.toMatchObject({ responseCode: 535, response: expect.stringMatching(/^535 5\.7\.8 /) as unknown });
+    await expect(transport('alice', 'wrong').verify()).rejects.toMatchObject({
+      responseCode: 535,
+      response: expect.stringMatching(/^535 5\.7\.8 /) as unknown,
+    });
   });
 
   it('does not offer or accept AUTH before STARTTLS', async () => {
@@ -110,7 +124,9 @@ describe('throttling failed AUTH (§3)', () => {
       const times: number[] = [];
       for (let i = 0; i < 5; i++) {
         const started = Date.now();
-        codes.push((await client.command(`AUTH PLAIN ${Buffer.from('\0alice\0wrong').toString('base64')}`, 10_000)).code);
+        codes.push(
+          (await client.command(`AUTH PLAIN ${Buffer.from('\0alice\0wrong').toString('base64')}`, 10_000)).code,
+        );
         times.push(Date.now() - started);
       }
       expect(codes).toEqual([535, 535, 535, 535, 535]);

@@ -17,7 +17,14 @@ beforeAll(async () => {
   server = await startDnsServer({
     // 192.0.2.10: two names confirm, the others do not (wrong address, NXDOMAIN, SERVFAIL, no A)
     '10.2.0.192.in-addr.arpa': {
-      PTR: ['mail.example.test', 'Alias.Example.TEST.', 'spoof.example.test', 'gone.example.test', 'broken.example.test', 'v6only.example.test'],
+      PTR: [
+        'mail.example.test',
+        'Alias.Example.TEST.',
+        'spoof.example.test',
+        'gone.example.test',
+        'broken.example.test',
+        'v6only.example.test',
+      ],
     },
     'mail.example.test': { A: ['192.0.2.99', '192.0.2.10'] },
     'alias.example.test': { A: ['192.0.2.10'] },

@@ -7,7 +7,10 @@ describe('parseIp', () => {
     ['::ffff:1.2.3.4', { family: 4, bytes: [1, 2, 3, 4] }],
     ['::ffff:0102:0304', { family: 4, bytes: [1, 2, 3, 4] }],
     ['::1', { family: 6, bytes: [...Array<number>(15).fill(0), 1] }],
-    ['2001:db8::ff00:42:8329', { family: 6, bytes: [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0xff, 0, 0, 0x42, 0x83, 0x29] }],
+    [
+      '2001:db8::ff00:42:8329',
+      { family: 6, bytes: [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0xff, 0, 0, 0x42, 0x83, 0x29] },
+    ],
     ['64:ff9b::192.0.2.33', { family: 6, bytes: [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 192, 0, 2, 33] }],
     ['1.2.3', undefined],
     ['1.2.3.256', undefined],

@@ -24,7 +24,12 @@ const failed = (reason = '421 try later'): Feedback => ({ kind: 'failed', reason
 const state = (patch: Partial<DestinationState> = {}): DestinationState => ({ ...initialState(limits), ...patch });
 
 /** Applies feedbacks one after the other, each to an attempt that was running. */
-function after(s: DestinationState, feedbacks: readonly Feedback[], now = 0, l: DestinationLimits = limits): DestinationState {
+function after(
+  s: DestinationState,
+  feedbacks: readonly Feedback[],
+  now = 0,
+  l: DestinationLimits = limits,
+): DestinationState {
   return feedbacks.reduce((acc, f) => finished({ ...acc, running: acc.running + 1 }, f, now, l), s);
 }
 
@@ -147,7 +152,10 @@ describe('finished', () => {
   });
 
   it('with a window of 1 (a probe) one failure is a cohort', () => {
-    expect(after(state({ window: 1 }), [failed('still down')], 5)).toMatchObject({ deadUntil: 60_005, reason: 'still down' });
+    expect(after(state({ window: 1 }), [failed('still down')], 5)).toMatchObject({
+      deadUntil: 60_005,
+      reason: 'still down',
+    });
   });
 
   it('failures while already dead do not push the dead period further', () => {
@@ -191,10 +199,19 @@ describe('intervalOf', () => {
 
 describe('feedbackOf (attempt-job)', () => {
   const job = { domain: 'x.test', recipients: [] } as unknown as DeliveryJob;
-  const attempted = (result: Record<string, unknown>): JobResult => ({ kind: 'attempted', job, startedAt: 0, result: { outcomes: new Map(), ...result } });
+  const attempted = (result: Record<string, unknown>): JobResult => ({
+    kind: 'attempted',
+    job,
+    startedAt: 0,
+    result: { outcomes: new Map(), ...result },
+  });
   it.each<[string, JobResult, Feedback]>([
     ['a server answered', attempted({ answered: true }), { kind: 'answered' }],
-    ['no host gave a verdict', attempted({ unreachable: 'connect ECONNREFUSED' }), { kind: 'failed', reason: 'connect ECONNREFUSED' }],
+    [
+      'no host gave a verdict',
+      attempted({ unreachable: 'connect ECONNREFUSED' }),
+      { kind: 'failed', reason: 'connect ECONNREFUSED' },
+    ],
     ['neither (a DNS failure, say)', attempted({}), { kind: 'none' }],
     ['skipped as dead', { kind: 'skipped', job, why: { kind: 'dead', until: 1, reason: 'x' } }, { kind: 'none' }],
     ['skipped as busy', { kind: 'skipped', job, why: { kind: 'busy', until: 1 } }, { kind: 'none' }],

@@ -47,7 +47,8 @@ describe('dispatch memory', () => {
       refs.push(new WeakRef(job));
       source.next(job);
     };
-    // one destination, one attempt at a time, 10 jobs waiting throughout: 1,000 attempts end, each replaced by a new job
+    // one destination, one attempt at a time, 10 jobs waiting throughout: 1,000 attempts end, each replaced by a new
+    // job
     for (let i = 0; i <= 10; i += 1) push();
     for (let i = 0; i < 1_000; i += 1) {
       attempts[i]?.complete();
@@ -57,7 +58,8 @@ describe('dispatch memory', () => {
     await tick();
     gc();
     await tick();
-    // of the 1,000 finished jobs at most about the backlog's worth is still held (the queue compacts by halves), not all
+    // of the 1,000 finished jobs at most about the backlog's worth is still held (the queue compacts by halves), not
+    // all
     const held = refs.slice(0, 1_000).filter((r) => r.deref() !== undefined).length;
     expect(held).toBeLessThanOrEqual(11);
     // the running and waiting ones are all there
@@ -80,7 +82,8 @@ describe('dispatch memory', () => {
           },
           skip: (id) => of(id),
           // x answers, except its first attempt; every other destination fails once
-          feedback: (id): Feedback => (id.startsWith('x/') && id !== 'x/0' ? { kind: 'answered' } : { kind: 'failed', reason: 'refused' }),
+          feedback: (id): Feedback =>
+            id.startsWith('x/') && id !== 'x/0' ? { kind: 'answered' } : { kind: 'failed', reason: 'refused' },
           limits: { ...LIMITS, initial: 5, max: 5 },
           scheduler: ts,
         }),
@@ -92,12 +95,15 @@ describe('dispatch memory', () => {
         if (step === 'b') for (next = 0; next < 10; next += 1) jobs$.next(`d${next}/0`);
         if (step === 'c') for (let i = 1; i <= 5; i += 1) jobs$.next(`x/${i}`);
       });
-      // each other destination's job is fed as one ends, ten at a time (the dispatcher's cost grows with the destinations waiting at once)
+      // each other destination's job is fed as one ends, ten at a time (the dispatcher's cost grows with the
+      // destinations waiting at once)
       out$.subscribe((id) => {
         if (id.startsWith('d') && next <= 10_000) jobs$.next(`d${next++}/0`);
       });
     });
     // x was forgotten with the rest: a fresh window of 5, all five at 2 s
-    expect(starts.filter(([id]) => id.startsWith('x/') && id !== 'x/0')).toEqual([1, 2, 3, 4, 5].map((i) => [`x/${i}`, 2_000]));
+    expect(starts.filter(([id]) => id.startsWith('x/') && id !== 'x/0')).toEqual(
+      [1, 2, 3, 4, 5].map((i) => [`x/${i}`, 2_000]),
+    );
   });
 });

@@ -119,9 +119,12 @@ export async function createHarness(zone: DnsZone): Promise<Harness> {
       return scheduler;
     },
     store: (sender, recipients, body, receivedAt = Date.now()) =>
-      spool.store({ sender, recipients, clientAddress: '127.0.0.1', heloName: 'client.test', receivedAt }, (async function* () {
-        yield body;
-      })()),
+      spool.store(
+        { sender, recipients, clientAddress: '127.0.0.1', heloName: 'client.test', receivedAt },
+        (async function* () {
+          yield body;
+        })(),
+      ),
     async waitFor(what, check, timeoutMs = 10_000) {
       const started = Date.now();
       for (;;) {
@@ -132,7 +135,10 @@ export async function createHarness(zone: DnsZone): Promise<Harness> {
       }
     },
     outcomes: (recipient) =>
-      events.filter((e): e is Extract<AuditEvent, { type: 'delivery.outcome' }> => e.type === 'delivery.outcome' && e.recipient === recipient),
+      events.filter(
+        (e): e is Extract<AuditEvent, { type: 'delivery.outcome' }> =>
+          e.type === 'delivery.outcome' && e.recipient === recipient,
+      ),
     async close() {
       for (const { scheduler, transport } of running.splice(0)) {
         await scheduler.stop();

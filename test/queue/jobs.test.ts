@@ -3,7 +3,13 @@ import type { ClaimedMessage } from '../../src/domain/delivery.js';
 import type { MessageRecord, RecipientState } from '../../src/domain/envelope.js';
 import { splitIntoJobs, type SplitOptions } from '../../src/queue/jobs.js';
 
-const waiting = (recipient: string): RecipientState => ({ recipient, status: 'queued', attempts: 0, nextAttemptAt: 0, updatedAt: 0 });
+const waiting = (recipient: string): RecipientState => ({
+  recipient,
+  status: 'queued',
+  attempts: 0,
+  nextAttemptAt: 0,
+  updatedAt: 0,
+});
 
 /** A claimed message whose due recipients are `rcpts`, in RCPT order. */
 function claimed(rcpts: readonly string[]): ClaimedMessage {
@@ -19,10 +25,14 @@ function claimed(rcpts: readonly string[]): ClaimedMessage {
 
 const mx: SplitOptions = { groupOf: (domain) => domain, recipientLimit: 50 };
 /** Relay mode as the scheduler sets it up: one job for the relay, rated domains their own. */
-const relay = (rated: readonly string[], recipientLimit = 50): SplitOptions => ({ groupOf: (d) => (rated.includes(d) ? d : ''), recipientLimit });
+const relay = (rated: readonly string[], recipientLimit = 50): SplitOptions => ({
+  groupOf: (d) => (rated.includes(d) ? d : ''),
+  recipientLimit,
+});
 
 /** Each job as `domain: rcpt rcpt …`. */
-const shape = (m: ClaimedMessage, o: SplitOptions): string[] => splitIntoJobs(m, o).map((j) => `${j.domain}: ${j.recipients.map((r) => r.recipient).join(' ')}`);
+const shape = (m: ClaimedMessage, o: SplitOptions): string[] =>
+  splitIntoJobs(m, o).map((j) => `${j.domain}: ${j.recipients.map((r) => r.recipient).join(' ')}`);
 
 describe('splitIntoJobs', () => {
   it.each<[string, string[], SplitOptions, string[]]>([
@@ -71,12 +81,23 @@ describe('splitIntoJobs', () => {
 
   it('the limit applies per domain, and to the relay job', () => {
     const rcpts = ['a1@x.test', 'b1@y.test', 'a2@x.test', 'a3@x.test', 'b2@y.test'];
-    expect(shape(claimed(rcpts), { ...mx, recipientLimit: 2 })).toEqual(['x.test: a1@x.test a2@x.test', 'x.test: a3@x.test', 'y.test: b1@y.test b2@y.test']);
-    expect(shape(claimed(rcpts), relay([], 2))).toEqual([': a1@x.test b1@y.test', ': a2@x.test a3@x.test', ': b2@y.test']);
+    expect(shape(claimed(rcpts), { ...mx, recipientLimit: 2 })).toEqual([
+      'x.test: a1@x.test a2@x.test',
+      'x.test: a3@x.test',
+      'y.test: b1@y.test b2@y.test',
+    ]);
+    expect(shape(claimed(rcpts), relay([], 2))).toEqual([
+      ': a1@x.test b1@y.test',
+      ': a2@x.test a3@x.test',
+      ': b2@y.test',
+    ]);
   });
 
   it('a limit below 1 counts as 1', () => {
-    expect(shape(claimed(['a@x.test', 'b@x.test']), { ...mx, recipientLimit: 0 })).toEqual(['x.test: a@x.test', 'x.test: b@x.test']);
+    expect(shape(claimed(['a@x.test', 'b@x.test']), { ...mx, recipientLimit: 0 })).toEqual([
+      'x.test: a@x.test',
+      'x.test: b@x.test',
+    ]);
   });
 
   it('every job carries the claimed record', () => {

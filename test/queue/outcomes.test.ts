@@ -4,12 +4,24 @@ import type { MessageRecord, RecipientState } from '../../src/domain/envelope.js
 import type { DeliveryJob } from '../../src/domain/job.js';
 import { deferBounces, isExpired, planConfig, planUpdates } from '../../src/queue/outcomes.js';
 
-const state = (recipient: string, attempts = 0): RecipientState => ({ recipient, status: attempts === 0 ? 'queued' : 'deferred', attempts, nextAttemptAt: 0, updatedAt: 0 });
+const state = (recipient: string, attempts = 0): RecipientState => ({
+  recipient,
+  status: attempts === 0 ? 'queued' : 'deferred',
+  attempts,
+  nextAttemptAt: 0,
+  updatedAt: 0,
+});
 
 function jobOf(recipients: readonly RecipientState[], receivedAt = 0): DeliveryJob {
   const record: MessageRecord = {
     id: 'm1',
-    envelope: { sender: 'a@s.test', recipients: recipients.map((r) => r.recipient), clientAddress: '127.0.0.1', heloName: 'c', receivedAt },
+    envelope: {
+      sender: 'a@s.test',
+      recipients: recipients.map((r) => r.recipient),
+      clientAddress: '127.0.0.1',
+      heloName: 'c',
+      receivedAt,
+    },
     size: 1,
     recipients,
   };
@@ -31,7 +43,13 @@ describe('planUpdates', () => {
     expect(plan.updates).toEqual([
       { recipient: 'ok@x.test', status: 'delivered', attempts: 1, nextAttemptAt: now, lastResponse: '250 ok' },
       // third failed attempt: 60 s × 2² = 240 s
-      { recipient: 'later@x.test', status: 'deferred', attempts: 3, nextAttemptAt: now + 240_000, lastResponse: '451 later' },
+      {
+        recipient: 'later@x.test',
+        status: 'deferred',
+        attempts: 3,
+        nextAttemptAt: now + 240_000,
+        lastResponse: '451 later',
+      },
       { recipient: 'gone@x.test', status: 'bounced', attempts: 1, nextAttemptAt: now, lastResponse: '550 gone' },
     ]);
     expect(plan.bounced).toEqual([{ recipient: 'gone@x.test', response: '550 gone', expired: false }]);
@@ -47,9 +65,18 @@ describe('planUpdates', () => {
   });
 
   it('keeps bounced recipients deferred when the DSN could not be stored', () => {
-    const plan = deferBounces(planUpdates(job, outcomes, now, cfg, () => 0), now, cfg, () => 0);
+    const plan = deferBounces(
+      planUpdates(job, outcomes, now, cfg, () => 0),
+      now,
+      cfg,
+      () => 0,
+    );
     expect(plan.bounced).toEqual([]);
-    expect(plan.updates[2]).toMatchObject({ recipient: 'gone@x.test', status: 'deferred', nextAttemptAt: now + 60_000 });
+    expect(plan.updates[2]).toMatchObject({
+      recipient: 'gone@x.test',
+      status: 'deferred',
+      nextAttemptAt: now + 60_000,
+    });
   });
 
   it('defers recipients the attempt said nothing about', () => {

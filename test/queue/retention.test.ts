@@ -12,10 +12,21 @@ import { openFileSpool, type FileSpool } from '../../src/spool/file-spool.js';
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
 
-function record(id: string, statuses: readonly RecipientStatus[], updatedAt: readonly number[], receivedAt = 0): MessageRecord {
+function record(
+  id: string,
+  statuses: readonly RecipientStatus[],
+  updatedAt: readonly number[],
+  receivedAt = 0,
+): MessageRecord {
   return {
     id,
-    envelope: { sender: '', recipients: statuses.map((_, i) => `r${i}@x.test`), clientAddress: '::1', heloName: 'h', receivedAt },
+    envelope: {
+      sender: '',
+      recipients: statuses.map((_, i) => `r${i}@x.test`),
+      clientAddress: '::1',
+      heloName: 'h',
+      receivedAt,
+    },
     size: 1,
     recipients: statuses.map((status, i) => ({
       recipient: `r${i}@x.test`,
@@ -27,7 +38,7 @@ function record(id: string, statuses: readonly RecipientStatus[], updatedAt: rea
   };
 }
 
-describe('isExpired (the file spool\'s rule)', () => {
+describe("isExpired (the file spool's rule)", () => {
   const now = 100 * DAY;
   const before = now - 7 * DAY;
   it.each<[string, MessageRecord, boolean]>([
@@ -39,7 +50,11 @@ describe('isExpired (the file spool\'s rule)', () => {
     ['one old, the last update recent', record('a', ['delivered', 'bounced'], [now - 30 * DAY, now - 1 * DAY]), false],
     ['deferred, very old', record('a', ['deferred'], [now - 90 * DAY]), false],
     ['queued, very old', record('a', ['queued'], [now - 90 * DAY]), false],
-    ['delivered and deferred, both old', record('a', ['delivered', 'deferred'], [now - 90 * DAY, now - 90 * DAY]), false],
+    [
+      'delivered and deferred, both old',
+      record('a', ['delivered', 'deferred'], [now - 90 * DAY, now - 90 * DAY]),
+      false,
+    ],
     ['no recipients at all (never expected; kept)', record('a', [], [], 0), false],
   ])('%s -> %s', (_name, rec, expired) => {
     expect(isExpired(rec, before)).toBe(expired);
@@ -61,7 +76,10 @@ describe('retention$ against the file spool', () => {
   async function message(day: number, statuses: readonly RecipientStatus[], finishedDay = day): Promise<MessageRecord> {
     clock = jan(day);
     const rcpts = statuses.map((_, i) => `user${i}@example.test`);
-    const stored = await spool.store(envelope(rcpts, clock), Readable.from([Buffer.from('Subject: t\r\n\r\nbody\r\n')]));
+    const stored = await spool.store(
+      envelope(rcpts, clock),
+      Readable.from([Buffer.from('Subject: t\r\n\r\nbody\r\n')]),
+    );
     clock = jan(finishedDay, 13);
     return spool.update(
       stored.id,

@@ -10,7 +10,10 @@ const record = { id: 'm1' } as unknown as MessageRecord;
 const jobFor = (domain: string): DeliveryJob => ({ record, domain, recipients: [] });
 
 const host = (name: string, priority = 10): MxHost => ({ name, priority, addresses: ['127.0.0.1'] });
-const hosts = (domain: string, list: readonly MxHost[]): Resolved => ({ destination: { kind: 'hosts', domain, implicit: false, hosts: list }, ttlSeconds: 300 });
+const hosts = (domain: string, list: readonly MxHost[]): Resolved => ({
+  destination: { kind: 'hosts', domain, implicit: false, hosts: list },
+  ttlSeconds: 300,
+});
 
 describe('destinationKey', () => {
   let now = 0;
@@ -26,7 +29,13 @@ describe('destinationKey', () => {
   it.each<[string, string, boolean, string[], string]>([
     ['relay mode: everything goes to the smarthost', 'x.test', true, [], RELAY_DESTINATION],
     ['relay mode: a rated domain is its own destination', 'rated.test', true, ['rated.test'], 'rated:rated.test'],
-    ['MX mode: a rated domain is its own destination, whatever its MX', 'rated.test', false, ['rated.test'], 'rated:rated.test'],
+    [
+      'MX mode: a rated domain is its own destination, whatever its MX',
+      'rated.test',
+      false,
+      ['rated.test'],
+      'rated:rated.test',
+    ],
     ['MX mode: before the MX answer is cached, the domain itself', 'x.test', false, [], 'domain:x.test'],
   ])('%s', (_, domain, relay, rated, key) => {
     expect(destinationKey(jobFor(domain), relay, cache, new Set(rated))).toBe(key);
@@ -48,11 +57,16 @@ describe('destinationKey', () => {
   it('different MX host sets are different destinations', () => {
     cache.set('a.test', hosts('a.test', [host('mx1.shared.test'), host('mx2.shared.test')]));
     cache.set('c.test', hosts('c.test', [host('mx1.shared.test')]));
-    expect(destinationKey(jobFor('a.test'), false, cache, none)).not.toBe(destinationKey(jobFor('c.test'), false, cache, none));
+    expect(destinationKey(jobFor('a.test'), false, cache, none)).not.toBe(
+      destinationKey(jobFor('c.test'), false, cache, none),
+    );
   });
 
   it('a cached failure is no host set: the domain itself', () => {
-    cache.set('nullmx.test', { destination: { kind: 'failed', domain: 'nullmx.test', response: '5.1.10 null MX' }, ttlSeconds: 60 });
+    cache.set('nullmx.test', {
+      destination: { kind: 'failed', domain: 'nullmx.test', response: '5.1.10 null MX' },
+      ttlSeconds: 60,
+    });
     expect(destinationKey(jobFor('nullmx.test'), false, cache, none)).toBe('domain:nullmx.test');
   });
 
@@ -81,8 +95,18 @@ describe('RouteWarmer (real resolver, local DNS server)', () => {
 
   beforeAll(async () => {
     dns = await startDnsServer({
-      'one.test': { MX: [{ exchange: 'mx1.shared.test', priority: 10 }, { exchange: 'mx2.shared.test', priority: 20 }] },
-      'two.test': { MX: [{ exchange: 'mx2.shared.test', priority: 10 }, { exchange: 'mx1.shared.test', priority: 10 }] },
+      'one.test': {
+        MX: [
+          { exchange: 'mx1.shared.test', priority: 10 },
+          { exchange: 'mx2.shared.test', priority: 20 },
+        ],
+      },
+      'two.test': {
+        MX: [
+          { exchange: 'mx2.shared.test', priority: 10 },
+          { exchange: 'mx1.shared.test', priority: 10 },
+        ],
+      },
       'mx1.shared.test': { A: ['127.0.0.1'] },
       'mx2.shared.test': { A: ['127.0.0.2'] },
       'other.test': { MX: [{ exchange: 'mx1.shared.test', priority: 10 }] },
@@ -134,7 +158,12 @@ describe('RouteWarmer (real resolver, local DNS server)', () => {
   it('a failed look-up resolves (the attempt reports it) and is not cached; the next jobs skip it for 10 s, then look again', async () => {
     let now = Date.now();
     const cache = new MxCache(() => now);
-    const warmer = new RouteWarmer(cache, resolver, () => 0, () => now);
+    const warmer = new RouteWarmer(
+      cache,
+      resolver,
+      () => 0,
+      () => now,
+    );
     const before = mxQueries('broken.test');
     const waits = [lookup(warmer, 'broken.test'), lookup(warmer, 'broken.test')];
     await expect(Promise.all(waits)).resolves.toEqual([undefined, undefined]);

@@ -72,7 +72,12 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
     });
     expect(record.recipients[0]).toMatchObject({ attempts: 1, lastResponse: expect.stringMatching(/^250 /) });
     expect(h.events.filter((e) => e.type === 'delivery.attempt')).toEqual([
-      { type: 'delivery.attempt', id: stored.id, recipients: ['bob@example.test', 'Carol@Example.test'], host: `mx.example.test[127.0.0.1]:${s.port}` },
+      {
+        type: 'delivery.attempt',
+        id: stored.id,
+        recipients: ['bob@example.test', 'Carol@Example.test'],
+        host: `mx.example.test[127.0.0.1]:${s.port}`,
+      },
     ]);
     expect(h.outcomes('bob@example.test')).toMatchObject([{ outcome: 'delivered', attempts: 1 }]);
   });
@@ -104,7 +109,10 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
   });
 
   it('bounces a 5xx to the sender from <> with a correct RFC 3464 report', async () => {
-    const s = await sink({ rcpt: (a) => (a.startsWith('bob@') ? { code: 550, message: '5.1.1 <bob@example.test>: no such user' } : undefined) });
+    const s = await sink({
+      rcpt: (a) =>
+        a.startsWith('bob@') ? { code: 550, message: '5.1.1 <bob@example.test>: no such user' } : undefined,
+    });
     const stored = await h.store('alice@sender.test', ['bob@example.test'], body);
     h.start({ outboundPort: s.port });
     const [bounce] = await s.waitForMessages(1);
@@ -113,7 +121,10 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
     const dsn = await parseDsn(bounce?.raw ?? Buffer.alloc(0));
     expect(dsn.reportType).toBe('delivery-status');
     expect(dsn.mail.from?.value[0]?.address).toBe('MAILER-DAEMON@mta.sender.test');
-    expect(dsn.status[0]).toMatchObject({ 'reporting-mta': 'dns; mta.sender.test', 'x-gopherpost-queue-id': stored.id });
+    expect(dsn.status[0]).toMatchObject({
+      'reporting-mta': 'dns; mta.sender.test',
+      'x-gopherpost-queue-id': stored.id,
+    });
     expect(dsn.status[1]).toMatchObject({
       'final-recipient': 'rfc822; bob@example.test',
       action: 'failed',
@@ -142,12 +153,20 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
     h.start({ outboundPort: s.port });
     const [bounce] = await s.waitForMessages(1);
     const dsn = await parseDsn(bounce?.raw ?? Buffer.alloc(0));
-    expect(dsn.status[1]).toMatchObject({ 'final-recipient': 'rfc822; bob@nullmx.test', status: '5.1.10', 'diagnostic-code': expect.stringMatching(/^x-gopherpost; 5\.1\.10 .*null MX/) });
-    expect(h.events.filter((e) => e.type === 'delivery.attempt' && e.recipients.includes('bob@nullmx.test'))).toEqual([]);
+    expect(dsn.status[1]).toMatchObject({
+      'final-recipient': 'rfc822; bob@nullmx.test',
+      status: '5.1.10',
+      'diagnostic-code': expect.stringMatching(/^x-gopherpost; 5\.1\.10 .*null MX/),
+    });
+    expect(h.events.filter((e) => e.type === 'delivery.attempt' && e.recipients.includes('bob@nullmx.test'))).toEqual(
+      [],
+    );
   });
 
   it('bounces a recipient deferred past the queue lifetime', async () => {
-    const s = await sink({ rcpt: (a) => (a.startsWith('bob@') ? { code: 451, message: '4.3.0 greylisted' } : undefined) });
+    const s = await sink({
+      rcpt: (a) => (a.startsWith('bob@') ? { code: 451, message: '4.3.0 greylisted' } : undefined),
+    });
     await h.store('alice@sender.test', ['bob@example.test'], body, Date.now() - 2 * 3_600_000);
     h.start({ outboundPort: s.port, queueLifetimeHours: 1 });
     const [bounce] = await s.waitForMessages(1);
@@ -160,9 +179,17 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
   it('keeps per-recipient results of one transaction', async () => {
     const s = await sink({
       rcpt: (a) =>
-        a.startsWith('gone@') ? { code: 550, message: '5.1.1 no such user' } : a.startsWith('full@') ? { code: 452, message: '4.2.2 mailbox full' } : undefined,
+        a.startsWith('gone@')
+          ? { code: 550, message: '5.1.1 no such user' }
+          : a.startsWith('full@')
+            ? { code: 452, message: '4.2.2 mailbox full' }
+            : undefined,
     });
-    const stored = await h.store('alice@sender.test', ['ok@example.test', 'gone@example.test', 'full@example.test'], body);
+    const stored = await h.store(
+      'alice@sender.test',
+      ['ok@example.test', 'gone@example.test', 'full@example.test'],
+      body,
+    );
     h.start({ outboundPort: s.port, retryBaseSeconds: 60, retryMaxSeconds: 3840 });
     await s.waitForMessages(2); // the message, then the bounce for gone@
     expect(s.messages[0]?.to).toEqual(['ok@example.test']);
@@ -198,7 +225,10 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
     h.start({ outboundPort: s.port });
     await s.waitForMessages(1);
     const dialled = h.events.flatMap((e) => (e.type === 'delivery.attempt' ? [e.host] : []));
-    expect(dialled).toEqual([`mx-dead.fallback.test[127.0.0.2]:${s.port}`, `mx-live.fallback.test[127.0.0.1]:${s.port}`]);
+    expect(dialled).toEqual([
+      `mx-dead.fallback.test[127.0.0.2]:${s.port}`,
+      `mx-live.fallback.test[127.0.0.1]:${s.port}`,
+    ]);
     await h.waitFor('delivered', () => h.outcomes('bob@fallback.test').find((e) => e.outcome === 'delivered'));
   });
 
@@ -226,7 +256,7 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
 });
 
 describe('scheduler: destinations (SPEC §4)', () => {
-  it('sends all of a message\'s recipients at one destination in one transaction, split only at the recipient limit', async () => {
+  it("sends all of a message's recipients at one destination in one transaction, split only at the recipient limit", async () => {
     const s = await sink();
     const recipients = Array.from({ length: 120 }, (_, i) => `r${i}@example.test`);
     await h.store('alice@sender.test', recipients, body);
@@ -241,7 +271,8 @@ describe('scheduler: destinations (SPEC §4)', () => {
     // a window of one: shared, the messages of both domains go one after another over one
     // connection; as two destinations, two attempts would run at once on two connections
     const s = await sink({ delayMs: 20 });
-    for (let i = 0; i < 8; i++) await h.store('alice@sender.test', [`r${i}@${i % 2 === 0 ? 'example.test' : 'sibling.test'}`], body);
+    for (let i = 0; i < 8; i++)
+      await h.store('alice@sender.test', [`r${i}@${i % 2 === 0 ? 'example.test' : 'sibling.test'}`], body);
     h.start({ outboundPort: s.port, queueWorkers: 100, domainConcurrency: 1 });
     const got = await s.waitForMessages(8);
     expect(new Set(got.map((m) => m.to[0]?.split('@')[1]))).toEqual(new Set(['example.test', 'sibling.test']));
@@ -251,15 +282,22 @@ describe('scheduler: destinations (SPEC §4)', () => {
   it('marks a destination whose hosts refuse connections dead: its other messages are deferred without dialling', async () => {
     const s = await sink();
     for (let i = 0; i < 10; i++) await h.store('alice@sender.test', [`r${i}@down.test`], body);
-    h.start({ outboundPort: s.port, retryBaseSeconds: 60, retryMaxSeconds: 600 }, { initialConcurrency: 2, quickRetryBaseMs: 10, quickRetryMaxMs: 20 });
+    h.start(
+      { outboundPort: s.port, retryBaseSeconds: 60, retryMaxSeconds: 600 },
+      { initialConcurrency: 2, quickRetryBaseMs: 10, quickRetryMaxMs: 20 },
+    );
     await h.waitFor('all ten deferred', () => {
       const deferred = h.events.filter((e) => e.type === 'delivery.outcome' && e.outcome === 'deferred');
       return deferred.length >= 10 ? deferred : undefined;
     });
     const dialled = new Set(h.events.flatMap((e) => (e.type === 'delivery.attempt' ? [e.id] : [])));
     expect(dialled.size).toBeLessThan(10); // the cohort that failed, not every message
-    expect(h.events.filter((e) => e.type === 'destination.dead')).toMatchObject([{ destination: expect.stringContaining('mx.down.test'), reason: expect.stringMatching(/ECONNREFUSED/) }]);
-    const suspended = h.events.filter((e) => e.type === 'delivery.outcome' && e.response.startsWith('4.4.1 delivery temporarily suspended'));
+    expect(h.events.filter((e) => e.type === 'destination.dead')).toMatchObject([
+      { destination: expect.stringContaining('mx.down.test'), reason: expect.stringMatching(/ECONNREFUSED/) },
+    ]);
+    const suspended = h.events.filter(
+      (e) => e.type === 'delivery.outcome' && e.response.startsWith('4.4.1 delivery temporarily suspended'),
+    );
     expect(suspended.length).toBe(10 - dialled.size);
     // a mail for another destination is not held up by the dead one
     await h.store('alice@sender.test', ['bob@example.test'], body);
@@ -288,7 +326,12 @@ describe('scheduler (relay mode)', () => {
     await h.store('alice@sender.test', ['bob@example.test', 'carol@elsewhere.test'], body);
     h.start({ deliveryMode: 'relay', relay: { secure, host: '127.0.0.1', port: s.port, ...auth } });
     const [got] = await s.waitForMessages(1);
-    expect(got).toMatchObject({ user: 'relayuser', secure: true, from: 'alice@sender.test', to: ['bob@example.test', 'carol@elsewhere.test'] });
+    expect(got).toMatchObject({
+      user: 'relayuser',
+      secure: true,
+      from: 'alice@sender.test',
+      to: ['bob@example.test', 'carol@elsewhere.test'],
+    });
     expect(got?.raw.equals(body)).toBe(true);
   });
 });
@@ -318,7 +361,9 @@ describe('scheduler restart recovery', () => {
         random: Math.random,
       });
       await s.waitForMessages(1);
-      await h.waitFor('recorded', async () => ((await reopened.get(stored.id))?.recipients[0]?.status === 'delivered' ? true : undefined));
+      await h.waitFor('recorded', async () =>
+        (await reopened.get(stored.id))?.recipients[0]?.status === 'delivered' ? true : undefined,
+      );
       await scheduler.stop();
       await transport.close();
     } finally {

@@ -6,7 +6,15 @@ describe('MessageWindow', () => {
     it.each<[string, [string, number, number][], number]>([
       ['empty: the message limit', [], 3],
       ['by messages', [['a', 1, 1]], 2],
-      ['full by messages', [['a', 1, 1], ['b', 1, 1], ['c', 1, 1]], 0],
+      [
+        'full by messages',
+        [
+          ['a', 1, 1],
+          ['b', 1, 1],
+          ['c', 1, 1],
+        ],
+        0,
+      ],
       ['recipients below the limit: messages decide', [['a', 2, 9]], 2],
       ['recipients at the limit: none', [['a', 2, 10]], 0],
       ['recipients over the limit (one big message): none', [['a', 1, 40]], 0],

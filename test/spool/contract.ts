@@ -33,7 +33,8 @@ function bodyOf(text: string): AsyncIterable<Buffer> {
   return Readable.from([Buffer.from(text)]);
 }
 
-const claimedIds = async (spool: Spool, now: number, limit = 100): Promise<string[]> => (await spool.claim(now, limit)).map((c) => c.record.id);
+const claimedIds = async (spool: Spool, now: number, limit = 100): Promise<string[]> =>
+  (await spool.claim(now, limit)).map((c) => c.record.id);
 const ids = (records: readonly MessageRecord[]): string[] => records.map((r) => r.id);
 
 /** One suite, every backend: the Spool contract. */
@@ -61,7 +62,10 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
     it('keeps address case and removes exact duplicate recipients', async () => {
       const f = await open();
       try {
-        const record = await f.spool.store(envelope({ recipients: ['X@Example.test', 'X@Example.test', 'y@example.test'] }, f.now()), bodyOf('a\r\n'));
+        const record = await f.spool.store(
+          envelope({ recipients: ['X@Example.test', 'X@Example.test', 'y@example.test'] }, f.now()),
+          bodyOf('a\r\n'),
+        );
         expect(record.envelope.recipients).toEqual(['X@Example.test', 'y@example.test']);
       } finally {
         await f.close();
@@ -131,8 +135,20 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
         await f.spool.claim(f.now(), 10);
         const later = f.now() + 30_000;
         const updated = await f.spool.update(record.id, [
-          { recipient: 'Bob@example.test', status: 'delivered', attempts: 1, nextAttemptAt: f.now(), lastResponse: '250 ok' },
-          { recipient: 'carol@example.test', status: 'deferred', attempts: 1, nextAttemptAt: later, lastResponse: '451 try later' },
+          {
+            recipient: 'Bob@example.test',
+            status: 'delivered',
+            attempts: 1,
+            nextAttemptAt: f.now(),
+            lastResponse: '250 ok',
+          },
+          {
+            recipient: 'carol@example.test',
+            status: 'deferred',
+            attempts: 1,
+            nextAttemptAt: later,
+            lastResponse: '451 try later',
+          },
         ]);
         expect(updated.recipients.map((r) => [r.status, r.lastResponse])).toEqual([
           ['delivered', '250 ok'],
@@ -145,7 +161,9 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
         expect(await f.spool.claim(f.now(), 10)).toEqual([]);
         f.advance(30_000);
         const [again] = await f.spool.claim(f.now(), 10);
-        expect(again?.due.map((r) => [r.recipient, r.attempts, r.lastResponse])).toEqual([['carol@example.test', 1, '451 try later']]);
+        expect(again?.due.map((r) => [r.recipient, r.attempts, r.lastResponse])).toEqual([
+          ['carol@example.test', 1, '451 try later'],
+        ]);
       } finally {
         await f.close();
       }
@@ -154,17 +172,34 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
     it('claims only the recipients that are due, and the rest when they fall due', async () => {
       const f = await open();
       try {
-        const record = await f.spool.store(envelope({ recipients: ['a@one.test', 'b@two.test'] }, f.now()), bodyOf('x\r\n'));
+        const record = await f.spool.store(
+          envelope({ recipients: ['a@one.test', 'b@two.test'] }, f.now()),
+          bodyOf('x\r\n'),
+        );
         await f.spool.claim(f.now(), 10);
         await f.spool.update(record.id, [
-          { recipient: 'a@one.test', status: 'deferred', attempts: 1, nextAttemptAt: f.now() + 1_000, lastResponse: '451 a' },
-          { recipient: 'b@two.test', status: 'deferred', attempts: 3, nextAttemptAt: f.now() + 5_000, lastResponse: '451 b' },
+          {
+            recipient: 'a@one.test',
+            status: 'deferred',
+            attempts: 1,
+            nextAttemptAt: f.now() + 1_000,
+            lastResponse: '451 a',
+          },
+          {
+            recipient: 'b@two.test',
+            status: 'deferred',
+            attempts: 3,
+            nextAttemptAt: f.now() + 5_000,
+            lastResponse: '451 b',
+          },
         ]);
         await f.spool.release(record.id);
         f.advance(1_000);
         const [early] = await f.spool.claim(f.now(), 10);
         expect(early?.due.map((r) => r.recipient)).toEqual(['a@one.test']);
-        await f.spool.update(record.id, [{ recipient: 'a@one.test', status: 'delivered', attempts: 2, nextAttemptAt: f.now(), lastResponse: '250 a' }]);
+        await f.spool.update(record.id, [
+          { recipient: 'a@one.test', status: 'delivered', attempts: 2, nextAttemptAt: f.now(), lastResponse: '250 a' },
+        ]);
         await f.spool.release(record.id);
         expect(await f.spool.nextDueAt()).toBe(f.now() + 4_000);
         f.advance(4_000);
@@ -183,7 +218,11 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
         await f.spool.release(record.id, f.now() + 2_000);
         expect(await f.spool.claim(f.now(), 10)).toEqual([]);
         expect(await f.spool.nextDueAt()).toBe(f.now() + 2_000);
-        expect((await f.spool.get(record.id))?.recipients[0]).toMatchObject({ status: 'queued', attempts: 0, nextAttemptAt: record.envelope.receivedAt });
+        expect((await f.spool.get(record.id))?.recipients[0]).toMatchObject({
+          status: 'queued',
+          attempts: 0,
+          nextAttemptAt: record.envelope.receivedAt,
+        });
         f.advance(2_000);
         expect(await claimedIds(f.spool, f.now())).toEqual([record.id]);
       } finally {
@@ -227,7 +266,9 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
     it('streams a body of many chunks back whole, and an empty body too', async () => {
       const f = await open();
       try {
-        const chunks = Array.from({ length: 50 }, (_, i) => Buffer.alloc(16 * 1024 + i, String.fromCharCode(97 + (i % 26))));
+        const chunks = Array.from({ length: 50 }, (_, i) =>
+          Buffer.alloc(16 * 1024 + i, String.fromCharCode(97 + (i % 26))),
+        );
         const whole = Buffer.concat(chunks);
         const big = await f.spool.store(envelope({}, f.now()), Readable.from(chunks));
         expect(big.size).toBe(whole.length);
@@ -245,7 +286,9 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
       try {
         const stored: MessageRecord[] = [];
         for (let i = 0; i < 5; i++) {
-          stored.push(await f.spool.store(envelope({ recipients: [`r${i}@example.test`] }, f.now()), bodyOf(`${i}\r\n`)));
+          stored.push(
+            await f.spool.store(envelope({ recipients: [`r${i}@example.test`] }, f.now()), bodyOf(`${i}\r\n`)),
+          );
           f.advance(1_000);
         }
         const first = await f.spool.list({ limit: 2 });
@@ -258,7 +301,15 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
 
         const done = stored[1] as MessageRecord;
         await f.spool.claim(f.now(), 10);
-        await f.spool.update(done.id, [{ recipient: 'r1@example.test', status: 'delivered', attempts: 1, nextAttemptAt: f.now(), lastResponse: '250 ok' }]);
+        await f.spool.update(done.id, [
+          {
+            recipient: 'r1@example.test',
+            status: 'delivered',
+            attempts: 1,
+            nextAttemptAt: f.now(),
+            lastResponse: '250 ok',
+          },
+        ]);
         for (const r of stored) await f.spool.release(r.id);
         const waiting = await f.spool.list({ limit: 10, waiting: true });
         expect(ids(waiting.items)).toEqual(ids(stored.filter((r) => r !== done)));
@@ -267,7 +318,9 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
 
         expect(await f.spool.get('00000000000000000000')).toBeUndefined();
         await expect(
-          f.spool.update('00000000000000000000', [{ recipient: 'Bob@example.test', status: 'delivered', attempts: 1, nextAttemptAt: f.now() }]),
+          f.spool.update('00000000000000000000', [
+            { recipient: 'Bob@example.test', status: 'delivered', attempts: 1, nextAttemptAt: f.now() },
+          ]),
         ).rejects.toBeInstanceOf(SpoolError);
       } finally {
         await f.close();
@@ -286,8 +339,20 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
         expect(await f.spool.depth()).toBe(2);
         expect(await f.spool.nextDueAt()).toBeUndefined(); // claimed: nothing else waits
         const done = await f.spool.update(record.id, [
-          { recipient: 'Bob@example.test', status: 'delivered', attempts: 1, nextAttemptAt: f.now(), lastResponse: '250 ok' },
-          { recipient: 'carol@example.test', status: 'bounced', attempts: 1, nextAttemptAt: f.now(), lastResponse: '550 no' },
+          {
+            recipient: 'Bob@example.test',
+            status: 'delivered',
+            attempts: 1,
+            nextAttemptAt: f.now(),
+            lastResponse: '250 ok',
+          },
+          {
+            recipient: 'carol@example.test',
+            status: 'bounced',
+            attempts: 1,
+            nextAttemptAt: f.now(),
+            lastResponse: '550 no',
+          },
         ]);
         expect(done.recipients.map((r) => r.status)).toEqual(['delivered', 'bounced']);
         expect(await f.spool.depth()).toBe(0);
@@ -307,8 +372,19 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
         const a = await f.spool.store(envelope({ recipients: ['a@one.test'] }, f.now()), bodyOf('a\r\n'));
         const b = await f.spool.store(envelope({ recipients: ['b@two.test'] }, f.now()), bodyOf('b\r\n'));
         await f.spool.claim(f.now(), 10);
-        for (const [record, recipient] of [[a, 'a@one.test'], [b, 'b@two.test']] as const) {
-          await f.spool.update(record.id, [{ recipient, status: 'deferred', attempts: 1, nextAttemptAt: f.now() + 3_600_000, lastResponse: '451 later' }]);
+        for (const [record, recipient] of [
+          [a, 'a@one.test'],
+          [b, 'b@two.test'],
+        ] as const) {
+          await f.spool.update(record.id, [
+            {
+              recipient,
+              status: 'deferred',
+              attempts: 1,
+              nextAttemptAt: f.now() + 3_600_000,
+              lastResponse: '451 later',
+            },
+          ]);
           await f.spool.release(record.id);
         }
         expect(await f.spool.claim(f.now(), 10)).toEqual([]);
@@ -320,7 +396,9 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
           ['b@two.test', 1],
         ]);
         // the state keeps the last response; lastResponse is optional in updates
-        const kept = await f.spool.update(a.id, [{ recipient: 'a@one.test', status: 'deferred', attempts: 2, nextAttemptAt: f.now() + 1_000 }]);
+        const kept = await f.spool.update(a.id, [
+          { recipient: 'a@one.test', status: 'deferred', attempts: 2, nextAttemptAt: f.now() + 1_000 },
+        ]);
         expect(kept.recipients[0]?.lastResponse).toBe('451 later');
       } finally {
         await f.close();
@@ -330,9 +408,20 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
     it('retries now the later recipients of a message that is partly due already', async () => {
       const f = await open();
       try {
-        const m = await f.spool.store(envelope({ recipients: ['now@one.test', 'later@two.test'] }, f.now()), bodyOf('m\r\n'));
+        const m = await f.spool.store(
+          envelope({ recipients: ['now@one.test', 'later@two.test'] }, f.now()),
+          bodyOf('m\r\n'),
+        );
         await f.spool.claim(f.now(), 10);
-        await f.spool.update(m.id, [{ recipient: 'later@two.test', status: 'deferred', attempts: 1, nextAttemptAt: f.now() + 3_600_000, lastResponse: '451 later' }]);
+        await f.spool.update(m.id, [
+          {
+            recipient: 'later@two.test',
+            status: 'deferred',
+            attempts: 1,
+            nextAttemptAt: f.now() + 3_600_000,
+            lastResponse: '451 later',
+          },
+        ]);
         await f.spool.release(m.id);
         expect(await f.spool.retryNow()).toBe(1);
         const [claimed] = await f.spool.claim(f.now(), 10);
@@ -349,8 +438,20 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
         await f.spool.claim(f.now(), 10);
         expect(await f.spool.retryNow(a.id)).toBe(0); // being attempted
         await f.spool.update(a.id, [
-          { recipient: 'a@one.test', status: 'deferred', attempts: 1, nextAttemptAt: f.now() + 60_000, lastResponse: '451 later' },
-          { recipient: 'b@one.test', status: 'deferred', attempts: 1, nextAttemptAt: f.now() + 90_000, lastResponse: '451 later' },
+          {
+            recipient: 'a@one.test',
+            status: 'deferred',
+            attempts: 1,
+            nextAttemptAt: f.now() + 60_000,
+            lastResponse: '451 later',
+          },
+          {
+            recipient: 'b@one.test',
+            status: 'deferred',
+            attempts: 1,
+            nextAttemptAt: f.now() + 90_000,
+            lastResponse: '451 later',
+          },
         ]);
         await f.spool.release(a.id);
         expect(await f.spool.retryNow(a.id)).toBe(2);
@@ -367,7 +468,10 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
       try {
         const minute = (at: number): number => Math.floor(at / 60_000) * 60_000;
         const t0 = f.now();
-        const a = await f.spool.store(envelope({ recipients: ['a@one.test', 'b@One.test', 'c@two.test'] }, t0), bodyOf('a\r\n'));
+        const a = await f.spool.store(
+          envelope({ recipients: ['a@one.test', 'b@One.test', 'c@two.test'] }, t0),
+          bodyOf('a\r\n'),
+        );
         f.advance(120_000);
         await f.spool.store(envelope({ recipients: ['d@one.test'] }, f.now()), bodyOf('b\r\n'));
         const sorted = (cells: readonly { domain: string; minute: number; recipients: number }[]) =>
@@ -378,7 +482,9 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
           { domain: 'two.test', minute: minute(t0), recipients: 1 },
         ]);
         await f.spool.claim(f.now(), 10);
-        await f.spool.update(a.id, [{ recipient: 'c@two.test', status: 'delivered', attempts: 1, nextAttemptAt: f.now(), lastResponse: '250 ok' }]);
+        await f.spool.update(a.id, [
+          { recipient: 'c@two.test', status: 'delivered', attempts: 1, nextAttemptAt: f.now(), lastResponse: '250 ok' },
+        ]);
         expect(sorted(await f.spool.shape())).toEqual([
           { domain: 'one.test', minute: minute(t0), recipients: 2 },
           { domain: 'one.test', minute: minute(f.now()), recipients: 1 },
@@ -392,13 +498,32 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
       const f = await open();
       try {
         const finished: MessageRecord[] = [];
-        for (let i = 0; i < 3; i++) finished.push(await f.spool.store(envelope({ recipients: [`d${i}@example.test`] }, f.now()), bodyOf(`${i}\r\n`)));
+        for (let i = 0; i < 3; i++)
+          finished.push(
+            await f.spool.store(envelope({ recipients: [`d${i}@example.test`] }, f.now()), bodyOf(`${i}\r\n`)),
+          );
         const waiting = await f.spool.store(envelope({ recipients: ['w@example.test'] }, f.now()), bodyOf('w\r\n'));
         await f.spool.claim(f.now(), 10);
         for (const [i, r] of finished.entries()) {
-          await f.spool.update(r.id, [{ recipient: `d${i}@example.test`, status: i === 2 ? 'bounced' : 'delivered', attempts: 1, nextAttemptAt: f.now(), lastResponse: '250 ok' }]);
+          await f.spool.update(r.id, [
+            {
+              recipient: `d${i}@example.test`,
+              status: i === 2 ? 'bounced' : 'delivered',
+              attempts: 1,
+              nextAttemptAt: f.now(),
+              lastResponse: '250 ok',
+            },
+          ]);
         }
-        await f.spool.update(waiting.id, [{ recipient: 'w@example.test', status: 'deferred', attempts: 1, nextAttemptAt: f.now() + 1_000, lastResponse: '451 later' }]);
+        await f.spool.update(waiting.id, [
+          {
+            recipient: 'w@example.test',
+            status: 'deferred',
+            attempts: 1,
+            nextAttemptAt: f.now() + 1_000,
+            lastResponse: '451 later',
+          },
+        ]);
         for (const r of [...finished, waiting]) await f.spool.release(r.id);
         expect(await f.spool.expire(f.now(), 10)).toEqual({ removed: 0, more: false }); // updated just now
         f.advance(60_000);

@@ -7,7 +7,12 @@ import { seeded } from '../helpers/random.js';
 
 const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
 const idAt = (ms: number, n: number): string => joinId(ms, n);
-const entry = (id: string, due: number, domains: [string, number][] = [['example.test', 1]], last = due): DueEntry => ({ id, due, last, domains });
+const entry = (id: string, due: number, domains: [string, number][] = [['example.test', 1]], last = due): DueEntry => ({
+  id,
+  due,
+  last,
+  domains,
+});
 
 describe('message ids as numbers', () => {
   it('splits an id into its time and random halves and joins it back', () => {
@@ -91,7 +96,12 @@ describe('DueIndex', () => {
 
   it('shapes waiting recipients by domain and minute of arrival, and pages ids oldest first', () => {
     const index = new DueIndex();
-    index.set(entry(idAt(T0 + 61_000, 1), T0, [['one.test', 2], ['two.test', 1]]));
+    index.set(
+      entry(idAt(T0 + 61_000, 1), T0, [
+        ['one.test', 2],
+        ['two.test', 1],
+      ]),
+    );
     index.set(entry(idAt(T0 + 1_000, 1), T0, [['one.test', 1]]));
     index.set(entry(idAt(T0 + 2_000, 1), T0, [['one.test', 4]]));
     const cells = index.shape().sort((x, y) => x.domain.localeCompare(y.domain) || x.minute - y.minute);
@@ -129,7 +139,10 @@ describe('DueIndex', () => {
         const limit = 1 + Math.floor(random() * 5);
         const expected = [...model]
           .filter(([, m]) => !m.claimed && m.due <= now)
-          .sort(([ia, a], [ib, b]) => a.due - b.due || (splitId(ia).time - splitId(ib).time || splitId(ia).random - splitId(ib).random))
+          .sort(
+            ([ia, a], [ib, b]) =>
+              a.due - b.due || splitId(ia).time - splitId(ib).time || splitId(ia).random - splitId(ib).random,
+          )
           .slice(0, limit)
           .map(([id]) => id);
         expect(index.popDue(now, limit).map((p) => p.id)).toEqual(expected);
@@ -158,7 +171,18 @@ describe('DueIndex', () => {
 describe('due journal records', () => {
   it('round-trips set and drop records, and stops at a torn or corrupt tail', () => {
     const records: JournalRecord[] = [
-      { kind: 'set', entry: entry(idAt(T0, 1), T0 + 5, [['one.test', 3], ['zwei.example', 1]], T0 + 90_000) },
+      {
+        kind: 'set',
+        entry: entry(
+          idAt(T0, 1),
+          T0 + 5,
+          [
+            ['one.test', 3],
+            ['zwei.example', 1],
+          ],
+          T0 + 90_000,
+        ),
+      },
       { kind: 'drop', id: idAt(T0, 2) },
       { kind: 'set', entry: entry(idAt(T0, 3), T0, [['ünïcode.test', 1]]) },
     ];

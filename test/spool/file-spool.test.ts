@@ -49,7 +49,11 @@ describe('file spool layout', () => {
       await spool.checkpoint(); // state files are written at checkpoints
       const files = (await readdir(join(dir, '2026-11-24'))).sort();
       expect(files).toEqual(
-        [`${record.id}.json`, `${record.id}_${recipientHash('Bob@example.test')}.eml`, `${record.id}_${recipientHash('carol@example.test')}.eml`].sort(),
+        [
+          `${record.id}.json`,
+          `${record.id}_${recipientHash('Bob@example.test')}.eml`,
+          `${record.id}_${recipientHash('carol@example.test')}.eml`,
+        ].sort(),
       );
       expect(files.join(' ')).not.toMatch(/bob|carol|example/i);
       const a = await stat(join(dir, '2026-11-24', files[1] ?? ''));
@@ -68,7 +72,10 @@ describe('file spool layout', () => {
     const spool = await openFileSpool({ path: dir, inlineLimit: 1024 });
     try {
       const chunk = Buffer.alloc(64 * 1024, 'a');
-      const record = await spool.store(envelope({ receivedAt: Date.now() }), Readable.from(Array.from({ length: 40 }, () => chunk)));
+      const record = await spool.store(
+        envelope({ receivedAt: Date.now() }),
+        Readable.from(Array.from({ length: 40 }, () => chunk)),
+      );
       expect(record.size).toBe(40 * 64 * 1024);
       expect((await readAll(await spool.openBody(record))).length).toBe(record.size);
       expect(await readdir(join(dir, 'tmp'))).toEqual([]);
@@ -89,9 +96,13 @@ describe('file spool layout', () => {
       const kept = await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('kept\r\n')]));
       await spool.checkpoint(); // rotates onto /dev/full
       const filesBefore = await listTree(dir);
-      await expect(spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('x\r\n')]))).rejects.toBeInstanceOf(SpoolError);
+      await expect(
+        spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('x\r\n')])),
+      ).rejects.toBeInstanceOf(SpoolError);
       expect((await spool.list({ limit: 100 })).items.map((r) => r.id)).toEqual([kept.id]);
-      expect((await listTree(dir)).filter((f) => !f.startsWith('wal/'))).toEqual(filesBefore.filter((f) => !f.startsWith('wal/')));
+      expect((await listTree(dir)).filter((f) => !f.startsWith('wal/'))).toEqual(
+        filesBefore.filter((f) => !f.startsWith('wal/')),
+      );
       // the log moved to a fresh segment: the next message is stored
       const record = await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('y\r\n')]));
       expect((await readAll(await spool.openBody(record))).toString()).toBe('y\r\n');
@@ -105,7 +116,9 @@ describe('file spool layout', () => {
     const dir = await tempDir();
     const at = Date.UTC(2026, 10, 24, 10, 0, 0);
     const lines: { level: string; msg: string; err?: string }[] = [];
-    const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
+    const logger = createLogger('info', {
+      write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]),
+    });
     const spool = await openFileSpool({ path: dir, now: () => at, checkpointMs: 40, logger });
     const day = join(dir, '2026-11-24');
     try {
@@ -115,8 +128,20 @@ describe('file spool layout', () => {
       // the date folder becomes a file: the state file of the next change cannot be written
       await rename(day, `${day}.aside`);
       await writeFile(day, 'not a folder');
-      await spool.update(record.id, [{ recipient: 'Bob@example.test', status: 'deferred', attempts: 1, lastResponse: '451 later', nextAttemptAt: at + 60_000 }]);
-      await eventually(() => lines.some((l) => l.level === 'warn'), 5_000, () => 'the warning');
+      await spool.update(record.id, [
+        {
+          recipient: 'Bob@example.test',
+          status: 'deferred',
+          attempts: 1,
+          lastResponse: '451 later',
+          nextAttemptAt: at + 60_000,
+        },
+      ]);
+      await eventually(
+        () => lines.some((l) => l.level === 'warn'),
+        5_000,
+        () => 'the warning',
+      );
       await new Promise((resolve) => setTimeout(resolve, 200)); // several more failing checkpoints
       const warnings = lines.filter((l) => l.level === 'warn');
       expect(warnings).toHaveLength(1);
@@ -125,8 +150,14 @@ describe('file spool layout', () => {
       expect(await readdir(join(dir, 'wal'))).not.toEqual([]); // the change is still in the log
       await rm(day);
       await rename(`${day}.aside`, day);
-      await eventually(() => lines.some((l) => l.level === 'info' && /succeed again/.test(l.msg)), 5_000, () => 'the recovery line');
-      const state = JSON.parse(await readFile(join(day, `${record.id}.json`), 'utf8')) as { recipients: { status: string }[] };
+      await eventually(
+        () => lines.some((l) => l.level === 'info' && /succeed again/.test(l.msg)),
+        5_000,
+        () => 'the recovery line',
+      );
+      const state = JSON.parse(await readFile(join(day, `${record.id}.json`), 'utf8')) as {
+        recipients: { status: string }[];
+      };
       expect(state.recipients.map((r) => r.status)).toEqual(['deferred', 'queued']);
     } finally {
       await spool.close();
@@ -141,7 +172,9 @@ describe('file spool layout', () => {
     try {
       // a file where the date folder should be: placing the message fails after commit
       await (await import('node:fs/promises')).writeFile(join(dir, '2026-11-24'), 'not a folder');
-      await expect(spool.store(envelope({}, at), Readable.from([Buffer.from('x\r\n')]))).rejects.toBeInstanceOf(SpoolError);
+      await expect(spool.store(envelope({}, at), Readable.from([Buffer.from('x\r\n')]))).rejects.toBeInstanceOf(
+        SpoolError,
+      );
       expect((await spool.list({ limit: 100 })).items).toEqual([]);
       expect(await readdir(join(dir, 'tmp'))).toEqual([]);
       await spool.close();
@@ -160,7 +193,9 @@ describe('file spool layout', () => {
     const at = Date.UTC(2026, 10, 24, 10, 0, 0);
     const spool = await openFileSpool({ path: dir, now: () => at, checkpointMs: 3_600_000 });
     const record = await spool.store(envelope({}, at), Readable.from([Buffer.from('Subject: keep\r\n\r\nme\r\n')]));
-    await spool.update(record.id, [{ recipient: 'Bob@example.test', status: 'delivered', attempts: 1, nextAttemptAt: at }]);
+    await spool.update(record.id, [
+      { recipient: 'Bob@example.test', status: 'delivered', attempts: 1, nextAttemptAt: at },
+    ]);
     // simulate a crash before the checkpoint: files never reached the disk
     await rm(join(dir, '2026-11-24'), { recursive: true });
     const reopened = await openFileSpool({ path: dir, now: () => at });
@@ -223,11 +258,27 @@ describe('file spool layout', () => {
     const dir = await tempDir();
     let clock = Date.UTC(2026, 10, 24, 10, 0, 0);
     const spool = await openFileSpool({ path: dir, now: () => clock });
-    const waiting = await spool.store(envelope({ recipients: ['w@one.test', 'x@two.test'] }, clock), Readable.from([Buffer.from('w\r\n')]));
-    const done = await spool.store(envelope({ recipients: ['d@one.test'] }, clock), Readable.from([Buffer.from('d\r\n')]));
+    const waiting = await spool.store(
+      envelope({ recipients: ['w@one.test', 'x@two.test'] }, clock),
+      Readable.from([Buffer.from('w\r\n')]),
+    );
+    const done = await spool.store(
+      envelope({ recipients: ['d@one.test'] }, clock),
+      Readable.from([Buffer.from('d\r\n')]),
+    );
     await spool.claim(clock, 10);
-    await spool.update(waiting.id, [{ recipient: 'w@one.test', status: 'deferred', attempts: 1, nextAttemptAt: clock + 60_000, lastResponse: '451 later' }]);
-    await spool.update(done.id, [{ recipient: 'd@one.test', status: 'delivered', attempts: 1, nextAttemptAt: clock, lastResponse: '250 ok' }]);
+    await spool.update(waiting.id, [
+      {
+        recipient: 'w@one.test',
+        status: 'deferred',
+        attempts: 1,
+        nextAttemptAt: clock + 60_000,
+        lastResponse: '451 later',
+      },
+    ]);
+    await spool.update(done.id, [
+      { recipient: 'd@one.test', status: 'delivered', attempts: 1, nextAttemptAt: clock, lastResponse: '250 ok' },
+    ]);
     await spool.close();
     // a finished message's state file is never read at start-up: make it unreadable to prove it
     await (await import('node:fs/promises')).writeFile(join(dir, '2026-11-24', `${done.id}.json`), '{ not json');
@@ -237,7 +288,9 @@ describe('file spool layout', () => {
       expect(await reopened.nextDueAt()).toBe(clock); // x@two.test is still due
       const [m] = await reopened.claim(clock, 10);
       expect(m?.due.map((r) => r.recipient)).toEqual(['x@two.test']);
-      await reopened.update(waiting.id, [{ recipient: 'x@two.test', status: 'delivered', attempts: 1, nextAttemptAt: clock, lastResponse: '250 ok' }]);
+      await reopened.update(waiting.id, [
+        { recipient: 'x@two.test', status: 'delivered', attempts: 1, nextAttemptAt: clock, lastResponse: '250 ok' },
+      ]);
       await reopened.release(waiting.id);
       expect(await reopened.nextDueAt()).toBe(clock + 60_000);
       clock += 60_000;
@@ -257,7 +310,9 @@ describe('file spool layout', () => {
       const a = await spool.store(envelope({ recipients: ['a@one.test'] }, at), Readable.from([Buffer.from('a\r\n')]));
       const b = await spool.store(envelope({ recipients: ['b@one.test'] }, at), Readable.from([Buffer.from('b\r\n')]));
       await spool.claim(at, 10);
-      await spool.update(b.id, [{ recipient: 'b@one.test', status: 'bounced', attempts: 1, nextAttemptAt: at, lastResponse: '550 no' }]);
+      await spool.update(b.id, [
+        { recipient: 'b@one.test', status: 'bounced', attempts: 1, nextAttemptAt: at, lastResponse: '550 no' },
+      ]);
       // as the disk holds it right now, the due journal's appends included (they are not synced on their own)
       const copy = `${dir}-copy`;
       await cp(dir, copy, { recursive: true });
@@ -281,10 +336,15 @@ describe('file spool layout', () => {
     const dir = await tempDir();
     const at = Date.UTC(2026, 10, 24, 10, 0, 0);
     const spool = await openFileSpool({ path: dir, now: () => at });
-    const a = await spool.store(envelope({ recipients: ['a@one.test', 'b@two.test'] }, at), Readable.from([Buffer.from('a\r\n')]));
+    const a = await spool.store(
+      envelope({ recipients: ['a@one.test', 'b@two.test'] }, at),
+      Readable.from([Buffer.from('a\r\n')]),
+    );
     const b = await spool.store(envelope({ recipients: ['c@one.test'] }, at), Readable.from([Buffer.from('b\r\n')]));
     await spool.claim(at, 10);
-    await spool.update(b.id, [{ recipient: 'c@one.test', status: 'delivered', attempts: 1, nextAttemptAt: at, lastResponse: '250 ok' }]);
+    await spool.update(b.id, [
+      { recipient: 'c@one.test', status: 'delivered', attempts: 1, nextAttemptAt: at, lastResponse: '250 ok' },
+    ]);
     await spool.close();
     await rm(join(dir, 'due'), { recursive: true });
     const orphan = join(dir, '2026-11-24', 'abcdefghij0123456789_0123456789abcdef.eml');
@@ -308,11 +368,22 @@ describe('file spool layout', () => {
     const kept: string[] = [];
     try {
       for (let i = 0; i < 20; i++) {
-        const r = await spool.store(envelope({ recipients: [`r${i}@d${i % 3}.test`] }, at + i), Readable.from([Buffer.from(`${i}\r\n`)]));
+        const r = await spool.store(
+          envelope({ recipients: [`r${i}@d${i % 3}.test`] }, at + i),
+          Readable.from([Buffer.from(`${i}\r\n`)]),
+        );
         if (i % 4 === 0) kept.push(r.id);
         else {
           await spool.claim(at + 100, 100);
-          await spool.update(r.id, [{ recipient: `r${i}@d${i % 3}.test`, status: 'delivered', attempts: 1, nextAttemptAt: at, lastResponse: '250 ok' }]);
+          await spool.update(r.id, [
+            {
+              recipient: `r${i}@d${i % 3}.test`,
+              status: 'delivered',
+              attempts: 1,
+              nextAttemptAt: at,
+              lastResponse: '250 ok',
+            },
+          ]);
         }
       }
       for (const id of kept) await spool.release(id);
@@ -407,7 +478,8 @@ describe('file spool layout', () => {
     // segment, still holding its five records. (A commit that would grow a fresh file
     // may move the log on to a spare between two checkpoints, at most once per 200 ms:
     // rotate again until the first file is the segment just begun.)
-    const current = async (): Promise<string> => (await readdir(join(dir, 'wal'))).find((n) => /^\d{12}\.wal$/.test(n)) ?? '';
+    const current = async (): Promise<string> =>
+      (await readdir(join(dir, 'wal'))).find((n) => /^\d{12}\.wal$/.test(n)) ?? '';
     for (let i = 0; i < 5 && (await stat(join(dir, 'wal', await current()))).ino !== firstInode; i++) {
       const filler = await spool.store(envelope({}, at), body());
       await spool.remove(filler.id);

@@ -27,7 +27,10 @@ describe('checkpoint sync (§4)', () => {
 
   it('with syncfs, does nothing else', async () => {
     const synced: string[] = [];
-    await syncFilesystem('/nonexistent', ['/nonexistent/a'], { syncfs: () => Promise.resolve(true), fsync: (p) => Promise.resolve(void synced.push(p)) });
+    await syncFilesystem('/nonexistent', ['/nonexistent/a'], {
+      syncfs: () => Promise.resolve(true),
+      fsync: (p) => Promise.resolve(void synced.push(p)),
+    });
     expect(synced).toEqual([]);
   });
 });

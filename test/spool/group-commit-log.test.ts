@@ -13,13 +13,17 @@ async function logged(dir: string): Promise<string[]> {
   const ids: string[] = [];
   const names = (await readdir(dir)).filter((n) => segmentSeq(n) !== undefined).sort();
   for (const name of names) {
-    for (const { entry } of decodeSegment(await readFile(join(dir, name)), segmentSeq(name) ?? 0).records) if (entry.t === 'del') ids.push(entry.id);
+    for (const { entry } of decodeSegment(await readFile(join(dir, name)), segmentSeq(name) ?? 0).records)
+      if (entry.t === 'del') ids.push(entry.id);
   }
   return ids;
 }
 
 /** A log in a new temp folder (`openLog` may put files there first), closed and removed after `work`. */
-async function withLog(openLog: (dir: string) => Promise<GroupCommitLog>, work: (log: GroupCommitLog, dir: string) => Promise<void>): Promise<void> {
+async function withLog(
+  openLog: (dir: string) => Promise<GroupCommitLog>,
+  work: (log: GroupCommitLog, dir: string) => Promise<void>,
+): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
   const log = await openLog(dir);
   try {
@@ -32,12 +36,15 @@ async function withLog(openLog: (dir: string) => Promise<GroupCommitLog>, work: 
 
 describe('group-commit log on its I/O thread (§4)', () => {
   it('commits many concurrent appends, every one readable after', async () => {
-    await withLog((dir) => GroupCommitLog.open(dir, 1), async (log, dir) => {
-      const ids = Array.from({ length: 200 }, (_, i) => `m${i}`);
-      const segments = await Promise.all(ids.map(async (id) => (await log.append(encodeRecord(del(id)).frame)).seq));
-      expect(new Set(segments)).toEqual(new Set([1]));
-      expect(await logged(dir)).toEqual(ids);
-    });
+    await withLog(
+      (dir) => GroupCommitLog.open(dir, 1),
+      async (log, dir) => {
+        const ids = Array.from({ length: 200 }, (_, i) => `m${i}`);
+        const segments = await Promise.all(ids.map(async (id) => (await log.append(encodeRecord(del(id)).frame)).seq));
+        expect(new Set(segments)).toEqual(new Set([1]));
+        expect(await logged(dir)).toEqual(ids);
+      },
+    );
   });
 
   it('survives its thread dying: waiting appends fail, later ones go to a new thread and a new segment', async () => {
@@ -46,7 +53,12 @@ describe('group-commit log on its I/O thread (§4)', () => {
     const log = await GroupCommitLog.open(dir, 1, { threads: { commit, background: new IoThread(dir, 'background') } });
     try {
       await log.append(encodeRecord(del('before')).frame);
-      const inFlight = Array.from({ length: 50 }, (_, i) => log.append(encodeRecord(del(`during${i}`)).frame).then(() => `during${i}`, () => undefined));
+      const inFlight = Array.from({ length: 50 }, (_, i) =>
+        log.append(encodeRecord(del(`during${i}`)).frame).then(
+          () => `during${i}`,
+          () => undefined,
+        ),
+      );
       await commit.terminate();
       const acknowledged = (await Promise.all(inFlight)).filter((id): id is string => id !== undefined);
       const after = (await log.append(encodeRecord(del('after')).frame)).seq;
@@ -63,7 +75,9 @@ describe('group-commit log on its I/O thread (§4)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'gp-wal-'));
     const thread = new IoThread(dir, 'commit');
     try {
-      await expect(thread.request({ kind: 'record', frame: encodeRecord(del('orphan')).frame })).rejects.toThrow(/not open/);
+      await expect(thread.request({ kind: 'record', frame: encodeRecord(del('orphan')).frame })).rejects.toThrow(
+        /not open/,
+      );
       await expect(thread.request({ kind: 'rotate' })).resolves.toMatchObject({ seq: 0, sealed: 0 });
       expect(await readdir(dir)).toEqual([]);
     } finally {
@@ -92,7 +106,12 @@ describe('group-commit log on its I/O thread (§4)', () => {
   it('keeps at most 128 MiB of recycled spares, and a quiet log gives back all but the two largest', async () => {
     await withLog(
       async (dir) => {
-        for (const [seq, mib] of [[1, 60], [2, 60], [3, 60], [4, 1]] as const) {
+        for (const [seq, mib] of [
+          [1, 60],
+          [2, 60],
+          [3, 60],
+          [4, 1],
+        ] as const) {
           const file = await open(join(dir, name(seq)), 'w');
           await file.truncate(mib * 1024 * 1024); // sparse: sizes are what counts
           await file.close();
@@ -101,42 +120,56 @@ describe('group-commit log on its I/O thread (§4)', () => {
       },
       async (log, dir) => {
         await log.recycle([1, 2, 3, 4]);
-        expect((await readdir(dir)).sort()).toEqual([name(5), `spare-${name(1)}`, `spare-${name(2)}`, `spare-${name(4)}`]); // 3 would pass 128 MiB
+        expect((await readdir(dir)).sort()).toEqual([
+          name(5),
+          `spare-${name(1)}`,
+          `spare-${name(2)}`,
+          `spare-${name(4)}`,
+        ]); // 3 would pass 128 MiB
         // nothing is written: after ten quiet looks the smallest spare goes
-        await expect.poll(async () => (await readdir(dir)).sort(), { timeout: 5_000 }).toEqual([name(5), `spare-${name(1)}`, `spare-${name(2)}`]);
+        await expect
+          .poll(async () => (await readdir(dir)).sort(), { timeout: 5_000 })
+          .toEqual([name(5), `spare-${name(1)}`, `spare-${name(2)}`]);
       },
     );
   });
 
   it('with preallocate, makes two zero-filled spares at start-up and moves the log on to one at the next commit', async () => {
-    await withLog((dir) => GroupCommitLog.open(dir, 1, { preallocate: true }), async (log, dir) => {
-      await log.preparing;
-      const spares = async (): Promise<string[]> => (await readdir(dir)).filter((n) => n.startsWith('spare-'));
-      expect(await spares()).toHaveLength(2);
-      for (const name of await spares()) {
-        const data = await readFile(join(dir, name));
-        expect(data.length).toBe(16 * 1024 * 1024);
-        expect(data.every((byte) => byte === 0)).toBe(true);
-      }
-      // segment 1 was a new file (the spares did not exist yet): the next commit goes to a spare instead of growing it
-      expect((await log.append(encodeRecord(del('first')).frame)).seq).toBe(2);
-      expect(await spares()).toHaveLength(1);
-      expect((await stat(join(dir, '000000000002.wal'))).size).toBe(16 * 1024 * 1024);
-      expect(await logged(dir)).toEqual(['first']);
-    });
+    await withLog(
+      (dir) => GroupCommitLog.open(dir, 1, { preallocate: true }),
+      async (log, dir) => {
+        await log.preparing;
+        const spares = async (): Promise<string[]> => (await readdir(dir)).filter((n) => n.startsWith('spare-'));
+        expect(await spares()).toHaveLength(2);
+        for (const name of await spares()) {
+          const data = await readFile(join(dir, name));
+          expect(data.length).toBe(16 * 1024 * 1024);
+          expect(data.every((byte) => byte === 0)).toBe(true);
+        }
+        // segment 1 was a new file (the spares did not exist yet): the next commit goes to a spare instead of growing
+        // it
+        expect((await log.append(encodeRecord(del('first')).frame)).seq).toBe(2);
+        expect(await spares()).toHaveLength(1);
+        expect((await stat(join(dir, '000000000002.wal'))).size).toBe(16 * 1024 * 1024);
+        expect(await logged(dir)).toEqual(['first']);
+      },
+    );
   });
 
   it('with preallocate, makes spares again as soon as a commit finds none ready (the folder wiped under it)', async () => {
-    await withLog((dir) => GroupCommitLog.open(dir, 1, { preallocate: true }), async (log, dir) => {
-      await log.preparing;
-      await log.append(encodeRecord(del('before')).frame);
-      for (const entry of await readdir(dir)) await rm(join(dir, entry), { force: true });
-      const segment = (await log.append(encodeRecord(del('after')).frame)).seq;
-      expect(segment).toBeGreaterThan(2); // a new file: its name was gone, and so were the spares
-      const spares = async (): Promise<number> => (await readdir(dir)).filter((n) => n.startsWith('spare-')).length;
-      await expect.poll(spares, { timeout: 10_000 }).toBe(2);
-      expect(await logged(dir)).toEqual(['after']);
-    });
+    await withLog(
+      (dir) => GroupCommitLog.open(dir, 1, { preallocate: true }),
+      async (log, dir) => {
+        await log.preparing;
+        await log.append(encodeRecord(del('before')).frame);
+        for (const entry of await readdir(dir)) await rm(join(dir, entry), { force: true });
+        const segment = (await log.append(encodeRecord(del('after')).frame)).seq;
+        expect(segment).toBeGreaterThan(2); // a new file: its name was gone, and so were the spares
+        const spares = async (): Promise<number> => (await readdir(dir)).filter((n) => n.startsWith('spare-')).length;
+        await expect.poll(spares, { timeout: 10_000 }).toBe(2);
+        expect(await logged(dir)).toEqual(['after']);
+      },
+    );
   });
 
   it('moves on to a spare when a commit would grow a reused segment past the blocks it has, never extending it', async () => {
@@ -162,10 +195,13 @@ describe('group-commit log on its I/O thread (§4)', () => {
   });
 
   it('runs syncfs on its background thread (coreutils `sync --file-system`)', async () => {
-    await withLog((dir) => GroupCommitLog.open(dir, 1), async (log, dir) => {
-      expect(await log.syncfs(dir)).toBe(true);
-      expect(await log.syncfs(join(dir, 'no-such-folder'))).toBe(false); // sync fails: the caller falls back to fsync
-    });
+    await withLog(
+      (dir) => GroupCommitLog.open(dir, 1),
+      async (log, dir) => {
+        expect(await log.syncfs(dir)).toBe(true);
+        expect(await log.syncfs(join(dir, 'no-such-folder'))).toBe(false); // sync fails: the caller falls back to fsync
+      },
+    );
   });
 
   it('answers a request it does not know with an error instead of leaving it waiting', async () => {

@@ -8,7 +8,15 @@ import { evictionNotice, persistenceNotice } from '../../src/spool/redis/durabil
 import type { MessageRecord } from '../../src/domain/envelope.js';
 import { SpoolError, type RecipientUpdate, type Spool } from '../../src/spool/spool.js';
 import { reservePort } from '../helpers/sink.js';
-import { deleteKeys, keysUnder, REDIS_URL, redisUnavailable, startTcpProxy, uniquePrefix, withRedis } from '../helpers/redis.js';
+import {
+  deleteKeys,
+  keysUnder,
+  REDIS_URL,
+  redisUnavailable,
+  startTcpProxy,
+  uniquePrefix,
+  withRedis,
+} from '../helpers/redis.js';
 import { envelope, readAll, spoolContract } from './contract.js';
 
 const unavailable = await redisUnavailable();
@@ -131,7 +139,10 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
       const [aNode] = await withRedis((r) => r.zrange(`${prefix}nodes`, 0, -1));
       const b = await open({ prefix, nodeTtlMs: 60_000 });
       try {
-        const record = await a.store(envelope({ recipients: ['only@example.test'], receivedAt: Date.now() }), bodyOf('x\r\n'));
+        const record = await a.store(
+          envelope({ recipients: ['only@example.test'], receivedAt: Date.now() }),
+          bodyOf('x\r\n'),
+        );
         expect(await claimedIds(a, Date.now())).toEqual([record.id]);
         // a stalls past its heartbeat (as in a long pause): b's next claim takes a's claim over
         await withRedis((r) => r.zadd(`${prefix}nodes`, 0, aNode ?? ''));
@@ -142,11 +153,21 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
         expect(await withRedis((r) => r.hget(`${prefix}owners`, record.id))).toBe(bNode);
         expect(await a.claim(Date.now(), 10)).toEqual([]);
         expect(await withRedis((r) => r.smembers(`${prefix}held:${bNode ?? ''}`))).toEqual([record.id]);
-        const done = await b.update(record.id, [{ recipient: 'only@example.test', status: 'delivered', attempts: 1, nextAttemptAt: Date.now(), lastResponse: '250 ok' }]);
+        const done = await b.update(record.id, [
+          {
+            recipient: 'only@example.test',
+            status: 'delivered',
+            attempts: 1,
+            nextAttemptAt: Date.now(),
+            lastResponse: '250 ok',
+          },
+        ]);
         expect(done.recipients[0]?.status).toBe('delivered');
         await b.release(record.id);
         expect((await a.get(record.id))?.recipients[0]?.status).toBe('delivered');
-        expect(await withRedis((r) => r.exists(`${prefix}owners`, `${prefix}claims`, `${prefix}held:${bNode ?? ''}`))).toBe(0);
+        expect(
+          await withRedis((r) => r.exists(`${prefix}owners`, `${prefix}claims`, `${prefix}held:${bNode ?? ''}`)),
+        ).toBe(0);
       } finally {
         await a.close();
         await b.close();
@@ -160,7 +181,10 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
       const b = await open({ prefix });
       try {
         for (let i = 0; i < 50; i++) {
-          await (i % 2 ? a : b).store(envelope({ recipients: [`r${i}@example.test`, `s${i}@other.test`], receivedAt: Date.now() }), bodyOf(`${i}\r\n`));
+          await (i % 2 ? a : b).store(
+            envelope({ recipients: [`r${i}@example.test`, `s${i}@other.test`], receivedAt: Date.now() }),
+            bodyOf(`${i}\r\n`),
+          );
         }
         const claimed: string[] = [];
         const recipients: string[] = [];
@@ -225,16 +249,35 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
 
   describe('indexes and counters', () => {
     /** A spool on its own prefix with a clock the test moves. */
-    async function clocked(): Promise<{ spool: Spool; prefix: string; clock: { now: number }; close(): Promise<void> }> {
+    async function clocked(): Promise<{
+      spool: Spool;
+      prefix: string;
+      clock: { now: number };
+      close(): Promise<void>;
+    }> {
       const prefix = nextPrefix();
       const clock = { now: Date.UTC(2026, 10, 24, 12, 0, 0) };
       const spool = await open({ prefix, now: () => clock.now });
       return { spool, prefix, clock, close: async () => (await spool.close(), await deleteKeys(prefix)) };
     }
-    const delivered = (recipient: string, at: number): RecipientUpdate => ({ recipient, status: 'delivered', attempts: 1, nextAttemptAt: at, lastResponse: '250 ok' });
-    const deferred = (recipient: string, at: number): RecipientUpdate => ({ recipient, status: 'deferred', attempts: 1, nextAttemptAt: at, lastResponse: '451 later' });
+    const delivered = (recipient: string, at: number): RecipientUpdate => ({
+      recipient,
+      status: 'delivered',
+      attempts: 1,
+      nextAttemptAt: at,
+      lastResponse: '250 ok',
+    });
+    const deferred = (recipient: string, at: number): RecipientUpdate => ({
+      recipient,
+      status: 'deferred',
+      attempts: 1,
+      nextAttemptAt: at,
+      lastResponse: '451 later',
+    });
     const sortedShape = async (spool: Spool): Promise<[string, number, number][]> =>
-      (await spool.shape()).map((c): [string, number, number] => [c.domain, c.minute, c.recipients]).sort((x, y) => x[0].localeCompare(y[0]) || x[1] - y[1]);
+      (await spool.shape())
+        .map((c): [string, number, number] => [c.domain, c.minute, c.recipients])
+        .sort((x, y) => x[0].localeCompare(y[0]) || x[1] - y[1]);
 
     it('lays the keys out as documented, a claimed message out of due', async () => {
       const { spool, prefix, clock, close } = await clocked();
@@ -242,10 +285,23 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
         const record = await spool.store(envelope({}, clock.now), bodyOf('x\r\n'));
         const node = (await withRedis((r) => r.zrange(`${prefix}nodes`, 0, -1)))[0] ?? '';
         const layout = (...names: string[]): string[] => names.map((n) => `${prefix}${n}`).sort();
-        expect(await keysUnder(prefix)).toEqual(layout(`body:${record.id}`, 'depth', 'due', 'messages', `msg:${record.id}`, 'nodes', 'shape', 'waiting'));
+        expect(await keysUnder(prefix)).toEqual(
+          layout(`body:${record.id}`, 'depth', 'due', 'messages', `msg:${record.id}`, 'nodes', 'shape', 'waiting'),
+        );
         await spool.claim(clock.now, 10);
         expect(await keysUnder(prefix)).toEqual(
-          layout(`body:${record.id}`, 'claims', 'depth', `held:${node}`, 'messages', `msg:${record.id}`, 'nodes', 'owners', 'shape', 'waiting'),
+          layout(
+            `body:${record.id}`,
+            'claims',
+            'depth',
+            `held:${node}`,
+            'messages',
+            `msg:${record.id}`,
+            'nodes',
+            'owners',
+            'shape',
+            'waiting',
+          ),
         );
         await spool.release(record.id, clock.now + 5_000);
         expect(await withRedis((r) => r.zscore(`${prefix}due`, record.id))).toBe(String(clock.now + 5_000));
@@ -260,7 +316,10 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
       try {
         const t0 = clock.now;
         const t1 = t0 + 60_000;
-        const m1 = await spool.store(envelope({ recipients: ['a@one.test', 'B@ONE.test', 'c@two.test'] }, t0), bodyOf('1\r\n'));
+        const m1 = await spool.store(
+          envelope({ recipients: ['a@one.test', 'B@ONE.test', 'c@two.test'] }, t0),
+          bodyOf('1\r\n'),
+        );
         clock.now = t1;
         const m2 = await spool.store(envelope({ recipients: ['d@two.test'] }, t1), bodyOf('2\r\n'));
         clock.now += 1; // same minute, a later message
@@ -273,7 +332,11 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
           ['two.test', t1, 1],
         ]);
         expect(await claimedIds(spool, clock.now)).toEqual([m1.id, m2.id, m3.id]);
-        await spool.update(m1.id, [delivered('a@one.test', t1), deferred('B@ONE.test', t1 + 1_000), { ...delivered('c@two.test', t1), status: 'bounced' }]);
+        await spool.update(m1.id, [
+          delivered('a@one.test', t1),
+          deferred('B@ONE.test', t1 + 1_000),
+          { ...delivered('c@two.test', t1), status: 'bounced' },
+        ]);
         await spool.update(m2.id, [deferred('d@two.test', t1 + 1_000)]);
         await spool.update(m2.id, [deferred('d@two.test', t1 + 2_000)]); // waiting stays waiting: no change
         await spool.update(m3.id, [delivered('e@three.test', t1)]);
@@ -308,10 +371,17 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
         const stored: MessageRecord[] = [];
         for (let i = 0; i < 14; i++) {
           if (i % 3 === 0) clock.now += 1_000; // three messages share each millisecond
-          stored.push(await spool.store(envelope({ recipients: [`r${i}@example.test`] }, clock.now), bodyOf(`${i}\r\n`)));
+          stored.push(
+            await spool.store(envelope({ recipients: [`r${i}@example.test`] }, clock.now), bodyOf(`${i}\r\n`)),
+          );
         }
-        const order = [...stored].sort((x, y) => x.envelope.receivedAt - y.envelope.receivedAt || (x.id < y.id ? -1 : 1)).map((r) => r.id);
-        const walk = async (options: { waiting?: boolean }, between?: (page: number) => Promise<void>): Promise<string[][]> => {
+        const order = [...stored]
+          .sort((x, y) => x.envelope.receivedAt - y.envelope.receivedAt || (x.id < y.id ? -1 : 1))
+          .map((r) => r.id);
+        const walk = async (
+          options: { waiting?: boolean },
+          between?: (page: number) => Promise<void>,
+        ): Promise<string[][]> => {
           const pages: string[][] = [];
           let after: string | undefined;
           do {
@@ -356,8 +426,14 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
     it('moves an unclaimed message in due when it is updated', async () => {
       const { spool, clock, close } = await clocked();
       try {
-        const record = await spool.store(envelope({ recipients: ['a@one.test', 'b@one.test'] }, clock.now), bodyOf('x\r\n'));
-        await spool.update(record.id, [deferred('a@one.test', clock.now + 5_000), deferred('b@one.test', clock.now + 9_000)]);
+        const record = await spool.store(
+          envelope({ recipients: ['a@one.test', 'b@one.test'] }, clock.now),
+          bodyOf('x\r\n'),
+        );
+        await spool.update(record.id, [
+          deferred('a@one.test', clock.now + 5_000),
+          deferred('b@one.test', clock.now + 9_000),
+        ]);
         expect(await spool.nextDueAt()).toBe(clock.now + 5_000);
         expect(await spool.claim(clock.now, 10)).toEqual([]);
         clock.now += 5_000;
@@ -374,7 +450,11 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
         const count = 1_050; // more than one retry batch
         const later = clock.now + 3_600_000;
         for (let i = 0; i < count; i += 150) {
-          await Promise.all(Array.from({ length: Math.min(150, count - i) }, (_, j) => spool.store(envelope({ recipients: [`r${i + j}@example.test`] }, later), bodyOf('x\r\n'))));
+          await Promise.all(
+            Array.from({ length: Math.min(150, count - i) }, (_, j) =>
+              spool.store(envelope({ recipients: [`r${i + j}@example.test`] }, later), bodyOf('x\r\n')),
+            ),
+          );
         }
         expect(await spool.claim(clock.now, 10)).toEqual([]);
         expect(await spool.retryNow()).toBe(count);
@@ -469,10 +549,18 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
       const spool = await open({ prefix, retentionDays: 2 });
       try {
         const record = await spool.store(envelope({ receivedAt: Date.now() }), bodyOf('x\r\n'));
-        const ttls = (): Promise<number[]> => withRedis(async (r) => [await r.pttl(`${prefix}msg:${record.id}`), await r.pttl(`${prefix}body:${record.id}`)]);
-        await spool.update(record.id, [{ recipient: 'Bob@example.test', status: 'delivered', attempts: 1, nextAttemptAt: Date.now() }]);
+        const ttls = (): Promise<number[]> =>
+          withRedis(async (r) => [
+            await r.pttl(`${prefix}msg:${record.id}`),
+            await r.pttl(`${prefix}body:${record.id}`),
+          ]);
+        await spool.update(record.id, [
+          { recipient: 'Bob@example.test', status: 'delivered', attempts: 1, nextAttemptAt: Date.now() },
+        ]);
         expect(await ttls()).toEqual([-1, -1]); // carol still waits
-        await spool.update(record.id, [{ recipient: 'carol@example.test', status: 'bounced', attempts: 1, nextAttemptAt: Date.now() }]);
+        await spool.update(record.id, [
+          { recipient: 'carol@example.test', status: 'bounced', attempts: 1, nextAttemptAt: Date.now() },
+        ]);
         for (const ttl of await ttls()) {
           expect(ttl).toBeGreaterThan(2 * 86_400_000 - 60_000);
           expect(ttl).toBeLessThanOrEqual(2 * 86_400_000);
@@ -492,7 +580,9 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
     it('fails to open, promptly and with SpoolError, when nothing listens', async () => {
       const port = await reservePort();
       const started = Date.now();
-      await expect(openRedisSpool({ url: `redis://127.0.0.1:${port}`, prefix: nextPrefix() })).rejects.toBeInstanceOf(SpoolError);
+      await expect(openRedisSpool({ url: `redis://127.0.0.1:${port}`, prefix: nextPrefix() })).rejects.toBeInstanceOf(
+        SpoolError,
+      );
       expect(Date.now() - started).toBeLessThan(3_000);
     });
 
@@ -545,7 +635,8 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
         const left = await keysUnder(prefix);
         expect(left.filter((k) => !k.endsWith(':nodes') && !k.includes(':tmp:'))).toEqual([]);
         // the partial body may outlive the failed DEL, but only under its idle expiry
-        for (const tmp of left.filter((k) => k.includes(':tmp:'))) expect(await withRedis((r) => r.pttl(tmp))).toBeGreaterThan(0);
+        for (const tmp of left.filter((k) => k.includes(':tmp:')))
+          expect(await withRedis((r) => r.pttl(tmp))).toBeGreaterThan(0);
       } finally {
         await spool.close();
         await proxy.close();
@@ -568,7 +659,8 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
             return undefined;
           }
         });
-        if (appendonly === 'no') expect(log.lines()).toContainEqual({ level: 'warn', msg: expect.stringContaining('appendonly no') });
+        if (appendonly === 'no')
+          expect(log.lines()).toContainEqual({ level: 'warn', msg: expect.stringContaining('appendonly no') });
         else expect(log.lines().length).toBeGreaterThan(0);
       } finally {
         await spool.close();

@@ -20,7 +20,8 @@ export function adminUrlFor(healthAddr: string | undefined, healthPort: string |
   let port = parsed.value.port;
   if (healthPort !== undefined && healthPort.trim() !== '') {
     const override = parsePort(healthPort.trim());
-    if (override === undefined) throw new CliError(`SMTP_HEALTH_PORT="${healthPort}": expected a port 1-65535`, EXIT.usage);
+    if (override === undefined)
+      throw new CliError(`SMTP_HEALTH_PORT="${healthPort}": expected a port 1-65535`, EXIT.usage);
     port = override;
   }
   return `http://${urlHost(parsed.value.host)}:${port}`;

@@ -27,7 +27,7 @@ async function errorFrom(response: Response, url: string): Promise<CliError> {
     // not JSON: keep the status line
   }
   const code = response.status === 401 || response.status === 403 ? EXIT.noPermission : EXIT.failure;
-  const hint = response.status === 401 ? ' (set SMTP_ADMIN_TOKEN to the daemon\'s token)' : '';
+  const hint = response.status === 401 ? " (set SMTP_ADMIN_TOKEN to the daemon's token)" : '';
   return new CliError(`${url}: ${message}${hint}`, code);
 }
 

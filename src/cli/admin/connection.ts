@@ -21,7 +21,11 @@ interface ConnectionOptions {
 /** `--url`, `--token` and `--json`, declared on a parent command and read by its sub-commands. */
 export function addConnectionOptions(command: Command, env: AdminEnv): Command {
   return command
-    .option('--url <url>', 'admin API base URL (default from SMTP_HEALTH_ADDR / SMTP_HEALTH_PORT)', typeof env.adminUrl === 'string' ? env.adminUrl : undefined)
+    .option(
+      '--url <url>',
+      'admin API base URL (default from SMTP_HEALTH_ADDR / SMTP_HEALTH_PORT)',
+      typeof env.adminUrl === 'string' ? env.adminUrl : undefined,
+    )
     .option('--token <token>', 'bearer token (default: SMTP_ADMIN_TOKEN; prefer the variable, arguments show in ps)')
     .option('--json', 'print the API response as JSON');
 }

@@ -41,11 +41,13 @@ export function messagesCommand(env: AdminEnv, io: CliIo): Command {
   ).addHelpText(
     'after',
     '\nTalks to the admin API of a running daemon (SMTP_HEALTH_ADDR, SMTP_ADMIN_TOKEN).\n' +
-      'Examples:\n  gopherpost messages ls --limit 20\n  gopherpost messages ls --all --json | jq -r \'.messages[].id\'\n  gopherpost messages show 01hzx3k9v2q7m4d8c6b1 --raw > message.eml',
+      "Examples:\n  gopherpost messages ls --limit 20\n  gopherpost messages ls --all --json | jq -r '.messages[].id'\n  gopherpost messages show 01hzx3k9v2q7m4d8c6b1 --raw > message.eml",
   );
 
   addPagingOptions(
-    messages.command('ls', { isDefault: true }).description('list stored messages, finished ones too, a page at a time, oldest first'),
+    messages
+      .command('ls', { isDefault: true })
+      .description('list stored messages, finished ones too, a page at a time, oldest first'),
     'messages',
   ).action(async (flags: PagingFlags, command: Command) => {
     const { client, json } = connect(command, env);

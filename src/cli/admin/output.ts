@@ -45,7 +45,11 @@ function clip(text: string, width: number): string {
 }
 
 /** A plain text table with a header row, left-aligned unless told otherwise. */
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[], options: TableOptions = {}): string {
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  options: TableOptions = {},
+): string {
   const { maxWidth = 60, align = [], omitHeader = false } = options;
   const cells = [header, ...rows].map((row) => row.map((cell) => clip(cell, maxWidth)));
   const widths = header.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
@@ -55,11 +59,12 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   };
   return cells
     .slice(omitHeader ? 1 : 0)
-    .map((row) =>
-      row
-        .map((cell, i) => pad(cell, i, i === row.length - 1))
-        .join('  ')
-        .trimEnd() + '\n',
+    .map(
+      (row) =>
+        row
+          .map((cell, i) => pad(cell, i, i === row.length - 1))
+          .join('  ')
+          .trimEnd() + '\n',
     )
     .join('');
 }

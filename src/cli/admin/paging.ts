@@ -47,7 +47,8 @@ export function parseCount(flag: string, text: string | undefined, max = MAX_LIM
 }
 
 export function parsePaging(flags: PagingFlags): Paging {
-  if (flags.after !== undefined && flags.after.trim() === '') throw new CliError('--after: expected a cursor', EXIT.usage);
+  if (flags.after !== undefined && flags.after.trim() === '')
+    throw new CliError('--after: expected a cursor', EXIT.usage);
   return { limit: parseCount('--limit', flags.limit), after: flags.after?.trim(), all: flags.all === true };
 }
 
@@ -65,7 +66,11 @@ export function pageQuery(limit: number | undefined, after: string | undefined):
  * calling `onPage` on each before asking for the next. Resolves with the
  * last page fetched.
  */
-export async function walkPages<P extends Paged>(paging: Paging, fetchPage: (after: string | undefined) => Promise<P>, onPage: (page: P) => void): Promise<P> {
+export async function walkPages<P extends Paged>(
+  paging: Paging,
+  fetchPage: (after: string | undefined) => Promise<P>,
+  onPage: (page: P) => void,
+): Promise<P> {
   let page = await fetchPage(paging.after);
   onPage(page);
   while (paging.all && page.next !== undefined) {

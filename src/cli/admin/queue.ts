@@ -2,7 +2,15 @@ import { Command } from 'commander';
 import type { FlushResult, QueueList, QueueShapeView, RemoveResult, RetryResult } from '../../http/api-types.js';
 import { addConnectionOptions, connect, type AdminEnv } from './connection.js';
 import { plural, printJson, type CliIo } from './output.js';
-import { addPagingOptions, nextPageHint, pageQuery, parseCount, parsePaging, printPages, type PagingFlags } from './paging.js';
+import {
+  addPagingOptions,
+  nextPageHint,
+  pageQuery,
+  parseCount,
+  parsePaging,
+  printPages,
+  type PagingFlags,
+} from './paging.js';
 import { formatShape } from './shape.js';
 
 const QUEUE_HEADER = ['ID', 'RECIPIENT', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST RESPONSE'];
@@ -18,11 +26,20 @@ export function queueCommand(env: AdminEnv, io: CliIo): Command {
       'Examples:\n  gopherpost queue ls --limit 50\n  gopherpost queue ls --all\n  gopherpost queue shape --top 10\n' +
       '  gopherpost queue retry 01hzx3k9v2q7m4d8c6b1\n  gopherpost queue flush',
   );
+  addListCommand(queue, env, io);
+  addShapeCommand(queue, env, io);
+  addActionCommands(queue, env, io);
+  return queue;
+}
 
+/** `queue ls`: waiting recipients, a page of messages at a time. */
+function addListCommand(queue: Command, env: AdminEnv, io: CliIo): void {
   addPagingOptions(
     queue
       .command('ls', { isDefault: true })
-      .description('list recipients waiting for delivery (queued or deferred), a page of messages at a time, oldest first'),
+      .description(
+        'list recipients waiting for delivery (queued or deferred), a page of messages at a time, oldest first',
+      ),
     'messages',
   ).action(async (flags: PagingFlags, command: Command) => {
     const { client, json } = connect(command, env);
@@ -31,7 +48,15 @@ export function queueCommand(env: AdminEnv, io: CliIo): Command {
       io,
       { paging, json, header: QUEUE_HEADER },
       (after) => client.json<QueueList>('GET', `/api/queue${pageQuery(paging.limit, after)}`),
-      (page) => page.recipients.map((e) => [e.id, e.recipient, e.status, String(e.attempts), e.nextAttemptAt, e.lastResponse ?? '']),
+      (page) =>
+        page.recipients.map((e) => [
+          e.id,
+          e.recipient,
+          e.status,
+          String(e.attempts),
+          e.nextAttemptAt,
+          e.lastResponse ?? '',
+        ]),
     );
     if (json) return;
     if (last.depth === 0 && listed === 0) return io.out('queue is empty\n');
@@ -39,7 +64,10 @@ export function queueCommand(env: AdminEnv, io: CliIo): Command {
     io.out(`${plural(last.depth, 'recipient')} waiting in all\n`);
     if (last.next !== undefined && !paging.all) io.out(nextPageHint('queue ls', paging, last.next));
   });
+}
 
+/** `queue shape`: waiting recipients per destination by age. */
+function addShapeCommand(queue: Command, env: AdminEnv, io: CliIo): void {
   queue
     .command('shape')
     .description('waiting recipients per destination domain by age in minutes, like Postfix qshape')
@@ -47,11 +75,17 @@ export function queueCommand(env: AdminEnv, io: CliIo): Command {
     .action(async (options: { top?: string }, command: Command) => {
       const { client, json } = connect(command, env);
       const top = parseCount('--top', options.top);
-      const shape = await client.json<QueueShapeView>('GET', `/api/queue/shape${top === undefined ? '' : `?top=${top}`}`);
+      const shape = await client.json<QueueShapeView>(
+        'GET',
+        `/api/queue/shape${top === undefined ? '' : `?top=${top}`}`,
+      );
       if (json) return printJson(io, shape);
       io.out(formatShape(shape));
     });
+}
 
+/** `queue flush`, `queue retry ID`, `queue rm ID`. */
+function addActionCommands(queue: Command, env: AdminEnv, io: CliIo): void {
   queue
     .command('flush')
     .description('make every deferred recipient due now')
@@ -84,6 +118,4 @@ export function queueCommand(env: AdminEnv, io: CliIo): Command {
       if (json) return printJson(io, result);
       io.out(`${result.id}: removed\n`);
     });
-
-  return queue;
 }

@@ -25,7 +25,13 @@ interface SendOptions {
 }
 
 function collect(value: string, previous: readonly string[] | undefined): string[] {
-  return [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+  return [
+    ...(previous ?? []),
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== ''),
+  ];
 }
 
 function parseAuth(text: string): { user: string; pass: string } {
@@ -37,7 +43,8 @@ function parseAuth(text: string): { user: string; pass: string } {
 /** nodemailer transport options for `send`'s flags (pure, tested as a table). */
 export function transportOptions(options: SendOptions): SMTPTransport.Options {
   if (options.starttls && !options.tls) throw new CliError('--starttls and --no-tls contradict each other', EXIT.usage);
-  if (options.implicitTls && !options.tls) throw new CliError('--implicit-tls and --no-tls contradict each other', EXIT.usage);
+  if (options.implicitTls && !options.tls)
+    throw new CliError('--implicit-tls and --no-tls contradict each other', EXIT.usage);
   const { host, port } = parseServer(options.server, options.implicitTls ? 465 : 25);
   const timeout = Number(options.timeout) * 1000;
   if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError('--timeout: expected seconds > 0', EXIT.usage);
@@ -70,7 +77,10 @@ export function sendCommand(io: CliIo): Command {
     .addOption(new Option('--starttls', 'require STARTTLS (fail if the server does not offer it)').conflicts('tls'))
     .option('--no-tls', 'never use STARTTLS, even when offered')
     .option('--implicit-tls', 'connect with TLS from the start (SMTPS, default port 465)')
-    .option('--auth <user:password>', 'authenticate with AUTH PLAIN/LOGIN (needs TLS unless the server allows otherwise)')
+    .option(
+      '--auth <user:password>',
+      'authenticate with AUTH PLAIN/LOGIN (needs TLS unless the server allows otherwise)',
+    )
     .option('-k, --insecure', 'accept any TLS certificate (self-signed development servers)')
     .option('--helo <name>', 'name to send in EHLO/HELO (default: this host name)')
     .option('--timeout <seconds>', 'connection and reply timeout', '30')

@@ -14,12 +14,19 @@ export function bucketHeaders(buckets: readonly number[]): string[] {
 
 export function formatShape(shape: QueueShapeView): string {
   const header = ['DOMAIN', 'T', ...bucketHeaders(shape.buckets)];
-  const row = (domain: string, total: number, counts: readonly number[]): string[] => [domain, String(total), ...counts.map(String)];
+  const row = (domain: string, total: number, counts: readonly number[]): string[] => [
+    domain,
+    String(total),
+    ...counts.map(String),
+  ];
   const table = formatTable(
     header,
     [row('TOTAL', shape.total.total, shape.total.counts), ...shape.rows.map((r) => row(r.domain, r.total, r.counts))],
     { maxWidth: 80, align: header.map((_, i) => (i === 0 ? 'left' : 'right')) },
   );
-  const cut = shape.rows.length < shape.domains ? `(the ${shape.rows.length} of ${shape.domains} domains with the most recipients waiting)\n` : '';
+  const cut =
+    shape.rows.length < shape.domains
+      ? `(the ${shape.rows.length} of ${shape.domains} domains with the most recipients waiting)\n`
+      : '';
   return table + cut;
 }

@@ -65,16 +65,25 @@ export function dial(o: DialOptions): Promise<Socket> {
 }
 
 /** STARTTLS's handshake on the open connection, failing after `timeoutMs`. */
-export function upgradeToTls(plain: Socket, o: Pick<DialOptions, 'host' | 'servername' | 'tlsVerify'>, timeoutMs: number): Promise<Socket> {
+export function upgradeToTls(
+  plain: Socket,
+  o: Pick<DialOptions, 'host' | 'servername' | 'tlsVerify'>,
+  timeoutMs: number,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const secure = connectTls({ socket: plain, servername: o.servername ?? o.host, rejectUnauthorized: o.tlsVerify });
-    const timer = setTimeout(() => fail(new SmtpClientError('ETIMEDOUT', `TLS handshake took longer than ${timeoutMs} ms`, 'STARTTLS')), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new SmtpClientError('ETIMEDOUT', `TLS handshake took longer than ${timeoutMs} ms`, 'STARTTLS')),
+      timeoutMs,
+    );
     const fail = (error: SmtpClientError): void => {
       clearTimeout(timer);
       secure.destroy();
       reject(error);
     };
-    secure.once('error', (error: Error) => fail(new SmtpClientError('ETLS', error.message, 'STARTTLS', undefined, { cause: error })));
+    secure.once('error', (error: Error) =>
+      fail(new SmtpClientError('ETLS', error.message, 'STARTTLS', undefined, { cause: error })),
+    );
     secure.once('secureConnect', () => {
       clearTimeout(timer);
       secure.removeAllListeners('error');

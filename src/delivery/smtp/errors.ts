@@ -47,7 +47,9 @@ export function refused(command: string, reply: Reply): SmtpClientError {
   return new SmtpClientError('EREPLY', `${command} refused: ${replyText(reply)}`, command, reply);
 }
 
-/** Whether a socket error's message speaks of TLS (a handshake or certificate failure rather than a dropped connection). */
+/**
+ * Whether a socket error's message speaks of TLS (a handshake or certificate failure rather than a dropped connection).
+ */
 export function looksLikeTls(message: string): boolean {
   return /certificate|SSL|TLS|self[- ]signed|altnames/i.test(message);
 }

@@ -58,7 +58,8 @@ export class ReplyReader {
     if (code === 0 || (separator !== '' && separator !== ' ' && separator !== '-')) {
       throw new ReplyError(`not an SMTP reply: ${JSON.stringify(line.slice(0, 80))}`);
     }
-    if (this.lines.length > 0 && code !== this.code) throw new ReplyError(`reply code changed within a multi-line reply: ${line.slice(0, 80)}`);
+    if (this.lines.length > 0 && code !== this.code)
+      throw new ReplyError(`reply code changed within a multi-line reply: ${line.slice(0, 80)}`);
     this.code = code;
     this.lines.push(line.slice(4));
     if (separator === '-') return undefined;

@@ -109,7 +109,9 @@ export class SmtpSession {
    */
   async send(envelope: Envelope, body: AsyncIterable<Buffer>): Promise<TransactionResult> {
     const { mail, rcpts } = this.envelopeCommands(envelope);
-    const replies = this.extensions.has('PIPELINING') ? await this.pipelined(mail, rcpts) : await this.stepwise(mail, rcpts);
+    const replies = this.extensions.has('PIPELINING')
+      ? await this.pipelined(mail, rcpts)
+      : await this.stepwise(mail, rcpts);
     const accepted = isPositive(replies.mail) && replies.rcpt.some(isPositive);
     // pipelined: a server that said 354 with nothing to send gets an empty message's end (RFC 2920 §3.1)
     if (!accepted && replies.data?.code === 354) await this.wire.command('.');
@@ -160,7 +162,12 @@ export class SmtpSession {
   /** STARTTLS when offered: required ones must succeed, opportunistic ones go on in clear if refused. */
   private async startTls(): Promise<void> {
     if (!this.extensions.has('STARTTLS')) {
-      if (this.options.requireTls) throw new SmtpClientError('ETLS', 'the server does not offer STARTTLS, which this connection requires', 'STARTTLS');
+      if (this.options.requireTls)
+        throw new SmtpClientError(
+          'ETLS',
+          'the server does not offer STARTTLS, which this connection requires',
+          'STARTTLS',
+        );
       return;
     }
     const reply = await this.wire.command('STARTTLS');
@@ -174,7 +181,10 @@ export class SmtpSession {
 
   // ---- steps of a transaction
 
-  /** MAIL FROM (with SIZE and SMTPUTF8 as needed) and a RCPT TO per recipient; refuses what needs SMTPUTF8 when it is not offered. */
+  /**
+   * MAIL FROM (with SIZE and SMTPUTF8 as needed) and a RCPT TO per recipient; refuses what needs SMTPUTF8 when it is
+   * not offered.
+   */
   private envelopeCommands(envelope: Envelope): { readonly mail: string; readonly rcpts: string[] } {
     const utf8 = NON_ASCII.test(envelope.from) || envelope.to.some((r) => NON_ASCII.test(r));
     if (utf8 && !this.extensions.has('SMTPUTF8')) {

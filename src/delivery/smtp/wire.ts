@@ -140,11 +140,15 @@ export class SmtpWire {
 
   private readonly onError = (error: Error): void => {
     const code = looksLikeTls(error.message) ? 'ETLS' : 'ECONNECTION';
-    this.fail(new SmtpClientError(code, error.message, this.waiting[0]?.command ?? 'CONN', undefined, { cause: error }));
+    this.fail(
+      new SmtpClientError(code, error.message, this.waiting[0]?.command ?? 'CONN', undefined, { cause: error }),
+    );
   };
 
   private readonly onSocketClose = (): void => {
-    this.settleClose(new SmtpClientError('ECONNECTION', 'connection closed by the server', this.waiting[0]?.command ?? 'CONN'));
+    this.settleClose(
+      new SmtpClientError('ECONNECTION', 'connection closed by the server', this.waiting[0]?.command ?? 'CONN'),
+    );
   };
 
   private attach(socket: Socket): void {
@@ -169,7 +173,8 @@ export class SmtpWire {
   /** Every waiting command fails with `error` (under its own name); the close listeners run once. */
   private settleClose(error: SmtpClientError): void {
     const waiting = this.waiting.splice(0);
-    for (const w of waiting) w.reject(new SmtpClientError(error.code, error.message, w.command, undefined, { cause: error.cause }));
+    for (const w of waiting)
+      w.reject(new SmtpClientError(error.code, error.message, w.command, undefined, { cause: error.cause }));
     if (this.ended) return;
     this.ended = true;
     for (const listener of this.closeListeners.splice(0)) listener();

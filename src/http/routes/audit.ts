@@ -29,7 +29,9 @@ export function auditRoutes(deps: HttpDeps): Router {
     ctx.body = createAuditStream({
       records$: audit.since$(lastSeq),
       format: formatSseEvent,
-      preamble: 'retry: 3000\n' + formatSseComment(`gopherpost audit stream, audit logging ${audit.isEnabled() ? 'on' : 'off'}`),
+      preamble:
+        'retry: 3000\n' +
+        formatSseComment(`gopherpost audit stream, audit logging ${audit.isEnabled() ? 'on' : 'off'}`),
       heartbeat: { everyMs: deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, text: formatSseComment('heartbeat') },
       capacity: deps.subscriberBuffer ?? DEFAULT_SUBSCRIBER_BUFFER,
       onDrop: (count) => metrics.auditEventsDropped.inc(count),

@@ -97,7 +97,10 @@ export function oneChunk(body: Buffer): AsyncIterable<Buffer> {
   return {
     [Symbol.asyncIterator]: () => {
       let done = false;
-      return { next: () => Promise.resolve(done ? { done: true, value: undefined } : ((done = true), { done: false, value: body })) };
+      return {
+        next: () =>
+          Promise.resolve(done ? { done: true, value: undefined } : ((done = true), { done: false, value: body })),
+      };
     },
   };
 }

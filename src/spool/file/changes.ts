@@ -51,7 +51,13 @@ export class SpoolChanges {
   private readonly checkpoints: Checkpointer;
 
   constructor(private readonly deps: ChangeDeps) {
-    ({ paths: this.paths, wal: this.wal, materializer: this.materializer, index: this.index, files: this.files } = deps);
+    ({
+      paths: this.paths,
+      wal: this.wal,
+      materializer: this.materializer,
+      index: this.index,
+      files: this.files,
+    } = deps);
     ({ cache: this.cache, intake: this.intake, checkpoints: this.checkpoints } = deps);
   }
 
@@ -63,7 +69,9 @@ export class SpoolChanges {
     const tmpBody = this.paths.tmpBody(id);
     const { inline, size } = await this.intake.receive(tmpBody, body);
     const record = initialRecord(id, { ...envelope, recipients }, size);
-    await this.checkpoints.logging(() => (inline ? this.commitInline(record, inline, size) : this.commitSpilled(record, tmpBody)));
+    await this.checkpoints.logging(() =>
+      inline ? this.commitInline(record, inline, size) : this.commitSpilled(record, tmpBody),
+    );
     this.deps.wake();
     return record;
   }
@@ -88,7 +96,11 @@ export class SpoolChanges {
       // indexed in the same step as tracked: the checkpoint that seals the segment writes the state file from the cache
       this.cache.changed(record);
       applyRecords(this.index, [due]);
-      this.checkpoints.track(committed.seq, Promise.resolve([...committed.placed, this.paths.dateDir(envelope.receivedAt)]), id);
+      this.checkpoints.track(
+        committed.seq,
+        Promise.resolve([...committed.placed, this.paths.dateDir(envelope.receivedAt)]),
+        id,
+      );
     } catch (error) {
       throw storageError(error);
     } finally {
@@ -102,7 +114,10 @@ export class SpoolChanges {
     const due = journalRecordOf(record);
     let segment: number;
     try {
-      const committed = await this.wal.append(encodeRecord({ t: 'msg', record, inline: false }).frame, encodeJournalRecord(due));
+      const committed = await this.wal.append(
+        encodeRecord({ t: 'msg', record, inline: false }).frame,
+        encodeJournalRecord(due),
+      );
       this.journaled(committed);
       segment = committed.seq;
     } catch (error) {
@@ -145,7 +160,12 @@ export class SpoolChanges {
         if (!current) throw new SpoolError(`unknown message ${id}`);
         const next = applyUpdates(current, updates, this.deps.now());
         const due = journalRecordOf(next);
-        const frame = encodeRecord({ t: 'state', id, receivedAt: next.envelope.receivedAt, recipients: next.recipients }).frame;
+        const frame = encodeRecord({
+          t: 'state',
+          id,
+          receivedAt: next.envelope.receivedAt,
+          recipients: next.recipients,
+        }).frame;
         const committed = await this.wal.append(frame, encodeJournalRecord(due)).catch((error: unknown) => {
           throw storageError(error);
         });
@@ -167,9 +187,11 @@ export class SpoolChanges {
         if (!record) return false;
         const { receivedAt, recipients } = record.envelope;
         const del = encodeRecord({ t: 'del', id, receivedAt, recipients }).frame;
-        const committed = await this.wal.append(del, encodeJournalRecord({ kind: 'drop', id })).catch((error: unknown) => {
-          throw storageError(error);
-        });
+        const committed = await this.wal
+          .append(del, encodeJournalRecord({ kind: 'drop', id }))
+          .catch((error: unknown) => {
+            throw storageError(error);
+          });
         this.journaled(committed);
         this.index.drop(id);
         this.cache.delete(id);
@@ -179,7 +201,10 @@ export class SpoolChanges {
     );
   }
 
-  /** Writes a message's state file from memory (under its lock, so a removal cannot interleave); the record may then leave memory. */
+  /**
+   * Writes a message's state file from memory (under its lock, so a removal cannot interleave); the record may then
+   * leave memory.
+   */
   writeStateFile(id: MessageId): Promise<string | undefined> {
     return this.locks.run(id, async () => {
       const pending = this.cache.toWrite(id);

@@ -93,7 +93,9 @@ export class Checkpointer {
     return this.deps.files.compact(this.deps.wal, this.deps.index, () => this.settled());
   }
 
-  /** Seals the current log segment, syncs what its records placed, drops it; rewrites the due journal when it has grown. */
+  /**
+   * Seals the current log segment, syncs what its records placed, drops it; rewrites the due journal when it has grown.
+   */
   checkpoint(): Promise<void> {
     if (this.running) return this.running;
     const { wal, files, index } = this.deps;

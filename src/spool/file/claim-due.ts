@@ -25,7 +25,14 @@ export async function claimDue(
   limit: number,
 ): Promise<ClaimedMessage[]> {
   const popped = index.popDue(now, limit);
-  const loaded = await Promise.all(popped.map(({ id }) => load(id).then((record): Loaded => ({ record }), (error: unknown): Loaded => ({ error }))));
+  const loaded = await Promise.all(
+    popped.map(({ id }) =>
+      load(id).then(
+        (record): Loaded => ({ record }),
+        (error: unknown): Loaded => ({ error }),
+      ),
+    ),
+  );
   const claimed: ClaimedMessage[] = [];
   popped.forEach(({ id, forced }, i) => {
     const result = loaded[i];

@@ -74,7 +74,10 @@ export class DueFiles {
     for (const n of names.filter((x) => x.endsWith('.tmp'))) await unlink(join(dir, n)).catch(() => undefined);
     const bases = names.flatMap((n) => numberOf(BASE, n));
     const base = bases.length > 0 ? Math.max(...bases) : -1;
-    const appends = names.flatMap((n) => numberOf(APPENDED, n)).filter((h) => h >= base).sort((a, b) => a - b);
+    const appends = names
+      .flatMap((n) => numberOf(APPENDED, n))
+      .filter((h) => h >= base)
+      .sort((a, b) => a - b);
     const index = new DueIndex();
     const files: string[] = [];
     if (base >= 0) {
@@ -159,7 +162,8 @@ async function applyFile(index: DueIndex, path: string): Promise<number> {
     for (;;) {
       const chunk = Buffer.allocUnsafe(READ_BYTES);
       const { bytesRead } = await handle.read(chunk, 0, READ_BYTES, null);
-      const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      const data =
+        carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
       const used = eachRecord(data, (record) => {
         if (record.kind === 'set') index.set(record.entry);
         else index.drop(record.id);

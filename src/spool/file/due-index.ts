@@ -50,7 +50,10 @@ export class DueIndex {
   private readonly heap = new SlotHeap((a, b) => this.less(a, b));
   private free: number[] = [];
   private top = 0;
-  private readonly ids = new IdTable((slot) => ({ time: this.time[slot] ?? Number.NaN, random: this.random[slot] ?? Number.NaN }));
+  private readonly ids = new IdTable((slot) => ({
+    time: this.time[slot] ?? Number.NaN,
+    random: this.random[slot] ?? Number.NaN,
+  }));
   private readonly multi = new Map<number, DomainCounts>();
   private readonly domainNumbers = new Map<string, number>();
   private readonly domainNames: string[] = [];
@@ -96,7 +99,10 @@ export class DueIndex {
     if (entry.domains.length === 1 && only) this.domain[slot] = this.numberOf(only[0]);
     else {
       this.domain[slot] = -1;
-      this.multi.set(slot, entry.domains.map(([d, n]) => [d, n] as const));
+      this.multi.set(
+        slot,
+        entry.domains.map(([d, n]) => [d, n] as const),
+      );
     }
     if (((this.flags[slot] ?? 0) & CLAIMED) === 0) this.heap.place(slot);
   }
@@ -141,7 +147,10 @@ export class DueIndex {
    * partly due already (the caller counts their recipients from the record).
    */
   force(now: number, id?: MessageId): { moved: number; partly: MessageId[] } {
-    const slots = id === undefined ? this.heap.slots() : [this.slotOf(id)].filter((s) => s >= 0 && ((this.flags[s] ?? 0) & CLAIMED) === 0);
+    const slots =
+      id === undefined
+        ? this.heap.slots()
+        : [this.slotOf(id)].filter((s) => s >= 0 && ((this.flags[s] ?? 0) & CLAIMED) === 0);
     let moved = 0;
     let sift = false;
     const partly: MessageId[] = [];
@@ -171,7 +180,12 @@ export class DueIndex {
   *entries(): Generator<DueEntry> {
     for (let slot = 0; slot < this.top; slot++) {
       if (((this.flags[slot] ?? 0) & LIVE) === 0) continue;
-      yield { id: this.idOf(slot), due: this.dueAt[slot] ?? 0, last: this.lastAt[slot] ?? 0, domains: this.domainsOf(slot) };
+      yield {
+        id: this.idOf(slot),
+        due: this.dueAt[slot] ?? 0,
+        last: this.lastAt[slot] ?? 0,
+        domains: this.domainsOf(slot),
+      };
     }
   }
 
@@ -187,14 +201,17 @@ export class DueIndex {
         cells.set(domain, byMinute);
       }
     }
-    return [...cells].flatMap(([domain, byMinute]) => [...byMinute].map(([minute, recipients]) => ({ domain, minute, recipients })));
+    return [...cells].flatMap(([domain, byMinute]) =>
+      [...byMinute].map(([minute, recipients]) => ({ domain, minute, recipients })),
+    );
   }
 
   /** Up to `limit` waiting ids after `after`, in id order (oldest first). */
   page(after: MessageId | undefined, limit: number): MessageId[] {
     const floor = after === undefined ? undefined : splitId(after);
     const picked: { time: number; random: number }[] = [];
-    const before = (a: { time: number; random: number }, b: { time: number; random: number }): boolean => a.time < b.time || (a.time === b.time && a.random < b.random);
+    const before = (a: { time: number; random: number }, b: { time: number; random: number }): boolean =>
+      a.time < b.time || (a.time === b.time && a.random < b.random);
     for (let slot = 0; slot < this.top; slot++) {
       if (((this.flags[slot] ?? 0) & LIVE) === 0) continue;
       const key = { time: this.time[slot] ?? 0, random: this.random[slot] ?? 0 };
@@ -247,7 +264,10 @@ export class DueIndex {
 
   private grow(): void {
     const capacity = Math.max(1024, this.capacity * 2);
-    const widen = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(old: T, make: (n: number) => T): T => {
+    const widen = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(
+      old: T,
+      make: (n: number) => T,
+    ): T => {
       const next = make(capacity);
       next.set(old);
       return next;

@@ -16,7 +16,8 @@ import { crc32 } from 'node:zlib';
 import { domainOf, isWaiting, type MessageId, type MessageRecord } from '../../domain/envelope.js';
 import type { DueEntry } from './due-index.js';
 
-export type JournalRecord = { readonly kind: 'set'; readonly entry: DueEntry } | { readonly kind: 'drop'; readonly id: MessageId };
+export type JournalRecord =
+  { readonly kind: 'set'; readonly entry: DueEntry } | { readonly kind: 'drop'; readonly id: MessageId };
 
 /** What the due index must know of a record: when it is next due and who waits where, or that nothing waits. */
 export function journalRecordOf(record: MessageRecord): JournalRecord {

@@ -30,10 +30,18 @@ export function lastUpdateOf(record: MessageRecord): number {
 }
 
 export function isExpired(record: MessageRecord, before: number): boolean {
-  return record.recipients.length > 0 && record.recipients.every((r) => isFinished(r.status)) && lastUpdateOf(record) < before;
+  return (
+    record.recipients.length > 0 &&
+    record.recipients.every((r) => isFinished(r.status)) &&
+    lastUpdateOf(record) < before
+  );
 }
 
-export async function expireFinished(deps: ExpiryDeps, before: number, limit: number): Promise<{ removed: number; more: boolean }> {
+export async function expireFinished(
+  deps: ExpiryDeps,
+  before: number,
+  limit: number,
+): Promise<{ removed: number; more: boolean }> {
   const last = dateDirOf(before);
   const dirs = (await readdir(deps.root).catch(() => [] as string[])).filter((d) => isDateDir(d) && d <= last).sort();
   let removed = 0;

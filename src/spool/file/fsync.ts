@@ -21,7 +21,14 @@ export const fsyncDirectory = fsyncFile;
  * then `root` and every folder directly under it (new date folders, and names
  * removed from them, are in those directory entries).
  */
-export async function syncFilesystem(root: string, paths: Iterable<string>, io: { syncfs: (root: string) => Promise<boolean>; fsync: (path: string) => Promise<void> } = { syncfs, fsync: fsyncFile }): Promise<void> {
+export async function syncFilesystem(
+  root: string,
+  paths: Iterable<string>,
+  io: { syncfs: (root: string) => Promise<boolean>; fsync: (path: string) => Promise<void> } = {
+    syncfs,
+    fsync: fsyncFile,
+  },
+): Promise<void> {
   if (await io.syncfs(root)) return;
   const fsyncIfPresent = (path: string): Promise<void> =>
     io.fsync(path).catch((error: NodeJS.ErrnoException) => {
@@ -29,7 +36,11 @@ export async function syncFilesystem(root: string, paths: Iterable<string>, io: 
     });
   for (const path of paths) await fsyncIfPresent(path);
   const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
-  for (const name of entries.filter((e) => e.isDirectory()).map((e) => e.name).sort()) await fsyncIfPresent(join(root, name));
+  for (const name of entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort())
+    await fsyncIfPresent(join(root, name));
   await fsyncIfPresent(root);
 }
 

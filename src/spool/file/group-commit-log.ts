@@ -19,7 +19,9 @@ export class GroupCommitLog {
   private closed = false;
   private opened = 0;
   private opening: Promise<void> | undefined;
-  /** Spare segments: made at start-up and whenever a commit finds none (`preallocate`), and looked after once a second. */
+  /**
+   * Spare segments: made at start-up and whenever a commit finds none (`preallocate`), and looked after once a second.
+   */
   private eager = false;
   private prepared: Promise<void> = Promise.resolve();
   private lastAsked = 0;
@@ -50,9 +52,17 @@ export class GroupCommitLog {
    * the log is looked at (`spareAction`): a busy one gets spares made, one
    * quiet for ten looks gives back all but two. `lookMs` shortens that in tests.
    */
-  static async open(dir: string, seq: number, options: { threads?: { commit: IoThread; background: IoThread }; preallocate?: boolean; lookMs?: number } = {}): Promise<GroupCommitLog> {
+  static async open(
+    dir: string,
+    seq: number,
+    options: { threads?: { commit: IoThread; background: IoThread }; preallocate?: boolean; lookMs?: number } = {},
+  ): Promise<GroupCommitLog> {
     const { threads } = options;
-    const log = new GroupCommitLog(threads?.commit ?? new IoThread(dir, 'commit'), threads?.background ?? new IoThread(dir, 'background'), seq);
+    const log = new GroupCommitLog(
+      threads?.commit ?? new IoThread(dir, 'commit'),
+      threads?.background ?? new IoThread(dir, 'background'),
+      seq,
+    );
     await log.reopen(seq);
     log.watcher = setInterval(() => log.look(), options.lookMs ?? 1000);
     log.watcher.unref();
@@ -91,8 +101,15 @@ export class GroupCommitLog {
    * says the body could not be written after its record was logged (the
    * caller takes the record back). `frame` is handed over: do not reuse it.
    */
-  async commitMessage(frame: Buffer, bodyAt: number, names: readonly string[], due?: Buffer): Promise<Committed & { placed: readonly string[] }> {
-    const done = await this.call(due ? { kind: 'message', frame, bodyAt, names, due } : { kind: 'message', frame, bodyAt, names });
+  async commitMessage(
+    frame: Buffer,
+    bodyAt: number,
+    names: readonly string[],
+    due?: Buffer,
+  ): Promise<Committed & { placed: readonly string[] }> {
+    const done = await this.call(
+      due ? { kind: 'message', frame, bodyAt, names, due } : { kind: 'message', frame, bodyAt, names },
+    );
     return { ...done, placed: done.placed ?? [] };
   }
 
@@ -135,7 +152,9 @@ export class GroupCommitLog {
     return (await this.background.request({ kind: 'state', path, json })) as string;
   }
 
-  /** syncfs(2) of the spool's file system, run by the background thread; false where `sync --file-system` is missing. */
+  /**
+   * syncfs(2) of the spool's file system, run by the background thread; false where `sync --file-system` is missing.
+   */
   async syncfs(root: string): Promise<boolean> {
     return (await this.background.request({ kind: 'syncfs', root })) === true;
   }
@@ -167,7 +186,11 @@ export class GroupCommitLog {
     await Promise.all([this.io.close(), this.background.close()]);
   }
 
-  private async call(call: { kind: 'record'; frame: Buffer; due?: Buffer } | { kind: 'message'; frame: Buffer; bodyAt: number; names: readonly string[]; due?: Buffer }): Promise<Committed> {
+  private async call(
+    call:
+      | { kind: 'record'; frame: Buffer; due?: Buffer }
+      | { kind: 'message'; frame: Buffer; bodyAt: number; names: readonly string[]; due?: Buffer },
+  ): Promise<Committed> {
     if (this.closed) throw new Error('write-ahead log is closed');
     await this.ready();
     const bytes = call.frame.length;
@@ -181,7 +204,10 @@ export class GroupCommitLog {
     return done;
   }
 
-  /** Has the background thread make spares (or give extra ones back); the log works without them, so failures are ignored. */
+  /**
+   * Has the background thread make spares (or give extra ones back); the log works without them, so failures are
+   * ignored.
+   */
   private spares(action: 'prepare' | 'trim'): Promise<void> {
     if (this.closed) return Promise.resolve();
     return this.background.request({ kind: action }).then(
@@ -230,5 +256,7 @@ export class GroupCommitLog {
 /** The frame's memory, when the frame owns all of it and can be moved instead of copied. */
 function movable(frame: Buffer): ArrayBuffer | undefined {
   const buffer = frame.buffer;
-  return buffer instanceof ArrayBuffer && frame.byteOffset === 0 && frame.byteLength === buffer.byteLength ? buffer : undefined;
+  return buffer instanceof ArrayBuffer && frame.byteOffset === 0 && frame.byteLength === buffer.byteLength
+    ? buffer
+    : undefined;
 }

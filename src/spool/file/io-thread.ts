@@ -43,7 +43,10 @@ export class IoThread {
 
   constructor(
     private readonly walDir: string,
-    /** `commit` threads write the log and the due journal; `background` ones state files, syncfs, spare segments and journal snapshots; `read` ones read files for delivery. */
+    /**
+     * `commit` threads write the log and the due journal; `background` ones state files, syncfs, spare segments and
+     * journal snapshots; `read` ones read files for delivery.
+     */
     private readonly role: 'commit' | 'background' | 'read',
   ) {}
 
@@ -81,7 +84,11 @@ export class IoThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(workerFile(), { name: `spool-${this.role}`, workerData: { walDir: this.walDir }, resourceLimits: WORKER_LIMITS });
+    const worker = new Worker(workerFile(), {
+      name: `spool-${this.role}`,
+      workerData: { walDir: this.walDir },
+      resourceLimits: WORKER_LIMITS,
+    });
     this.started += 1;
     worker.on('message', (responses: IoResponse[]) => this.settle(responses));
     worker.on('error', (error) => this.stopped(worker, error));

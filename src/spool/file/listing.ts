@@ -15,7 +15,12 @@ import { dateDirOf, isDateDir, isMessageId } from './paths.js';
 const DAY_MS = 86_400_000;
 
 /** The `limit` smallest ids above `after`, sorted; `extra` adds ids whose state file may not exist yet. */
-export async function pageOfIds(root: string, after: MessageId | undefined, limit: number, extra: Iterable<MessageId>): Promise<MessageId[]> {
+export async function pageOfIds(
+  root: string,
+  after: MessageId | undefined,
+  limit: number,
+  extra: Iterable<MessageId>,
+): Promise<MessageId[]> {
   const page = new SmallestIds(limit, after);
   for (const id of extra) page.offer(id);
   const first = after === undefined ? undefined : dateDirOf(idTime(after) - DAY_MS);

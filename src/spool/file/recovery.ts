@@ -48,10 +48,18 @@ export async function recover(paths: SpoolPaths, preallocate: boolean): Promise<
   return { materializer, index, files, wal, hadJournal: exists };
 }
 
-function* replayedRecords(states: ReadonlyMap<MessageId, MessageRecord['recipients'] | undefined>): Generator<JournalRecord> {
+function* replayedRecords(
+  states: ReadonlyMap<MessageId, MessageRecord['recipients'] | undefined>,
+): Generator<JournalRecord> {
   for (const [id, recipients] of states) {
     if (!recipients) yield { kind: 'drop', id };
-    else yield journalRecordOf({ id, recipients, envelope: { sender: '', recipients: [], clientAddress: '', heloName: '', receivedAt: 0 }, size: 0 });
+    else
+      yield journalRecordOf({
+        id,
+        recipients,
+        envelope: { sender: '', recipients: [], clientAddress: '', heloName: '', receivedAt: 0 },
+        size: 0,
+      });
   }
 }
 
@@ -76,7 +84,8 @@ async function rebuildRecords(paths: SpoolPaths): Promise<JournalRecord[]> {
         known.add(name.slice(0, -5)); // unreadable state file: left for the operator, never a crash at start-up
       }
     }
-    for (const name of names) if (name.endsWith('.eml') && !known.has(name.slice(0, 20))) await unlink(join(full, name)).catch(() => undefined);
+    for (const name of names)
+      if (name.endsWith('.eml') && !known.has(name.slice(0, 20))) await unlink(join(full, name)).catch(() => undefined);
   }
   return records;
 }

@@ -41,7 +41,8 @@ export async function replayLog(paths: SpoolPaths, materializer: Materializer): 
       } else if (entry.t === 'state') {
         const known = messages.get(entry.id);
         if (known) known.record = { ...known.record, recipients: entry.recipients };
-        else if (await applyStateToFile(paths, materializer, entry.id, entry.receivedAt, entry.recipients)) states.set(entry.id, entry.recipients);
+        else if (await applyStateToFile(paths, materializer, entry.id, entry.receivedAt, entry.recipients))
+          states.set(entry.id, entry.recipients);
       } else {
         const known = messages.get(entry.id);
         if (known) known.deleted = true;

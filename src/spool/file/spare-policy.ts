@@ -10,7 +10,10 @@ export type SpareAction = 'prepare' | 'trim' | 'none';
  * gets its zero-filled spares made (a no-op when they exist); one quiet for
  * `QUIET_LOOKS` looks gives back all but two, once.
  */
-export function spareAction(bytesSinceLastLook: number, quietLooks: number): { action: SpareAction; quietLooks: number } {
+export function spareAction(
+  bytesSinceLastLook: number,
+  quietLooks: number,
+): { action: SpareAction; quietLooks: number } {
   if (bytesSinceLastLook >= BUSY_BYTES) return { action: 'prepare', quietLooks: 0 };
   const quiet = quietLooks + 1;
   return { action: quiet === QUIET_LOOKS ? 'trim' : 'none', quietLooks: quiet };

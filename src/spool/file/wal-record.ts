@@ -69,7 +69,8 @@ export function intactPrefix(data: Buffer, seq: number, from = 0): { end: number
     if (end > data.length) return { end: offset, more: true };
     const crc = data.readUInt32LE(offset + 4);
     const payload = data.subarray(offset + FRAME_HEADER, end);
-    if (frameCrc(payload, seq) !== crc && (offset !== 0 || frameCrc(payload, 0) !== crc)) return { end: offset, more: false };
+    if (frameCrc(payload, seq) !== crc && (offset !== 0 || frameCrc(payload, 0) !== crc))
+      return { end: offset, more: false };
     offset = end;
   }
   return { end: offset, more: true };

@@ -38,11 +38,13 @@ export async function appendBody(
     written += data.length;
     try {
       const results = await redis.pipeline().append(key, data).pexpire(key, idleTtlMs).exec();
-      const failed = results === null ? new Error('pipeline discarded') : results.find(([error]) => error !== null)?.[0];
+      const failed =
+        results === null ? new Error('pipeline discarded') : results.find(([error]) => error !== null)?.[0];
       if (failed) throw failed;
       // APPEND answers the new length: anything else means the key expired (idle too long) or was touched
       const length = results?.[0]?.[1];
-      if (length !== written) throw new Error(`the partial body in ${key} was lost (${String(length)} bytes, ${written} expected)`);
+      if (length !== written)
+        throw new Error(`the partial body in ${key} was lost (${String(length)} bytes, ${written} expected)`);
     } catch (error) {
       throw onRedisError(error);
     }

@@ -39,14 +39,19 @@ export async function claimMessages(c: ClaimNode, now: number, limit: number): P
   if (!(count > 0)) return [];
   const k = c.keys;
   const reply = await guarded(() =>
-    claimScript.run(c.redis, [k.due, k.claims, k.owners, k.nodes], [now, count, c.node, k.heldPrefix, k.msgPrefix, c.nodeTtlMs]),
+    claimScript.run(
+      c.redis,
+      [k.due, k.claims, k.owners, k.nodes],
+      [now, count, c.node, k.heldPrefix, k.msgPrefix, c.nodeTtlMs],
+    ),
   );
   const claimed: ClaimedMessage[] = [];
   for (const entry of Array.isArray(reply) ? (reply as unknown[]) : []) {
     const [id = '', flat] = Array.isArray(entry) ? (entry as unknown[]) : [];
     const record = decodeRecord(String(id), pairsToObject(strings(flat)));
     // Unreadable: it stays claimed (out of every daemon's way) until this node stops.
-    if (!record) c.logger?.warn({ component: 'spool', backend: 'redis', id }, 'claimed message is unreadable; left aside');
+    if (!record)
+      c.logger?.warn({ component: 'spool', backend: 'redis', id }, 'claimed message is unreadable; left aside');
     else claimed.push({ record, due: dueRecipients(record, now) });
   }
   return claimed;

@@ -25,7 +25,12 @@ export function shapeCounts(record: MessageRecord): Map<string, number> {
  * or the bytes themselves when they fit one chunk (SET). A new message is
  * due at its arrival: every recipient is queued with that next attempt.
  */
-export async function commitMessage(redis: Redis, keys: RedisKeys, record: MessageRecord, body: string | Buffer): Promise<void> {
+export async function commitMessage(
+  redis: Redis,
+  keys: RedisKeys,
+  record: MessageRecord,
+  body: string | Buffer,
+): Promise<void> {
   const { id } = record;
   const receivedAt = record.envelope.receivedAt;
   const tx = redis.multi();
@@ -46,7 +51,11 @@ export async function commitMessage(redis: Redis, keys: RedisKeys, record: Messa
 }
 
 /** Runs `removeScript` for a record (its recipients name the counters to take it off). Resolves whether it existed. */
-export async function removeMessage(redis: Redis, keys: RedisKeys, record: Pick<MessageRecord, 'id' | 'recipients'>): Promise<boolean> {
+export async function removeMessage(
+  redis: Redis,
+  keys: RedisKeys,
+  record: Pick<MessageRecord, 'id' | 'recipients'>,
+): Promise<boolean> {
   const { id } = record;
   const k = keys;
   const pairs = record.recipients.flatMap((r) => [r.recipient, domainOf(r.recipient)]);

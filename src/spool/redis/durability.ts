@@ -102,17 +102,29 @@ export function persistenceNotice(p: Persistence): PersistenceNotice {
           'Redis does not persist writes (appendonly no): mail acknowledged with 250 is lost if Redis restarts; set appendonly yes and appendfsync always',
       };
     case 'unknown':
-      return { level: 'warn', message: `could not read the Redis persistence settings (${p.reason}); make sure appendonly is yes` };
+      return {
+        level: 'warn',
+        message: `could not read the Redis persistence settings (${p.reason}); make sure appendonly is yes`,
+      };
     case 'aof':
-      if (p.fsync === 'always') return { level: 'info', message: 'Redis persists every write before replying (appendonly yes, appendfsync always)' };
+      if (p.fsync === 'always')
+        return {
+          level: 'info',
+          message: 'Redis persists every write before replying (appendonly yes, appendfsync always)',
+        };
       if (p.fsync === 'everysec') {
         return {
           level: 'info',
-          message: 'Redis fsyncs once a second (appendfsync everysec): up to 1 s of acknowledged mail can be lost if the Redis host crashes',
+          message:
+            'Redis fsyncs once a second (appendfsync everysec): up to 1 s of acknowledged mail can be lost if the Redis host crashes',
         };
       }
       if (p.fsync === 'no') {
-        return { level: 'warn', message: 'Redis leaves fsync to the OS (appendfsync no): acknowledged mail can be lost if the Redis host crashes' };
+        return {
+          level: 'warn',
+          message:
+            'Redis leaves fsync to the OS (appendfsync no): acknowledged mail can be lost if the Redis host crashes',
+        };
       }
       return { level: 'info', message: 'Redis uses the append-only file (appendonly yes)' };
   }

@@ -23,9 +23,21 @@ export async function listPage(redis: Redis, keys: RedisKeys, options: ListOptio
   // Usually one round: another only when ids of the page turned out stale.
   for (;;) {
     const page = await guarded(() => zpage(redis, index, after, '+inf', limit - items.length));
-    const { records, gone } = await guarded(() => fetchRecords(redis, keys, page.entries.map((e) => e.id)));
+    const { records, gone } = await guarded(() =>
+      fetchRecords(
+        redis,
+        keys,
+        page.entries.map((e) => e.id),
+      ),
+    );
     items.push(...records);
-    if (gone.length > 0) await redis.pipeline().zrem(keys.messages, ...gone).zrem(keys.waiting, ...gone).exec().catch(() => undefined);
+    if (gone.length > 0)
+      await redis
+        .pipeline()
+        .zrem(keys.messages, ...gone)
+        .zrem(keys.waiting, ...gone)
+        .exec()
+        .catch(() => undefined);
     after = page.entries.at(-1) ?? after;
     if (!page.more || after === undefined) return { items };
     if (items.length >= limit) return { items, next: encodeCursor(after) };
@@ -33,7 +45,11 @@ export async function listPage(redis: Redis, keys: RedisKeys, options: ListOptio
 }
 
 /** The records of `ids` in order (one pipeline), and the ids whose hash no longer exists. */
-async function fetchRecords(redis: Redis, keys: RedisKeys, ids: readonly string[]): Promise<{ records: MessageRecord[]; gone: string[] }> {
+async function fetchRecords(
+  redis: Redis,
+  keys: RedisKeys,
+  ids: readonly string[],
+): Promise<{ records: MessageRecord[]; gone: string[] }> {
   if (ids.length === 0) return { records: [], gone: [] };
   const pipeline = redis.pipeline();
   for (const id of ids) pipeline.hgetall(keys.msg(id));

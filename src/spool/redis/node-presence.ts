@@ -41,7 +41,10 @@ export class NodePresence {
     private readonly url: string,
     private readonly logger: SpoolLogger | undefined,
   ) {
-    this.timer = setInterval(() => void this.heartbeat().catch(() => undefined), Math.max(50, Math.floor(nodeTtlMs / 4)));
+    this.timer = setInterval(
+      () => void this.heartbeat().catch(() => undefined),
+      Math.max(50, Math.floor(nodeTtlMs / 4)),
+    );
     this.timer.unref();
     subscriber.on('message', (channel: string, from: string) => {
       if (channel === keys.wake && from !== this.node) this.wakeSubject.next();
@@ -80,7 +83,10 @@ export class NodePresence {
   private onLost(): void {
     if (this.stopped || this.lost) return;
     this.lost = true;
-    this.logger?.warn({ component: 'spool', backend: 'redis', redis: safeUrl(this.url) }, 'Redis connection lost; reconnecting');
+    this.logger?.warn(
+      { component: 'spool', backend: 'redis', redis: safeUrl(this.url) },
+      'Redis connection lost; reconnecting',
+    );
   }
 
   private onRestored(): void {

@@ -29,13 +29,16 @@ export function decodeCursor(cursor: string): Position {
   const bar = cursor.indexOf('_');
   const score = Number(cursor.slice(0, bar));
   const id = cursor.slice(bar + 1);
-  if (bar <= 0 || !Number.isFinite(score) || !/^[0-9a-z]+$/.test(id)) throw new SpoolError(`not a listing cursor: ${JSON.stringify(cursor)}`);
+  if (bar <= 0 || !Number.isFinite(score) || !/^[0-9a-z]+$/.test(id))
+    throw new SpoolError(`not a listing cursor: ${JSON.stringify(cursor)}`);
   return { score, id };
 }
 
 /** After `p` in a sorted set's order: higher score, or the same score and a later member (Redis compares bytes). */
 function isAfter(score: number, id: string, p: Position | undefined): boolean {
-  return p === undefined || score > p.score || (score === p.score && Buffer.compare(Buffer.from(id), Buffer.from(p.id)) > 0);
+  return (
+    p === undefined || score > p.score || (score === p.score && Buffer.compare(Buffer.from(id), Buffer.from(p.id)) > 0)
+  );
 }
 
 /**
@@ -44,7 +47,13 @@ function isAfter(score: number, id: string, p: Position | undefined): boolean {
  * skips the members of that same score up to `after` itself: only ties cost
  * extra, and members sharing a millisecond are few.
  */
-export async function zpage(redis: Redis, key: string, after: Position | undefined, max: string, count: number): Promise<ZPage> {
+export async function zpage(
+  redis: Redis,
+  key: string,
+  after: Position | undefined,
+  max: string,
+  count: number,
+): Promise<ZPage> {
   const min = after === undefined ? '-inf' : String(after.score);
   const entries: Position[] = [];
   let offset = 0;

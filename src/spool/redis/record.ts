@@ -2,7 +2,13 @@
  * A record as a `msg:<id>` hash and back, and what a claim hands out: pure
  * functions, no Redis calls.
  */
-import { isWaiting, type Envelope, type MessageRecord, type RecipientState, type RecipientStatus } from '../../domain/envelope.js';
+import {
+  isWaiting,
+  type Envelope,
+  type MessageRecord,
+  type RecipientState,
+  type RecipientStatus,
+} from '../../domain/envelope.js';
 
 /** Field names inside a `msg:<id>` hash (see keys.ts). */
 export const field = {

@@ -31,7 +31,6 @@ export function pipelineReplies(results: PipelineResults): unknown[] {
   });
 }
 
-
 /** Runs one Redis step; whatever fails comes out as SpoolError. */
 export async function guarded<T>(work: () => Promise<T>): Promise<T> {
   try {

@@ -21,7 +21,12 @@ export interface ExpireResult {
   readonly more: boolean;
 }
 
-export async function expireFinished(redis: Redis, keys: RedisKeys, before: number, limit: number): Promise<ExpireResult> {
+export async function expireFinished(
+  redis: Redis,
+  keys: RedisKeys,
+  before: number,
+  limit: number,
+): Promise<ExpireResult> {
   let removed = 0;
   let after: Position | undefined;
   while (removed < limit) {

@@ -44,9 +44,20 @@ export async function updateRecipients(
   const args: (string | number)[] = [id, retentionMs];
   for (const u of updates) {
     const hasLast = u.lastResponse === undefined ? '0' : '1';
-    args.push(u.recipient, domainOf(u.recipient), u.status, u.attempts, u.nextAttemptAt, now, hasLast, u.lastResponse ?? '');
+    args.push(
+      u.recipient,
+      domainOf(u.recipient),
+      u.status,
+      u.attempts,
+      u.nextAttemptAt,
+      now,
+      hasLast,
+      u.lastResponse ?? '',
+    );
   }
-  const reply = await guarded(() => updateScript.run(redis, [k.msg(id), k.body(id), k.due, k.waiting, k.owners, k.depth, k.shape], args));
+  const reply = await guarded(() =>
+    updateScript.run(redis, [k.msg(id), k.body(id), k.due, k.waiting, k.owners, k.depth, k.shape], args),
+  );
   const [fields, requeued] = Array.isArray(reply) ? (reply as unknown[]) : [];
   const record = decodeRecord(id, pairsToObject(strings(fields)));
   if (!record) throw new SpoolError(`message ${id} is unreadable`);
@@ -56,16 +67,21 @@ export async function updateRecipients(
 /** Makes one message's waiting recipients (or every message's) due at `now`. Resolves how many changed. */
 export async function retryWaiting(redis: Redis, keys: RedisKeys, now: number, id?: MessageId): Promise<number> {
   const k = keys;
-  if (id !== undefined) return Number(await guarded(() => retryOneScript.run(redis, [k.msg(id), k.due, k.owners], [id, now])));
+  if (id !== undefined)
+    return Number(await guarded(() => retryOneScript.run(redis, [k.msg(id), k.due, k.owners], [id, now])));
   let changed = 0;
   // messages due already (their later recipients), then those due later
   for (let offset = 0; ; offset += RETRY_BATCH) {
-    const [looked = 0, moved = 0] = numbers(await guarded(() => retryBatchScript.run(redis, [k.due], [now, k.msgPrefix, RETRY_BATCH, 'due', offset])));
+    const [looked = 0, moved = 0] = numbers(
+      await guarded(() => retryBatchScript.run(redis, [k.due], [now, k.msgPrefix, RETRY_BATCH, 'due', offset])),
+    );
     changed += moved;
     if (looked < RETRY_BATCH) break;
   }
   for (;;) {
-    const [looked = 0, moved = 0] = numbers(await guarded(() => retryBatchScript.run(redis, [k.due], [now, k.msgPrefix, RETRY_BATCH, 'later', 0])));
+    const [looked = 0, moved = 0] = numbers(
+      await guarded(() => retryBatchScript.run(redis, [k.due], [now, k.msgPrefix, RETRY_BATCH, 'later', 0])),
+    );
     changed += moved;
     if (looked < RETRY_BATCH) break;
   }

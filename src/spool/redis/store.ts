@@ -56,10 +56,16 @@ export async function storeMessage(
 }
 
 /** The message's body, once its stored length matches the recorded size. */
-export async function openStoredBody(redis: Redis, keys: RedisKeys, message: MessageRecord): Promise<AsyncIterable<Buffer>> {
+export async function openStoredBody(
+  redis: Redis,
+  keys: RedisKeys,
+  message: MessageRecord,
+): Promise<AsyncIterable<Buffer>> {
   const { id } = message;
   const key = keys.body(id);
-  const [size, stored] = await guarded(async () => pipelineReplies(await redis.pipeline().hget(keys.msg(id), field.size).strlen(key).exec()));
+  const [size, stored] = await guarded(async () =>
+    pipelineReplies(await redis.pipeline().hget(keys.msg(id), field.size).strlen(key).exec()),
+  );
   if (typeof size !== 'string') throw new SpoolError(`unknown message ${id}`);
   if (stored !== Number(size)) throw new SpoolError(`message ${id} has no body of ${size} bytes`);
   return readBody(redis, key, Number(size), storageError);

@@ -3,12 +3,28 @@
  * calls on a thread of their own): whole writes, folder syncs, new files in
  * folders made on demand, quiet removal.
  */
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 
 export function writeAll(fd: number, data: Uint8Array, position?: number): void {
   let offset = 0;
   while (offset < data.length) {
-    const written = writeSync(fd, data, offset, data.length - offset, position === undefined ? null : position + offset);
+    const written = writeSync(
+      fd,
+      data,
+      offset,
+      data.length - offset,
+      position === undefined ? null : position + offset,
+    );
     if (written <= 0) throw new Error('short write');
     offset += written;
   }

@@ -14,7 +14,14 @@ export type IoRequest =
    * Logs `frame`, then writes `frame[bodyAt..]` to `names[0]` (new file, 0600) and links the other
    * names. `due`, when given, is appended to the due journal once the log write is synced.
    */
-  | { readonly id: number; readonly kind: 'message'; readonly frame: Uint8Array; readonly bodyAt: number; readonly names: readonly string[]; readonly due?: Uint8Array }
+  | {
+      readonly id: number;
+      readonly kind: 'message';
+      readonly frame: Uint8Array;
+      readonly bodyAt: number;
+      readonly names: readonly string[];
+      readonly due?: Uint8Array;
+    }
   /** Logs `frame` (and appends `due` to the journal after the sync). */
   | { readonly id: number; readonly kind: 'record'; readonly frame: Uint8Array; readonly due?: Uint8Array }
   /** Appends due-journal records to the file at `path` from now on (ordered with commits). */
@@ -25,7 +32,14 @@ export type IoRequest =
    * Writes `data` to `path` through a temporary file: `continued` appends to the one a previous
    * request began, `more` leaves it open; the last part syncs it and renames it into place.
    */
-  | { readonly id: number; readonly kind: 'put'; readonly path: string; readonly data: Uint8Array; readonly continued?: boolean; readonly more?: boolean }
+  | {
+      readonly id: number;
+      readonly kind: 'put';
+      readonly path: string;
+      readonly data: Uint8Array;
+      readonly continued?: boolean;
+      readonly more?: boolean;
+    }
   /** Removes files; missing ones are fine. */
   | { readonly id: number; readonly kind: 'unlink'; readonly paths: readonly string[] }
   /** Reads a whole file; answers null when it does not exist. */
@@ -50,7 +64,9 @@ export interface IoFailure {
   readonly path?: string;
 }
 
-export type IoResponse = { readonly id: number; readonly ok: true; readonly value: unknown } | { readonly id: number; readonly ok: false; readonly error: IoFailure };
+export type IoResponse =
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: IoFailure };
 
 /** What a log commit answers: the segment the record is in, and its size after the commit. */
 export interface Committed {

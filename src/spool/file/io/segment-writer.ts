@@ -56,7 +56,8 @@ export class SegmentWriter {
     if (!this.opened) throw new Error('write-ahead log is not open');
     const bytes = frames.reduce((sum, f) => sum + f.byteLength, 0);
     try {
-      if (this.fd === undefined || (this.size + bytes > this.capacity && this.spares.ready(Date.now()))) this.start(this.seq + 1);
+      if (this.fd === undefined || (this.size + bytes > this.capacity && this.spares.ready(Date.now())))
+        this.start(this.seq + 1);
       // a segment whose name was deleted under us would take writes no replay finds
       else if (fstatSync(this.fd).nlink === 0) this.start(this.seq + 1);
       for (const frame of frames) {

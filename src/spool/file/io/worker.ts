@@ -84,7 +84,12 @@ class IoWorker {
   private dispatch(r: IoRequest): void {
     switch (r.kind) {
       case 'message':
-        return void this.batch.push({ id: r.id, frame: r.frame, due: r.due, body: { bodyAt: r.bodyAt, names: r.names } });
+        return void this.batch.push({
+          id: r.id,
+          frame: r.frame,
+          due: r.due,
+          body: { bodyAt: r.bodyAt, names: r.names },
+        });
       case 'record':
         return void this.batch.push({ id: r.id, frame: r.frame, due: r.due });
       case 'open':
@@ -117,7 +122,9 @@ class IoWorker {
     }
   }
 
-  /** A request of a kind this program does not know (a caller built for another protocol): answered, never left waiting. */
+  /**
+   * A request of a kind this program does not know (a caller built for another protocol): answered, never left waiting.
+   */
   private refuse(r: never): void {
     const { id, kind } = r as { id: number; kind: unknown };
     this.answer(id, () => {
