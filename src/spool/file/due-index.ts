@@ -16,6 +16,8 @@
  * pages of ids, and every entry for a journal snapshot.
  */
 import type { MessageId } from '../../domain/envelope.js';
+import type { ShapeCell } from '../spool.js';
+import { pageOf, shapeOf, type LiveEntry } from './due-views.js';
 import { IdTable } from './id-table.js';
 import { joinId, splitId } from './message-ids.js';
 import { SlotHeap } from './slot-heap.js';
@@ -190,40 +192,20 @@ export class DueIndex {
   }
 
   /** Waiting recipients per domain and minute of arrival (the id's time). */
-  shape(): { domain: string; minute: number; recipients: number }[] {
-    const cells = new Map<string, Map<number, number>>();
-    for (let slot = 0; slot < this.top; slot++) {
-      if (((this.flags[slot] ?? 0) & LIVE) === 0) continue;
-      const minute = Math.floor((this.time[slot] ?? 0) / 60_000) * 60_000;
-      for (const [domain, n] of this.domainsOf(slot)) {
-        const byMinute = cells.get(domain) ?? new Map<number, number>();
-        byMinute.set(minute, (byMinute.get(minute) ?? 0) + n);
-        cells.set(domain, byMinute);
-      }
-    }
-    return [...cells].flatMap(([domain, byMinute]) =>
-      [...byMinute].map(([minute, recipients]) => ({ domain, minute, recipients })),
-    );
+  shape(): ShapeCell[] {
+    return shapeOf(this.live());
   }
 
   /** Up to `limit` waiting ids after `after`, in id order (oldest first). */
   page(after: MessageId | undefined, limit: number): MessageId[] {
-    const floor = after === undefined ? undefined : splitId(after);
-    const picked: { time: number; random: number }[] = [];
-    const before = (a: { time: number; random: number }, b: { time: number; random: number }): boolean =>
-      a.time < b.time || (a.time === b.time && a.random < b.random);
+    return pageOf(this.live(), after === undefined ? undefined : splitId(after), limit);
+  }
+
+  private *live(): Generator<LiveEntry> {
     for (let slot = 0; slot < this.top; slot++) {
       if (((this.flags[slot] ?? 0) & LIVE) === 0) continue;
-      const key = { time: this.time[slot] ?? 0, random: this.random[slot] ?? 0 };
-      if (floor && !before(floor, key)) continue;
-      if (picked.length === limit && !before(key, picked[limit - 1] ?? key)) continue;
-      // insertion into a short sorted list: `limit` is a page, not the queue
-      let i = picked.length;
-      while (i > 0 && before(key, picked[i - 1] ?? key)) i--;
-      picked.splice(i, 0, key);
-      if (picked.length > limit) picked.pop();
+      yield { time: this.time[slot] ?? 0, random: this.random[slot] ?? 0, domains: this.domainsOf(slot) };
     }
-    return picked.map((k) => joinId(k.time, k.random));
   }
 
   private domainsOf(slot: number): DomainCounts {
@@ -287,7 +269,11 @@ export class DueIndex {
   private less(a: number, b: number): boolean {
     const da = this.dueAt[a] ?? 0;
     const db = this.dueAt[b] ?? 0;
-    if (da !== db) return da < db;
+    return da !== db ? da < db : this.older(a, b);
+  }
+
+  /** Id order: by arrival time, then the random half. */
+  private older(a: number, b: number): boolean {
     const ta = this.time[a] ?? 0;
     const tb = this.time[b] ?? 0;
     return ta !== tb ? ta < tb : (this.random[a] ?? 0) < (this.random[b] ?? 0);
