@@ -182,6 +182,10 @@ class FileSpoolImpl implements FileSpool {
     return Promise.resolve(this.index.depth);
   }
 
+  oldestWaitingAt(): Promise<number | undefined> {
+    return Promise.resolve(this.index.oldest());
+  }
+
   shape(): Promise<readonly ShapeCell[]> {
     return Promise.resolve(this.index.shape());
   }

@@ -195,6 +195,12 @@ class RedisSpool implements Spool {
     return Math.max(0, Number(count ?? 0));
   }
 
+  /** The head of the `waiting` zset (scored by arrival): O(log n). */
+  async oldestWaitingAt(): Promise<number | undefined> {
+    const [, score] = await guarded(() => this.redis.zrange(this.keys.waiting, 0, 0, 'WITHSCORES'));
+    return score === undefined ? undefined : Number(score);
+  }
+
   async shape(): Promise<readonly ShapeCell[]> {
     const fields = await guarded(() => this.redis.hgetall(this.keys.shape));
     const cells: ShapeCell[] = [];

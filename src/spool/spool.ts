@@ -81,6 +81,11 @@ export interface Spool {
   nextDueAt(): Promise<number | undefined>;
   /** Recipients still waiting for delivery (queued or deferred), claimed ones included: the queue depth. */
   depth(): Promise<number>;
+  /**
+   * When the oldest message with a waiting recipient (claimed ones included) arrived, ms; undefined when
+   * none waits. Read from an index, never by walking the queue: a metrics scrape asks at every scrape.
+   */
+  oldestWaitingAt(): Promise<number | undefined>;
   /** Waiting recipients per destination domain and minute of arrival (`qshape`'s input). */
   shape(): Promise<readonly ShapeCell[]>;
   /** Makes the waiting recipients of one message (or all) due now. Returns how many recipients. */

@@ -463,6 +463,32 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
       }
     });
 
+    it('tells when the oldest waiting message arrived, claimed or not, and forgets finished ones', async () => {
+      const f = await open();
+      try {
+        expect(await f.spool.oldestWaitingAt()).toBeUndefined();
+        const t0 = f.now();
+        const first = await f.spool.store(envelope({ recipients: ['a@one.test'] }, t0), bodyOf('a\r\n'));
+        f.advance(60_000);
+        const second = await f.spool.store(envelope({ recipients: ['b@two.test'] }, f.now()), bodyOf('b\r\n'));
+        expect(await f.spool.oldestWaitingAt()).toBe(t0);
+        expect(await claimedIds(f.spool, f.now())).toEqual([first.id, second.id]);
+        expect(await f.spool.oldestWaitingAt()).toBe(t0); // claimed mail still waits
+        await f.spool.update(first.id, [
+          { recipient: 'a@one.test', status: 'deferred', attempts: 1, nextAttemptAt: f.now() + 60_000 },
+        ]);
+        expect(await f.spool.oldestWaitingAt()).toBe(t0); // deferred mail still waits
+        await f.spool.update(first.id, [
+          { recipient: 'a@one.test', status: 'delivered', attempts: 2, nextAttemptAt: f.now(), lastResponse: '250 ok' },
+        ]);
+        expect(await f.spool.oldestWaitingAt()).toBe(second.envelope.receivedAt);
+        await f.spool.remove(second.id);
+        expect(await f.spool.oldestWaitingAt()).toBeUndefined();
+      } finally {
+        await f.close();
+      }
+    });
+
     it('shapes the waiting recipients by destination domain and minute of arrival', async () => {
       const f = await open();
       try {

@@ -114,7 +114,7 @@ describe('DueIndex', () => {
     expect(index.page(idAt(T0 + 2_000, 1), 2)).toEqual([idAt(T0 + 61_000, 1)]);
   });
 
-  it('agrees with a plain model through 20,000 random operations across growth and deletions', () => {
+  it('agrees with a plain model (due order, depth, oldest arrival) through 20,000 random operations across growth and deletions', () => {
     const random = seeded(42);
     const index = new DueIndex();
     const model = new Map<string, { due: number; waiting: number; claimed: boolean }>();
@@ -160,11 +160,15 @@ describe('DueIndex', () => {
         expect(index.size).toBe(model.size);
         expect(index.depth).toBe([...model.values()].reduce((sum, m) => sum + m.waiting, 0));
         for (const id of ids.slice(0, 50)) expect(index.has(id)).toBe(true);
+        const times = [...model.keys()].map((id) => splitId(id).time);
+        expect(index.oldest()).toBe(times.length > 0 ? Math.min(...times) : undefined);
       }
     }
     const unclaimed = [...model.values()].filter((m) => !m.claimed).map((m) => m.due);
     expect(index.nextDue()).toBe(unclaimed.length > 0 ? Math.min(...unclaimed) : undefined);
     expect([...index.entries()].length).toBe(model.size);
+    for (const id of [...model.keys()]) index.drop(id);
+    expect(index.oldest()).toBeUndefined();
   });
 });
 

@@ -2,18 +2,19 @@
  * The file spool's in-memory picture of the queue: one compact entry per
  * message with recipients still waiting, and nothing for finished ones.
  *
- * An entry is a slot in typed-array columns (about 64 bytes with the heap and
- * the id table; a million waiting messages take ~70 MiB and give the garbage
+ * An entry is a slot in typed-array columns (about 72 bytes with the heaps and
+ * the id table; a million waiting messages take ~80 MiB and give the garbage
  * collector nothing to walk): the message id as two numbers, when it is next
  * due, how many recipients wait and for which destination domains. Unclaimed
  * entries sit in a binary min-heap by due time (then age), so a claim pops
  * what is due in O(log n) however many messages wait for later; claimed ones
  * stay in the columns (for the depth, `shape` and listings) but out of the
- * heap until released.
+ * heap until released. A second heap holds every entry by arrival, for the
+ * age of the oldest waiting message.
  *
  * In: `set` (a message stored or its state changed), `drop`, `popDue`,
- * `release`, `force` (retry now). Out: due ids, `nextDue`, `depth`, `shape`,
- * pages of ids, and every entry for a journal snapshot.
+ * `release`, `force` (retry now). Out: due ids, `nextDue`, `depth`,
+ * `oldest`, `shape`, pages of ids, and every entry for a journal snapshot.
  */
 import type { MessageId } from '../../domain/envelope.js';
 import type { ShapeCell } from '../spool.js';
@@ -50,6 +51,8 @@ export class DueIndex {
   private flags = new Uint8Array(0);
   /** Unclaimed slots by due time, then the older message first. */
   private readonly heap = new SlotHeap((a, b) => this.less(a, b));
+  /** Every live slot, claimed ones too, by arrival (id order): the oldest waiting message is on top. */
+  private readonly arrival = new SlotHeap((a, b) => this.older(a, b));
   private free: number[] = [];
   private top = 0;
   private readonly ids = new IdTable((slot) => ({
@@ -113,6 +116,7 @@ export class DueIndex {
     const slot = this.slotOf(id);
     if (slot < 0) return;
     this.heap.remove(slot);
+    this.arrival.remove(slot);
     this.ids.remove(this.time[slot] ?? 0, this.random[slot] ?? 0);
     this.waitingTotal -= this.waiting[slot] ?? 0;
     this.multi.delete(slot);
@@ -201,6 +205,12 @@ export class DueIndex {
     return pageOf(this.live(), after === undefined ? undefined : splitId(after), limit);
   }
 
+  /** When the oldest message with a waiting recipient arrived (its id's time), claimed or not. */
+  oldest(): number | undefined {
+    const slot = this.arrival.peek();
+    return slot === undefined ? undefined : this.time[slot];
+  }
+
   private *live(): Generator<LiveEntry> {
     for (let slot = 0; slot < this.top; slot++) {
       if (((this.flags[slot] ?? 0) & LIVE) === 0) continue;
@@ -241,6 +251,7 @@ export class DueIndex {
     this.time[slot] = time;
     this.random[slot] = random;
     this.flags[slot] = LIVE;
+    this.arrival.place(slot);
     return slot;
   }
 
@@ -262,6 +273,7 @@ export class DueIndex {
     this.domain = widen(this.domain, (n) => new Int32Array(n));
     this.flags = widen(this.flags, (n) => new Uint8Array(n));
     this.heap.grow(capacity);
+    this.arrival.grow(capacity);
     this.capacity = capacity;
   }
 
