@@ -203,7 +203,11 @@ async function startObservability(
     import('./metrics/registry.js'),
   ]);
   const { audit, spool, readiness, logger } = deps;
-  const metrics = createMetrics({ queueDepth: () => spool.depth() });
+  const metrics = createMetrics({
+    queueDepth: () => spool.depth(),
+    oldestWaitingAt: () => spool.oldestWaitingAt(),
+    spoolCheck: () => spool.check(),
+  });
   const feed = observeAudit(metrics, audit.raw$);
   const http = await startHttpServer(
     createHttpApp({ audit, metrics, spool, readiness, adminToken: config.adminToken, logger }),

@@ -48,6 +48,8 @@ export type AuditEvent =
       readonly response: string;
       readonly attempts: number;
       readonly durationMs: number;
+      /** When the message was received (ms since the epoch): the time in the queue is measured from here. */
+      readonly receivedAt: number;
     }
   | {
       /** Every host of a destination failed a cohort of attempts in a row: its mail waits until `until`. */

@@ -2,26 +2,29 @@
  * The daemon's Prometheus metrics in a private registry: the instruments by
  * area, and the audit events that move them.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Observable, Subscription } from 'rxjs';
 import type { AuditEvent } from '../domain/audit.js';
+import { deliveryInstruments, type DeliveryInstruments } from './delivery-metrics.js';
 import { createReasonLabeler } from './reason-label.js';
+import { spoolInstruments, type SpoolGaugeSources } from './spool-gauges.js';
 
 export const METRIC_PREFIX = 'gopherpost_';
 
-/** Delivery duration buckets, seconds: a local sink answers in ms, a slow MX in minutes. */
-const DELIVERY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+export type { DeliveryResult } from './delivery-metrics.js';
 
-export type DeliveryResult = 'delivered' | 'deferred' | 'bounced';
-
-export interface MetricsOptions {
+export interface MetricsOptions extends SpoolGaugeSources {
   /** Recipients waiting for delivery, read at scrape time. Errors leave the last value. */
   readonly queueDepth?: () => number | Promise<number>;
   /** Node.js process metrics (event loop lag, heap, GC...). Default true. */
   readonly defaultMetrics?: boolean;
+  /** Destination domains with a label of their own on `gopherpost_deferred_recipients_total`. Default 10. */
+  readonly topDestinations?: number;
+  /** The clock for ages and times in the queue. Default `Date.now`. */
+  readonly now?: () => number;
 }
 
-export interface Metrics {
+export interface Metrics extends DeliveryInstruments {
   /** A private registry (never prom-client's global one), so tests and daemons don't collide. */
   readonly registry: Registry;
   readonly sessionsActive: Gauge;
@@ -30,8 +33,10 @@ export interface Metrics {
   readonly messagesReceived: Counter;
   readonly bytesReceived: Counter;
   readonly queueDepth: Gauge;
-  readonly deliveries: Counter<'result'>;
-  readonly deliveryDuration: Histogram;
+  /** Seconds since the oldest waiting recipient was received (0 when none waits). */
+  readonly queueOldestAge: Gauge;
+  /** 1 when the spool takes writes, 0 when its check fails. */
+  readonly spoolWritable: Gauge;
   readonly authFailures: Counter;
   readonly auditSubscribers: Gauge;
   readonly auditEventsDropped: Counter;
@@ -47,18 +52,22 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const now = options.now ?? Date.now;
+  const { record: recordOutcome, ...delivery } = deliveryInstruments(registers, {
+    topDestinations: options.topDestinations ?? 10,
+    now,
+  });
   const instruments = {
     ...inboundInstruments(registers),
     ...queueInstruments(registers, options.queueDepth),
+    ...spoolInstruments(registers, options, now),
+    ...delivery,
     ...auditInstruments(registers),
   };
-  // Start at zero so the series exist before the first event.
-  for (const result of ['delivered', 'deferred', 'bounced'] satisfies DeliveryResult[])
-    instruments.deliveries.inc({ result }, 0);
   return {
     registry,
     ...instruments,
-    record: auditRecorder(instruments),
+    record: auditRecorder(instruments, recordOutcome),
     render: () => registry.metrics(),
     contentType: registry.contentType,
   };
@@ -110,18 +119,6 @@ function queueInstruments(registers: Registers, queueDepthSource: MetricsOptions
         }
       },
     }),
-    deliveries: new Counter({
-      name: name('deliveries_total'),
-      help: 'Delivery attempt outcomes per recipient, by result.',
-      labelNames: ['result'] as const,
-      registers,
-    }),
-    deliveryDuration: new Histogram({
-      name: name('delivery_duration_seconds'),
-      help: 'Time of one delivery attempt, seconds.',
-      buckets: DELIVERY_BUCKETS,
-      registers,
-    }),
     destinationsDead: new Counter({
       name: name('destinations_dead_total'),
       help: 'Times a destination was marked dead (every host failed a cohort of attempts in a row); its mail waited.',
@@ -148,7 +145,10 @@ function auditInstruments(registers: Registers) {
 type Instruments = Omit<Metrics, 'registry' | 'record' | 'render' | 'contentType'>;
 
 /** The counters an audit event stands for; sessions are counted once each, and only those seen starting are ended. */
-function auditRecorder(m: Instruments): (event: AuditEvent) => void {
+function auditRecorder(
+  m: Instruments,
+  recordOutcome: (event: Extract<AuditEvent, { type: 'delivery.outcome' }>) => void,
+): (event: AuditEvent) => void {
   const reasonLabel = createReasonLabeler();
   const openSessions = new Set<string>();
   return (event) => {
@@ -172,8 +172,7 @@ function auditRecorder(m: Instruments): (event: AuditEvent) => void {
         m.bytesReceived.inc(event.size);
         return;
       case 'delivery.outcome':
-        m.deliveries.inc({ result: event.outcome });
-        m.deliveryDuration.observe(Math.max(0, event.durationMs) / 1000);
+        recordOutcome(event);
         return;
       case 'destination.dead':
         m.destinationsDead.inc();

@@ -71,6 +71,7 @@ async function record(
       response: u.lastResponse ?? '',
       attempts: u.attempts,
       durationMs: now - startedAt,
+      receivedAt: job.record.envelope.receivedAt,
     });
   }
 }

@@ -54,7 +54,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dir = await mkdtemp(join(tmpdir(), 'gp-http-'));
   const spool = await openFileSpool({ path: dir });
   const audit = createAuditBus({ enabled: options.auditEnabled ?? true, replay: options.replay ?? 100 });
-  const metrics = createMetrics({ queueDepth: () => spool.depth() });
+  const metrics = createMetrics({
+    queueDepth: () => spool.depth(),
+    oldestWaitingAt: () => spool.oldestWaitingAt(),
+    spoolCheck: () => spool.check(),
+  });
   const metricsSubscription = observeAudit(metrics, audit.raw$);
   let readiness: Readiness = { ok: true };
   const { logger, lines } = memoryLogger();

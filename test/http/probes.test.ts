@@ -97,6 +97,7 @@ describe('GET /metrics', () => {
       response: '550 no',
       attempts: 1,
       durationMs: 42,
+      receivedAt: Date.now() - 5_000,
     });
     harness.audit.publish({
       type: 'rejected',
@@ -114,8 +115,12 @@ describe('GET /metrics', () => {
     expect(after.value('gopherpost_connections_accepted_total')).toBe(1);
     expect(after.value('gopherpost_connections_rejected_total', { reason: 'access_denied' })).toBe(1);
     expect(after.value('gopherpost_deliveries_total', { result: 'bounced' })).toBe(1);
-    expect(after.value('gopherpost_delivery_duration_seconds_count')).toBe(1);
-    expect(after.value('gopherpost_delivery_duration_seconds_bucket', { le: '0.05' })).toBe(1);
+    expect(after.value('gopherpost_delivery_duration_seconds_count', { outcome: 'bounced' })).toBe(1);
+    expect(after.value('gopherpost_delivery_duration_seconds_bucket', { outcome: 'bounced', le: '0.05' })).toBe(1);
+    expect(after.value('gopherpost_delivery_duration_seconds_count', { outcome: 'delivered' })).toBe(0);
+    expect(after.value('gopherpost_queue_time_seconds_bucket', { outcome: 'bounced', le: '1' })).toBe(0);
+    expect(after.value('gopherpost_queue_time_seconds_bucket', { outcome: 'bounced', le: '15' })).toBe(1);
+    expect(after.value('gopherpost_deferred_recipients_total', { destination: 'other' })).toBe(0);
   });
 
   it('reads the queue depth at scrape time', async () => {
@@ -124,6 +129,21 @@ describe('GET /metrics', () => {
     await storeMessage(harness.spool, 'Subject: q\r\n\r\nbody\r\n');
     const exposition = parsePrometheus((await request(`${harness.url}/metrics`)).text);
     expect(exposition.value('gopherpost_queue_depth')).toBe(2);
+  });
+
+  it('reads the age of the oldest waiting recipient and whether the spool is writable at scrape time', async () => {
+    harness = await startHarness();
+    const empty = parsePrometheus((await request(`${harness.url}/metrics`)).text);
+    expect(empty.value('gopherpost_queue_oldest_age_seconds')).toBe(0);
+    expect(empty.value('gopherpost_spool_writable')).toBe(1);
+    const { storeMessage } = await import('./helpers.js');
+    const receivedAt = Date.now() - 90_000;
+    await storeMessage(harness.spool, 'Subject: old\r\n\r\nbody\r\n', { receivedAt });
+    await storeMessage(harness.spool, 'Subject: new\r\n\r\nbody\r\n', { receivedAt: Date.now() });
+    const waiting = parsePrometheus((await request(`${harness.url}/metrics`)).text);
+    expect(waiting.types.get('gopherpost_queue_oldest_age_seconds')).toBe('gauge');
+    expect(waiting.value('gopherpost_queue_oldest_age_seconds')).toBeGreaterThanOrEqual(90);
+    expect(waiting.value('gopherpost_queue_oldest_age_seconds')).toBeLessThan(120);
   });
 });
 
