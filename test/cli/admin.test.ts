@@ -81,7 +81,7 @@ describe('queue and messages commands against a running daemon', () => {
     const list = await runCli(['messages'], { adminUrl: harness.url });
     expect(list.stdout).toMatch(
       new RegExp(
-        `^ID\\s+RECEIVED\\s+FROM\\s+SIZE\\s+RECIPIENTS\\n${message.id}\\s+2026-01-02T03:04:05.000Z\\s+<alice@example.test>\\s+${message.size}\\s+0/2 done\\n$`,
+        `^ID\\s+RECEIVED\\s+FROM\\s+SIZE\\s+RECIPIENTS\\n${message.id}\\s+2026-01-02T03:04:05.000Z\\s+<alice@example.test>\\s+${message.size}\\s+1 deferred, 1 queued\\n$`,
       ),
     );
 
@@ -93,6 +93,28 @@ describe('queue and messages commands against a running daemon', () => {
     const raw = await runCli(['messages', 'show', message.id, '--raw'], { adminUrl: harness.url });
     expect(raw.error).toBeUndefined();
     expect(raw.bytes.toString('utf8').endsWith(BODY)).toBe(true);
+  });
+
+  it('messages ls counts recipients per outcome (a bounce is not "done"); --json is the API response', async () => {
+    const finished = await storeMessage(harness.spool, BODY, { recipients: ['x@example.test', 'y@example.test'] });
+    await harness.spool.update(finished.id, [
+      { recipient: 'x@example.test', status: 'bounced', attempts: 1, nextAttemptAt: 0, lastResponse: '550 5.1.1 no' },
+      { recipient: 'y@example.test', status: 'delivered', attempts: 1, nextAttemptAt: 0, lastResponse: '250 ok' },
+    ]);
+    const bounced = await storeMessage(harness.spool, BODY, { recipients: ['z@example.test'] });
+    await harness.spool.update(bounced.id, [
+      { recipient: 'z@example.test', status: 'bounced', attempts: 1, nextAttemptAt: 0, lastResponse: '550 5.1.1 no' },
+    ]);
+    const { stdout, error } = await runCli(['messages', 'ls'], { adminUrl: harness.url });
+    expect(error).toBeUndefined();
+    const row = (id: string): string => stdout.split('\n').find((line) => line.startsWith(id)) ?? '';
+    expect(row(message.id)).toMatch(/\s1 deferred, 1 queued$/);
+    expect(row(finished.id)).toMatch(/\s1 delivered, 1 bounced$/);
+    expect(row(bounced.id)).toMatch(/\s1 bounced$/);
+    expect(stdout).not.toContain('done');
+    const json = await runCli(['messages', 'ls', '--json'], { adminUrl: harness.url });
+    const api = await (await fetch(`${harness.url}/api/messages`)).json();
+    expect(JSON.parse(json.stdout)).toEqual(api);
   });
 
   it('--url overrides the address from the environment', async () => {

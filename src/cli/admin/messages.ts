@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import type { RecipientStatus } from '../../domain/envelope.js';
 import type { MessageList, MessageView } from '../../http/api-types.js';
 import { addConnectionOptions, connect, type AdminEnv } from './connection.js';
 import { formatTable, printJson, type CliIo } from './output.js';
@@ -6,9 +7,16 @@ import { addPagingOptions, nextPageHint, pageQuery, parsePaging, printPages, typ
 
 const MESSAGES_HEADER = ['ID', 'RECEIVED', 'FROM', 'SIZE', 'RECIPIENTS'];
 
-function summary(message: MessageView): string {
-  const done = message.recipients.filter((r) => r.status === 'delivered' || r.status === 'bounced').length;
-  return `${done}/${message.recipients.length} done`;
+/** The order outcomes are listed in: final ones first, then the waiting ones. */
+const OUTCOMES: readonly RecipientStatus[] = ['delivered', 'bounced', 'deferred', 'queued'];
+
+/** Recipients per outcome, e.g. `2 delivered, 1 deferred` (outcomes with none are left out). */
+export function summary(message: Pick<MessageView, 'recipients'>): string {
+  const counts = OUTCOMES.map(
+    (status) => [status, message.recipients.filter((r) => r.status === status).length] as const,
+  );
+  const parts = counts.filter(([, n]) => n > 0).map(([status, n]) => `${n} ${status}`);
+  return parts.length > 0 ? parts.join(', ') : 'no recipients';
 }
 
 function describe(message: MessageView): string {
