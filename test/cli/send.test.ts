@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CliError, EXIT } from '../../src/cli/admin/index.js';
 import { parseServer } from '../../src/cli/admin/address.js';
 import { transportOptions } from '../../src/cli/admin/send.js';
+import { UNTRUSTED_CERTIFICATE_HINT } from '../../src/cli/admin/send-failure.js';
+import { startTestDaemon } from '../helpers/daemon.js';
 import { startSink, type Sink } from '../helpers/sink.js';
 import { runCli } from './helpers.js';
 
@@ -70,6 +72,36 @@ describe('gopherpost send', () => {
     expect(error).toBeInstanceOf(CliError);
     expect((error as CliError).exitCode).toBe(EXIT.unavailable);
     expect((error as CliError).message).toMatch(/send failed: .*certificate/i);
+  });
+
+  it("against the daemon's development certificate it explains the self-signed certificate and suggests -k", async () => {
+    const daemon = await startTestDaemon({ SMTP_REQUIRE_LOCAL_DOMAIN: 'false' }); // TLS on, no SMTP_TLS_CERT
+    try {
+      const args = ['send', '-s', `127.0.0.1:${daemon.port}`, '-f', 'a@example.test', '-t', 'x@example.test'];
+      const refused = await runCli(args);
+      expect(refused.error).toBeInstanceOf(CliError);
+      const error = refused.error as CliError;
+      expect(error.exitCode).toBe(EXIT.unavailable); // every failed send exits 69, as before
+      expect(error.message).toMatch(/^send failed: self-signed certificate\n/);
+      expect(error.message).toContain(UNTRUSTED_CERTIFICATE_HINT);
+      expect(error.message).toMatch(/SMTP_TLS_CERT/);
+      expect(error.message).toMatch(/--insecure \(-k\)/);
+      expect(await daemon.daemon.spool.depth()).toBe(0);
+
+      const accepted = await runCli([...args, '-k']);
+      expect(accepted.error).toBeUndefined();
+      expect(accepted.stdout).toMatch(/^accepted: x@example.test$/m);
+      expect(await daemon.daemon.spool.depth()).toBe(1);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it('a failure that is not about the certificate gets no certificate hint', async () => {
+    const { error } = await runCli(['send', '-s', '127.0.0.1:1', '-t', 'x@example.test', '--timeout', '5']);
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).message).toMatch(/^send failed: .*ECONNREFUSED/);
+    expect((error as CliError).message).not.toContain('--insecure');
   });
 
   it('--starttls against a server without STARTTLS fails; --no-tls sends in clear', async () => {

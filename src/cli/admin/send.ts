@@ -6,6 +6,7 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { parseServer } from './address.js';
 import { CliError, EXIT } from './errors.js';
 import type { CliIo } from './output.js';
+import { describeSendFailure } from './send-failure.js';
 
 const DEFAULT_SERVER = 'localhost:2525';
 
@@ -107,8 +108,7 @@ export function sendCommand(io: CliIo): Command {
           envelope: { from, to: [...to] },
         });
       } catch (err: unknown) {
-        const message = err instanceof Error ? err.message : String(err);
-        throw new CliError(`send failed: ${message}`, EXIT.unavailable);
+        throw new CliError(describeSendFailure(err), EXIT.unavailable);
       } finally {
         transport.close();
       }
