@@ -1,20 +1,27 @@
-import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { Config } from './config/types.js';
-import type { Envelope } from './domain/envelope.js';
 import { createAuditBus, type AuditBus } from './audit/bus.js';
 import { createResolver, type DnsResolver } from './dns/resolver.js';
 import type { HttpServerHandle } from './http/server.js';
 import type { Readiness } from './http/deps.js';
 import { patchSmtpServer } from './inbound/patches.js';
 import { createInboundServer, type InboundServer } from './inbound/server.js';
+import { inboundAuthentication } from './inbound/authentication-stage.js';
 import { loadTlsMaterial } from './inbound/tls.js';
 import { logAudit } from './log/audit-log.js';
 import type { Logger } from './log/logger.js';
 import { retention$ } from './queue/retention.js';
 import { openSpool } from './spool/open.js';
+import {
+  dkimFailure,
+  listenFailure,
+  spoolDirectoryFailure,
+  spoolFailure,
+  startupFailure,
+  tlsFailure,
+  type StartupError,
+} from './startup/failure.js';
 import type { Spool } from './spool/spool.js';
 
 /** A running daemon: what tests and the CLI hold on to. */
@@ -23,7 +30,7 @@ export interface Daemon {
   readonly spool: Spool;
   readonly audit: AuditBus;
   readonly smtp: AddressInfo;
-  /** The HTTP server (health, metrics, audit, admin API); undefined when disabled or its port was taken. */
+  /** The HTTP server (health, metrics, audit, admin API); undefined when disabled (SMTP_HEALTH_DISABLE). */
   readonly http: HttpServerHandle | undefined;
   /** Graceful stop: no new sessions, sessions finish within `graceMs`, deliveries return to the queue. */
   stop(graceMs?: number): Promise<void>;
@@ -40,33 +47,64 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   patchSmtpServer();
   const audit = createAuditBus({ enabled: config.debug, replay: 1000 });
   const auditLog = logAudit(logger, audit.events$);
-  // an ephemeral certificate takes a moment to make: do it while the spool loads
-  const tlsReady = config.tlsDisable
-    ? Promise.resolve()
+  // an ephemeral certificate takes a moment to make: do it while the spool loads (a failure waits its turn)
+  const tlsReady: Promise<StartupError | undefined> = config.tlsDisable
+    ? Promise.resolve(undefined)
     : loadTlsMaterial({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, hostname: config.hostname }).then(
         () => undefined,
-        () => undefined,
+        (error: unknown) => tlsFailure(error, config),
       );
-  const spool = await openSpool(config, logger);
-  const dns = createResolver(config.dnsServers);
-  // delivery needs neither the certificate nor the listener: the queue starts draining at once
-  const delivery = config.deliveryMode === 'hold' ? undefined : await startDelivery(config, spool, dns, audit);
-  await tlsReady;
-  let listener: { inbound: InboundServer; smtp: AddressInfo };
+  // What was started, stopped again (newest first) when a later stage fails.
+  const undo: (() => Promise<void>)[] = [];
   try {
-    listener = await startInbound(config, { spool, dns, audit, logger });
+    return await startStages(config, logger, { audit, auditLog, tlsReady, undo });
   } catch (error) {
-    await delivery?.stop();
-    await spool.close();
-    throw error;
+    for (const stop of undo.reverse()) await stop().catch(() => undefined);
+    auditLog.unsubscribe();
+    audit.close();
+    throw startupFailure(error);
   }
-  const { inbound, smtp } = listener;
-  const readiness = (): Promise<Readiness> => readinessOf(inbound, spool);
+}
+
+/**
+ * The start-up order: spool; HTTP (`/healthz` 200, `/readyz` 503 "starting");
+ * delivery; the SMTP listener; then `/readyz` asks the real checks. So a probe
+ * never sees SMTP accept while HTTP is down. Failures name the variable to
+ * change (startup/failure.ts).
+ */
+async function startStages(
+  config: Config,
+  logger: Logger,
+  deps: {
+    audit: AuditBus;
+    auditLog: Subscription;
+    tlsReady: Promise<StartupError | undefined>;
+    undo: (() => Promise<void>)[];
+  },
+): Promise<Daemon> {
+  const { audit, auditLog, undo } = deps;
+  const spool = await openSpool(config, logger).catch((error: unknown) => {
+    throw spoolFailure(error, config);
+  });
+  undo.push(() => spool.close());
+  // `/readyz` says "starting" until the SMTP listener is up, then asks the real checks
+  const up: { inbound?: InboundServer } = {};
+  const readiness = (): Promise<Readiness> =>
+    up.inbound ? readinessOf(up.inbound, spool) : Promise.resolve({ ok: false, reason: 'starting' });
   // HTTP (with metrics) and delivery are loaded only when used: SMTP_HEALTH_DISABLE
   // and SMTP_DELIVERY_MODE=hold leave koa, prom-client and nodemailer out of memory
   const observability = config.healthDisable
     ? undefined
     : await startObservability(config, { audit, spool, readiness, logger });
+  if (observability) undo.push(() => observability.stop(0));
+  const dns = createResolver(config.dnsServers);
+  // delivery needs neither the certificate nor the listener: the queue starts draining at once
+  const delivery = config.deliveryMode === 'hold' ? undefined : await startDelivery(config, spool, dns, audit);
+  if (delivery) undo.push(() => delivery.stop());
+  const tlsError = await deps.tlsReady;
+  if (tlsError) throw tlsError;
+  const { inbound, smtp } = await startInbound(config, { spool, dns, audit, logger });
+  up.inbound = inbound;
   const http = observability?.http;
   const sweeper = startRetention(config, spool, logger);
 
@@ -121,7 +159,11 @@ async function startInbound(
     resolve4: async (name: string) => (await dns.resolve4(name)).map((a) => a.address),
     resolve6: async (name: string) => (await dns.resolve6(name)).map((a) => a.address),
   };
-  const authenticate = config.verifyInbound ? await inboundAuthentication(config, dns, audit) : undefined;
+  const authenticate = config.verifyInbound
+    ? await inboundAuthentication(config, dns, audit).catch((error: unknown) => {
+        throw spoolDirectoryFailure(error, config.queuePath);
+      })
+    : undefined;
   const inbound = await createInboundServer({
     ...(authenticate ? { authenticate } : {}),
     config,
@@ -132,7 +174,14 @@ async function startInbound(
     warn: (message) => logger.warn({ component: 'smtp' }, message),
     debug: (message) => logger.debug({ component: 'smtp' }, message),
   });
-  return { inbound, smtp: await inbound.listen() };
+  const smtp = await inbound.listen().catch((error: unknown) => {
+    throw listenFailure(error, {
+      what: 'SMTP',
+      address: `${config.smtpBind ?? '*'}:${config.smtpPort}`,
+      variables: ['SMTP_PORT', 'SMTP_BIND'],
+    });
+  });
+  return { inbound, smtp };
 }
 
 /** Ready: the listener is bound and the spool takes writes. */
@@ -158,45 +207,11 @@ function startRetention(config: Config, spool: Spool, logger: Logger): Subscript
   });
 }
 
-/**
- * SMTP_VERIFY_INBOUND: the stage that checks SPF/DKIM/DMARC/ARC and prepends
- * Authentication-Results. mailauth (~25 MiB) is loaded only when this (or
- * DKIM signing) is configured. Messages stream through files under the
- * spool's tmp/ (emptied at start-up).
- */
-async function inboundAuthentication(
-  config: Config,
-  dns: DnsResolver,
-  audit: AuditBus,
-): Promise<(body: AsyncIterable<Buffer>, envelope: Envelope, session: string) => AsyncIterable<Buffer>> {
-  const tmpDir = join(config.queuePath, 'tmp', 'auth');
-  await mkdir(tmpDir, { recursive: true, mode: 0o700 });
-  const { authenticateInbound } = await import('./dkim/inbound.js');
-  return (body, envelope, session) =>
-    authenticateInbound(body, {
-      ip: envelope.clientAddress,
-      helo: envelope.heloName,
-      sender: envelope.sender,
-      hostname: config.hostname,
-      resolver: dns,
-      tmpDir,
-      onResult: (r) =>
-        audit.publish({
-          type: 'message.authenticated',
-          session,
-          spf: r.spf,
-          dkim: r.dkim.map((d) => `${d.domain}:${d.result}`),
-          dmarc: r.dmarc,
-          arc: r.arc,
-        }),
-    });
-}
-
 /** The koa server with metrics fed from the audit bus. */
 async function startObservability(
   config: Config,
   deps: { audit: AuditBus; spool: Spool; readiness: () => Promise<Readiness>; logger: Logger },
-): Promise<{ http: HttpServerHandle | undefined; stop: (graceMs: number) => Promise<void> }> {
+): Promise<{ http: HttpServerHandle; stop: (graceMs: number) => Promise<void> }> {
   const [{ createHttpApp }, { startHttpServer }, { createMetrics, observeAudit }] = await Promise.all([
     import('./http/app.js'),
     import('./http/server.js'),
@@ -216,12 +231,16 @@ async function startObservability(
     logger,
   ).catch((error: unknown) => {
     feed.unsubscribe();
-    throw error;
+    throw listenFailure(error, {
+      what: 'HTTP',
+      address: `${config.healthHost ?? '*'}:${config.healthPort}`,
+      variables: ['SMTP_HEALTH_ADDR', 'SMTP_HEALTH_PORT', 'SMTP_HEALTH_DISABLE'],
+    });
   });
   return {
     http,
     stop: async (graceMs) => {
-      await http?.close(graceMs);
+      await http.close(graceMs);
       feed.unsubscribe();
     },
   };
@@ -239,8 +258,15 @@ async function startDelivery(
     import('./queue/scheduler.js'),
   ]);
   const transport = createSmtpTransport(transportOptionsFromConfig(config));
-  const signer = config.dkim
-    ? (await import('./dkim/signer.js')).createDkimSigner(config.dkim, config.hostname)
+  const { dkim } = config;
+  const signer = dkim
+    ? await import('./dkim/signer.js').then(({ createDkimSigner }) => {
+        try {
+          return createDkimSigner(dkim, config.hostname);
+        } catch (error) {
+          throw dkimFailure(error);
+        }
+      })
     : undefined;
   const scheduler = startScheduler({
     spool,

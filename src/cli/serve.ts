@@ -1,6 +1,7 @@
 import type { Config } from '../config/types.js';
 import { startDaemon, type Daemon } from '../daemon.js';
 import type { Logger } from '../log/logger.js';
+import { startupFailure } from '../startup/failure.js';
 
 /** Grace period for open sessions and deliveries after SIGTERM/SIGINT. */
 const GRACE_MS = 10_000;
@@ -9,7 +10,8 @@ const GRACE_MS = 10_000;
  * Runs the daemon until SIGTERM/SIGINT (graceful stop, exit 0); SIGHUP reloads
  * TLS certificates. Signals are handled from the first moment: one that
  * arrives during start-up stops the daemon as soon as it is up. Resolves with
- * the process exit code.
+ * the process exit code: 0 after a stop, a sysexits code when it could not
+ * start (startup/failure.ts).
  */
 export function serve(config: Config, logger: Logger): Promise<number> {
   return new Promise<number>((resolve) => {
@@ -45,9 +47,13 @@ export function serve(config: Config, logger: Logger): Promise<number> {
         if (stopSignal) finish(running);
       },
       (error: unknown) => {
-        const message = error instanceof Error ? error.message : String(error);
-        logger.fatal({ err: message }, 'could not start');
-        resolve(1);
+        // startDaemon names the variable to change and the sysexits code (startup/failure.ts)
+        const failure = startupFailure(error);
+        logger.fatal(
+          { err: failure.message, variables: failure.variables, exitCode: failure.exitCode },
+          'could not start',
+        );
+        resolve(failure.exitCode);
       },
     );
   });

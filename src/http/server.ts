@@ -23,25 +23,22 @@ function urlHost(address: AddressInfo): string {
 
 /**
  * Binds `app` on `host` (undefined: all interfaces) and `port`. A failure to
- * listen (port in use, no permission) is logged and resolves `undefined`: the
- * HTTP side is optional, SMTP keeps running.
+ * listen (port in use, no permission) rejects with the listen error: the
+ * daemon does not start half-observable (SMTP_HEALTH_DISABLE=true runs it
+ * without HTTP on purpose).
  */
 export function startHttpServer(
   app: Koa,
   host: string | undefined,
   port: number,
   logger: Logger,
-): Promise<HttpServerHandle | undefined> {
+): Promise<HttpServerHandle> {
   const handle = app.callback();
   const server = createServer((req, res) => void handle(req, res));
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      logger.error(
-        { err, host: host ?? '*', port, code: err.code },
-        'HTTP server could not listen; continuing without it',
-      );
       server.close();
-      resolve(undefined);
+      reject(err);
     };
     server.once('error', onError);
     server.listen({ host, port }, () => {

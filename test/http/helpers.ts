@@ -73,7 +73,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     subscriberBuffer: options.subscriberBuffer ?? 1024,
   });
   const server = await startHttpServer(app, options.host ?? '127.0.0.1', 0, logger);
-  if (!server) throw new Error(`HTTP server did not start: ${lines.join('')}`);
   return {
     url: server.url,
     port: server.port,

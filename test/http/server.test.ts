@@ -11,20 +11,15 @@ afterEach(async () => {
 });
 
 describe('startHttpServer', () => {
-  it('a port in use is logged and resolves undefined instead of throwing', async () => {
+  it('a port in use rejects with the listen error (the daemon names the variable and exits)', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const { port } = blocker.address() as AddressInfo;
-    const { logger, lines } = memoryLogger();
+    const { logger } = memoryLogger();
     try {
-      const handle = await startHttpServer(new Koa(), '127.0.0.1', port, logger);
-      expect(handle).toBeUndefined();
-      const entry = JSON.parse(lines.find((l) => l.includes('could not listen')) ?? '{}') as {
-        level?: string;
-        code?: string;
-        port?: number;
-      };
-      expect(entry).toMatchObject({ level: 'error', code: 'EADDRINUSE', port });
+      await expect(startHttpServer(new Koa(), '127.0.0.1', port, logger)).rejects.toMatchObject({
+        code: 'EADDRINUSE',
+      });
     } finally {
       blocker.close();
     }
