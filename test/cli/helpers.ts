@@ -1,9 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { registerAdminCommands, registerSendCommand, type AdminEnv, type CliIo } from '../../src/cli/admin/index.js';
+import type { StopSignal } from '../../src/cli/admin/tail.js';
 
 export interface RunResult {
   readonly stdout: string;
   readonly bytes: Buffer;
+  /** Notices written to stderr. */
+  readonly stderr: string;
   /** The error `parseAsync` rejected with, if any. */
   readonly error: unknown;
 }
@@ -12,11 +15,24 @@ export interface RunResult {
 export async function runCli(
   args: readonly string[],
   env: AdminEnv = { adminUrl: 'http://127.0.0.1:1' },
+  live: {
+    readonly stopSignal?: StopSignal;
+    readonly onOut?: (text: string) => void;
+    readonly onErr?: (text: string) => void;
+  } = {},
 ): Promise<RunResult> {
   let stdout = '';
+  let stderr = '';
   const chunks: Buffer[] = [];
   const io: CliIo = {
-    out: (text) => void (stdout += text),
+    out: (text) => {
+      stdout += text;
+      live.onOut?.(text);
+    },
+    err: (text) => {
+      stderr += text;
+      live.onErr?.(text);
+    },
     outBytes: (chunk) => {
       chunks.push(Buffer.from(chunk));
       return Promise.resolve();
@@ -26,7 +42,7 @@ export async function runCli(
     writeOut: (text) => void (stdout += text),
     writeErr: (text) => void (stdout += text),
   });
-  registerAdminCommands(program, env, io);
+  registerAdminCommands(program, env, io, live.stopSignal);
   registerSendCommand(program, io);
   // Commander copies exitOverride/configureOutput to commands created with .command(), not to added ones.
   const apply = (command: Command): void => {
@@ -43,7 +59,7 @@ export async function runCli(
   } catch (err: unknown) {
     error = err;
   }
-  return { stdout, bytes: Buffer.concat(chunks), error };
+  return { stdout, stderr, bytes: Buffer.concat(chunks), error };
 }
 
 export function isHelpExit(error: unknown): boolean {

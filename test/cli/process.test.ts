@@ -49,7 +49,7 @@ describe('gopherpost CLI as a child process (§7)', () => {
 
   it('has help for every command', async () => {
     const r = await cli(['--help']);
-    for (const command of ['serve', 'config', 'queue', 'messages', 'send']) expect(r.stdout).toContain(command);
+    for (const command of ['serve', 'config', 'queue', 'messages', 'send', 'tail']) expect(r.stdout).toContain(command);
   });
 
   it('send delivers a test message, and queue/messages read a running daemon', async () => {

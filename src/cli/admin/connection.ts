@@ -30,9 +30,17 @@ export function addConnectionOptions(command: Command, env: AdminEnv): Command {
     .option('--json', 'print the API response as JSON');
 }
 
-export function connect(command: Command, env: AdminEnv): { client: AdminClient; json: boolean } {
+/** The daemon's base URL and token for `command`: its options first, then the environment. */
+export function connectionOf(
+  command: Command,
+  env: AdminEnv,
+): { baseUrl: string; token: string | undefined; json: boolean } {
   const options = command.optsWithGlobals<ConnectionOptions>();
   const baseUrl = options.url ?? (typeof env.adminUrl === 'string' ? env.adminUrl : env.adminUrl());
-  const client = createAdminClient({ baseUrl, token: options.token ?? env.token });
-  return { client, json: options.json === true };
+  return { baseUrl, token: options.token ?? env.token, json: options.json === true };
+}
+
+export function connect(command: Command, env: AdminEnv): { client: AdminClient; json: boolean } {
+  const { baseUrl, token, json } = connectionOf(command, env);
+  return { client: createAdminClient({ baseUrl, token }), json };
 }

@@ -1,6 +1,8 @@
 /** Where command output goes, and the plain text and JSON forms it takes; tests pass a collector. */
 export interface CliIo {
   out(text: string): void;
+  /** Notices that are not the command's output (stderr). */
+  err(text: string): void;
   /** Raw bytes (a stored message). */
   outBytes(chunk: Uint8Array): Promise<void>;
 }
@@ -8,6 +10,9 @@ export interface CliIo {
 export const processIo: CliIo = {
   out: (text) => {
     process.stdout.write(text);
+  },
+  err: (text) => {
+    process.stderr.write(text);
   },
   outBytes: (chunk) =>
     new Promise((resolve, reject) => {
