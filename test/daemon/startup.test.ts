@@ -4,7 +4,15 @@ import { createServer, connect, type AddressInfo, type Server, type Socket } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StartupError, STARTUP_EXIT, startupFailure } from '../../src/startup/failure.js';
+import {
+  dkimFailure,
+  listenFailure,
+  spoolFailure,
+  StartupError,
+  STARTUP_EXIT,
+  startupFailure,
+  tlsFailure,
+} from '../../src/startup/failure.js';
 import { CLI } from '../helpers/child-daemon.js';
 
 const dirs: string[] = [];
@@ -128,6 +136,50 @@ describe('start-up failures exit with a sysexits code naming the variable (§7)'
     expect(failure.message).toBe('unexpected error: boom');
     const mapped = new StartupError('named', ['SMTP_PORT'], STARTUP_EXIT.unavailable);
     expect(startupFailure(mapped)).toBe(mapped);
+  });
+});
+
+/** An error as Node's fs and net calls make them: a message, a code, maybe a path. */
+function errno(code: string, path?: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: failed${path ? ` '${path}'` : ''}`), { code, syscall: 'x', path });
+}
+
+describe('the mapping of what a stage threw (the codes no child process here can provoke)', () => {
+  const smtp = { what: 'SMTP', address: '0.0.0.0:25', variables: ['SMTP_PORT', 'SMTP_BIND'] };
+
+  it.each([
+    ['EADDRINUSE', STARTUP_EXIT.unavailable, /already in use; .* SMTP_PORT \/ SMTP_BIND$/],
+    ['EACCES', STARTUP_EXIT.noPermission, /permission denied; .*CAP_NET_BIND_SERVICE/],
+    ['EADDRNOTAVAIL', STARTUP_EXIT.config, /^SMTP cannot listen on 0.0.0.0:25: EADDRNOTAVAIL.*check SMTP_PORT/],
+  ])('listen %s: exit %i', (code, exitCode, message) => {
+    const failure = listenFailure(errno(code), smtp);
+    expect(failure.exitCode).toBe(exitCode);
+    expect(failure.message).toMatch(message);
+    expect(failure.variables).toEqual(['SMTP_PORT', 'SMTP_BIND']);
+  });
+
+  it('spool: cannot create 73, other failures 74, Redis refused credentials 78', () => {
+    const file = { queueBackend: 'file', queuePath: '/var/spool/gp' } as const;
+    const cause = new Error('spool storage failed', { cause: errno('EROFS', '/var/spool/gp') });
+    expect(spoolFailure(cause, file).exitCode).toBe(STARTUP_EXIT.cantCreate);
+    expect(spoolFailure(errno('EIO'), file).exitCode).toBe(STARTUP_EXIT.ioError);
+    expect(spoolFailure(errno('EIO'), file).variables).toEqual(['SMTP_QUEUE_PATH']);
+    const redis = { queueBackend: 'redis', queuePath: '/x' } as const;
+    const wrongPass = spoolFailure(new Error('Redis is unreachable at redis://h:6379/: WRONGPASS invalid'), redis);
+    expect([wrongPass.exitCode, wrongPass.variables]).toEqual([STARTUP_EXIT.config, ['SMTP_REDIS_URL']]);
+  });
+
+  it('TLS: unreadable files 78 naming the file; the ephemeral certificate not made 70; DKIM 78', () => {
+    const files = { tlsCertPath: '/etc/c.pem', tlsKeyPath: '/etc/k.pem' };
+    expect(tlsFailure(errno('ENOENT', '/etc/k.pem'), files)).toMatchObject({
+      exitCode: STARTUP_EXIT.config,
+      variables: ['SMTP_TLS_KEY'],
+    });
+    expect(tlsFailure(errno('EACCES', '/etc/c.pem'), files).variables).toContain('SMTP_TLS_CERT');
+    const ephemeral = tlsFailure(new Error('could not generate'), { tlsCertPath: undefined, tlsKeyPath: undefined });
+    expect(ephemeral.exitCode).toBe(STARTUP_EXIT.software);
+    expect(ephemeral.message).toMatch(/set SMTP_TLS_CERT and SMTP_TLS_KEY .*SMTP_TLS_DISABLE=true$/);
+    expect(dkimFailure(new Error('bad key')).exitCode).toBe(STARTUP_EXIT.config);
   });
 });
 
