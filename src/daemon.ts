@@ -10,6 +10,7 @@ import { createInboundServer, type InboundServer } from './inbound/server.js';
 import { inboundAuthentication } from './inbound/authentication-stage.js';
 import { loadTlsMaterial } from './inbound/tls.js';
 import { logAudit } from './log/audit-log.js';
+import { logMail } from './log/mail-log.js';
 import type { Logger } from './log/logger.js';
 import { retention$ } from './queue/retention.js';
 import { openSpool } from './spool/open.js';
@@ -47,6 +48,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   patchSmtpServer();
   const audit = createAuditBus({ enabled: config.debug, replay: 1000 });
   const auditLog = logAudit(logger, audit.events$);
+  auditLog.add(logMail(logger, audit.raw$)); // the mail log, whatever SMTP_DEBUG says
   // an ephemeral certificate takes a moment to make: do it while the spool loads (a failure waits its turn)
   const tlsReady: Promise<StartupError | undefined> = config.tlsDisable
     ? Promise.resolve(undefined)

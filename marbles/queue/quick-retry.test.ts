@@ -48,7 +48,11 @@ describe('tryTargets: the quick kind of waiting', () => {
       const out$ = tryTargets([target('mx1'), target('mx2'), target('mx3')], ['r@x.test'], options(send, dialled));
       // mx1 fails at 10, wait 100 → mx2 at 110 fails at 120, wait 200 → mx3 at 320 answers at 325
       expectObservable(out$).toBe('325ms (a|)', {
-        a: { outcomes: new Map([['r@x.test', { kind: 'delivered', response: '250 ok' }]]), answered: true },
+        a: {
+          outcomes: new Map([['r@x.test', { kind: 'delivered', response: '250 ok' }]]),
+          answered: true,
+          relay: 'mx3', // the host that answered, for the mail log
+        },
       });
     });
     expect(dialled).toEqual(['mx1', 'mx2', 'mx3']);
@@ -67,6 +71,7 @@ describe('tryTargets: the quick kind of waiting', () => {
         a: {
           outcomes: new Map([['r@x.test', { kind: 'deferred', response: '4.4.1 connect ECONNREFUSED (mx1)' }]]),
           unreachable: '4.4.1 connect ECONNREFUSED (mx1)',
+          relay: 'mx1',
         },
       });
     });
@@ -81,7 +86,7 @@ describe('tryTargets: the quick kind of waiting', () => {
         options((t) => throwError(() => banner554(t.host)), []),
       );
       expectObservable(allBanned).toBe('100ms (a|)', {
-        a: { outcomes: new Map([['r@x.test', { kind: 'failed', response: '554 5.7.1 go away (b)' }]]) },
+        a: { outcomes: new Map([['r@x.test', { kind: 'failed', response: '554 5.7.1 go away (b)' }]]), relay: 'b' },
       });
       const mixed = tryTargets(
         [target('a'), target('b')],
@@ -92,6 +97,7 @@ describe('tryTargets: the quick kind of waiting', () => {
         a: {
           outcomes: new Map([['r@x.test', { kind: 'deferred', response: '554 5.7.1 go away (b)' }]]),
           unreachable: '554 5.7.1 go away (b)',
+          relay: 'b',
         },
       });
     });
@@ -110,7 +116,10 @@ describe('tryTargets: the quick kind of waiting', () => {
         options(() => failAfter(10, verdict), dialled),
       );
       expectObservable(out$).toBe('10ms (a|)', {
-        a: { outcomes: new Map([['r@x.test', { kind: 'deferred', response: '4.3.0 body unreadable (mx1)' }]]) },
+        a: {
+          outcomes: new Map([['r@x.test', { kind: 'deferred', response: '4.3.0 body unreadable (mx1)' }]]),
+          relay: 'mx1',
+        },
       });
     });
     expect(dialled).toEqual(['mx1']);
@@ -130,6 +139,7 @@ describe('tryTargets: the quick kind of waiting', () => {
             ['b@y.test', { kind: 'delivered', response: '250 ok' }],
           ]),
           answered: true,
+          relay: 'smtps://relay.test:465',
         },
       });
     });

@@ -30,6 +30,10 @@ export interface AttemptResult {
   readonly answered?: true;
   /** No host gave a verdict: why the last one did not. */
   readonly unreachable?: string;
+  /** The last target dialled (its label), for the mail log; absent when none was. */
+  readonly relay?: string;
+  /** How long the transaction with the answering host took, ms. */
+  readonly transmitMs?: number;
 }
 
 /** A concrete place to dial, with a label for logs and audit events. */
@@ -82,8 +86,14 @@ function allOf(recipients: readonly string[], outcome: DeliveryOutcome): Attempt
   return { outcomes: new Map(recipients.map((r) => [r, outcome])) };
 }
 
-function toResult(result: SendResult): AttemptResult {
-  return { outcomes: new Map(result.recipients.map((r) => [r.recipient, r.outcome])), answered: true };
+function toResult(result: SendResult, relay: string): AttemptResult {
+  const outcomes = new Map(result.recipients.map((r) => [r.recipient, r.outcome]));
+  return {
+    outcomes,
+    answered: true,
+    relay,
+    ...(result.transmitMs === undefined ? {} : { transmitMs: result.transmitMs }),
+  };
 }
 
 /**
@@ -103,10 +113,12 @@ export function tryTargets(
   return defer(() => {
     const failures: TransportError[] = [];
     let next = 0;
+    let dialled = '';
     return defer(() => {
       const target = targets[next % targets.length] ?? targets[0];
       next += 1;
       if (!target) throw new Error('no target');
+      dialled = target.label;
       options.onDial?.(target);
       return options.send(target);
     }).pipe(
@@ -122,16 +134,19 @@ export function tryTargets(
           isRetryable: (err) => err instanceof TransportError && err.classification.scope === 'host',
         }),
       ),
-      map(toResult),
+      map((result) => toResult(result, dialled)),
       catchError((err: unknown) => {
         if (!(err instanceof TransportError)) {
-          return of(allOf(recipients, { kind: 'deferred', response: classifyError(err).response }));
+          return of({
+            ...allOf(recipients, { kind: 'deferred', response: classifyError(err).response }),
+            relay: dialled,
+          });
         }
         const c = err.classification;
         const allPermanent = failures.every((f) => f.classification.kind === 'failed');
         const kind = c.scope === 'host' ? (allPermanent ? 'failed' : 'deferred') : c.kind;
         const response = `${c.response} (${err.target})`;
-        const result = allOf(recipients, { kind, response });
+        const result = { ...allOf(recipients, { kind, response }), relay: dialled };
         // no host gave a verdict (refused, dropped, timed out, 421): the destination is in trouble
         return of(c.scope === 'host' && kind === 'deferred' ? { ...result, unreachable: response } : result);
       }),

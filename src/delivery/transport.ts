@@ -65,6 +65,8 @@ export interface SendResult {
   readonly recipients: readonly RecipientResult[];
   /** The session was reused from the connection cache. */
   readonly reused: boolean;
+  /** How long the transaction took (MAIL FROM to the DATA reply), ms; absent when it never ran. */
+  readonly transmitMs?: number;
 }
 
 /** This host gave no verdict on the message; `classification.scope` is 'host' (or the body failed). */
@@ -160,7 +162,9 @@ export class SmtpTransport implements Transport {
       pooled = this.pool.take(key);
       const reused = pooled !== undefined;
       pooled ??= this.pool.adopt(key, await this.open(request));
+      const began = performance.now();
       const result = await this.transact(pooled.session, request);
+      const transmitMs = Math.round(performance.now() - began);
       const hangUp = hangUpOf(result);
       if (hangUp)
         throw new SmtpClientError(
@@ -170,7 +174,7 @@ export class SmtpTransport implements Transport {
           hangUp,
         );
       this.pool.release(pooled, result.data ? 'done' : 'reset');
-      return { reused, recipients: recipientResults(request.to, result) };
+      return { reused, recipients: recipientResults(request.to, result), transmitMs };
     } catch (err) {
       return this.noVerdict(err, pooled, request);
     }

@@ -1,4 +1,16 @@
-import type { MessageId } from './envelope.js';
+import type { AttemptFate, MessageId } from './envelope.js';
+
+/**
+ * Where a recipient's delay went, ms (Postfix's `delays=a/b/c/d`): receiving
+ * the message, waiting in the queue, setting up the connection (DNS, connect,
+ * greeting, TLS, hosts that failed first), transmitting.
+ */
+export interface DelayParts {
+  readonly beforeQueueMs: number;
+  readonly queueMs: number;
+  readonly connectMs: number;
+  readonly transmitMs: number;
+}
 
 /** Fields every audit record carries once published on the bus. */
 export interface AuditMeta {
@@ -33,6 +45,14 @@ export type AuditEvent =
       readonly sender: string;
       readonly recipients: number;
       readonly size: number;
+      /** The mail log's fields (absent from events made before it existed). */
+      readonly to?: readonly string[];
+      readonly client?: string;
+      /** TLS protocol of the session (`TLSv1.3`), absent in clear. */
+      readonly tls?: string;
+      readonly user?: string;
+      /** From DATA to the message being safe in the spool. */
+      readonly receiptMs?: number;
     }
   | {
       readonly type: 'delivery.attempt';
@@ -48,8 +68,23 @@ export type AuditEvent =
       readonly response: string;
       readonly attempts: number;
       readonly durationMs: number;
+      /** `bounced` split: `expired` when the queue lifetime ran out. */
+      readonly fate?: AttemptFate;
+      /** The host dialled, `name[address]:port`; absent when none was. */
+      readonly relay?: string;
+      /** Enhanced status code (`2.0.0`, `4.4.1`, `5.1.1`). */
+      readonly dsn?: string;
+      /** Since the message arrived. */
+      readonly delayMs?: number;
+      readonly delays?: DelayParts;
       /** When the message was received (ms since the epoch): the time in the queue is measured from here. */
       readonly receivedAt: number;
+    }
+  | {
+      /** A message left the queue: every recipient finished, or it was deleted through the admin API. */
+      readonly type: 'message.removed';
+      readonly id: MessageId;
+      readonly reason: 'finished' | 'deleted';
     }
   | {
       /** Every host of a destination failed a cohort of attempts in a row: its mail waits until `until`. */

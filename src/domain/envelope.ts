@@ -28,7 +28,31 @@ export interface RecipientState {
   readonly nextAttemptAt: number;
   readonly lastResponse?: string;
   readonly updatedAt: number;
+  /** The last attempts, oldest first (at most `HISTORY_LIMIT`); absent on records kept before it existed. */
+  readonly history?: readonly AttemptNote[];
 }
+
+/** How one attempt ended for one recipient: `expired` is a bounce because the queue lifetime ran out. */
+export type AttemptFate = 'sent' | 'deferred' | 'bounced' | 'expired';
+
+/**
+ * One delivery attempt for one recipient, as the spool keeps it: short keys,
+ * because a week of retries repeats it up to `HISTORY_LIMIT` times per recipient.
+ */
+export interface AttemptNote {
+  /** When the attempt ended, ms since the epoch. */
+  readonly t: number;
+  readonly f: AttemptFate;
+  /** The host dialled, `name[address]:port` (absent when none was: NXDOMAIN, a dead destination). */
+  readonly h?: string;
+  /** The remote reply, or our own reason. */
+  readonly r: string;
+  /** Delay since the message arrived, ms. */
+  readonly d: number;
+}
+
+/** Most attempts kept per recipient: the newest ones. */
+export const HISTORY_LIMIT = 20;
 
 /** A message as the spool knows it: envelope, size and per-recipient state. */
 export interface MessageRecord {
@@ -37,6 +61,8 @@ export interface MessageRecord {
   /** Stored size in bytes (after trace headers were added). */
   readonly size: number;
   readonly recipients: readonly RecipientState[];
+  /** When the spool had the whole body (ms since the epoch); `receivedAt` is when DATA began. */
+  readonly queuedAt?: number;
 }
 
 export function isFinished(status: RecipientStatus): boolean {

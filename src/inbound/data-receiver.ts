@@ -6,7 +6,8 @@
  *       → Received/Message-ID → spool.
  * In:   the DATA stream and its session (envelope, client, HELO, user).
  * Out:  the 250 text (`Ok: queued as <id>`) once the spool holds the message
- *       durably, with the audit event `message.stored`; or the error that
+ *       durably, with the audit event `message.stored` (what the mail log's
+ *       `received` line says); or the error that
  *       stopped it (SizeLimitError, SpoolError), for the adapter to answer.
  *       Either way what is left of DATA is read first, so the reply lines up.
  */
@@ -41,6 +42,7 @@ export class DataReceiver {
     try {
       const record = await this.deps.spool.store(envelope, this.body(stream, envelope, session));
       const { id, size } = record;
+      const tls = tlsProtocolOf(session);
       this.deps.audit.publish({
         type: 'message.stored',
         session: session.id,
@@ -48,6 +50,11 @@ export class DataReceiver {
         sender: envelope.sender,
         recipients: envelope.recipients.length,
         size,
+        to: record.envelope.recipients,
+        client: envelope.clientAddress,
+        ...(tls === undefined ? {} : { tls }),
+        ...(envelope.user === undefined ? {} : { user: envelope.user }),
+        receiptMs: Math.max(0, this.deps.now() - envelope.receivedAt),
       });
       return `Ok: queued as ${record.id}`;
     } finally {
@@ -94,6 +101,16 @@ function envelopeOf(session: SMTPServerSession, at: number): Envelope {
     receivedAt: at,
     ...(typeof session.user === 'string' ? { user: session.user } : {}),
   };
+}
+
+/** The session's TLS protocol (`TLSv1.3`), or `TLS` when unknown; undefined in clear. */
+function tlsProtocolOf(session: SMTPServerSession): string | undefined {
+  if (!session.secure) return undefined;
+  // smtp-server keeps the socket's getCipher() here (its typings say TlsOptions)
+  const cipher: unknown = session.tlsOptions;
+  if (typeof cipher === 'object' && cipher !== null && 'version' in cipher && typeof cipher.version === 'string')
+    return cipher.version;
+  return 'TLS';
 }
 
 /** Reads whatever is left of DATA so the reply lines up with the end of the message. */

@@ -180,6 +180,7 @@ function auditRecorder(
       case 'command':
       case 'delivery.attempt':
       case 'message.authenticated':
+      case 'message.removed':
       case 'config':
         return;
       default:

@@ -21,6 +21,8 @@ export type JobResult =
       readonly kind: 'attempted';
       readonly job: DeliveryJob;
       readonly startedAt: number;
+      /** When the attempt's result came (same clock as `startedAt`). */
+      readonly endedAt?: number;
       readonly result: AttemptResult;
     }
   | { readonly kind: 'skipped'; readonly job: DeliveryJob; readonly why: Skip };
@@ -57,7 +59,7 @@ export function attemptJob(deps: AttemptDeps, job: DeliveryJob): Observable<JobR
       retryMaxMs: deps.retryMaxMs,
       random: deps.random,
       onDial: (target) => deps.onDial?.(job, target),
-    }).pipe(map((result): JobResult => ({ kind: 'attempted', job, startedAt, result })));
+    }).pipe(map((result): JobResult => ({ kind: 'attempted', job, startedAt, endedAt: deps.clock(), result })));
   });
 }
 

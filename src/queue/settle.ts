@@ -5,14 +5,19 @@
  * deferred like a failed attempt, without dialling; one skipped because its
  * destination is busy leaves its recipients as they are and asks for its
  * message to be held back until then. Resolves with that hold-back, if any.
+ * Each recipient's attempt joins its history in the same spool write
+ * (attempt-notes.ts), and is published as `delivery.outcome` (the mail
+ * log's line); a message whose last recipient finished as `message.removed`.
  */
 import type { Config } from '../config/types.js';
 import type { AuditEvent } from '../domain/audit.js';
 import type { DeliveryOutcome } from '../domain/delivery.js';
+import { isFinished } from '../domain/envelope.js';
 import type { DeliveryJob } from '../domain/job.js';
 import { shouldBounce } from '../bounce/dsn.js';
 import type { Spool } from '../spool/spool.js';
 import type { JobResult } from './attempt-job.js';
+import { attemptFacts, type AttemptTiming } from './attempt-notes.js';
 import { storeBounce } from './bounce.js';
 import { deferBounces, planUpdates, type PlanConfig } from './outcomes.js';
 
@@ -32,10 +37,18 @@ export async function settleJob(deps: SettleDeps, r: JobResult): Promise<{ reado
       kind: 'deferred',
       response: `4.4.1 delivery temporarily suspended: ${r.why.reason}`,
     };
-    await record(deps, r.job, new Map(r.job.recipients.map((x) => [x.recipient, suspended])), deps.clock());
+    const now = deps.clock();
+    const outcomes = new Map(r.job.recipients.map((x) => [x.recipient, suspended]));
+    await record(deps, r.job, outcomes, { startedAt: now, endedAt: now });
     return {};
   }
-  await record(deps, r.job, r.result.outcomes, r.startedAt);
+  const { relay, transmitMs } = r.result;
+  await record(deps, r.job, r.result.outcomes, {
+    startedAt: r.startedAt,
+    endedAt: r.endedAt ?? deps.clock(),
+    ...(relay === undefined ? {} : { relay }),
+    ...(transmitMs === undefined ? {} : { transmitMs }),
+  });
   return {};
 }
 
@@ -43,7 +56,7 @@ async function record(
   deps: SettleDeps,
   job: DeliveryJob,
   outcomes: ReadonlyMap<string, DeliveryOutcome>,
-  startedAt: number,
+  timing: AttemptTiming,
 ): Promise<void> {
   const { spool, config, random } = deps;
   const now = deps.clock();
@@ -61,8 +74,17 @@ async function record(
       p = deferBounces(p, now, deps.plan, random);
     }
   }
-  await spool.update(job.record.id, p.updates);
-  for (const u of p.updates) {
+  const expired = new Set(p.bounced.filter((b) => b.expired).map((b) => b.recipient));
+  const facts = attemptFacts(job, p.updates, expired, timing);
+  const after = await spool.update(
+    job.record.id,
+    p.updates.map((u, i) => {
+      const fact = facts[i];
+      return fact ? { ...u, note: fact.note } : u;
+    }),
+  );
+  p.updates.forEach((u, i) => {
+    const fact = facts[i];
     deps.emit({
       type: 'delivery.outcome',
       id: job.record.id,
@@ -70,8 +92,14 @@ async function record(
       outcome: u.status === 'delivered' ? 'delivered' : u.status === 'bounced' ? 'bounced' : 'deferred',
       response: u.lastResponse ?? '',
       attempts: u.attempts,
-      durationMs: now - startedAt,
+      durationMs: now - timing.startedAt,
       receivedAt: job.record.envelope.receivedAt,
+      ...(fact ? { fate: fact.fate, dsn: fact.dsn, delayMs: fact.delayMs, delays: fact.delays } : {}),
+      ...(timing.relay === undefined ? {} : { relay: timing.relay }),
     });
+  });
+  const finishedNow = p.updates.some((u) => isFinished(u.status));
+  if (finishedNow && after.recipients.every((x) => isFinished(x.status))) {
+    deps.emit({ type: 'message.removed', id: job.record.id, reason: 'finished' });
   }
 }

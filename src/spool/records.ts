@@ -1,5 +1,11 @@
 /** Message records as both spools make and change them (pure). */
-import type { MessageId, MessageRecord, RecipientState } from '../domain/envelope.js';
+import {
+  HISTORY_LIMIT,
+  type AttemptNote,
+  type MessageId,
+  type MessageRecord,
+  type RecipientState,
+} from '../domain/envelope.js';
 import type { RecipientUpdate } from './spool.js';
 
 /** Applies updates to a record's recipients. Unknown recipients are ignored. */
@@ -16,17 +22,34 @@ export function applyUpdates(record: MessageRecord, updates: readonly RecipientU
       updatedAt: now,
     };
     const lastResponse = u.lastResponse ?? r.lastResponse;
-    return lastResponse === undefined ? next : { ...next, lastResponse };
+    const history = u.note ? appendNote(r.history, u.note) : r.history;
+    return {
+      ...next,
+      ...(lastResponse === undefined ? {} : { lastResponse }),
+      ...(history === undefined ? {} : { history }),
+    };
   });
   return { ...record, recipients };
 }
 
+/** `history` with `note` added, the oldest entries dropped beyond `HISTORY_LIMIT`. */
+export function appendNote(history: readonly AttemptNote[] | undefined, note: AttemptNote): readonly AttemptNote[] {
+  const all = [...(history ?? []), note];
+  return all.length > HISTORY_LIMIT ? all.slice(all.length - HISTORY_LIMIT) : all;
+}
+
 /** A new message: every recipient queued, due at once. */
-export function initialRecord(id: MessageId, envelope: MessageRecord['envelope'], size: number): MessageRecord {
+export function initialRecord(
+  id: MessageId,
+  envelope: MessageRecord['envelope'],
+  size: number,
+  queuedAt?: number,
+): MessageRecord {
   return {
     id,
     envelope,
     size,
+    ...(queuedAt === undefined ? {} : { queuedAt }),
     recipients: envelope.recipients.map((recipient) => ({
       recipient,
       status: 'queued',

@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { ClaimedMessage } from '../domain/delivery.js';
-import type { Envelope, MessageId, MessageRecord, RecipientStatus } from '../domain/envelope.js';
+import type { AttemptNote, Envelope, MessageId, MessageRecord, RecipientStatus } from '../domain/envelope.js';
 import type { Logger } from '../log/logger.js';
 
 /** Where a spool reports trouble it handles itself (a lost connection, a failed background checkpoint). */
@@ -13,6 +13,8 @@ export interface RecipientUpdate {
   readonly attempts: number;
   readonly nextAttemptAt: number;
   readonly lastResponse?: string;
+  /** The attempt to add to the recipient's history (the spool keeps the newest `HISTORY_LIMIT`). */
+  readonly note?: AttemptNote;
 }
 
 /** Storage failed: the client gets `451 4.3.0`, nothing partial remains. */

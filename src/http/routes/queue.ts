@@ -52,7 +52,8 @@ export function queueRoutes(deps: HttpDeps): Router {
   router.delete('/api/queue/:id', guard, async (ctx) => {
     const id = parseMessageId(ctx.params['id']);
     if (!(await spool.remove(id))) throw new HttpError(404, 'no such message');
-    deps.logger?.info({ id }, 'message removed through the admin API');
+    // the mail log writes the `removed` line
+    deps.audit.publish({ type: 'message.removed', id, reason: 'deleted' });
     ctx.body = { id, removed: true } satisfies RemoveResult;
   });
 

@@ -68,7 +68,7 @@ export class SpoolChanges {
     const id = newMessageId(envelope.receivedAt);
     const tmpBody = this.paths.tmpBody(id);
     const { inline, size } = await this.intake.receive(tmpBody, body);
-    const record = initialRecord(id, { ...envelope, recipients }, size);
+    const record = initialRecord(id, { ...envelope, recipients }, size, this.deps.now());
     await this.checkpoints.logging(() =>
       inline ? this.commitInline(record, inline, size) : this.commitSpilled(record, tmpBody),
     );

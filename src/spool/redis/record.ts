@@ -4,6 +4,7 @@
  */
 import {
   isWaiting,
+  type AttemptNote,
   type Envelope,
   type MessageRecord,
   type RecipientState,
@@ -15,11 +16,14 @@ export const field = {
   envelope: 'e',
   receivedAt: 't',
   size: 'z',
+  queuedAt: 'q',
   status: (r: string) => `s:${r}`,
   attempts: (r: string) => `a:${r}`,
   nextAttemptAt: (r: string) => `n:${r}`,
   updatedAt: (r: string) => `u:${r}`,
   lastResponse: (r: string) => `l:${r}`,
+  /** The recipient's last attempts, one JSON `AttemptNote` per line, oldest first. */
+  history: (r: string) => `h:${r}`,
 } as const;
 
 /**
@@ -38,12 +42,15 @@ export function encodeRecord(record: MessageRecord): Record<string, string> {
     [field.receivedAt]: String(record.envelope.receivedAt),
     [field.size]: String(record.size),
   };
+  if (record.queuedAt !== undefined) fields[field.queuedAt] = String(record.queuedAt);
   for (const r of record.recipients) {
     fields[field.status(r.recipient)] = r.status;
     fields[field.attempts(r.recipient)] = String(r.attempts);
     fields[field.nextAttemptAt(r.recipient)] = String(r.nextAttemptAt);
     fields[field.updatedAt(r.recipient)] = String(r.updatedAt);
     if (r.lastResponse !== undefined) fields[field.lastResponse(r.recipient)] = r.lastResponse;
+    if (r.history && r.history.length > 0)
+      fields[field.history(r.recipient)] = r.history.map((n) => JSON.stringify(n)).join('\n');
   }
   return fields;
 }
@@ -72,9 +79,30 @@ export function decodeRecord(id: string, fields: Readonly<Record<string, string>
       updatedAt: Number(fields[field.updatedAt(recipient)] ?? envelope.receivedAt),
     };
     const lastResponse = fields[field.lastResponse(recipient)];
-    recipients.push(lastResponse === undefined ? state : { ...state, lastResponse });
+    const history = decodeHistory(fields[field.history(recipient)]);
+    recipients.push({
+      ...state,
+      ...(lastResponse === undefined ? {} : { lastResponse }),
+      ...(history ? { history } : {}),
+    });
   }
-  return { id, envelope, size: Number(fields[field.size] ?? 0), recipients };
+  const queuedAt = fields[field.queuedAt];
+  const record: MessageRecord = { id, envelope, size: Number(fields[field.size] ?? 0), recipients };
+  return queuedAt === undefined ? record : { ...record, queuedAt: Number(queuedAt) };
+}
+
+/** A recipient's history field back as notes; a line that does not parse is skipped. */
+function decodeHistory(text: string | undefined): AttemptNote[] | undefined {
+  if (text === undefined || text === '') return undefined;
+  const notes: AttemptNote[] = [];
+  for (const line of text.split('\n')) {
+    try {
+      notes.push(JSON.parse(line) as AttemptNote);
+    } catch {
+      // a damaged line loses that attempt only
+    }
+  }
+  return notes;
 }
 
 /** A flat `[field, value, field, value, …]` reply (HGETALL from a script) as an object. */

@@ -15,7 +15,7 @@
  * SpoolError.
  */
 import type { Redis } from 'ioredis';
-import { domainOf, type MessageId, type MessageRecord } from '../../domain/envelope.js';
+import { HISTORY_LIMIT, domainOf, type MessageId, type MessageRecord } from '../../domain/envelope.js';
 import { SpoolError, type RecipientUpdate } from '../spool.js';
 import type { RedisKeys } from './keys.js';
 import { decodeRecord, pairsToObject } from './record.js';
@@ -41,7 +41,7 @@ export async function updateRecipients(
   retentionMs: number,
 ): Promise<Updated> {
   const k = keys;
-  const args: (string | number)[] = [id, retentionMs];
+  const args: (string | number)[] = [id, retentionMs, HISTORY_LIMIT];
   for (const u of updates) {
     const hasLast = u.lastResponse === undefined ? '0' : '1';
     args.push(
@@ -53,6 +53,7 @@ export async function updateRecipients(
       now,
       hasLast,
       u.lastResponse ?? '',
+      u.note ? JSON.stringify(u.note) : '',
     );
   }
   const reply = await guarded(() =>

@@ -9,26 +9,36 @@ import { LUA_COMMON, LuaScript } from './lua.js';
 
 /**
  * KEYS: msg, body, due, waiting, owners, depth, shape
- * ARGV: id, retentionMs, then per recipient 8 values:
- *       recipient, domain, status, attempts, nextAttemptAt, updatedAt, has-last-response (0|1), last response
+ * ARGV: id, retentionMs, history limit, then per recipient 9 values:
+ *       recipient, domain, status, attempts, nextAttemptAt, updatedAt, has-last-response (0|1), last response,
+ *       history note ('' for none)
  *
  * Applies the updates (unknown recipients ignored) and counts recipients that
  * start or stop waiting. A claim is not ended; an unclaimed message's `due`
  * score follows its earliest waiting next attempt. A finished message (and
- * its body) gets an expiry of the retention period. Returns { HGETALL of the
+ * its body) gets an expiry of the retention period. A note joins the
+ * recipient's history (`h:<recipient>`, one JSON note per line), whose oldest
+ * lines go beyond the limit. Returns { HGETALL of the
  * hash, 1 if the message went back into \`due\` (else 0) }.
  */
 export const updateScript = new LuaScript(`${LUA_COMMON}
 local msg, body, due, waitingKey, owners, depth, shape = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local id, retention = ARGV[1], ARGV[2]
+local id, retention, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if redis.call('EXISTS', msg) == 0 then return redis.error_reply('ERR unknown message ' .. id) end
 local receivedAt = redis.call('HGET', msg, 't')
-for i = 3, #ARGV, 8 do
+local function noted(history, note)
+  local text = history and (history .. '\\n' .. note) or note
+  local _, lines = string.gsub(text, '\\n', '')
+  for _ = 1, lines + 1 - limit do text = string.sub(text, string.find(text, '\\n', 1, true) + 1) end
+  return text
+end
+for i = 4, #ARGV, 9 do
   local r, domain, status = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local old = redis.call('HGET', msg, 's:' .. r)
   if old then
     redis.call('HSET', msg, 's:' .. r, status, 'a:' .. r, ARGV[i + 3], 'n:' .. r, ARGV[i + 4], 'u:' .. r, ARGV[i + 5])
     if ARGV[i + 6] == '1' then redis.call('HSET', msg, 'l:' .. r, ARGV[i + 7]) end
+    if ARGV[i + 8] ~= '' then redis.call('HSET', msg, 'h:' .. r, noted(redis.call('HGET', msg, 'h:' .. r), ARGV[i + 8])) end
     if waiting(old) ~= waiting(status) then
       local by = waiting(status) and 1 or -1
       redis.call('INCRBY', depth, by)

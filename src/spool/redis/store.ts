@@ -45,7 +45,7 @@ export async function storeMessage(
     await redis.del(tmp).catch(() => undefined); // else its idle expiry removes it
     throw error;
   }
-  const record = initialRecord(id, { ...envelope, recipients }, received.size);
+  const record = initialRecord(id, { ...envelope, recipients }, received.size, now());
   try {
     await commitMessage(redis, keys, record, received.inline ?? tmp);
   } catch (error) {
