@@ -38,6 +38,25 @@ export interface RecipientView {
   readonly updatedAt: string;
 }
 
+/**
+ * One step of a message's life: its receipt, each attempt per recipient (the
+ * last 20 per recipient are kept), and its leaving the queue.
+ */
+export interface HistoryEntry {
+  /** ISO time. */
+  readonly time: string;
+  readonly event: 'received' | 'sent' | 'deferred' | 'bounced' | 'expired' | 'removed';
+  readonly recipient?: string;
+  /** The host dialled, `name[address]:port`. */
+  readonly relay?: string;
+  /** Enhanced status code (`2.0.0`, `4.4.1`, `5.1.1`). */
+  readonly status?: string;
+  /** The remote reply, or the daemon's own reason. */
+  readonly reply?: string;
+  /** `received`: from DATA to the spool; an attempt: since the message arrived. */
+  readonly delayMs?: number;
+}
+
 /** A stored message (`GET /api/messages/:id`); times are ISO strings. */
 export interface MessageView {
   readonly id: string;
@@ -48,6 +67,8 @@ export interface MessageView {
   readonly receivedAt: string;
   readonly size: number;
   readonly recipients: readonly RecipientView[];
+  /** Oldest first. */
+  readonly history: readonly HistoryEntry[];
 }
 
 /** One page of stored messages (`GET /api/messages?limit=&after=`), oldest first. */

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { firstValueFrom, take, timeout } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { Envelope, MessageRecord } from '../../src/domain/envelope.js';
+import { HISTORY_LIMIT, type AttemptNote, type Envelope, type MessageRecord } from '../../src/domain/envelope.js';
 import { SpoolError, type Spool } from '../../src/spool/spool.js';
 
 export interface SpoolFixture {
@@ -9,6 +9,8 @@ export interface SpoolFixture {
   /** Moves the spool's clock. */
   advance(ms: number): void;
   now(): number;
+  /** Closes the spool and opens it again on the same storage (a daemon restart); `spool` is then the new one. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -558,6 +560,83 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
         expect(await f.spool.expire(cutoff, 2)).toEqual({ removed: 1, more: false });
         expect(ids((await f.spool.list({ limit: 10 })).items)).toEqual([waiting.id]);
         expect(await f.spool.depth()).toBe(1);
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('keeps the newest attempts of each recipient with its state, bounded, across a restart', async () => {
+      const f = await open();
+      try {
+        const record = await f.spool.store(envelope({}, f.now()), bodyOf('x\r\n'));
+        expect(record.queuedAt).toBeGreaterThanOrEqual(record.envelope.receivedAt);
+        const total = HISTORY_LIMIT + 5;
+        const note = (i: number): AttemptNote => ({
+          t: f.now() + i,
+          f: 'deferred',
+          h: `mx.example.test[192.0.2.${i}]:25`,
+          r: `451 4.3.0 try ${i}`,
+          d: 1_000 * i,
+        });
+        for (let i = 1; i <= total; i += 1) {
+          await f.spool.update(record.id, [
+            {
+              recipient: 'Bob@example.test',
+              status: 'deferred',
+              attempts: i,
+              nextAttemptAt: f.now() + 60_000,
+              lastResponse: `451 4.3.0 try ${i}`,
+              note: note(i),
+            },
+          ]);
+        }
+        await f.spool.update(record.id, [
+          {
+            recipient: 'carol@example.test',
+            status: 'delivered',
+            attempts: 1,
+            nextAttemptAt: f.now(),
+            lastResponse: '250 2.0.0 ok',
+            note: { t: f.now(), f: 'sent', h: 'mx.example.test[192.0.2.1]:25', r: '250 2.0.0 ok', d: 5 },
+          },
+        ]);
+        const expected = Array.from({ length: HISTORY_LIMIT }, (_, k) => note(total - HISTORY_LIMIT + 1 + k));
+        const check = (stored: MessageRecord | undefined): void => {
+          expect(stored?.queuedAt).toBe(record.queuedAt);
+          expect(stored?.recipients[0]?.history).toEqual(expected);
+          expect(stored?.recipients[1]?.history).toEqual([
+            { t: f.now(), f: 'sent', h: 'mx.example.test[192.0.2.1]:25', r: '250 2.0.0 ok', d: 5 },
+          ]);
+        };
+        check(await f.spool.get(record.id));
+        // an update without a note leaves the history as it is
+        await f.spool.update(record.id, [
+          { recipient: 'Bob@example.test', status: 'deferred', attempts: total, nextAttemptAt: f.now() + 60_000 },
+        ]);
+        check(await f.spool.get(record.id));
+        await f.restart();
+        check(await f.spool.get(record.id));
+        expect(
+          (await f.spool.list({ limit: 10 })).items.find((m) => m.id === record.id)?.recipients[0]?.history,
+        ).toHaveLength(HISTORY_LIMIT);
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('loads records that have no history, and a message without attempts has none', async () => {
+      const f = await open();
+      try {
+        const record = await f.spool.store(envelope({}, f.now()), bodyOf('x\r\n'));
+        await f.spool.update(record.id, [
+          { recipient: 'Bob@example.test', status: 'deferred', attempts: 1, nextAttemptAt: f.now() + 60_000 },
+        ]);
+        await f.restart();
+        const stored = await f.spool.get(record.id);
+        expect(stored?.recipients.map((r) => [r.status, r.history])).toEqual([
+          ['deferred', undefined],
+          ['queued', undefined],
+        ]);
       } finally {
         await f.close();
       }

@@ -17,11 +17,17 @@ async function tempDir(): Promise<string> {
 spoolContract('file', async () => {
   const dir = await tempDir();
   let clock = Date.UTC(2026, 10, 24, 12, 0, 0);
-  const spool = await openFileSpool({ path: dir, now: () => clock });
+  let spool = await openFileSpool({ path: dir, now: () => clock });
   return {
-    spool,
+    get spool() {
+      return spool;
+    },
     advance: (ms) => void (clock += ms),
     now: () => clock,
+    restart: async () => {
+      await spool.close();
+      spool = await openFileSpool({ path: dir, now: () => clock });
+    },
     close: async () => {
       await spool.close();
       await rm(dir, { recursive: true, force: true });

@@ -69,11 +69,17 @@ describe.skipIf(unavailable !== undefined)('Redis spool', () => {
   spoolContract('redis', async () => {
     const prefix = nextPrefix();
     let clock = Date.UTC(2026, 10, 24, 12, 0, 0);
-    const spool = await open({ prefix, now: () => clock });
+    let spool = await open({ prefix, now: () => clock });
     return {
-      spool,
+      get spool() {
+        return spool;
+      },
       advance: (ms) => void (clock += ms),
       now: () => clock,
+      restart: async () => {
+        await spool.close();
+        spool = await open({ prefix, now: () => clock });
+      },
       close: async () => {
         await spool.close();
         await deleteKeys(prefix);

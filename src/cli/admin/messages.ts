@@ -37,6 +37,20 @@ function describe(message: MessageView): string {
       ]),
       { maxWidth: 80 },
     ).trimEnd(),
+    'history:',
+    formatTable(
+      ['  TIME', 'EVENT', 'RECIPIENT', 'RELAY', 'STATUS', 'DELAY', 'REPLY'],
+      (message.history ?? []).map((h) => [
+        `  ${h.time}`,
+        h.event,
+        h.recipient ?? '-',
+        h.relay ?? '-',
+        h.status ?? '-',
+        h.delayMs === undefined ? '-' : `${(h.delayMs / 1000).toFixed(1)}s`,
+        h.reply ?? '',
+      ]),
+      { maxWidth: 100 },
+    ).trimEnd(),
   ];
   return lines.join('\n') + '\n';
 }
@@ -75,7 +89,7 @@ export function messagesCommand(env: AdminEnv, io: CliIo): Command {
     .command('show')
     .argument('<id>', 'message id (from `messages ls`)')
     .option('--raw', 'print the stored message bytes instead (headers and body)')
-    .description('show one message: envelope and per-recipient delivery state')
+    .description('show one message: envelope, per-recipient delivery state and its history (every attempt)')
     .action(async (id: string, options: { raw?: boolean }, command: Command) => {
       const { client, json } = connect(command, env);
       const path = `/api/messages/${encodeURIComponent(id)}`;

@@ -1,5 +1,6 @@
-import type { MessageRecord } from '../../domain/envelope.js';
-import type { MessageView, QueueEntry } from '../api-types.js';
+import { isFinished, type MessageRecord } from '../../domain/envelope.js';
+import { dsnOf } from '../../queue/attempt-notes.js';
+import type { HistoryEntry, MessageView, QueueEntry } from '../api-types.js';
 
 export function isoTime(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : '';
@@ -22,7 +23,44 @@ export function messageView(message: MessageRecord): MessageView {
       lastResponse: state.lastResponse ?? null,
       updatedAt: isoTime(state.updatedAt),
     })),
+    history: historyOf(message),
   };
+}
+
+/**
+ * The message's life from its record: the receipt, every kept attempt of
+ * every recipient in time order, and `removed` once no recipient waits.
+ */
+export function historyOf(message: MessageRecord): HistoryEntry[] {
+  const { receivedAt } = message.envelope;
+  const received: HistoryEntry = {
+    time: isoTime(receivedAt),
+    event: 'received',
+    ...(message.queuedAt === undefined ? {} : { delayMs: Math.max(0, message.queuedAt - receivedAt) }),
+  };
+  const attempts = message.recipients
+    .flatMap((state) =>
+      (state.history ?? []).map((n) => ({
+        at: n.t,
+        entry: {
+          time: isoTime(n.t),
+          event: n.f,
+          recipient: state.recipient,
+          ...(n.h === undefined ? {} : { relay: n.h }),
+          status: dsnOf(n.r, n.f),
+          reply: n.r,
+          delayMs: n.d,
+        } satisfies HistoryEntry,
+      })),
+    )
+    .sort((a, b) => a.at - b.at)
+    .map((x) => x.entry);
+  const entries: HistoryEntry[] = [received, ...attempts];
+  if (message.recipients.length > 0 && message.recipients.every((s) => isFinished(s.status))) {
+    const last = message.recipients.reduce((t, s) => Math.max(t, s.updatedAt), receivedAt);
+    entries.push({ time: isoTime(last), event: 'removed' });
+  }
+  return entries;
 }
 
 /** Recipients not finished (queued or deferred), one entry each, oldest message first. */
