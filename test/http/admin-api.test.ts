@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MessageList, MessageView, QueueList } from '../../src/http/api-types.js';
+import type { AuditEvent } from '../../src/domain/audit.js';
 import type { MessageRecord } from '../../src/domain/envelope.js';
 import { request, startHarness, storeMessage, type Harness } from './helpers.js';
 
@@ -95,7 +96,12 @@ describe('POST /api/queue/flush and /api/queue/:id/retry', () => {
 
 describe('DELETE /api/queue/:id', () => {
   it('removes the message; a second delete is 404', async () => {
+    const events: AuditEvent[] = [];
+    const tap = harness.audit.raw$.subscribe((e) => events.push(e));
     const res = await request(`${harness.url}/api/queue/${deferred.id}`, { method: 'DELETE' });
+    tap.unsubscribe();
+    // the mail log's `removed` line comes from this event
+    expect(events).toContainEqual({ type: 'message.removed', id: deferred.id, reason: 'deleted' });
     expect(res.status).toBe(200);
     expect(res.json()).toEqual({ id: deferred.id, removed: true });
     expect(await harness.spool.get(deferred.id)).toBeUndefined();
