@@ -48,6 +48,7 @@ describe('logMail', () => {
       response: '250 ok',
       attempts: 1,
       durationMs: 40,
+      receivedAt: Date.now() - 40,
     });
     bus.publish({ type: 'message.removed', id: 'q1', reason: 'finished' });
     subscription.unsubscribe();
