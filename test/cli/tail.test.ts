@@ -107,6 +107,19 @@ describe('the SSE parser', () => {
         'response="550 5.1.1 no such user" attempts=1\n',
     );
   });
+
+  it('joins a list with commas and spells out an object field by field', () => {
+    expect(
+      formatTailLine({
+        time: '2026-12-06T10:00:00.000Z',
+        type: 'message.stored',
+        to: ['b@example.test', 'c@example.test'],
+        delays: { queue: 1, transmit: 2 },
+      }),
+    ).toBe(
+      '2026-12-06T10:00:00.000Z message.stored to=b@example.test,c@example.test delays.queue=1 delays.transmit=2\n',
+    );
+  });
 });
 
 describe('gopherpost tail against a running daemon (§7)', () => {

@@ -31,16 +31,24 @@ export interface TailOptions {
 
 const PLAIN = /^[\w.@:+\-/<>[\]]+$/;
 
-function value(v: unknown): string {
-  if (typeof v === 'string') return PLAIN.test(v) ? v : JSON.stringify(v);
-  return typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
+function text(v: string): string {
+  return PLAIN.test(v) ? v : JSON.stringify(v);
+}
+
+/** `key=value` pairs: a list joined with commas, an object's fields as `key.field=value`, quoted when needed. */
+function pairs(key: string, v: unknown): string[] {
+  if (Array.isArray(v))
+    return [`${key}=${text(v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(','))}`];
+  if (typeof v === 'object' && v !== null) return Object.entries(v).flatMap(([k, x]) => pairs(`${key}.${k}`, x));
+  if (typeof v === 'string') return [`${key}=${text(v)}`];
+  return [`${key}=${typeof v === 'number' || typeof v === 'boolean' ? String(v) : text(String(v))}`];
 }
 
 /** `<time> <type> key=value …`: the record's own fields in their order, values quoted when they need it. */
 export function formatTailLine(record: Partial<AuditRecord> & Record<string, unknown>): string {
   const fields = Object.entries(record)
     .filter(([key]) => key !== 'seq' && key !== 'time' && key !== 'type')
-    .map(([key, v]) => `${key}=${value(v)}`);
+    .flatMap(([key, v]) => pairs(key, v));
   return [String(record.time ?? '-'), String(record.type ?? '?'), ...fields].join(' ') + '\n';
 }
 
