@@ -29,7 +29,7 @@ export interface TailOptions {
   readonly idleMs?: number;
 }
 
-const PLAIN = /^[\w.@:+\-/<>[\]]+$/;
+const PLAIN = /^[\w.@:+\-/<>[\],]+$/;
 
 function text(v: string): string {
   return PLAIN.test(v) ? v : JSON.stringify(v);
