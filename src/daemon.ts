@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { Config } from './config/types.js';
 import { createAuditBus, type AuditBus } from './audit/bus.js';
+import { openHolds, type Holds } from './console/holds.js';
 import { createResolver, type DnsResolver } from './dns/resolver.js';
 import type { HttpServerHandle } from './http/server.js';
 import type { Readiness } from './http/deps.js';
@@ -89,6 +91,7 @@ async function startStages(
     throw spoolFailure(error, config);
   });
   undo.push(() => spool.close());
+  const holds = await openHolds(join(config.queuePath, 'holds.json'));
   // `/readyz` says "starting" until the SMTP listener is up, then asks the real checks
   const up: { inbound?: InboundServer } = {};
   const readiness = (): Promise<Readiness> =>
@@ -97,11 +100,11 @@ async function startStages(
   // and SMTP_DELIVERY_MODE=hold leave koa, prom-client and nodemailer out of memory
   const observability = config.healthDisable
     ? undefined
-    : await startObservability(config, { audit, spool, readiness, logger });
+    : await startObservability(config, { audit, spool, readiness, logger, holds });
   if (observability) undo.push(() => observability.stop(0));
   const dns = createResolver(config.dnsServers);
   // delivery needs neither the certificate nor the listener: the queue starts draining at once
-  const delivery = config.deliveryMode === 'hold' ? undefined : await startDelivery(config, spool, dns, audit);
+  const delivery = config.deliveryMode === 'hold' ? undefined : await startDelivery(config, spool, dns, audit, holds);
   if (delivery) undo.push(() => delivery.stop());
   const tlsError = await deps.tlsReady;
   if (tlsError) throw tlsError;
@@ -212,12 +215,13 @@ function startRetention(config: Config, spool: Spool, logger: Logger): Subscript
 /** The koa server with metrics fed from the audit bus. */
 async function startObservability(
   config: Config,
-  deps: { audit: AuditBus; spool: Spool; readiness: () => Promise<Readiness>; logger: Logger },
+  deps: { audit: AuditBus; spool: Spool; readiness: () => Promise<Readiness>; logger: Logger; holds: Holds },
 ): Promise<{ http: HttpServerHandle; stop: (graceMs: number) => Promise<void> }> {
-  const [{ createHttpApp }, { startHttpServer }, { createMetrics, observeAudit }] = await Promise.all([
+  const [{ createHttpApp }, { startHttpServer }, { createMetrics, observeAudit }, consoleFeeds] = await Promise.all([
     import('./http/app.js'),
     import('./http/server.js'),
     import('./metrics/registry.js'),
+    import('./console/feeds.js'),
   ]);
   const { audit, spool, readiness, logger } = deps;
   const metrics = createMetrics({
@@ -226,8 +230,10 @@ async function startObservability(
     spoolCheck: () => spool.check(),
   });
   const feed = observeAudit(metrics, audit.raw$);
+  const consoleFeed = consoleFeeds.startConsoleFeeds({ events$: audit.raw$, spool, holds: deps.holds });
+  feed.add(() => consoleFeed.stop());
   const http = await startHttpServer(
-    createHttpApp({ audit, metrics, spool, readiness, adminToken: config.adminToken, logger }),
+    createHttpApp({ audit, metrics, spool, readiness, adminToken: config.adminToken, logger, console: consoleFeed }),
     config.healthHost,
     config.healthPort,
     logger,
@@ -254,6 +260,7 @@ async function startDelivery(
   spool: Spool,
   dns: DnsResolver,
   audit: AuditBus,
+  holds: Holds,
 ): Promise<{ stop: () => Promise<void> }> {
   const [{ createSmtpTransport, transportOptionsFromConfig }, { startScheduler }] = await Promise.all([
     import('./delivery/transport.js'),
@@ -279,6 +286,7 @@ async function startDelivery(
     clock: Date.now,
     random: Math.random,
     onEvent: (event) => audit.publish(event),
+    isHeld: (domain) => holds.isHeld(domain),
   });
   return {
     stop: async () => {

@@ -108,3 +108,49 @@ export interface RemoveResult {
 export interface AuditSwitchState {
   readonly enabled: boolean;
 }
+
+/** One destination domain in the console's queue view (`GET /api/destinations`). */
+export interface DestinationView {
+  readonly domain: string;
+  /** Recipients waiting (queued or deferred). */
+  readonly waiting: number;
+  /** Age of the oldest waiting recipient in seconds (to the minute it arrived); null when none wait. */
+  readonly oldestAgeSeconds: number | null;
+  /** Whether the destination is on hold (`PUT /api/destinations/:domain/hold`). */
+  readonly held: boolean;
+  /** The latest deferral or bounce seen since the daemon started, if any. */
+  readonly lastError: {
+    readonly time: string;
+    readonly recipient: string;
+    readonly outcome: 'deferred' | 'bounced';
+    readonly response: string;
+  } | null;
+}
+
+/** `GET /api/destinations[?top=N]`: most recipients waiting first; held ones always listed. */
+export interface DestinationList {
+  /** Destination domains with recipients waiting or on hold, rows cut by `top` included. */
+  readonly domains: number;
+  readonly destinations: readonly DestinationView[];
+}
+
+/** `PUT|DELETE /api/destinations/:domain/hold`. */
+export interface HoldResult {
+  readonly domain: string;
+  readonly held: boolean;
+  /** False when the destination already was in that state. */
+  readonly changed: boolean;
+}
+
+/** `GET /api/stats`: samples of the last hour, oldest first (stats.ts). */
+export interface StatsView {
+  readonly everySeconds: number;
+  readonly samples: readonly {
+    readonly time: string;
+    readonly received: number;
+    readonly delivered: number;
+    readonly deferred: number;
+    readonly bounced: number;
+    readonly depth: number;
+  }[];
+}

@@ -3,9 +3,11 @@ import { adminAuth } from './auth.js';
 import type { HttpDeps } from './deps.js';
 import { errorHandler } from './errors.js';
 import { auditRoutes } from './routes/audit.js';
+import { consoleApiRoutes } from './routes/console-api.js';
 import { messageRoutes } from './routes/messages.js';
 import { probeRoutes } from './routes/probes.js';
 import { queueRoutes } from './routes/queue.js';
+import { uiRoutes } from './routes/ui.js';
 
 export type { HttpDeps, Readiness } from './deps.js';
 
@@ -25,7 +27,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
 
   app.use(errorHandler(deps.logger));
   app.use(adminAuth(deps.adminToken));
-  for (const router of [probeRoutes(deps), auditRoutes(deps), queueRoutes(deps), messageRoutes(deps)]) {
+  const routers = [probeRoutes(deps), auditRoutes(deps), queueRoutes(deps), messageRoutes(deps)];
+  for (const router of [...routers, consoleApiRoutes(deps), uiRoutes(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

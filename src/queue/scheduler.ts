@@ -24,6 +24,7 @@ import type { Config } from '../config/types.js';
 import type { AuditEvent } from '../domain/audit.js';
 import type { ClaimedMessage } from '../domain/delivery.js';
 import type { DeliveryJob } from '../domain/job.js';
+import { domainOf } from '../domain/envelope.js';
 import type { DnsResolver } from '../dns/resolver.js';
 import type { DkimSigner } from '../dkim/signer.js';
 import { MxCache } from '../delivery/mx.js';
@@ -82,6 +83,8 @@ export interface SchedulerDeps {
    * metrics).
    */
   readonly onEvent?: (event: AuditEvent) => void;
+  /** Destinations on hold (console/holds.ts): their jobs go back to the queue unattempted, rechecked each minute. */
+  readonly isHeld?: (domain: string) => boolean;
   readonly options?: SchedulerOptions;
 }
 
@@ -91,6 +94,9 @@ export interface SchedulerHandle {
   /** Recipients claimed and not yet released. */
   readonly inFlight: () => number;
 }
+
+/** How often mail of a held destination is looked at again (a release also makes it due at once). */
+const HOLD_RECHECK_MS = 60_000;
 
 const HOLD: SchedulerHandle = { stop: () => Promise.resolve(), inFlight: () => 0 };
 
@@ -254,7 +260,11 @@ class Scheduler implements SchedulerHandle {
       recipientLimit: config.destinationRecipientLimit,
     } satisfies SplitOptions);
     this.window.admit(claimed.record.id, jobs.length, claimed.due.length);
-    return jobs;
+    const isHeld = this.deps.isHeld;
+    if (!isHeld) return jobs;
+    const held = (job: DeliveryJob): boolean => job.recipients.some((r) => isHeld(domainOf(r.recipient)));
+    for (const job of jobs.filter(held)) this.settled(job, this.deps.clock() + HOLD_RECHECK_MS);
+    return jobs.filter((job) => !held(job));
   }
 
   /** One job of a message settled; the message leaves the window with its last one. */

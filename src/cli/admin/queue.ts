@@ -1,5 +1,12 @@
 import { Command } from 'commander';
-import type { FlushResult, QueueList, QueueShapeView, RemoveResult, RetryResult } from '../../http/api-types.js';
+import type {
+  FlushResult,
+  HoldResult,
+  QueueList,
+  QueueShapeView,
+  RemoveResult,
+  RetryResult,
+} from '../../http/api-types.js';
 import { addConnectionOptions, connect, type AdminEnv } from './connection.js';
 import { plural, printJson, type CliIo } from './output.js';
 import {
@@ -15,7 +22,7 @@ import { formatShape } from './shape.js';
 
 const QUEUE_HEADER = ['ID', 'RECIPIENT', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST RESPONSE'];
 
-/** `gopherpost queue [ls|shape|flush|retry ID|rm ID]` through a running daemon's admin API. */
+/** `gopherpost queue [ls|shape|flush|retry ID|rm ID|hold DOMAIN|release DOMAIN]` through a daemon's admin API. */
 export function queueCommand(env: AdminEnv, io: CliIo): Command {
   const queue = addConnectionOptions(
     new Command('queue').description('inspect and act on the delivery queue of a running daemon'),
@@ -24,11 +31,13 @@ export function queueCommand(env: AdminEnv, io: CliIo): Command {
     'after',
     '\nTalks to the admin API of a running daemon (SMTP_HEALTH_ADDR, SMTP_ADMIN_TOKEN).\n' +
       'Examples:\n  gopherpost queue ls --limit 50\n  gopherpost queue ls --all\n  gopherpost queue shape --top 10\n' +
-      '  gopherpost queue retry 01hzx3k9v2q7m4d8c6b1\n  gopherpost queue flush',
+      '  gopherpost queue retry 01hzx3k9v2q7m4d8c6b1\n  gopherpost queue flush\n' +
+      '  gopherpost queue hold example.com\n  gopherpost queue release example.com',
   );
   addListCommand(queue, env, io);
   addShapeCommand(queue, env, io);
   addActionCommands(queue, env, io);
+  addHoldCommands(queue, env, io);
   return queue;
 }
 
@@ -118,4 +127,25 @@ function addActionCommands(queue: Command, env: AdminEnv, io: CliIo): void {
       if (json) return printJson(io, result);
       io.out(`${result.id}: removed\n`);
     });
+}
+
+/** `queue hold DOMAIN`, `queue release DOMAIN`: a destination's mail waits, or goes again. */
+function addHoldCommands(queue: Command, env: AdminEnv, io: CliIo): void {
+  for (const [name, method, description] of [
+    ['hold', 'PUT', 'hold the mail to a destination domain in the queue until released (survives restarts)'],
+    ['release', 'DELETE', 'release a held destination: its waiting mail is retried now'],
+  ] as const) {
+    queue
+      .command(name)
+      .argument('<domain>', 'destination domain (e.g. example.com)')
+      .description(description)
+      .action(async (domain: string, _options: unknown, command: Command) => {
+        const { client, json } = connect(command, env);
+        const path = `/api/destinations/${encodeURIComponent(domain)}/hold`;
+        const result = await client.json<HoldResult>(method, path);
+        if (json) return printJson(io, result);
+        const state = result.held ? 'held' : 'released';
+        io.out(`${result.domain}: ${result.changed ? state : `already ${state === 'held' ? 'held' : 'not held'}`}\n`);
+      });
+  }
 }
