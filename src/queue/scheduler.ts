@@ -24,7 +24,6 @@ import type { Config } from '../config/types.js';
 import type { AuditEvent } from '../domain/audit.js';
 import type { ClaimedMessage } from '../domain/delivery.js';
 import type { DeliveryJob } from '../domain/job.js';
-import { domainOf } from '../domain/envelope.js';
 import type { DnsResolver } from '../dns/resolver.js';
 import type { DkimSigner } from '../dkim/signer.js';
 import { MxCache } from '../delivery/mx.js';
@@ -34,6 +33,7 @@ import type { Spool } from '../spool/spool.js';
 import { attemptJob, feedbackOf, type AttemptDeps, type JobResult } from './attempt-job.js';
 import { Claimer } from './claimer.js';
 import { dispatch } from './dispatch.js';
+import { HOLD_RECHECK_MS, postponeHeld, splitHeld } from './held.js';
 import type { DispatchOptions } from './dispatch-options.js';
 import { splitIntoJobs, type SplitOptions } from './jobs.js';
 import { planConfig } from './outcomes.js';
@@ -83,7 +83,7 @@ export interface SchedulerDeps {
    * metrics).
    */
   readonly onEvent?: (event: AuditEvent) => void;
-  /** Destinations on hold (console/holds.ts): their jobs go back to the queue unattempted, rechecked each minute. */
+  /** Destinations on hold (console/holds.ts): their jobs go back to the queue unattempted (held.ts). */
   readonly isHeld?: (domain: string) => boolean;
   readonly options?: SchedulerOptions;
 }
@@ -94,9 +94,6 @@ export interface SchedulerHandle {
   /** Recipients claimed and not yet released. */
   readonly inFlight: () => number;
 }
-
-/** How often mail of a held destination is looked at again (a release also makes it due at once). */
-const HOLD_RECHECK_MS = 60_000;
 
 const HOLD: SchedulerHandle = { stop: () => Promise.resolve(), inFlight: () => 0 };
 
@@ -260,11 +257,16 @@ class Scheduler implements SchedulerHandle {
       recipientLimit: config.destinationRecipientLimit,
     } satisfies SplitOptions);
     this.window.admit(claimed.record.id, jobs.length, claimed.due.length);
-    const isHeld = this.deps.isHeld;
-    if (!isHeld) return jobs;
-    const held = (job: DeliveryJob): boolean => job.recipients.some((r) => isHeld(domainOf(r.recipient)));
-    for (const job of jobs.filter(held)) this.settled(job, this.deps.clock() + HOLD_RECHECK_MS);
-    return jobs.filter((job) => !held(job));
+    if (!this.deps.isHeld) return jobs;
+    const { run, held } = splitHeld(jobs, this.deps.isHeld);
+    const until = this.deps.clock() + HOLD_RECHECK_MS;
+    for (const job of held) {
+      postponeHeld(this.deps.spool, job, until).then(
+        () => this.settled(job),
+        () => this.settled(job, until), // not written: the claim's release holds it back instead
+      );
+    }
+    return run;
   }
 
   /** One job of a message settled; the message leaves the window with its last one. */

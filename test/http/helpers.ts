@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { createAuditBus, type AuditBus } from '../../src/audit/bus.js';
+import { startConsoleFeeds } from '../../src/console/feeds.js';
+import { openHolds } from '../../src/console/holds.js';
 import type { Envelope, MessageRecord } from '../../src/domain/envelope.js';
 import { createHttpApp, type Readiness } from '../../src/http/app.js';
 import { startHttpServer, type HttpServerHandle } from '../../src/http/server.js';
@@ -25,6 +27,8 @@ export interface Harness {
   readonly spool: Spool;
   readonly server: HttpServerHandle;
   readonly logs: string[];
+  /** The spool directory (holds.json lives there with `console`). */
+  readonly dir: string;
   setReadiness(state: Readiness): void;
   close(): Promise<void>;
 }
@@ -36,6 +40,8 @@ export interface HarnessOptions {
   readonly subscriberBuffer?: number;
   readonly replay?: number;
   readonly host?: string;
+  /** Console feeds (graphs, last errors, holds in the spool directory) for `/ui` and its API. */
+  readonly console?: boolean;
 }
 
 /** A pino logger writing into an array. */
@@ -62,7 +68,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const metricsSubscription = observeAudit(metrics, audit.raw$);
   let readiness: Readiness = { ok: true };
   const { logger, lines } = memoryLogger();
+  const feeds = options.console
+    ? startConsoleFeeds({ events$: audit.raw$, spool, holds: await openHolds(join(dir, 'holds.json')) })
+    : undefined;
   const app = createHttpApp({
+    ...(feeds ? { console: feeds } : {}),
     audit,
     metrics,
     spool,
@@ -81,10 +91,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     spool,
     server,
     logs: lines,
+    dir,
     setReadiness: (state) => void (readiness = state),
     close: async () => {
       await server.close(100);
       metricsSubscription.unsubscribe();
+      feeds?.stop();
       audit.close();
       await spool.close();
       await rm(dir, { recursive: true, force: true });
