@@ -77,8 +77,10 @@ async function refreshQueue() {
     (entry) => !domainFilter || entry.recipient.toLowerCase().endsWith('@' + domainFilter),
   );
   $('#queue tbody').replaceChildren(...entries.map(queueRow));
+  const count = (n, word) => n + ' ' + word + (n === 1 ? '' : 's');
   $('#depth').textContent =
-    queue.depth + ' recipients waiting, ' + destinations.domains + ' destinations' + (queue.next ? ' (first page)' : '');
+    count(queue.depth, 'recipient') + ' waiting, ' + count(destinations.domains, 'destination') +
+    (queue.next ? ' (recipients: first page)' : '');
 }
 
 function historyLine(entry) {
