@@ -21,7 +21,7 @@ import { ehlo } from '../helpers/smtp-client.js';
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(existsSync);
 const SKIP = CHROMIUM === undefined || !existsSync(CHROMIUM);
 const REASON = SKIP
-  ? ' (skipped: no Chromium at /usr/bin/chromium; apt-get install chromium, or set CHROMIUM_PATH)'
+  ? ` (skipped: no Chromium at ${CHROMIUM ?? '/usr/bin/chromium'}; apt-get install chromium, or set CHROMIUM_PATH)`
   : '';
 const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
 
@@ -115,5 +115,34 @@ describe.skipIf(SKIP)(`the web console in Chromium (§6)${REASON}`, () => {
     await mkdir(RESULTS, { recursive: true });
     await page.screenshot({ path: `${RESULTS}console.png`, fullPage: true });
     expect(problems).toEqual([]);
+  });
+
+  it('with SMTP_ADMIN_TOKEN asks for the token, keeps it for the tab, and offers to switch audit logging on', async () => {
+    const token = 'browser-test-token-0123456789';
+    const guarded = await startTestDaemon({
+      SMTP_HEALTH_DISABLE: 'false',
+      SMTP_HEALTH_ADDR: '127.0.0.1:0',
+      SMTP_ADMIN_TOKEN: token,
+    });
+    const tab = await browser.newPage();
+    try {
+      tab.setDefaultTimeout(8_000);
+      await tab.goto(`http://127.0.0.1:${guarded.daemon.http?.port}/ui`);
+      await tab.waitForSelector('#login:not([hidden])');
+      await tab.fill('#token', 'not-the-token-at-all');
+      await tab.click('#login button[type="submit"]');
+      await tab.waitForSelector('#login:not([hidden])'); // refused: asked again
+      await tab.fill('#token', token);
+      await tab.click('#login button[type="submit"]');
+      await tab.waitForSelector('#tail-state:text("live")');
+      expect(await tab.evaluate('sessionStorage.getItem("gopherpost.adminToken")')).toBe(token);
+      await tab.waitForSelector('#audit-off:not([hidden])');
+      await tab.click('#audit-on');
+      await tab.waitForSelector('#audit-off', { state: 'hidden' });
+      expect(guarded.daemon.audit.isEnabled()).toBe(true);
+    } finally {
+      await tab.close();
+      await guarded.stop();
+    }
   });
 });
