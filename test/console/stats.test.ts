@@ -13,6 +13,7 @@ const outcome = (recipient: string, result: 'delivered' | 'deferred' | 'bounced'
   response: `${result} reply`,
   attempts: 1,
   durationMs: 1,
+  receivedAt: 0,
 });
 
 describe('the console feeds', () => {

@@ -72,6 +72,7 @@ describe('/api/destinations and holds (§6)', () => {
       response: '451 4.7.1 try later',
       attempts: 1,
       durationMs: 12,
+      receivedAt: Date.now(),
     });
     const list = (await request(`${h.url}/api/destinations`)).json<DestinationList>();
     expect(list.domains).toBe(2);
