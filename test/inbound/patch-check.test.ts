@@ -113,7 +113,7 @@ describe('the start-up check reports a library that changed (§3)', () => {
     expect(fingerprintOf(() => 1)).not.toBe(fingerprintOf(() => 2));
   });
 
-  it('stops the daemon at start-up, before the spool opens, naming the method and the pinned version (exit 1)', async () => {
+  it('stops the daemon at start-up, before the spool opens, naming the method and the pinned version (exit 70, EX_SOFTWARE)', async () => {
     const spoolDir = await mkdtemp(join(tmpdir(), 'gp-patch-check-'));
     try {
       const upgrade = fileURLToPath(new URL('fixtures/upgraded-smtp-server.mjs', import.meta.url));
@@ -133,7 +133,7 @@ describe('the start-up check reports a library that changed (§3)', () => {
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-      expect(code).toBe(1);
+      expect(code).toBe(70); // a broken installation: EX_SOFTWARE
       expect(output).toContain('could not start');
       expect(output).toContain('SMTPConnection.prototype.handler_QUIT takes 3 parameters, expected 2');
       expect(output).toContain(`smtp-server@${PINNED_SMTP_SERVER}`);
