@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { startChildDaemon } from '../helpers/child-daemon.js';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { startDnsServer } from '../helpers/dns-server.js';
-import { ehlo } from '../helpers/smtp-client.js';
+import { sendRaw } from '../helpers/smtp-client.js';
 import { reservePort, startSink } from '../helpers/sink.js';
 import { bodyBytes } from '../helpers/spool.js';
 
@@ -17,17 +17,6 @@ function zone() {
     'mx.example.test': { A: ['127.0.0.1'] },
     'mx.local.test': { A: ['127.0.0.1'] },
   };
-}
-
-async function sendRaw(port: number, from: string, to: string[], data: string): Promise<string> {
-  const client = await ehlo(port);
-  await client.command(`MAIL FROM:<${from}>`);
-  for (const rcpt of to) await client.command(`RCPT TO:<${rcpt}>`);
-  await client.command('DATA');
-  const reply = await client.command(`${data}.`);
-  client.close();
-  expect(reply.code).toBe(250);
-  return /queued as ([0-9a-z]{20})/.exec(reply.text)?.[1] ?? '';
 }
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {

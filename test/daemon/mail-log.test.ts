@@ -11,7 +11,7 @@ import { startChildDaemon, type ChildDaemon } from '../helpers/child-daemon.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { eventually } from '../helpers/eventually.js';
 import { startSink } from '../helpers/sink.js';
-import { ehlo } from '../helpers/smtp-client.js';
+import { sendRaw } from '../helpers/smtp-client.js';
 
 /** One line of the mail log as the daemon wrote it on stdout. */
 interface MailLine {
@@ -64,17 +64,6 @@ function expectDelaysAddUp(line: MailLine): void {
   const parts = [delays.beforeQueueMs, delays.queueMs, delays.connectMs, delays.transmitMs];
   for (const part of parts) expect(part).toBeGreaterThanOrEqual(0);
   expect(Math.abs(parts.reduce((a, b) => a + b, 0) - (line['delayMs'] as number))).toBeLessThanOrEqual(1);
-}
-
-async function sendRaw(port: number, from: string, to: readonly string[], data: string): Promise<string> {
-  const client = await ehlo(port);
-  await client.command(`MAIL FROM:<${from}>`);
-  for (const rcpt of to) await client.command(`RCPT TO:<${rcpt}>`);
-  await client.command('DATA');
-  const reply = await client.command(`${data}.`);
-  client.close();
-  expect(reply.code).toBe(250);
-  return /queued as ([0-9a-z]{20})/.exec(reply.text)?.[1] ?? '';
 }
 
 function httpPortOf(d: ChildDaemon): number {

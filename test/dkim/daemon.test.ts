@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import type { DnsZone } from '../helpers/dns-server.js';
-import { ehlo } from '../helpers/smtp-client.js';
+import { sendRaw } from '../helpers/smtp-client.js';
 import { startSink } from '../helpers/sink.js';
 import { publish, testKey, verify } from './helpers.js';
 import type { TestKey } from './helpers.js';
@@ -22,17 +22,6 @@ function zone(): DnsZone {
     'mx.example.test': { A: ['127.0.0.1'] },
     'mx.local.test': { A: ['127.0.0.1'] },
   };
-}
-
-async function sendRaw(port: number, from: string, to: string[], data: string, helo = 'client.test'): Promise<string> {
-  const client = await ehlo(port, helo);
-  await client.command(`MAIL FROM:<${from}>`);
-  for (const rcpt of to) await client.command(`RCPT TO:<${rcpt}>`);
-  await client.command('DATA');
-  const reply = await client.command(`${data}.`);
-  client.close();
-  expect(reply.code).toBe(250);
-  return /queued as ([0-9a-z]{20})/.exec(reply.text)?.[1] ?? '';
 }
 
 function daemonEnv(key: TestKey, dnsPort: number, sinkPort: number, domain?: string): Record<string, string> {

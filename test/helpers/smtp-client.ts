@@ -131,3 +131,25 @@ export async function writeCertificate(dir: string, commonName: string): Promise
   await writeFile(join(dir, 'cert.pem'), pems.cert);
   await writeFile(join(dir, 'key.pem'), pems.private);
 }
+
+/**
+ * One message over a raw session: MAIL FROM, a RCPT TO per recipient, DATA, then `data` (ending in CRLF) and the
+ * dot. Resolves with the queue id from the 250; rejects when the message was not accepted.
+ */
+export async function sendRaw(
+  port: number,
+  from: string,
+  to: readonly string[],
+  data: string,
+  helo = 'client.test',
+): Promise<string> {
+  const client = await ehlo(port, helo);
+  await client.command(`MAIL FROM:<${from}>`);
+  for (const rcpt of to) await client.command(`RCPT TO:<${rcpt}>`);
+  await client.command('DATA');
+  const reply = await client.command(`${data}.`);
+  client.close();
+  const id = /queued as ([0-9a-z]{20})/.exec(reply.text)?.[1];
+  if (reply.code !== 250 || id === undefined) throw new Error(`not accepted: ${reply.code} ${reply.text}`);
+  return id;
+}

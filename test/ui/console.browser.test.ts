@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startDnsServer, type RunningDnsServer } from '../helpers/dns-server.js';
 import { startSink, type Sink } from '../helpers/sink.js';
-import { ehlo } from '../helpers/smtp-client.js';
+import { sendRaw } from '../helpers/smtp-client.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(existsSync);
 const SKIP = CHROMIUM === undefined || !existsSync(CHROMIUM);
@@ -32,17 +32,8 @@ let browser: Browser;
 let page: Page;
 const problems: string[] = [];
 
-async function sendRaw(port: number, to: string, subject: string): Promise<string> {
-  const client = await ehlo(port);
-  await client.command('MAIL FROM:<alice@mx.local.test>');
-  await client.command(`RCPT TO:<${to}>`);
-  await client.command('DATA');
-  const reply = await client.command(`Subject: ${subject}\r\n\r\nHello from the console test.\r\n.`);
-  client.close();
-  expect(reply.code).toBe(250);
-  const id = /queued as ([0-9a-z]{20})/.exec(reply.text)?.[1];
-  if (id === undefined) throw new Error(`no queue id in ${reply.text}`);
-  return id;
+function sendOne(port: number, to: string, subject: string): Promise<string> {
+  return sendRaw(port, 'alice@mx.local.test', [to], `Subject: ${subject}\r\n\r\nHello from the console test.\r\n`);
 }
 
 describe.skipIf(SKIP)(`the web console in Chromium (§6)${REASON}`, () => {
@@ -84,7 +75,7 @@ describe.skipIf(SKIP)(`the web console in Chromium (§6)${REASON}`, () => {
     expect(response?.headers()['content-security-policy']).toContain("default-src 'none'");
     await page.waitForSelector('#tail-state:text("live")');
 
-    const id = await sendRaw(daemon.port, 'bob@example.test', 'console');
+    const id = await sendOne(daemon.port, 'bob@example.test', 'console');
     await page.waitForSelector(`#tail li[data-type="message.stored"][data-id="${id}"]`);
     await page.waitForSelector(`#tail li[data-type="delivery.outcome"][data-id="${id}"]:has-text("deferred")`);
     await page.waitForSelector(`#queue tr[data-id="${id}"][data-status="deferred"]`);
