@@ -102,6 +102,12 @@ describe('start-up failures exit with a sysexits code naming the variable (§7)'
     expect(run.fatal?.err).toMatch(/^SMTP_QUEUE_PATH=".*not-a-directory\/spool": cannot create or write .*ENOTDIR/);
   });
 
+  it('a spool directory on a file system that makes no names (/proc): SMTP_QUEUE_PATH, 73, no hang', async () => {
+    const run = await serveUntilExit({ SMTP_QUEUE_PATH: '/proc/gopherpost-test/spool' });
+    expect(run.code, run.output).toBe(73);
+    expect(run.fatal?.variables).toEqual(['SMTP_QUEUE_PATH']);
+  });
+
   it('the SMTP port in use: SMTP_PORT, 69', async () => {
     const port = await takenPort();
     const run = await serveUntilExit({ SMTP_PORT: String(port), SMTP_QUEUE_PATH: await tempDir() });

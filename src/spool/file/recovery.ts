@@ -9,7 +9,7 @@
  * In: the spool's paths. Out: the loaded index and its files, and the log
  * opened for appending.
  */
-import { appendFile, mkdir, readFile, readdir, rm, unlink } from 'node:fs/promises';
+import { appendFile, readFile, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MessageId, MessageRecord } from '../../domain/envelope.js';
 import { DueFiles, applyRecords } from './due-files.js';
@@ -17,6 +17,7 @@ import type { DueIndex } from './due-index.js';
 import { encodeJournalRecord, journalRecordOf, type JournalRecord } from './due-journal.js';
 import { GroupCommitLog } from './group-commit-log.js';
 import { Materializer } from './materialize.js';
+import { makeDirs } from './make-dirs.js';
 import { isDateDir, isMessageId, type SpoolPaths } from './paths.js';
 import { finishReplay, replayLog } from './replay.js';
 
@@ -30,7 +31,7 @@ export interface Recovered {
 }
 
 export async function recover(paths: SpoolPaths, preallocate: boolean): Promise<Recovered> {
-  for (const dir of [paths.root, paths.tmp, paths.wal]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  for (const dir of [paths.root, paths.tmp, paths.wal]) await makeDirs(dir, 0o700);
   const materializer = new Materializer(paths);
   const { files, index, exists } = await DueFiles.load(paths.due);
   const replay = await replayLog(paths, materializer);
