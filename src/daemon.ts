@@ -18,6 +18,7 @@ import { retention$ } from './queue/retention.js';
 import { openSpool } from './spool/open.js';
 import {
   dkimFailure,
+  holdsFailure,
   listenFailure,
   spoolDirectoryFailure,
   spoolFailure,
@@ -91,7 +92,8 @@ async function startStages(
     throw spoolFailure(error, config);
   });
   undo.push(() => spool.close());
-  const holds = await openHolds(join(config.queuePath, 'holds.json'));
+  const holdsPath = join(config.queuePath, 'holds.json');
+  const holds = await openHolds(holdsPath).catch((e: unknown) => Promise.reject(holdsFailure(e, holdsPath)));
   // `/readyz` says "starting" until the SMTP listener is up, then asks the real checks
   const up: { inbound?: InboundServer } = {};
   const readiness = (): Promise<Readiness> =>

@@ -13,6 +13,8 @@ import type { Config } from '../config/types.js';
 export const STARTUP_EXIT = {
   /** EX_UNAVAILABLE: a service the daemon needs is not there (Redis down, a port taken). */
   unavailable: 69,
+  /** EX_DATAERR: a file the daemon keeps in the spool directory is malformed. */
+  dataError: 65,
   /** EX_SOFTWARE: an error the daemon did not expect (a bug, a broken installation). */
   software: 70,
   /** EX_CANTCREAT: the spool directory cannot be created or written. */
@@ -172,6 +174,23 @@ export function dkimFailure(error: unknown): StartupError {
  * unexpected: EX_SOFTWARE (70), with the error's own message, so it can be
  * reported; the installation check of smtp-server lands here too.
  */
+/** The held destinations (`holds.json` in the spool directory) could not be read or are malformed. */
+export function holdsFailure(error: unknown, path: string): StartupError {
+  if (errnoOf(error).code !== undefined)
+    return new StartupError(
+      `cannot read the held destinations in ${path} (${messageOf(error)}); check SMTP_QUEUE_PATH`,
+      ['SMTP_QUEUE_PATH'],
+      STARTUP_EXIT.ioError,
+      { cause: error },
+    );
+  return new StartupError(
+    `the held destinations in ${path} are malformed (${messageOf(error)}): fix the file, or remove it to hold nothing`,
+    ['SMTP_QUEUE_PATH'],
+    STARTUP_EXIT.dataError,
+    { cause: error },
+  );
+}
+
 export function startupFailure(error: unknown): StartupError {
   if (error instanceof StartupError) return error;
   return new StartupError(`unexpected error: ${messageOf(error)}`, [], STARTUP_EXIT.software, { cause: error });

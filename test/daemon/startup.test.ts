@@ -108,6 +108,15 @@ describe('start-up failures exit with a sysexits code naming the variable (§7)'
     expect(run.fatal?.variables).toEqual(['SMTP_QUEUE_PATH']);
   });
 
+  it('malformed held destinations in the spool directory: SMTP_QUEUE_PATH, 65', async () => {
+    const spool = await tempDir();
+    await writeFile(join(spool, 'holds.json'), '{"held": [');
+    const run = await serveUntilExit({ SMTP_QUEUE_PATH: spool });
+    expect(run.code, run.output).toBe(65);
+    expect(run.fatal?.variables).toEqual(['SMTP_QUEUE_PATH']);
+    expect(run.fatal?.err).toContain(`the held destinations in ${join(spool, 'holds.json')} are malformed`);
+  });
+
   it('the SMTP port in use: SMTP_PORT, 69', async () => {
     const port = await takenPort();
     const run = await serveUntilExit({ SMTP_PORT: String(port), SMTP_QUEUE_PATH: await tempDir() });
