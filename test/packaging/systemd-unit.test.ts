@@ -55,6 +55,8 @@ describe('packaging/systemd/gopherpost.service', () => {
     const families = (service.get('RestrictAddressFamilies') ?? '').split(/\s+/);
     expect(families).toEqual(expect.arrayContaining(['AF_INET', 'AF_INET6', 'AF_UNIX']));
     expect(Number(service.get('TimeoutStopSec'))).toBeGreaterThanOrEqual(60);
+    // start-up failures a restart cannot fix end the loop (configuration, a malformed spool file, no permission)
+    expect((service.get('RestartPreventExitStatus') ?? '').split(/\s+/).sort()).toEqual(['65', '77', '78']);
     expect(Number(service.get('LimitNOFILE'))).toBeGreaterThanOrEqual(4096);
   });
 
