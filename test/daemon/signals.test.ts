@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openFileSpool } from '../../src/spool/file-spool.js';
 import { startChildDaemon } from '../helpers/child-daemon.js';
 import { startDnsServer } from '../helpers/dns-server.js';
+import { eventually } from '../helpers/eventually.js';
 import { startSink } from '../helpers/sink.js';
 import { ehlo, RawSmtp, starttlsCommonName, writeCertificate } from '../helpers/smtp-client.js';
 import { allMessages } from '../helpers/spool.js';
@@ -44,7 +45,12 @@ describe('signals (§7)', () => {
       const client = await ehlo(d.port);
       await client.command('MAIL FROM:<a@sender.test>');
       d.child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 200));
+      // the daemon logs "stopping" in the same turn as it closes the listener
+      await eventually(
+        () => d.output().includes('"msg":"stopping"'),
+        5_000,
+        () => `"stopping" in:\n${d.output()}`,
+      );
       await expect(RawSmtp.open(d.port)).rejects.toThrow(/ECONNREFUSED/);
       await client.command('RCPT TO:<b@example.test>');
       await client.command('DATA');
@@ -79,7 +85,12 @@ describe('signals (§7)', () => {
         await client.command('DATA');
         expect((await client.command('Subject: stuck\r\n\r\nbody\r\n.')).code).toBe(250);
         client.close();
-        await new Promise((r) => setTimeout(r, 300)); // the attempt is now waiting on the hanging host
+        // the attempt is now waiting on the hanging host
+        await eventually(
+          () => hanging.connections() > 0,
+          10_000,
+          () => 'a delivery attempt to the hanging host',
+        );
         d.child.kill('SIGTERM');
         expect(await d.exited).toBe(0);
 
@@ -126,7 +137,11 @@ describe('signals (§7)', () => {
         const open = await ehlo(d.port);
         await make('after.test');
         d.child.kill('SIGHUP');
-        await new Promise((r) => setTimeout(r, 500));
+        await eventually(
+          () => d.output().includes('"msg":"reloaded TLS certificates"'),
+          5_000,
+          () => `"reloaded TLS certificates" in:\n${d.output()}`,
+        );
         expect(await subject()).toBe('after.test');
         expect((await open.command('NOOP')).code).toBe(250); // not dropped
         open.close();
