@@ -61,11 +61,15 @@ describe('the daemon over HTTP (§6)', () => {
 
   it('streams audit lines on /healthz while audit logging is on', async () => {
     const lines: string[] = [];
+    let opened: () => void = () => undefined;
+    // the stream subscribes to the audit records before it writes its first line, "OK"
+    const subscribed = new Promise<void>((resolve) => (opened = resolve));
     const done = new Promise<void>((resolve, reject) => {
       const req = request(`${base}/healthz`, (res) => {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           lines.push(...chunk.split('\n').filter(Boolean));
+          opened();
           if (lines.some((l) => l.includes('message.stored'))) {
             req.destroy();
             resolve();
@@ -75,7 +79,7 @@ describe('the daemon over HTTP (§6)', () => {
       req.on('error', reject);
       req.end();
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed;
     await send('healthz');
     await done;
     expect(lines[0]).toBe('OK');
