@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSmtpTransport, relayTarget, TransportError } from '../../src/delivery/transport.js';
 import type { Transport, TransportOptions } from '../../src/delivery/transport.js';
+import { eventually } from '../helpers/eventually.js';
 import { startSink } from '../helpers/sink.js';
 import type { Sink } from '../helpers/sink.js';
 
@@ -172,7 +173,11 @@ describe('createSmtpTransport', () => {
       to: ['r@example.test'],
       body: Readable.from([message]),
     });
-    await new Promise((r) => setTimeout(r, 200));
+    await eventually(
+      () => s.sessionsClosed() === 1,
+      3_000,
+      () => 'the idle session to end at the sink',
+    );
     const r = await t.sendEnvelope({
       host: s.host,
       port: s.port,

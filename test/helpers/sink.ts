@@ -64,6 +64,8 @@ export interface Sink {
   readonly messages: SinkMessage[];
   /** TCP connections accepted so far. */
   readonly connections: () => number;
+  /** SMTP sessions that have ended (client QUIT or hung up) so far. */
+  readonly sessionsClosed: () => number;
   /** Transactions that reached the end of DATA (accepted or not). */
   readonly transactions: () => number;
   /** Message bytes received so far over all transactions (counted while streaming). */
@@ -117,11 +119,15 @@ function waitUntil<T>(check: () => T | undefined, timeoutMs: number, what: strin
 async function startHangingSink(port: number): Promise<Sink> {
   const sockets = new Set<Socket>();
   let connections = 0;
+  let closed = 0;
   const server: Server = createServer((socket) => {
     connections += 1;
     sockets.add(socket);
     socket.on('error', () => undefined);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      closed += 1;
+      sockets.delete(socket);
+    });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const address = server.address() as AddressInfo;
@@ -130,6 +136,7 @@ async function startHangingSink(port: number): Promise<Sink> {
     port: address.port,
     messages: [],
     connections: () => connections,
+    sessionsClosed: () => closed,
     transactions: () => 0,
     bytesReceived: () => 0,
     waitForMessages: () => Promise.reject(new Error('a hanging sink never receives messages')),
@@ -145,6 +152,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   if (options.hang) return startHangingSink(options.port ?? 0);
   const messages: SinkMessage[] = [];
   let connections = 0;
+  let sessionsClosed = 0;
   let transactions = 0;
   let bytes = 0;
   const delay = (): Promise<void> =>
@@ -164,6 +172,9 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     onConnect(_session, callback) {
       connections += 1;
       callback();
+    },
+    onClose() {
+      sessionsClosed += 1;
     },
     onAuth(auth, _session, callback) {
       if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) {
@@ -222,6 +233,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     port: address.port,
     messages,
     connections: () => connections,
+    sessionsClosed: () => sessionsClosed,
     transactions: () => transactions,
     bytesReceived: () => bytes,
     waitForMessages: (count, timeoutMs = 10_000) =>
