@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/domain/audit.js';
 import { createAuditStream, type AuditStreamOptions } from '../../src/http/audit-stream.js';
 import { sendQueueProbe } from '../../src/net/send-queue.js';
+import { eventually } from '../helpers/eventually.js';
 
 const record = (seq: number, reason = ''): AuditRecord => ({
   type: 'rejected',
@@ -44,6 +45,7 @@ async function tcpSubscriber(withBacklog: boolean): Promise<{
   socket: Socket;
   client: Socket;
   dropped: () => number;
+  settled: () => boolean;
   close: () => Promise<void>;
 }> {
   const server = createServer();
@@ -55,17 +57,29 @@ async function tcpSubscriber(withBacklog: boolean): Promise<{
   const socket = await accepted;
   const records = new Subject<AuditRecord>();
   let dropped = 0;
+  const options = streamOptions(records, 1);
+  let formatted = options.preamble.length;
+  let piped = 0;
   const out = createAuditStream({
-    ...streamOptions(records, 1),
+    ...options,
+    format: (r) => {
+      const line = options.format(r);
+      formatted += line.length;
+      return line;
+    },
     onDrop: (n) => (dropped += n),
     ...(withBacklog ? { backlog: sendQueueProbe(socket) } : {}),
   });
+  out.on('data', (chunk: Buffer) => (piped += chunk.length));
   out.pipe(socket);
   return {
     records,
     socket,
     client,
     dropped: () => dropped,
+    // every record the stream took out of its ring has reached the socket, or the socket is full (the client
+    // never reads: it stays full, and nothing more is written to it)
+    settled: () => formatted === piped || socket.writableNeedDrain,
     close: async () => {
       out.destroy();
       client.destroy();
@@ -75,14 +89,22 @@ async function tcpSubscriber(withBacklog: boolean): Promise<{
   };
 }
 
-/** Publishes records `from`..`to` of about 1 KB each, yielding now and then as a busy daemon would. */
-async function offer(records: Subject<AuditRecord>, from: number, to: number): Promise<void> {
+/**
+ * Publishes records `from`..`to` of about 1 KB each, pausing now and then as a busy daemon would (the pauses
+ * pace the publisher, so the connection probe gets answered while records flow); then waits until the stream
+ * has written every record it took.
+ */
+async function offer(
+  c: { records: Subject<AuditRecord>; settled: () => boolean },
+  from: number,
+  to: number,
+): Promise<void> {
   const body = 'x'.repeat(1000);
   for (let seq = from; seq <= to; seq++) {
-    records.next(record(seq, body));
+    c.records.next(record(seq, body));
     if (seq % 64 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
   }
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await eventually(c.settled, 5_000, () => 'the stream to write every record it took');
 }
 
 describe('audit stream batching (§6)', () => {
@@ -96,7 +118,11 @@ describe('audit stream batching (§6)', () => {
         await tick();
       }
       expect(s.chunks).toHaveLength(1); // still waiting for the batch window
-      await new Promise((resolve) => setTimeout(resolve, 80));
+      await eventually(
+        () => s.chunks.length > 1,
+        2_000,
+        () => 'the batch to be written',
+      );
       expect(s.chunks).toEqual(['hello\n', '1 \n2 \n3 \n4 \n5 \n']);
     } finally {
       s.close();
@@ -130,7 +156,7 @@ describe('a client that stops reading (§6)', () => {
     const run = async (withBacklog: boolean): Promise<{ written: number; dropped: number }> => {
       const c = await tcpSubscriber(withBacklog);
       try {
-        await offer(c.records, 1, 8000); // 8 MB offered in all
+        await offer(c, 1, 8000); // 8 MB offered in all
         return { written: c.socket.bytesWritten, dropped: c.dropped() };
       } finally {
         await c.close();
@@ -146,9 +172,10 @@ describe('a client that stops reading (§6)', () => {
   it('goes back to writing once the client reads again', async () => {
     const c = await tcpSubscriber(true);
     try {
-      await offer(c.records, 1, 3000);
+      await offer(c, 1, 3000);
       const stalledAt = c.socket.bytesWritten;
       c.records.next(record(3001, 'while-behind'));
+      // the thing under test is that nothing happens: a quiet spell longer than the probe's 250 ms recheck
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(c.socket.bytesWritten).toBe(stalledAt); // behind: nothing more is written
       let received = '';
