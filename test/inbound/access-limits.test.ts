@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { startTestDaemon } from '../helpers/daemon.js';
+import { eventually } from '../helpers/eventually.js';
 import { ehlo, RawSmtp } from '../helpers/smtp-client.js';
 import { allMessages } from '../helpers/spool.js';
 
@@ -70,6 +71,12 @@ describe('access control before the banner (§3)', () => {
 describe('connection limits (§3)', () => {
   it('answers 421 beyond SMTP_MAX_CONNECTIONS_PER_IP and admits again once one closes', async () => {
     const d = await startTestDaemon({ SMTP_MAX_CONNECTIONS_PER_IP: '2' });
+    const started: string[] = [];
+    const closed: string[] = [];
+    const tap = d.daemon.audit.raw$.subscribe((e) => {
+      if (e.type === 'session.start') started.push(e.session);
+      if (e.type === 'session.close') closed.push(e.session);
+    });
     try {
       const a = await ehlo(d.port);
       const b = await ehlo(d.port);
@@ -79,11 +86,17 @@ describe('connection limits (§3)', () => {
       expect(reply?.text).toMatch(/^4\.7\.0 /);
       await c.waitClosed();
       a.close();
-      await new Promise((r) => setTimeout(r, 100));
+      // the daemon has counted a's session out (session.close is published once it left the table)
+      await eventually(
+        () => closed.includes(started[0] ?? ''),
+        3_000,
+        () => `the close of session ${started[0]}`,
+      );
       const again = await ehlo(d.port);
       again.close();
       b.close();
     } finally {
+      tap.unsubscribe();
       await d.stop();
     }
   });
