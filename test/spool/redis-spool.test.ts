@@ -7,6 +7,7 @@ import { openRedisSpool, type RedisSpoolOptions } from '../../src/spool/redis-sp
 import { evictionNotice, persistenceNotice } from '../../src/spool/redis/durability.js';
 import type { MessageRecord } from '../../src/domain/envelope.js';
 import { SpoolError, type RecipientUpdate, type Spool } from '../../src/spool/spool.js';
+import { eventually } from '../helpers/eventually.js';
 import { reservePort } from '../helpers/sink.js';
 import {
   deleteKeys,
@@ -96,14 +97,21 @@ describe.skipIf(unavailable !== undefined)(`Redis spool${unavailable ? ` (skippe
       try {
         const record = await a.store(envelope({ receivedAt: Date.now() }), bodyOf('x\r\n'));
         expect(await claimedIds(a, Date.now())).toEqual([record.id]);
-        await sleep(2.5 * ttl); // a keeps heartbeating: its claim stays its own
+        // the thing under test is that nothing happens: a keeps heartbeating past 2 TTLs, its claim stays its own
+        await sleep(2.5 * ttl);
         expect(await b.claim(Date.now(), 10)).toEqual([]);
         await a.close(); // a dies holding the claim (no release)
         const wakeAt = await b.nextDueAt();
         expect(wakeAt).toBeDefined();
         expect(wakeAt).toBeLessThanOrEqual(Date.now() + ttl); // b's scheduler wakes for the takeover
-        await sleep(ttl + 200);
-        const [taken, ...none] = await b.claim(Date.now(), 10);
+        // a's heartbeat runs out after ttl: b's claim then takes the message over
+        let claimed: Awaited<ReturnType<Spool['claim']>> = [];
+        await eventually(
+          async () => (claimed = await b.claim(Date.now(), 10)).length > 0,
+          ttl + 3_000,
+          () => "b's takeover of a's claim",
+        );
+        const [taken, ...none] = claimed;
         expect(none).toEqual([]);
         expect(taken?.record).toEqual(record);
         expect(taken?.due.map((r) => r.recipient)).toEqual(['Bob@example.test', 'carol@example.test']);
@@ -536,7 +544,17 @@ describe.skipIf(unavailable !== undefined)(`Redis spool${unavailable ? ` (skippe
       try {
         const slow = (async function* () {
           yield Buffer.alloc(300 * 1024, 'a');
-          await sleep(400);
+          // the client idles until Redis has expired the partial copy
+          await eventually(
+            async () => (await keysUnder(prefix)).some((k) => k.includes(':tmp:')),
+            3_000,
+            () => 'the partial copy in Redis',
+          );
+          await eventually(
+            async () => !(await keysUnder(prefix)).some((k) => k.includes(':tmp:')),
+            3_000,
+            () => 'the partial copy to expire',
+          );
           yield Buffer.from('tail\r\n');
         })();
         await expect(spool.store(envelope({ receivedAt: Date.now() }), slow)).rejects.toBeInstanceOf(SpoolError);
@@ -600,7 +618,11 @@ describe.skipIf(unavailable !== undefined)(`Redis spool${unavailable ? ` (skippe
       try {
         const kept = await spool.store(envelope({ receivedAt: Date.now() }), bodyOf('kept\r\n'));
         await proxy.cut();
-        await sleep(50);
+        await eventually(
+          () => log.lines().some((l) => l.msg === 'Redis connection lost; reconnecting'),
+          3_000,
+          () => 'the spool to notice the lost connection',
+        );
         const started = Date.now();
         const stored = spool.store(envelope({ receivedAt: Date.now() }), bodyOf('lost\r\n'));
         await expect(stored).rejects.toBeInstanceOf(SpoolError);
@@ -637,7 +659,16 @@ describe.skipIf(unavailable !== undefined)(`Redis spool${unavailable ? ` (skippe
         })();
         await expect(spool.store(envelope({ receivedAt: Date.now() }), body)).rejects.toBeInstanceOf(SpoolError);
         await proxy.resume();
-        await sleep(500);
+        // once the spool answers again, anything it queued while cut off has reached Redis (one ordered connection)
+        await eventually(
+          () =>
+            spool.check().then(
+              () => true,
+              () => false,
+            ),
+          5_000,
+          () => 'the spool to reach Redis again',
+        );
         const left = await keysUnder(prefix);
         expect(left.filter((k) => !k.endsWith(':nodes') && !k.includes(':tmp:'))).toEqual([]);
         // the partial body may outlive the failed DEL, but only under its idle expiry
