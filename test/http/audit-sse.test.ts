@@ -105,7 +105,7 @@ describe('GET /audit (Server-Sent Events)', () => {
       expect(JSON.parse(events[1]?.data ?? '')).toMatchObject({ type: 'config', key: 'audit', value: 'off' });
 
       harness.audit.publish(command(2)); // not streamed
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the thing under test is that nothing is streamed
       expect(stream.events()).toHaveLength(2);
 
       await request(`${harness.url}/api/audit`, { method: 'PUT', body: '{"enabled":true}' });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openFileSpool } from '../../src/spool/file-spool.js';
 import { startChildDaemon } from '../helpers/child-daemon.js';
+import { eventually } from '../helpers/eventually.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
 import { allMessages, bodyBytes } from '../helpers/spool.js';
 
@@ -50,7 +51,12 @@ describe('crash safety (§3, §4)', () => {
       });
       const acked = new Map<string, string>();
       const workers = Array.from({ length: 8 }, (_, w) => sendUntilKilled(daemon.port, w, acked));
-      await new Promise((r) => setTimeout(r, 1200));
+      // kill it mid-traffic, once it has acknowledged a fair number of messages
+      await eventually(
+        () => acked.size >= 200,
+        20_000,
+        () => `200 acknowledged messages (${acked.size} so far)`,
+      );
       daemon.child.kill('SIGKILL');
       expect(await daemon.exited).toBe('SIGKILL');
       await Promise.all(workers);

@@ -210,7 +210,7 @@ describe('bad input (§8)', () => {
     await client.read();
     for (const ch of 'EHLO slow.test\r\n') {
       client.write(ch);
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 5)); // the slow client under test, not a wait for the server
     }
     expect((await client.read())?.code).toBe(250);
     client.close();

@@ -142,7 +142,7 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
     const stored = await h.store('', ['bob@example.test'], body);
     h.start({ outboundPort: s.port });
     await h.waitFor('bounced', () => h.outcomes('bob@example.test').find((e) => e.outcome === 'bounced'));
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 200)); // the thing under test is that nothing happens: no DSN is queued
     expect((await h.spool.list({ limit: 10 })).items.map((m) => m.id)).toEqual([stored.id]);
     expect(s.transactions()).toBe(0);
   });
@@ -236,7 +236,7 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
     const s = await sink();
     const stored = await h.store('alice@sender.test', ['bob@example.test'], body);
     const scheduler = h.start({ outboundPort: s.port, deliveryMode: 'hold' });
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 300)); // the thing under test is that nothing happens: no attempt
     expect(s.connections()).toBe(0);
     expect(h.events).toEqual([]);
     expect(scheduler.inFlight()).toBe(0);

@@ -148,7 +148,8 @@ describe('file spool layout', () => {
         5_000,
         () => 'the warning',
       );
-      await new Promise((resolve) => setTimeout(resolve, 200)); // several more failing checkpoints
+      // the thing under test is that nothing more is logged while several more checkpoints fail
+      await new Promise((resolve) => setTimeout(resolve, 200));
       const warnings = lines.filter((l) => l.level === 'warn');
       expect(warnings).toHaveLength(1);
       expect(warnings[0]?.msg).toMatch(/checkpoint failed/);
@@ -223,7 +224,8 @@ describe('file spool layout', () => {
     try {
       await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('before\r\n')]));
       for (const name of await readdir(dir)) await rm(join(dir, name), { recursive: true, force: true });
-      await new Promise((resolve) => setTimeout(resolve, 250)); // past the log's next look for spare segments
+      // the scenario: the spool runs on, past the log's next look for spare segments, with its folders gone
+      await new Promise((resolve) => setTimeout(resolve, 250));
       const record = await spool.store(envelope({ receivedAt: Date.now() }), Readable.from([Buffer.from('after\r\n')]));
       expect((await readAll(await spool.openBody(record))).toString()).toBe('after\r\n');
       // the acknowledgement went to a write-ahead log segment that still has a name
