@@ -70,6 +70,10 @@ export interface Sink {
   readonly transactions: () => number;
   /** Message bytes received so far over all transactions (counted while streaming). */
   readonly bytesReceived: () => number;
+  /** Transactions open now per recipient domain: from their first accepted RCPT until the end-of-DATA answer. */
+  readonly activeByDomain: (domain: string) => number;
+  /** The most transactions ever open at once per recipient domain. */
+  readonly peakByDomain: (domain: string) => number;
   /** Resolves when at least `count` messages were accepted; rejects after `timeoutMs`. */
   waitForMessages(count: number, timeoutMs?: number): Promise<SinkMessage[]>;
   close(): Promise<void>;
@@ -139,6 +143,8 @@ async function startHangingSink(port: number): Promise<Sink> {
     sessionsClosed: () => closed,
     transactions: () => 0,
     bytesReceived: () => 0,
+    activeByDomain: () => 0,
+    peakByDomain: () => 0,
     waitForMessages: () => Promise.reject(new Error('a hanging sink never receives messages')),
     close: () =>
       new Promise<void>((resolve) => {
@@ -155,6 +161,24 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   let sessionsClosed = 0;
   let transactions = 0;
   let bytes = 0;
+  const active = new Map<string, number>();
+  const peak = new Map<string, number>();
+  /** The domain each session's open transaction counts against (one per transaction: its first recipient's). */
+  const openIn = new Map<string, string>();
+  const open = (session: SMTPServerSession, address: string): void => {
+    if (openIn.has(session.id)) return;
+    const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+    openIn.set(session.id, domain);
+    const now = (active.get(domain) ?? 0) + 1;
+    active.set(domain, now);
+    peak.set(domain, Math.max(peak.get(domain) ?? 0, now));
+  };
+  const shut = (session: SMTPServerSession): void => {
+    const domain = openIn.get(session.id);
+    if (domain === undefined) return;
+    openIn.delete(session.id);
+    active.set(domain, (active.get(domain) ?? 1) - 1);
+  };
   const delay = (): Promise<void> =>
     options.delayMs ? new Promise((resolve) => setTimeout(resolve, options.delayMs)) : Promise.resolve();
 
@@ -173,8 +197,9 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
       connections += 1;
       callback();
     },
-    onClose() {
+    onClose(session) {
       sessionsClosed += 1;
+      shut(session);
     },
     onAuth(auth, _session, callback) {
       if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) {
@@ -186,6 +211,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     onRcptTo(address, session, callback) {
       void delay().then(() => {
         const reply = options.rcpt?.(address.address, session);
+        if (!reply) open(session, address.address);
         callback(reply ? smtpError(reply) : undefined);
       });
     },
@@ -200,6 +226,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
           transactions += 1;
           const n = transactions;
           await options.beforeDataReply?.(n);
+          shut(session);
           if (n <= (options.tempFailFirst ?? 0)) {
             callback(smtpError({ code: 451, message: '4.3.0 Try again later' }));
             return;
@@ -236,6 +263,8 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     sessionsClosed: () => sessionsClosed,
     transactions: () => transactions,
     bytesReceived: () => bytes,
+    activeByDomain: (domain) => active.get(domain) ?? 0,
+    peakByDomain: (domain) => peak.get(domain) ?? 0,
     waitForMessages: (count, timeoutMs = 10_000) =>
       waitUntil(() => (messages.length >= count ? messages : undefined), timeoutMs, `${count} message(s) at the sink`),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
