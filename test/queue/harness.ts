@@ -75,8 +75,8 @@ export interface Harness {
   readonly spool: Spool;
   readonly dns: RunningDnsServer;
   readonly events: AuditEvent[];
-  /** Starts a scheduler (a transport with short timeouts is made for it). */
-  start(config: Partial<Config>, options?: SchedulerOptions): SchedulerHandle;
+  /** Starts a scheduler (a transport with short timeouts is made for it), on `spool` or another one given. */
+  start(config: Partial<Config>, options?: SchedulerOptions, through?: Spool): SchedulerHandle;
   store(sender: string, recipients: readonly string[], body: Buffer, receivedAt?: number): Promise<MessageRecord>;
   /** Polls until `check` returns a value. */
   waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs?: number): Promise<T>;
@@ -95,7 +95,7 @@ export async function createHarness(zone: DnsZone): Promise<Harness> {
     spool,
     dns,
     events,
-    start(overrides, options) {
+    start(overrides, options, through = spool) {
       const config = testConfig({ dnsServers: [{ host: dns.address, port: dns.port }], ...overrides });
       const transport = createSmtpTransport({
         hostname: config.hostname,
@@ -106,7 +106,7 @@ export async function createHarness(zone: DnsZone): Promise<Harness> {
         idleTimeoutMs: 2_000,
       });
       const scheduler = startScheduler({
-        spool,
+        spool: through,
         config,
         resolver: createResolver(config.dnsServers, { timeoutMs: 500, tries: 1 }),
         transport,
