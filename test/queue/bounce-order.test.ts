@@ -25,9 +25,13 @@ type Call =
   | { readonly kind: 'dsn refused' }
   | { readonly kind: 'update'; readonly id: MessageId; readonly statuses: readonly string[] };
 
-/** The harness's spool, with `store` of null-sender messages refused `refuse` times and every call recorded. */
-function recording(spool: Spool, calls: Call[], refuse: number): Spool {
+/**
+ * The harness's spool, with `store` of null-sender messages refused `refuse` times, the first `lose` updates that
+ * write a bounced state failing (as if the process died between the DSN and the state), and every call recorded.
+ */
+function recording(spool: Spool, calls: Call[], refuse: number, lose = 0): Spool {
   let refused = 0;
+  let lost = 0;
   const store = async (envelope: Envelope, data: AsyncIterable<Buffer>): Promise<MessageRecord> => {
     if (envelope.sender === '' && refused < refuse) {
       refused += 1;
@@ -40,6 +44,10 @@ function recording(spool: Spool, calls: Call[], refuse: number): Spool {
   };
   const update = (id: MessageId, updates: readonly RecipientUpdate[]): Promise<MessageRecord> => {
     calls.push({ kind: 'update', id, statuses: updates.map((u) => u.status) });
+    if (lost < lose && updates.some((u) => u.status === 'bounced')) {
+      lost += 1;
+      return Promise.reject(new Error('the state write never happened'));
+    }
     return spool.update(id, updates);
   };
   return new Proxy(spool, {
@@ -99,5 +107,19 @@ describe('DSN stored before the recipient is marked bounced (§4)', () => {
     expect(dsnAt).toBeLessThan(bouncedAt);
     const dsn = calls[dsnAt];
     expect(dsn?.kind === 'dsn stored' ? (await h.spool.get(dsn.id))?.envelope.sender : undefined).toBe('');
+  });
+
+  it('a bounced state lost after its DSN was stored bounces twice rather than never', async () => {
+    const calls: Call[] = [];
+    const stored = await h.store('alice@sender.test', ['bob@example.test'], body);
+    h.start({ outboundPort: sink.port, retryBaseSeconds: 1 }, { recheckFloorMs: 100 }, recording(h.spool, calls, 0, 1));
+    await h.waitFor('the bounce', () => h.outcomes('bob@example.test').find((e) => e.outcome === 'bounced'));
+    const dsns = await sink.waitForMessages(2, 10_000);
+    expect(dsns.map((m) => [m.from, m.to])).toEqual([
+      ['', ['alice@sender.test']],
+      ['', ['alice@sender.test']],
+    ]);
+    expect(calls.filter((c) => c.kind === 'dsn stored')).toHaveLength(2);
+    expect((await h.spool.get(stored.id))?.recipients[0]?.status).toBe('bounced');
   });
 });
