@@ -80,6 +80,11 @@ export class ConnectionPool {
   }
 
   /** QUITs the parked sessions; lent ones close when released. */
+  /** Sessions parked for reuse right now. */
+  get parked(): number {
+    return this.idle.size;
+  }
+
   close(): void {
     this.closing = true;
     this.idle.clear();

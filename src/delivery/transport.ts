@@ -181,6 +181,11 @@ export class SmtpTransport implements Transport {
   }
 
   /** QUITs idle sessions; sessions in use close when their transaction ends. */
+  /** Sessions parked for the next message (after a transaction, or once its RSET was answered). */
+  get parkedSessions(): number {
+    return this.pool.parked;
+  }
+
   async close(): Promise<void> {
     this.pool.close();
     await Promise.resolve();

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSmtpTransport, relayTarget, TransportError } from '../../src/delivery/transport.js';
-import type { Transport, TransportOptions } from '../../src/delivery/transport.js';
+import { relayTarget, SmtpTransport, TransportError } from '../../src/delivery/transport.js';
+import type { TransportOptions } from '../../src/delivery/transport.js';
 import { eventually } from '../helpers/eventually.js';
 import { startSink } from '../helpers/sink.js';
 import type { Sink } from '../helpers/sink.js';
@@ -32,8 +32,8 @@ async function sink(options: Parameters<typeof startSink>[0] = {}): Promise<Sink
   return s;
 }
 
-function transport(options: Partial<TransportOptions> = {}): Transport {
-  const t = createSmtpTransport({ hostname: 'mta.sender.test', tlsVerify: false, ...options });
+function transport(options: Partial<TransportOptions> = {}): SmtpTransport {
+  const t = new SmtpTransport({ hostname: 'mta.sender.test', tlsVerify: false, ...options });
   cleanup.push(() => t.close());
   return t;
 }
@@ -112,7 +112,12 @@ describe('createSmtpTransport', () => {
       { kind: 'failed', response: '550 5.1.1 No such user' },
       { kind: 'failed', response: '550 5.1.1 No such user' },
     ]);
-    await new Promise((r) => setTimeout(r, 50));
+    // the session is parked again once its RSET is answered
+    await eventually(
+      () => t.parkedSessions === 1,
+      3_000,
+      () => 'the session parked after RSET',
+    );
     const ok = await t.sendEnvelope({
       host: s.host,
       port: s.port,
