@@ -1,3 +1,5 @@
+import { SYSEXITS } from '../sysexits.js';
+
 /** One reason the configuration was refused. `value` is already masked if secret. */
 export interface ConfigProblem {
   readonly variable: string;
@@ -6,7 +8,7 @@ export interface ConfigProblem {
 }
 
 /** Exit status for a configuration error (sysexits.h EX_CONFIG), used by the CLI. */
-export const CONFIG_EXIT_CODE = 78;
+export const CONFIG_EXIT_CODE = SYSEXITS.config;
 
 const MAX_SHOWN_VALUE = 200;
 

@@ -8,23 +8,24 @@
  *       thrown by `startDaemon` into one. Pure.
  */
 import type { Config } from '../config/types.js';
+import { SYSEXITS } from '../sysexits.js';
 
-/** sysexits(3) codes the daemon exits with when it cannot start (never a bare 1). */
+/** sysexits(3) codes the daemon exits with when it cannot start (never a bare 1): which failure gets which. */
 export const STARTUP_EXIT = {
-  /** EX_UNAVAILABLE: a service the daemon needs is not there (Redis down, a port taken). */
-  unavailable: 69,
-  /** EX_DATAERR: a file the daemon keeps in the spool directory is malformed. */
-  dataError: 65,
-  /** EX_SOFTWARE: an error the daemon did not expect (a bug, a broken installation). */
-  software: 70,
-  /** EX_CANTCREAT: the spool directory cannot be created or written. */
-  cantCreate: 73,
-  /** EX_IOERR: the spool exists but reading or recovering it failed. */
-  ioError: 74,
-  /** EX_NOPERM: not allowed to bind a privileged port. */
-  noPermission: 77,
-  /** EX_CONFIG: a configuration value is wrong (also used by config validation). */
-  config: 78,
+  /** A service the daemon needs is not there (Redis down, a port taken). */
+  unavailable: SYSEXITS.unavailable,
+  /** A file the daemon keeps in the spool directory is malformed. */
+  dataError: SYSEXITS.dataError,
+  /** An error the daemon did not expect (a bug, a broken installation). */
+  software: SYSEXITS.software,
+  /** The spool directory cannot be created or written. */
+  cantCreate: SYSEXITS.cantCreate,
+  /** The spool exists but reading or recovering it failed. */
+  ioError: SYSEXITS.ioError,
+  /** Not allowed to bind a privileged port. */
+  noPermission: SYSEXITS.noPermission,
+  /** A configuration value is wrong (also used by config validation). */
+  config: SYSEXITS.config,
 } as const;
 
 export type StartupExitCode = (typeof STARTUP_EXIT)[keyof typeof STARTUP_EXIT];

@@ -1,9 +1,11 @@
-/** sysexits(3) codes the admin commands end with. */
+import { SYSEXITS } from '../../sysexits.js';
+
+/** The codes the admin commands end with: 1 for a failure the user should read, else sysexits(3). */
 export const EXIT = {
   failure: 1,
-  usage: 64,
-  unavailable: 69,
-  noPermission: 77,
+  usage: SYSEXITS.usage,
+  unavailable: SYSEXITS.unavailable,
+  noPermission: SYSEXITS.noPermission,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
