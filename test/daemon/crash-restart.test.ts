@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MessageView } from '../../src/http/api-types.js';
-import { startChildDaemon, type ChildDaemon } from '../helpers/child-daemon.js';
+import { httpPortOf, startChildDaemon } from '../helpers/child-daemon.js';
 import { eventually } from '../helpers/eventually.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
 
@@ -46,12 +46,6 @@ async function sendUntilKilled(port: number, worker: number, acked: Map<string, 
   } catch {
     return; // the daemon is gone
   }
-}
-
-function httpPortOf(d: ChildDaemon): number {
-  const match = /"port":(\d+)[^\n]*"msg":"HTTP server listening"/.exec(d.output());
-  if (!match) throw new Error(`HTTP did not listen:\n${d.output()}`);
-  return Number(match[1]);
 }
 
 /** Per message id, how many recipient files (`<id>_<hash>.eml`) the spool holds. */

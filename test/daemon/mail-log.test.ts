@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { HistoryEntry, MessageView } from '../../src/http/api-types.js';
 import { openFileSpool } from '../../src/spool/file-spool.js';
 import { runCli } from '../cli/helpers.js';
-import { startChildDaemon, type ChildDaemon } from '../helpers/child-daemon.js';
+import { httpPortOf, startChildDaemon, type ChildDaemon } from '../helpers/child-daemon.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { eventually } from '../helpers/eventually.js';
 import { startSink } from '../helpers/sink.js';
@@ -64,12 +64,6 @@ function expectDelaysAddUp(line: MailLine): void {
   const parts = [delays.beforeQueueMs, delays.queueMs, delays.connectMs, delays.transmitMs];
   for (const part of parts) expect(part).toBeGreaterThanOrEqual(0);
   expect(Math.abs(parts.reduce((a, b) => a + b, 0) - (line['delayMs'] as number))).toBeLessThanOrEqual(1);
-}
-
-function httpPortOf(d: ChildDaemon): number {
-  const match = /"port":(\d+)[^\n]*"msg":"HTTP server listening"/.exec(d.output());
-  if (!match) throw new Error(`HTTP did not listen:\n${d.output()}`);
-  return Number(match[1]);
 }
 
 const zone = {

@@ -51,3 +51,10 @@ export async function startChildDaemon(env: Record<string, string>): Promise<Chi
   });
   return { child, port, output: () => output, exited };
 }
+
+/** The HTTP port of a child daemon started with SMTP_HEALTH_ADDR=127.0.0.1:0, from its log line. */
+export function httpPortOf(d: ChildDaemon): number {
+  const match = /"port":(\d+)[^\n]*"msg":"HTTP server listening"/.exec(d.output());
+  if (!match) throw new Error(`HTTP did not listen:\n${d.output()}`);
+  return Number(match[1]);
+}
