@@ -9,7 +9,7 @@
  * in the tmp file).
  */
 import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
-import { fsyncDirectory } from './fsync.js';
+import { fsyncDirectory, syncHandle } from './io/sync.js';
 import { SpoolError } from '../spool.js';
 import { isFsError, storageError } from '../storage-error.js';
 
@@ -57,7 +57,7 @@ export class BodyIntake {
         }
       }
       if (!file) return { size, inline: chunks }; // still reserved: released once committed
-      await file.datasync();
+      await syncHandle(file);
       await file.close();
       file = undefined;
       await fsyncDirectory(this.tmpDir);

@@ -14,7 +14,7 @@ import { readdir } from 'node:fs/promises';
 import type { MessageId } from '../../domain/envelope.js';
 import type { DueFiles } from './due-files.js';
 import type { DueIndex } from './due-index.js';
-import { fsyncFile, syncFilesystem } from './fsync.js';
+import { fsyncFile, syncFilesystem } from './io/sync.js';
 import type { GroupCommitLog } from './group-commit-log.js';
 import { segmentSeq, type SpoolPaths } from './paths.js';
 

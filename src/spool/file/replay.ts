@@ -1,6 +1,6 @@
 import { open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import type { MessageId, MessageRecord } from '../../domain/envelope.js';
-import { fsyncDirectory, syncFilesystem } from './fsync.js';
+import { fsyncDirectory, syncFilesystem } from './io/sync.js';
 import { linkOnce, type Materializer } from './materialize.js';
 import { segmentSeq, type SpoolPaths } from './paths.js';
 import { decodeSegment, intactPrefix } from './wal-record.js';

@@ -1,19 +1,9 @@
 /**
  * Synchronous file helpers for the I/O threads (they run plain blocking
- * calls on a thread of their own): whole writes, folder syncs, new files in
- * folders made on demand, quiet removal.
+ * calls on a thread of their own): whole writes, new files in folders made
+ * on demand, quiet removal. Syncs are in sync.ts.
  */
-import {
-  closeSync,
-  fdatasyncSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 
 export function writeAll(fd: number, data: Uint8Array, position?: number): void {
   let offset = 0;
@@ -27,24 +17,6 @@ export function writeAll(fd: number, data: Uint8Array, position?: number): void 
     );
     if (written <= 0) throw new Error('short write');
     offset += written;
-  }
-}
-
-export function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-export function syncFile(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -6,11 +6,14 @@
  * files hold until a checkpoint syncs them.
  */
 import { dirname } from 'node:path';
-import { closeSync, linkSync, openSync, fdatasyncSync, renameSync } from 'node:fs';
-import { Folders, removeAll, syncDir, writeFile } from './files.js';
+import { closeSync, linkSync, openSync, renameSync } from 'node:fs';
+import { Folders, removeAll, writeFile } from './files.js';
+import { diskSync, type Syncer } from './sync.js';
 
 export class Placement {
   private readonly folders = new Folders();
+
+  constructor(private readonly sync: Syncer = diskSync) {}
 
   /** Writes `body` to `names[0]` and links the others; returns the names made. Leaves nothing on failure. */
   placeBody(body: Uint8Array, names: readonly string[]): string[] {
@@ -47,12 +50,12 @@ export class Placement {
     if (more) return path;
     const fd = openSync(temporary, 'r');
     try {
-      fdatasyncSync(fd);
+      this.sync.data(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(temporary, path);
-    syncDir(dirname(path));
+    this.sync.folder(dirname(path));
     return path;
   }
 }

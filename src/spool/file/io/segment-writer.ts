@@ -7,12 +7,15 @@
  * A new segment takes the largest spare (overwriting blocks the file has)
  * or a new file; a commit that would grow the segment past the blocks it has
  * moves on to a spare when one is ready. A failed write moves the log on to
- * a fresh segment: the partial bytes end the old one's replay.
+ * a fresh segment: the partial bytes end the old one's replay. A failed sync
+ * does too, after zeroing what the batch wrote: its callers were refused
+ * (`451`), so no replay may bring their records back.
  */
-import { closeSync, fstatSync, fdatasyncSync, mkdirSync, openSync, renameSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { syncDir, writeAll } from './files.js';
+import { writeAll } from './files.js';
 import type { SparePool } from './spare-pool.js';
+import { diskSync, type Syncer } from './sync.js';
 
 const FRAME_HEADER = 8;
 
@@ -28,6 +31,7 @@ export class SegmentWriter {
   constructor(
     private readonly walDir: string,
     private readonly spares: SparePool,
+    private readonly sync: Syncer = diskSync,
   ) {}
 
   get opened(): boolean {
@@ -50,7 +54,8 @@ export class SegmentWriter {
   /**
    * Writes the frames with one write and makes them durable with one
    * fdatasync. Returns whether the segment's file grew (no spare was ready).
-   * Throws after moving on to a fresh segment when the write fails.
+   * Throws after moving on to a fresh segment when the write or the sync
+   * fails (a failed sync's bytes zeroed first).
    */
   commit(frames: readonly Uint8Array[]): { grew: boolean } {
     if (!this.opened) throw new Error('write-ahead log is not open');
@@ -66,12 +71,33 @@ export class SegmentWriter {
       }
       const data = frames.length === 1 ? (frames[0] as Uint8Array) : Buffer.concat(frames);
       writeAll(this.fd as number, data, this.size);
-      fdatasyncSync(this.fd as number);
+      this.syncOrErase(data.length);
       const grew = this.size + data.length > this.capacity;
       this.size += data.length;
       return { grew };
     } catch (error) {
       this.recover();
+      throw error;
+    }
+  }
+
+  /**
+   * The sync that every acknowledgement waits for. When it fails, the
+   * batch's bytes may be in the page cache (and reach the disk later) though
+   * its callers are told it failed: they are overwritten with zeros, which
+   * end a replay, and that is synced as far as the disk allows.
+   */
+  private syncOrErase(length: number): void {
+    const fd = this.fd as number;
+    try {
+      this.sync.data(fd);
+    } catch (error) {
+      try {
+        writeAll(fd, Buffer.alloc(length), this.size);
+        this.sync.data(fd);
+      } catch {
+        // zeroed in the page cache at least; a replay on this boot reads those
+      }
       throw error;
     }
   }
@@ -104,7 +130,7 @@ export class SegmentWriter {
     const reused = opened !== undefined;
     opened ??= openSync(this.spares.segmentPath(next), 'w', 0o600);
     try {
-      syncDir(this.walDir);
+      this.sync.folder(this.walDir);
     } catch (error) {
       closeSync(opened);
       throw error;

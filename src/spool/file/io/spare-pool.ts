@@ -7,9 +7,10 @@
  * time (rotations are seconds apart): the commit thread takes spares and the
  * background thread makes and recycles them with no other coordination.
  */
-import { closeSync, fdatasyncSync, openSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { sizeOf, syncDir, writeAll } from './files.js';
+import { sizeOf, writeAll } from './files.js';
+import { diskSync, type Syncer } from './sync.js';
 
 /** Zero-filled spares made (at start-up, and while the log is busy), and what a quiet log keeps. */
 const MADE_SPARES = 2;
@@ -34,7 +35,10 @@ export const segmentName = (seq: number): string => `${String(seq).padStart(12, 
 export class SparePool {
   private nextLook = 0;
 
-  constructor(private readonly walDir: string) {}
+  constructor(
+    private readonly walDir: string,
+    private readonly sync: Syncer = diskSync,
+  ) {}
 
   segmentPath(seq: number): string {
     return join(this.walDir, segmentName(seq));
@@ -93,7 +97,7 @@ export class SparePool {
       } catch {
         continue; // already gone
       }
-      syncDir(this.walDir); // a failure stops here: no newer segment goes before this one is durably gone
+      this.sync.folder(this.walDir); // a failure stops here: no newer segment goes before this one is durably gone
     }
   }
 
@@ -101,7 +105,7 @@ export class SparePool {
   trim(): void {
     const extra = this.bySize().slice(0, -MADE_SPARES);
     for (const spare of extra) rmSync(spare.path, { force: true });
-    if (extra.length > 0) syncDir(this.walDir);
+    if (extra.length > 0) this.sync.folder(this.walDir);
   }
 
   /** Makes zero-filled spares until there are two. */
@@ -114,12 +118,12 @@ export class SparePool {
       const fd = openSync(temporary, 'w', 0o600);
       try {
         for (let written = 0; written < bytes; written += zeros.length) writeAll(fd, zeros);
-        fdatasyncSync(fd);
+        this.sync.data(fd);
       } finally {
         closeSync(fd);
       }
       renameSync(temporary, join(this.walDir, `spare-000000000000${tag}.wal`));
     }
-    syncDir(this.walDir);
+    this.sync.folder(this.walDir);
   }
 }

@@ -16,7 +16,6 @@
  * In: batches of `IoRequest`s (protocol.ts). Out: one `IoResponse` per
  * request, a batch per turn.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { removeAll } from './files.js';
@@ -25,6 +24,7 @@ import { Placement } from './placement.js';
 import { toFailure, type Committed, type IoRequest, type IoResponse, type Opened } from './protocol.js';
 import { SegmentWriter } from './segment-writer.js';
 import { SparePool } from './spare-pool.js';
+import { diskSync } from './sync.js';
 
 type Of<K extends IoRequest['kind']> = Extract<IoRequest, { kind: K }>;
 
@@ -44,7 +44,7 @@ class IoWorker {
   private readonly spares: SparePool;
   private readonly writer: SegmentWriter;
   private readonly journal = new JournalAppender();
-  private readonly placement = new Placement();
+  private readonly placement = new Placement(diskSync);
   private out: IoResponse[] = [];
   private batch: Pending[] = [];
   private readonly states: Of<'state'>[] = [];
@@ -55,8 +55,8 @@ class IoWorker {
     private readonly port: MessagePort,
     walDir: string,
   ) {
-    this.spares = new SparePool(walDir);
-    this.writer = new SegmentWriter(walDir, this.spares);
+    this.spares = new SparePool(walDir, diskSync);
+    this.writer = new SegmentWriter(walDir, this.spares, diskSync);
   }
 
   /** Handles what arrived, what arrives meanwhile, then background state files while nothing else waits. */
@@ -107,7 +107,7 @@ class IoWorker {
       case 'read':
         return this.answer(r.id, () => readOrNull(r.path));
       case 'syncfs':
-        return this.answer(r.id, () => syncFileSystem(r.root));
+        return this.answer(r.id, () => diskSync.fileSystem(r.root));
       case 'recycle':
         return this.answer(r.id, () => this.spares.recycle(r.seqs));
       case 'prepare':
@@ -260,16 +260,6 @@ function readOrNull(path: string): Buffer | null {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
-  }
-}
-
-/** syncfs(2) through coreutils; false where `sync --file-system` is missing. A child blocks only this thread. */
-function syncFileSystem(root: string): boolean {
-  try {
-    execFileSync('sync', ['--file-system', root], { timeout: 120_000, stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
   }
 }
 

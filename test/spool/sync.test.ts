@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fsyncFile, syncFilesystem } from '../../src/spool/file/fsync.js';
+import { fsyncFile, syncFilesystem } from '../../src/spool/file/io/sync.js';
 
 describe('checkpoint sync (§4)', () => {
   it('without syncfs, fsyncs the given files, every folder under the root and the root (skipping what is gone)', async () => {
