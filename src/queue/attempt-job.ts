@@ -1,8 +1,10 @@
 /**
  * One job's delivery attempt as an Observable of its result: where the mail
- * goes (MX or relay), the body opened from the spool (DKIM-signed when
- * configured) and sent to each target in turn (delivery/attempt.ts). Never
- * errors; unsubscribing aborts the transaction (shutdown).
+ * goes (MX or relay), the body opened from the spool with every line ending
+ * made CRLF (a message kept with SMTP_BARE_NEWLINE=keep, or stored before
+ * that rule, included), DKIM-signed when configured (the signature covers
+ * exactly those bytes) and sent to each target in turn (delivery/attempt.ts).
+ * Never errors; unsubscribing aborts the transaction (shutdown).
  */
 import { Observable, defer, map } from 'rxjs';
 import type { DeliveryJob } from '../domain/job.js';
@@ -10,6 +12,7 @@ import type { DkimSigner } from '../dkim/signer.js';
 import type { DnsResolver } from '../dns/resolver.js';
 import { attemptDelivery, type AttemptResult, type DialTarget } from '../delivery/attempt.js';
 import { resolveDestination, type MxCache } from '../delivery/mx.js';
+import { normalizeLineEndings } from '../mail/line-endings.js';
 import type { SendResult, SmtpTarget, Transport } from '../delivery/transport.js';
 import type { Spool } from '../spool/spool.js';
 import type { Skip } from './dispatch-options.js';
@@ -69,7 +72,9 @@ function send(deps: AttemptDeps, job: DeliveryJob, target: DialTarget): Observab
     const abort = new AbortController();
     let settled = false;
     const { record } = job;
-    const openBody = (): Promise<AsyncIterable<Buffer>> => deps.spool.openBody(record);
+    // what is signed is what is sent: a lone CR or LF never leaves this server (SPEC §3)
+    const openBody = async (): Promise<AsyncIterable<Buffer>> =>
+      normalizeLineEndings(await deps.spool.openBody(record));
     (deps.signer ? deps.signer.signedBody(openBody, record.envelope.sender) : openBody())
       .then((body) =>
         deps.transport.sendEnvelope({

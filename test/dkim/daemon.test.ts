@@ -68,6 +68,28 @@ describe('DKIM through the daemon (§5)', () => {
     }
   });
 
+  it('signs the CRLF form it sends when a message was kept with a lone CR and LF (SMTP_BARE_NEWLINE=keep)', async () => {
+    const key = testKey('rsa', 'rsa2', 'mx.local.test');
+    const dns = await startDnsServer(publish(zone(), key));
+    const sink = await startSink();
+    const d = await startTestDaemon({ ...daemonEnv(key, dns.port, sink.port), SMTP_BARE_NEWLINE: 'keep' });
+    try {
+      const id = await sendRaw(d.port, 'alice@mx.local.test', ['bob@example.test'], `${MESSAGE}lone\rcr\nlf\r\n`);
+      const [delivered] = await sink.waitForMessages(1);
+      const raw = delivered?.raw ?? Buffer.alloc(0);
+      const stored = await bodyBytes(d.daemon.spool, id);
+      expect(stored.toString('latin1')).toContain('lone\rcr\nlf\r\n');
+      expect(raw.toString('latin1')).toContain('lone\r\ncr\r\nlf\r\n');
+      expect(raw.toString('latin1')).not.toMatch(/\r(?!\n)|(?<!\r)\n/);
+      const result = await verify(raw, dns);
+      expect(result.results.map((r) => [r.signingDomain, r.status.result])).toEqual([[key.domain, 'pass']]);
+    } finally {
+      await d.stop();
+      await sink.close();
+      await dns.close();
+    }
+  });
+
   it('signs bounces (null sender) for SMTP_HOSTNAME', async () => {
     const key = testKey('ed25519', 'b1', 'mx.local.test');
     const dns = await startDnsServer(publish(zone(), key));
