@@ -103,6 +103,7 @@ export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {
     domainConcurrency: r.read('SMTP_DOMAIN_CONCURRENCY', integer(1, 1000), 20),
     destinationRecipientLimit: r.read('SMTP_DESTINATION_RECIPIENT_LIMIT', integer(1, 100_000), 50),
     destinationRates: r.read('SMTP_DESTINATION_RATES', fromParser(parseDestinationRates), new Map()),
+    bareNewline: r.read('SMTP_BARE_NEWLINE', oneOf(['normalize', 'reject', 'keep'] as const), 'normalize'),
     bounces: r.read('SMTP_BOUNCES', boolean, true),
     verifyInbound: r.read('SMTP_VERIFY_INBOUND', boolean, false),
     queueBackend: r.read('SMTP_QUEUE_BACKEND', oneOf(['file', 'redis'] as const), 'file'),

@@ -1,6 +1,8 @@
 /** The daemon's configuration: validated once at start-up, frozen, passed down. */
 export type DeliveryMode = 'mx' | 'relay' | 'hold';
 export type QueueBackend = 'file' | 'redis';
+/** What inbound DATA does with a lone CR or LF (SMTP_BARE_NEWLINE). */
+export type BareNewline = 'normalize' | 'reject' | 'keep';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** `user` with a password that is plain text, a bcrypt hash or an scrypt hash. */
@@ -81,6 +83,8 @@ export interface Config {
   readonly destinationRecipientLimit: number;
   /** Per-destination-domain rate limits (SMTP_DESTINATION_RATES); empty: none. */
   readonly destinationRates: ReadonlyMap<string, Rate>;
+  /** A lone CR or LF in DATA: made CRLF, refused, or stored as received (SMTP_BARE_NEWLINE). */
+  readonly bareNewline: BareNewline;
   readonly bounces: boolean;
   readonly verifyInbound: boolean;
   readonly queueBackend: QueueBackend;

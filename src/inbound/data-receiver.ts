@@ -2,18 +2,20 @@
  * The DATA receiver: one message from smtp-server's DATA stream into the spool.
  *
  * Owns: the envelope of a message, its trace headers, and the order of the
- *       body's stages: size limit → inbound authentication (when configured)
- *       → Received/Message-ID → spool.
+ *       body's stages: size limit → line endings (SMTP_BARE_NEWLINE) →
+ *       inbound authentication (when configured) → Received/Message-ID → spool.
  * In:   the DATA stream and its session (envelope, client, HELO, user).
  * Out:  the 250 text (`Ok: queued as <id>`) once the spool holds the message
  *       durably, with the audit event `message.stored` (what the mail log's
  *       `received` line says); or the error that
- *       stopped it (SizeLimitError, SpoolError), for the adapter to answer.
+ *       stopped it (SizeLimitError, BareNewlineError, SpoolError), for the
+ *       adapter to answer.
  *       Either way what is left of DATA is read first, so the reply lines up.
  */
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import type { Config } from '../config/types.js';
+import type { BareNewline, Config } from '../config/types.js';
 import type { Envelope } from '../domain/envelope.js';
+import { normalizeLineEndings, refuseBareNewlines } from '../mail/line-endings.js';
 import type { Spool } from '../spool/spool.js';
 import type { AuditSink } from './audit-logger.js';
 import { addTraceHeaders, limitSize, receivedValue } from './message-stream.js';
@@ -62,13 +64,13 @@ export class DataReceiver {
     }
   }
 
-  /** The body as the spool gets it: limited, authenticated, traced. */
+  /** The body as the spool gets it: limited, its line endings checked, authenticated, traced. */
   private body(stream: SMTPServerDataStream, envelope: Envelope, session: SMTPServerSession): AsyncIterable<Buffer> {
     const { config, authenticate } = this.deps;
     // destroyOnReturn: false — stopping early (size limit, storage error) must not destroy
     // smtp-server's stream: the rest of DATA is drained so the reply lines up.
     const source = stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
-    const limited = limitSize(source, config.maxMessageBytes);
+    const limited = lineEndings(limitSize(source, config.maxMessageBytes), config.bareNewline);
     // Authentication-Results sits right under our Received line, as the same hop's verdict
     const checked = authenticate ? authenticate(limited, envelope, session.id) : limited;
     return addTraceHeaders(checked, { received: this.received(envelope, session), hostname: config.hostname });
@@ -88,6 +90,12 @@ export class DataReceiver {
       at: envelope.receivedAt,
     });
   }
+}
+
+/** SMTP_BARE_NEWLINE: a lone CR or LF made CRLF, refused (BareNewlineError), or kept as received. */
+function lineEndings(body: AsyncIterable<Buffer>, mode: BareNewline): AsyncIterable<Buffer> {
+  if (mode === 'normalize') return normalizeLineEndings(body);
+  return mode === 'reject' ? refuseBareNewlines(body) : body;
 }
 
 /** The envelope smtp-server collected, as the spool stores it. */

@@ -5,10 +5,12 @@
  * In:   hook calls (`hookStream().handler` goes into the SMTPServer options).
  * Out:  `calls$` per hook; `answered$` runs the work of each call and answers
  *       it (an accept, a reply Error, or a value such as the AUTH user);
- *       errors become 451 (552 for size) and never end the stream.
+ *       errors become 451 (552 for size, 550 for a lone CR or LF) and never
+ *       end the stream.
  */
 import { EMPTY, mergeMap, Observable, Subject } from 'rxjs';
 import type { Decision } from '../domain/reply.js';
+import { BareNewlineError } from '../mail/line-endings.js';
 import { SpoolError } from '../spool/spool.js';
 import { SizeLimitError } from './message-stream.js';
 
@@ -81,9 +83,10 @@ export function answered$<A>(
   );
 }
 
-/** Answers a call whose work failed: 552 for size, 451 otherwise (logged). */
+/** Answers a call whose work failed: 552 for size, 550 for a lone CR or LF, 451 otherwise (logged). */
 export function answerFailure(answer: Answer, error: unknown, warn: (message: string) => void): void {
-  if (!(error instanceof SizeLimitError)) warn(`could not serve a client request: ${describe(error)}`);
+  if (!(error instanceof SizeLimitError || error instanceof BareNewlineError))
+    warn(`could not serve a client request: ${describe(error)}`);
   answer(failureReply(error));
 }
 
@@ -118,6 +121,9 @@ function describe(error: unknown): string {
 function failureReply(error: unknown): Error {
   if (error instanceof SizeLimitError)
     return smtpError(552, '5.3.4', 'Message size exceeds fixed maximum message size');
+  // RFC 5321 §4.3.2: 550 is the policy refusal after DATA; X.6.0 (RFC 3463) a content problem
+  if (error instanceof BareNewlineError)
+    return smtpError(550, '5.6.0', 'Message refused: a line ends in a bare CR or LF, not CRLF (RFC 5321 2.3.8)');
   if (error instanceof SpoolError) return smtpError(451, '4.3.0', 'Could not store the message, try again later');
   return smtpError(451, '4.3.0', 'Local error in processing, try again later');
 }

@@ -52,6 +52,7 @@ describe('describeConfig', () => {
       SMTP_DOMAIN_CONCURRENCY: '20',
       SMTP_DESTINATION_RECIPIENT_LIMIT: '50',
       SMTP_DESTINATION_RATES: '',
+      SMTP_BARE_NEWLINE: 'normalize',
       SMTP_BOUNCES: 'true',
       SMTP_VERIFY_INBOUND: 'false',
       SMTP_QUEUE_BACKEND: 'file',

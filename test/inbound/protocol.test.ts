@@ -130,13 +130,13 @@ describe('SMTP verbs and replies (§3)', () => {
     expect(await storedFiles()).toEqual(before);
   });
 
-  it('stores dot-stuffed, bare-LF and 8-bit content exactly as received', async () => {
+  it('stores dot-stuffed and 8-bit content as received, a bare LF and a bare CR as CRLF (SMTP_BARE_NEWLINE)', async () => {
     const client = await ehlo(d.port);
     await client.command('MAIL FROM:<a@mx.local.test>');
     await client.command('RCPT TO:<b@example.test>');
     await client.command('DATA');
     client.write(
-      Buffer.from('Subject: raw\r\n\r\n..leading dot\r\nbare\nlf\r\n\u00e9t\u00e9 \u0000nul\r\n.\r\n', 'latin1'),
+      Buffer.from('Subject: raw\r\n\r\n..leading dot\r\nbare\nlf\rcr\r\n\u00e9t\u00e9 \u0000nul\r\n.\r\n', 'latin1'),
     );
     const reply = await client.read();
     expect(reply?.code).toBe(250);
@@ -148,7 +148,9 @@ describe('SMTP verbs and replies (§3)', () => {
       /^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.local\.test \(GopherPost\) with ESMTP id /,
     );
     expect(stored).toMatch(/\r\nMessage-ID: <[0-9a-f]{24}@mx\.local\.test>\r\nSubject: raw\r\n/);
-    expect(stored.endsWith('Subject: raw\r\n\r\n.leading dot\r\nbare\nlf\r\n\u00e9t\u00e9 \u0000nul\r\n')).toBe(true);
+    expect(stored.endsWith('Subject: raw\r\n\r\n.leading dot\r\nbare\r\nlf\r\ncr\r\n\u00e9t\u00e9 \u0000nul\r\n')).toBe(
+      true,
+    );
     client.close();
   });
 

@@ -57,6 +57,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     domainConcurrency: 10,
     destinationRecipientLimit: 50,
     destinationRates: new Map(),
+    bareNewline: 'normalize',
     bounces: true,
     verifyInbound: false,
     queueBackend: 'file',
