@@ -9,10 +9,11 @@
  *   startSink({ tls: 'starttls' })               STARTTLS with a self-signed certificate
  *   startSink({ tls: 'implicit', auth: { user, pass } })  smtps:// with AUTH required
  *   startSink({ hang: true })                    accepts TCP and never says a word
+ *   startSink({ recordWire: true })              also keeps every byte clients send (`wire()`), before any parsing
  *
  * Without `tls`, STARTTLS is not offered at all.
  */
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { generate } from 'selfsigned';
 import { SMTPServer } from 'smtp-server';
@@ -56,6 +57,8 @@ export interface SinkOptions {
   readonly keepBodies?: boolean;
   /** Holds the end-of-DATA answer of transaction `n` (1-based) until the promise settles. */
   readonly beforeDataReply?: (transaction: number) => Promise<void>;
+  /** Keep the exact bytes each client connection sent (a TCP relay in front of the server records them). */
+  readonly recordWire?: boolean;
 }
 
 export interface Sink {
@@ -74,6 +77,8 @@ export interface Sink {
   readonly activeByDomain: (domain: string) => number;
   /** The most transactions ever open at once per recipient domain. */
   readonly peakByDomain: (domain: string) => number;
+  /** With `recordWire`: the bytes each connection sent, as they came off the socket (commands, DATA, dots). */
+  readonly wire: () => Buffer[];
   /** Resolves when at least `count` messages were accepted; rejects after `timeoutMs`. */
   waitForMessages(count: number, timeoutMs?: number): Promise<SinkMessage[]>;
   close(): Promise<void>;
@@ -145,6 +150,7 @@ async function startHangingSink(port: number): Promise<Sink> {
     bytesReceived: () => 0,
     activeByDomain: () => 0,
     peakByDomain: () => 0,
+    wire: () => [],
     waitForMessages: () => Promise.reject(new Error('a hanging sink never receives messages')),
     close: () =>
       new Promise<void>((resolve) => {
@@ -255,9 +261,10 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
   const address = server.server.address() as AddressInfo;
+  const relay = options.recordWire ? await recordingRelay(address.port) : undefined;
   return {
     host: '127.0.0.1',
-    port: address.port,
+    port: relay?.port ?? address.port,
     messages,
     connections: () => connections,
     sessionsClosed: () => sessionsClosed,
@@ -265,9 +272,52 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     bytesReceived: () => bytes,
     activeByDomain: (domain) => active.get(domain) ?? 0,
     peakByDomain: (domain) => peak.get(domain) ?? 0,
+    wire: () => relay?.wire() ?? [],
     waitForMessages: (count, timeoutMs = 10_000) =>
       waitUntil(() => (messages.length >= count ? messages : undefined), timeoutMs, `${count} message(s) at the sink`),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: async () => {
+      await relay?.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+interface RecordingRelay {
+  readonly port: number;
+  readonly wire: () => Buffer[];
+  close(): Promise<void>;
+}
+
+/** A TCP relay on an ephemeral port to `port` that keeps what each client sends, byte for byte. */
+async function recordingRelay(port: number): Promise<RecordingRelay> {
+  const received: Buffer[][] = [];
+  const sockets = new Set<Socket>();
+  const relay = createServer((client) => {
+    const chunks: Buffer[] = [];
+    received.push(chunks);
+    const upstream = connect(port, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('data', (chunk: Buffer) => chunks.push(chunk));
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (relay.address() as AddressInfo).port,
+    wire: () => received.map((chunks) => Buffer.concat(chunks)),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        relay.close(() => resolve());
+      }),
   };
 }
 

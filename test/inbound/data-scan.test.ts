@@ -139,6 +139,33 @@ describe('DATA-mode scanning with a native search (§3)', () => {
     }
   });
 
+  it.each([
+    ['<LF>.<LF>', '\n.\n'],
+    ['<CR>.<CR>', '\r.\r'],
+    ['<LF>.<CR><LF>', '\n.\r\n'],
+    ['<CR>.<CR><LF>', '\r.\r\n'],
+    ['<CR><LF>.<LF>', '\r\n.\n'],
+    ['<CR><LF>.<CR>', '\r\n.\r'],
+    ['<LF>.<CR>', '\n.\r'],
+    ['<CR><LF><NUL>.<CR><LF>', '\r\n\0.\r\n'],
+  ])(
+    'an SMTP smuggling look-alike %s never ends DATA, however the chunks fall (ours and smtp-server)',
+    async (_n, look) => {
+      const content = `Subject: x\r\n\r\nbefore${look}MAIL FROM:<m@x.test>\r\nDATA\r\nsmuggled\r\n`;
+      const data = Buffer.from(`${content}.\r\nQUIT\r\n`, 'latin1');
+      const splits = [
+        ...Array.from({ length: data.length - 1 }, (_, cut) => [data.subarray(0, cut + 1), data.subarray(cut + 1)]),
+        [...data].map((byte) => Buffer.from([byte])),
+      ];
+      for (const step of [feedDataStream, originalFeedDataStream]) {
+        for (const chunks of splits) {
+          const outcome = await feed(step, chunks);
+          expect(outcome.emitted + (outcome.end?.last || '')).toBe(content);
+        }
+      }
+    },
+  );
+
   it('a first line of "." ends DATA at once; a first line of ".." is a dot of content', async () => {
     expect((await feed(feedDataStream, [Buffer.from('.\r\nQUIT\r\n')])).end).toEqual({
       last: false,
