@@ -19,7 +19,7 @@ const TEST_FILES = ['test/**/*.ts', 'marbles/**/*.ts'];
 export default defineConfig(
   {
     name: 'gopherpost/ignores',
-    ignores: ['dist/', 'node_modules/', 'coverage/', 'data/'],
+    ignores: ['dist/', 'node_modules/', 'coverage/', 'data/', 'reports/'],
   },
 
   {
