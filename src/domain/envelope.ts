@@ -1,3 +1,5 @@
+import type { EnvelopeDsn } from './dsn.js';
+
 /** Opaque message identifier: 20 lowercase base32 characters, safe in file names. */
 export type MessageId = string;
 
@@ -15,6 +17,8 @@ export interface Envelope {
   readonly user?: string;
   /** Acceptance time, ms since the epoch. */
   readonly receivedAt: number;
+  /** DSN parameters (RFC 3461); absent when the client gave none (and on records kept before DSN). */
+  readonly dsn?: EnvelopeDsn;
 }
 
 export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced';
@@ -30,6 +34,8 @@ export interface RecipientState {
   readonly updatedAt: number;
   /** The last attempts, oldest first (at most `HISTORY_LIMIT`); absent on records kept before it existed. */
   readonly history?: readonly AttemptNote[];
+  /** When the delay notice for this recipient was stored (ms since the epoch); absent until then. */
+  readonly delayNoticeAt?: number;
 }
 
 /** How one attempt ended for one recipient: `expired` is a bounce because the queue lifetime ran out. */

@@ -16,6 +16,7 @@ import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { BareNewline, Config } from '../config/types.js';
 import type { Envelope } from '../domain/envelope.js';
 import { normalizeLineEndings, refuseBareNewlines } from '../mail/line-endings.js';
+import { commandArgs, envelopeDsn } from '../policy/dsn-params.js';
 import type { Spool } from '../spool/spool.js';
 import type { AuditSink } from './audit-logger.js';
 import { addTraceHeaders, limitSize, receivedValue } from './message-stream.js';
@@ -98,9 +99,13 @@ function lineEndings(body: AsyncIterable<Buffer>, mode: BareNewline): AsyncItera
   return mode === 'reject' ? refuseBareNewlines(body) : body;
 }
 
-/** The envelope smtp-server collected, as the spool stores it. */
+/** The envelope smtp-server collected, as the spool stores it (DSN parameters included when given). */
 function envelopeOf(session: SMTPServerSession, at: number): Envelope {
   const mail = session.envelope.mailFrom;
+  const dsn = envelopeDsn(
+    mail === false ? undefined : commandArgs(mail.args),
+    session.envelope.rcptTo.map((r) => ({ address: r.address, args: commandArgs(r.args) })),
+  );
   return {
     sender: mail === false ? '' : mail.address,
     recipients: session.envelope.rcptTo.map((r) => r.address),
@@ -108,6 +113,7 @@ function envelopeOf(session: SMTPServerSession, at: number): Envelope {
     heloName: session.hostNameAppearsAs ?? '',
     receivedAt: at,
     ...(typeof session.user === 'string' ? { user: session.user } : {}),
+    ...(dsn ? { dsn } : {}),
   };
 }
 

@@ -31,7 +31,7 @@ export function serverOptions(
     allowInsecureAuth: config.authInsecure,
     disabledCommands: [...(config.tlsDisable ? ['STARTTLS'] : []), ...(config.authUsers.length === 0 ? ['AUTH'] : [])],
     hideENHANCEDSTATUSCODES: false,
-    hideDSN: true,
+    hideDSN: false,
     hideREQUIRETLS: true,
     disableReverseLookup: true,
     socketTimeout: config.commandTimeoutSeconds * 1000,

@@ -11,8 +11,9 @@
  */
 import { ignoreElements, merge, tap } from 'rxjs';
 import type { Observable } from 'rxjs';
-import type { SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { authRefused } from '../policy/auth-throttle.js';
+import { commandArgs } from '../policy/dsn-params.js';
 import { reject } from '../domain/reply.js';
 import { throttledAuth, type AuthOutcome } from './auth-stage.js';
 import type { DataReceiver } from './data-receiver.js';
@@ -36,8 +37,8 @@ const badCredentials = reject(535, '5.7.8', 'Authentication credentials invalid'
 export class SessionAdapter {
   private readonly connect = hookStream<SMTPServerSession>();
   private readonly auth = hookStream<AuthCall['args']>();
-  private readonly mailFrom = hookStream<{ address: string; session: SMTPServerSession }>();
-  private readonly rcptTo = hookStream<{ address: string; session: SMTPServerSession }>();
+  private readonly mailFrom = hookStream<{ address: SMTPServerAddress; session: SMTPServerSession }>();
+  private readonly rcptTo = hookStream<{ address: SMTPServerAddress; session: SMTPServerSession }>();
   private readonly data = hookStream<{ stream: SMTPServerDataStream; session: SMTPServerSession }>();
   private readonly closed = hookStream<SMTPServerSession>();
 
@@ -45,8 +46,8 @@ export class SessionAdapter {
   readonly hooks: SessionHooks = {
     onConnect: (session, cb) => this.connect.handler(session, cb),
     onAuth: (auth, session, cb) => this.auth.handler({ auth, session }, cb as Answer),
-    onMailFrom: (address, session, cb) => this.mailFrom.handler({ address: address.address, session }, cb),
-    onRcptTo: (address, session, cb) => this.rcptTo.handler({ address: address.address, session }, cb),
+    onMailFrom: (address, session, cb) => this.mailFrom.handler({ address, session }, cb),
+    onRcptTo: (address, session, cb) => this.rcptTo.handler({ address, session }, cb),
     onData: (stream, session, cb) => this.data.handler({ stream, session }, cb as Answer),
     onClose: (session) => this.closed.handler(session, () => undefined),
     onSessionEnding: (session) => this.closed.handler(session, () => undefined),
@@ -60,8 +61,16 @@ export class SessionAdapter {
     return merge(
       answered$(this.connect.calls$, async (session) => toError(await policy.admit(session)), warn),
       this.auth$(),
-      answered$(this.mailFrom.calls$, ({ address, session }) => toError(policy.mailFrom(address, session)), warn),
-      answered$(this.rcptTo.calls$, ({ address, session }) => toError(policy.rcptTo(address, session)), warn),
+      answered$(
+        this.mailFrom.calls$,
+        ({ address, session }) => toError(policy.mailFrom(address.address, session, commandArgs(address.args))),
+        warn,
+      ),
+      answered$(
+        this.rcptTo.calls$,
+        ({ address, session }) => toError(policy.rcptTo(address.address, session, commandArgs(address.args))),
+        warn,
+      ),
       answered$(
         this.data.calls$,
         async ({ stream, session }) => ({ ok: await receiver.receive(stream, session) }),

@@ -13,6 +13,7 @@ import type { Config } from '../config/types.js';
 import type { Decision } from '../domain/reply.js';
 import { decideAccess, needsReverseLookup } from '../policy/access.js';
 import { decideConnection } from '../policy/connections.js';
+import { checkMailDsn, checkRcptDsn, type CommandArgs } from '../policy/dsn-params.js';
 import { forwardConfirmedHostnames, type ReverseResolver } from '../policy/fcrdns.js';
 import { checkRecipient } from '../policy/recipient.js';
 import { checkSender } from '../policy/sender.js';
@@ -45,21 +46,23 @@ export class SessionPolicy {
     return decision;
   }
 
-  /** MAIL FROM (SPEC §3): the local-domain rule applies unless the session authenticated. */
-  mailFrom(address: string, session: SMTPServerSession): Decision {
+  /** MAIL FROM (SPEC §3): the local-domain rule applies unless the session authenticated; DSN's RET and ENVID. */
+  mailFrom(address: string, session: SMTPServerSession, args?: CommandArgs): Decision {
     const { config } = this.deps;
     const rules = {
       requireLocalDomain: config.requireLocalDomain,
       hostname: config.hostname,
       authenticated: Boolean(session.user),
     };
-    return this.rejected(session, 'mail', checkSender(address, rules));
+    const sender = checkSender(address, rules);
+    return this.rejected(session, 'mail', sender.kind === 'reject' ? sender : checkMailDsn(args));
   }
 
-  /** RCPT TO: at most SMTP_MAX_RECIPIENTS per message. */
-  rcptTo(address: string, session: SMTPServerSession): Decision {
+  /** RCPT TO: at most SMTP_MAX_RECIPIENTS per message; DSN's NOTIFY and ORCPT. */
+  rcptTo(address: string, session: SMTPServerSession, args?: CommandArgs): Decision {
     const rules = { accepted: session.envelope.rcptTo.length, maxRecipients: this.deps.config.maxRecipients };
-    return this.rejected(session, 'rcpt', checkRecipient(address, rules));
+    const recipient = checkRecipient(address, rules);
+    return this.rejected(session, 'rcpt', recipient.kind === 'reject' ? recipient : checkRcptDsn(args));
   }
 
   /** The session ended (told 221/421, or its socket closed); reported once. */
