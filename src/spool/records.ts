@@ -23,10 +23,12 @@ export function applyUpdates(record: MessageRecord, updates: readonly RecipientU
     };
     const lastResponse = u.lastResponse ?? r.lastResponse;
     const history = u.note ? appendNote(r.history, u.note) : r.history;
+    const delayNoticeAt = u.delayNoticeAt ?? r.delayNoticeAt;
     return {
       ...next,
       ...(lastResponse === undefined ? {} : { lastResponse }),
       ...(history === undefined ? {} : { history }),
+      ...(delayNoticeAt === undefined ? {} : { delayNoticeAt }),
     };
   });
   return { ...record, recipients };

@@ -15,6 +15,8 @@ export interface RecipientUpdate {
   readonly lastResponse?: string;
   /** The attempt to add to the recipient's history (the spool keeps the newest `HISTORY_LIMIT`). */
   readonly note?: AttemptNote;
+  /** The delay notice was stored at this time (kept from then on, so it is sent once). */
+  readonly delayNoticeAt?: number;
 }
 
 /** Storage failed: the client gets `451 4.3.0`, nothing partial remains. */

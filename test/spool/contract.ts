@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { firstValueFrom, take, timeout } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { HISTORY_LIMIT, type AttemptNote, type Envelope, type MessageRecord } from '../../src/domain/envelope.js';
+import type { EnvelopeDsn } from '../../src/domain/dsn.js';
 import { SpoolError, type Spool } from '../../src/spool/spool.js';
 
 export interface SpoolFixture {
@@ -637,6 +638,64 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
           ['deferred', undefined],
           ['queued', undefined],
         ]);
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('keeps the DSN part of the envelope (RET, ENVID, NOTIFY, ORCPT) across claims and a restart', async () => {
+      const f = await open();
+      try {
+        const dsn: EnvelopeDsn = {
+          ret: 'FULL',
+          envid: 'QQ314159 +=',
+          recipients: {
+            'Bob@example.test': { notify: ['SUCCESS', 'DELAY'], orcpt: 'rfc822;bob+old@example.test' },
+            'carol@example.test': { notify: ['NEVER'] },
+          },
+        };
+        const record = await f.spool.store(envelope({ dsn }, f.now()), bodyOf('x\r\n'));
+        expect(record.envelope.dsn).toEqual(dsn);
+        const [claimed] = await f.spool.claim(f.now(), 10);
+        expect(claimed?.record.envelope.dsn).toEqual(dsn);
+        await f.spool.release(record.id);
+        await f.restart();
+        expect((await f.spool.get(record.id))?.envelope.dsn).toEqual(dsn);
+        const plain = await f.spool.store(envelope({}, f.now()), bodyOf('y\r\n'));
+        expect((await f.spool.get(plain.id))?.envelope).not.toHaveProperty('dsn');
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('keeps when a delay notice was sent per recipient, through later updates and a restart', async () => {
+      const f = await open();
+      try {
+        const record = await f.spool.store(envelope({}, f.now()), bodyOf('x\r\n'));
+        const noticeAt = f.now() + 5;
+        await f.spool.update(record.id, [
+          {
+            recipient: 'Bob@example.test',
+            status: 'deferred',
+            attempts: 1,
+            nextAttemptAt: f.now() + 60_000,
+            delayNoticeAt: noticeAt,
+          },
+          { recipient: 'carol@example.test', status: 'deferred', attempts: 1, nextAttemptAt: f.now() + 60_000 },
+        ]);
+        // an update that does not mention the notice keeps it
+        await f.spool.update(record.id, [
+          { recipient: 'Bob@example.test', status: 'deferred', attempts: 2, nextAttemptAt: f.now() + 120_000 },
+        ]);
+        const check = (stored: MessageRecord | undefined): void => {
+          expect(stored?.recipients.map((r) => [r.recipient, r.attempts, r.delayNoticeAt])).toEqual([
+            ['Bob@example.test', 2, noticeAt],
+            ['carol@example.test', 1, undefined],
+          ]);
+        };
+        check(await f.spool.get(record.id));
+        await f.restart();
+        check(await f.spool.get(record.id));
       } finally {
         await f.close();
       }

@@ -5,7 +5,8 @@ import type { MessageId } from '../../domain/envelope.js';
  *
  *   P msg:<id>     hash   the record: `e` envelope JSON, `t` receivedAt, `z` size,
  *                         per recipient `s:<r>` status, `a:<r>` attempts,
- *                         `n:<r>` next attempt, `u:<r>` updated, `l:<r>` last response
+ *                         `n:<r>` next attempt, `u:<r>` updated, `l:<r>` last response,
+ *                         `h:<r>` attempt history, `w:<r>` when its delay notice was stored
  *   P body:<id>    string the message bytes (written once, read with GETRANGE)
  *   P tmp:<id>     string a body being received (APPENDed; short idle EXPIRE)
  *   P messages     zset   id → receivedAt, every message (list order; ids whose

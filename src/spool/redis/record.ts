@@ -24,6 +24,8 @@ export const field = {
   lastResponse: (r: string) => `l:${r}`,
   /** The recipient's last attempts, one JSON `AttemptNote` per line, oldest first. */
   history: (r: string) => `h:${r}`,
+  /** When the recipient's delay notice was stored (absent until then). */
+  delayNoticeAt: (r: string) => `w:${r}`,
 } as const;
 
 /**
@@ -51,6 +53,7 @@ export function encodeRecord(record: MessageRecord): Record<string, string> {
     if (r.lastResponse !== undefined) fields[field.lastResponse(r.recipient)] = r.lastResponse;
     if (r.history && r.history.length > 0)
       fields[field.history(r.recipient)] = r.history.map((n) => JSON.stringify(n)).join('\n');
+    if (r.delayNoticeAt !== undefined) fields[field.delayNoticeAt(r.recipient)] = String(r.delayNoticeAt);
   }
   return fields;
 }
@@ -80,10 +83,12 @@ export function decodeRecord(id: string, fields: Readonly<Record<string, string>
     };
     const lastResponse = fields[field.lastResponse(recipient)];
     const history = decodeHistory(fields[field.history(recipient)]);
+    const delayNoticeAt = fields[field.delayNoticeAt(recipient)];
     recipients.push({
       ...state,
       ...(lastResponse === undefined ? {} : { lastResponse }),
       ...(history ? { history } : {}),
+      ...(delayNoticeAt === undefined ? {} : { delayNoticeAt: Number(delayNoticeAt) }),
     });
   }
   const queuedAt = fields[field.queuedAt];

@@ -54,6 +54,7 @@ export async function updateRecipients(
       hasLast,
       u.lastResponse ?? '',
       u.note ? JSON.stringify(u.note) : '',
+      u.delayNoticeAt === undefined ? '' : u.delayNoticeAt,
     );
   }
   const reply = await guarded(() =>

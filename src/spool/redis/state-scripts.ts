@@ -9,9 +9,9 @@ import { LUA_COMMON, LuaScript } from './lua.js';
 
 /**
  * KEYS: msg, body, due, waiting, owners, depth, shape
- * ARGV: id, retentionMs, history limit, then per recipient 9 values:
+ * ARGV: id, retentionMs, history limit, then per recipient 10 values:
  *       recipient, domain, status, attempts, nextAttemptAt, updatedAt, has-last-response (0|1), last response,
- *       history note ('' for none)
+ *       history note ('' for none), delay notice time ('' for none)
  *
  * Applies the updates (unknown recipients ignored) and counts recipients that
  * start or stop waiting. A claim is not ended; an unclaimed message's `due`
@@ -32,13 +32,14 @@ local function noted(history, note)
   for _ = 1, lines + 1 - limit do text = string.sub(text, string.find(text, '\\n', 1, true) + 1) end
   return text
 end
-for i = 4, #ARGV, 9 do
+for i = 4, #ARGV, 10 do
   local r, domain, status = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local old = redis.call('HGET', msg, 's:' .. r)
   if old then
     redis.call('HSET', msg, 's:' .. r, status, 'a:' .. r, ARGV[i + 3], 'n:' .. r, ARGV[i + 4], 'u:' .. r, ARGV[i + 5])
     if ARGV[i + 6] == '1' then redis.call('HSET', msg, 'l:' .. r, ARGV[i + 7]) end
     if ARGV[i + 8] ~= '' then redis.call('HSET', msg, 'h:' .. r, noted(redis.call('HGET', msg, 'h:' .. r), ARGV[i + 8])) end
+    if ARGV[i + 9] ~= '' then redis.call('HSET', msg, 'w:' .. r, ARGV[i + 9]) end
     if waiting(old) ~= waiting(status) then
       local by = waiting(status) and 1 or -1
       redis.call('INCRBY', depth, by)
