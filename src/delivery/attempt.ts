@@ -34,6 +34,8 @@ export interface AttemptResult {
   readonly relay?: string;
   /** How long the transaction with the answering host took, ms. */
   readonly transmitMs?: number;
+  /** The answering host offers DSN: it reports on the recipients from here on (no "relayed" notice from us). */
+  readonly dsn?: true;
 }
 
 /** A concrete place to dial, with a label for logs and audit events. */
@@ -93,6 +95,7 @@ function toResult(result: SendResult, relay: string): AttemptResult {
     answered: true,
     relay,
     ...(result.transmitMs === undefined ? {} : { transmitMs: result.transmitMs }),
+    ...(result.dsn === true ? { dsn: true as const } : {}),
   };
 }
 

@@ -26,6 +26,7 @@
  */
 import type { Config } from '../config/types.js';
 import type { DeliveryOutcome } from '../domain/delivery.js';
+import type { EnvelopeDsn } from '../domain/dsn.js';
 import { classifyError } from './classify.js';
 import type { Classification } from './classify.js';
 import { ConnectionPool, type PooledSession } from './connection-pool.js';
@@ -57,6 +58,8 @@ export interface SendRequest extends SmtpTarget {
   readonly body: AsyncIterable<Buffer>;
   /** The message's size, announced with SIZE when the server takes it. */
   readonly size?: number;
+  /** DSN parameters (RFC 3461), passed on when the server offers DSN. */
+  readonly dsn?: EnvelopeDsn;
   /** Aborting closes the connection (shutdown). */
   readonly signal?: AbortSignal;
 }
@@ -67,6 +70,8 @@ export interface SendResult {
   readonly reused: boolean;
   /** How long the transaction took (MAIL FROM to the DATA reply), ms; absent when it never ran. */
   readonly transmitMs?: number;
+  /** The server offers DSN (so it took over any notices the recipients asked for). */
+  readonly dsn?: boolean;
 }
 
 /** This host gave no verdict on the message; `classification.scope` is 'host' (or the body failed). */
@@ -174,7 +179,7 @@ export class SmtpTransport implements Transport {
           hangUp,
         );
       this.pool.release(pooled, result.data ? 'done' : 'reset');
-      return { reused, recipients: recipientResults(request.to, result), transmitMs };
+      return { reused, recipients: recipientResults(request.to, result), transmitMs, dsn: result.dsn };
     } catch (err) {
       return this.noVerdict(err, pooled, request);
     }
@@ -215,8 +220,9 @@ export class SmtpTransport implements Transport {
     const onAbort = (): void => session.close();
     request.signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      const { from, to, size, dsn } = request;
       return await session.send(
-        { from: request.from, to: request.to, ...(request.size === undefined ? {} : { size: request.size }) },
+        { from, to, ...(size === undefined ? {} : { size }), ...(dsn === undefined ? {} : { dsn }) },
         request.body,
       );
     } finally {

@@ -83,6 +83,7 @@ function send(deps: AttemptDeps, job: DeliveryJob, target: DialTarget): Observab
           to: recipientsOf(job),
           body,
           size: record.size,
+          ...(record.envelope.dsn ? { dsn: record.envelope.dsn } : {}),
           signal: abort.signal,
         }),
       )

@@ -190,7 +190,7 @@ describe('SmtpSession', () => {
     });
     const session = await SmtpSession.open(options(server.port));
     const result = await session.send({ from: 'a@sender.test', to: ['x@example.test'] }, body('secret\r\n'));
-    expect(result).toEqual({ rcpt: [{ code: 550, lines: ['5.1.1 no such user'] }] });
+    expect(result).toEqual({ rcpt: [{ code: 550, lines: ['5.1.1 no such user'] }], dsn: false });
     expect(server.received.join('|')).not.toContain('secret');
     expect(server.received.at(-1)).toBe('.\r\n'); // the empty message's end after the unwanted 354
     session.close();

@@ -10,6 +10,7 @@
  *   startSink({ tls: 'implicit', auth: { user, pass } })  smtps:// with AUTH required
  *   startSink({ hang: true })                    accepts TCP and never says a word
  *   startSink({ recordWire: true })              also keeps every byte clients send (`wire()`), before any parsing
+ *   startSink({ dsn: false })                    does not offer DSN in EHLO (offered by default)
  *
  * Without `tls`, STARTTLS is not offered at all.
  */
@@ -34,6 +35,8 @@ export interface SinkMessage {
   readonly secure: boolean;
   readonly user: string | undefined;
   readonly heloName: string;
+  /** The transaction's command lines as the sink read them: MAIL FROM, each RCPT TO, DATA. */
+  readonly commands: readonly string[];
 }
 
 export interface SinkOptions {
@@ -59,6 +62,8 @@ export interface SinkOptions {
   readonly beforeDataReply?: (transaction: number) => Promise<void>;
   /** Keep the exact bytes each client connection sent (a TCP relay in front of the server records them). */
   readonly recordWire?: boolean;
+  /** `false`: DSN is not offered in EHLO (smtp-server offers it by default). */
+  readonly dsn?: boolean;
 }
 
 export interface Sink {
@@ -188,15 +193,24 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   const delay = (): Promise<void> =>
     options.delayMs ? new Promise((resolve) => setTimeout(resolve, options.delayMs)) : Promise.resolve();
 
+  /** Per session: the command lines of its current transaction (from MAIL FROM on). */
+  const lines = new Map<string, string[]>();
+  const logLine = (entry: { tnx?: string; cid?: string }, _message: unknown, line: unknown): void => {
+    if (entry.tnx !== 'command' || entry.cid === undefined || typeof line !== 'string') return;
+    if (/^MAIL /i.test(line)) lines.set(entry.cid, []);
+    lines.get(entry.cid)?.push(line);
+  };
+  const quiet = (): void => undefined;
   const tls = options.tls ? await sinkCertificate() : undefined;
   const serverOptions: SMTPServerOptions = {
+    hideDSN: options.dsn === false,
     secure: options.tls === 'implicit',
     ...(tls ? { key: tls.key, cert: tls.cert } : {}),
     disabledCommands: [...(options.tls ? [] : ['STARTTLS']), ...(options.auth ? [] : ['AUTH'])],
     authMethods: ['PLAIN', 'LOGIN'],
     authOptional: !options.auth,
     allowInsecureAuth: false,
-    logger: false,
+    logger: { debug: logLine, info: quiet, warn: quiet, error: quiet, trace: quiet, fatal: quiet },
     closeTimeout: 200,
     size: 50 * 1024 * 1024,
     onConnect(_session, callback) {
@@ -251,6 +265,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
             secure: session.secure,
             user: typeof session.user === 'string' ? session.user : undefined,
             heloName: session.hostNameAppearsAs,
+            commands: [...(lines.get(session.id) ?? [])],
           });
           callback(null, `2.0.0 Ok: queued as sink-${n}`);
         });

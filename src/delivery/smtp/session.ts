@@ -16,9 +16,11 @@
  * it is one chunk. So a small message costs two writes and two reads,
  * instead of one of each per command.
  */
+import type { EnvelopeDsn } from '../../domain/dsn.js';
 import { authenticate, type Credentials } from './auth.js';
 import { dial, upgradeToTls, type DialOptions } from './dial.js';
 import { DotStuffer } from './dot-stuff.js';
+import { mailDsnParams, rcptDsnParams } from './dsn-params.js';
 import { SmtpClientError, refused } from './errors.js';
 import type { Reply } from './reply.js';
 import { SmtpWire, commandOf } from './wire.js';
@@ -40,12 +42,16 @@ export interface Envelope {
   readonly to: readonly string[];
   /** Announced with SIZE when the server takes it. */
   readonly size?: number;
+  /** DSN parameters (RFC 3461), passed on when the server offers DSN. */
+  readonly dsn?: EnvelopeDsn;
 }
 
 /** What a transaction came to: a reply per recipient, and the DATA verdict when any recipient was accepted. */
 export interface TransactionResult {
   readonly rcpt: readonly Reply[];
   readonly data?: Reply;
+  /** The server offers DSN, so the DSN parameters went with the envelope (it reports from here on). */
+  readonly dsn: boolean;
 }
 
 /** The replies to MAIL FROM, each RCPT TO and (when it was sent) DATA. */
@@ -116,11 +122,12 @@ export class SmtpSession {
     // pipelined: a server that said 354 with nothing to send gets an empty message's end (RFC 2920 §3.1)
     if (!accepted && replies.data?.code === 354) await this.wire.command('.');
     if (!isPositive(replies.mail)) throw refused('MAIL FROM', replies.mail);
-    if (!accepted) return { rcpt: replies.rcpt };
-    if (replies.data?.code !== 354) return { rcpt: replies.rcpt, ...(replies.data ? { data: replies.data } : {}) };
+    const dsn = this.extensions.has('DSN');
+    if (!accepted) return { rcpt: replies.rcpt, dsn };
+    if (replies.data?.code !== 354) return { rcpt: replies.rcpt, dsn, ...(replies.data ? { data: replies.data } : {}) };
     const final = this.wire.expect('DATA');
     await this.writeBody(body);
-    return { rcpt: replies.rcpt, data: await final };
+    return { rcpt: replies.rcpt, data: await final, dsn };
   }
 
   /** RSET: a clean slate after a refused transaction. */
@@ -182,20 +189,22 @@ export class SmtpSession {
   // ---- steps of a transaction
 
   /**
-   * MAIL FROM (with SIZE and SMTPUTF8 as needed) and a RCPT TO per recipient; refuses what needs SMTPUTF8 when it is
-   * not offered.
+   * MAIL FROM (with SIZE, SMTPUTF8 and DSN's RET/ENVID as needed) and a RCPT TO per recipient (with NOTIFY/ORCPT
+   * when the server offers DSN); refuses what needs SMTPUTF8 when it is not offered.
    */
   private envelopeCommands(envelope: Envelope): { readonly mail: string; readonly rcpts: string[] } {
     const utf8 = NON_ASCII.test(envelope.from) || envelope.to.some((r) => NON_ASCII.test(r));
     if (utf8 && !this.extensions.has('SMTPUTF8')) {
       throw new SmtpClientError('EENVELOPE', 'an address needs SMTPUTF8, which the server does not offer', 'MAIL FROM');
     }
+    const dsn = this.extensions.has('DSN') ? envelope.dsn : undefined;
     const params = [
       ...(envelope.size !== undefined && this.extensions.has('SIZE') ? [`SIZE=${envelope.size}`] : []),
       ...(utf8 ? ['SMTPUTF8'] : []),
+      ...mailDsnParams(dsn),
     ];
-    const mail = `MAIL FROM:<${envelope.from}>${params.length > 0 ? ` ${params.join(' ')}` : ''}`;
-    return { mail, rcpts: envelope.to.map((r) => `RCPT TO:<${r}>`) };
+    const rcpts = envelope.to.map((r) => [`RCPT TO:<${r}>`, ...rcptDsnParams(dsn, r)].join(' '));
+    return { mail: [`MAIL FROM:<${envelope.from}>`, ...params].join(' '), rcpts };
   }
 
   /** MAIL, every RCPT and DATA in one write; their replies read together. */
