@@ -64,6 +64,7 @@ export function describeConfig(config: Config): Record<string, string> {
     SMTP_DESTINATION_RATES: [...config.destinationRates]
       .map(([domain, rate]) => `${domain}=${rateText(rate)}`)
       .join(','),
+    SMTP_DELAY_WARNING_HOURS: String(config.delayWarningHours),
     SMTP_BARE_NEWLINE: config.bareNewline,
     SMTP_BOUNCES: String(config.bounces),
     SMTP_VERIFY_INBOUND: String(config.verifyInbound),

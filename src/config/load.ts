@@ -17,7 +17,7 @@ import { EnvReader, type Env } from './env-reader.js';
 import { deepFreeze } from './freeze.js';
 import { readDkim, readTls, type ReadFile } from './key-files.js';
 import { fail, ok } from './parsed.js';
-import { boolean, fromParser, integer, line, listenPort, oneOf, path, port } from './schemas.js';
+import { boolean, decimal, fromParser, integer, line, listenPort, oneOf, path, port } from './schemas.js';
 import { parseRedisUrl, parseRelayUrl } from './urls.js';
 
 /** What the machine says, injectable for tests. */
@@ -47,6 +47,22 @@ function defaultHostname(facts: ConfigFacts): string {
   return normaliseHostname(name) ?? (name === '' ? 'localhost' : name);
 }
 
+/** SMTP_DELAY_WARNING_HOURS: fractional hours, 0 (off) or below the queue lifetime (else no notice could go out). */
+function readDelayWarning(r: EnvReader, queueLifetimeHours: number): number {
+  const hours = r.read(
+    'SMTP_DELAY_WARNING_HOURS',
+    decimal(8760, 'a number of hours (fractions allowed, 0: no delay notices)'),
+    4,
+  );
+  if (hours > 0 && hours >= queueLifetimeHours && r.valid('SMTP_QUEUE_LIFETIME_HOURS', 'SMTP_DELAY_WARNING_HOURS')) {
+    r.problem(
+      'SMTP_DELAY_WARNING_HOURS',
+      `a number of hours below SMTP_QUEUE_LIFETIME_HOURS (${queueLifetimeHours}), or 0 for no delay notices`,
+    );
+  }
+  return hours;
+}
+
 /**
  * Validates the environment (empty values count as unset) into a deep-frozen
  * Config. Throws ConfigError listing every problem, secrets masked.
@@ -66,6 +82,9 @@ export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {
   if (retryMaxSeconds < retryBaseSeconds && r.valid('SMTP_RETRY_BASE_SECONDS', 'SMTP_RETRY_MAX_SECONDS')) {
     r.problem('SMTP_RETRY_MAX_SECONDS', `a number of seconds >= SMTP_RETRY_BASE_SECONDS (${retryBaseSeconds})`);
   }
+
+  const queueLifetimeHours = r.read('SMTP_QUEUE_LIFETIME_HOURS', integer(1, 8760, 'a whole number of hours'), 120);
+  const delayWarningHours = readDelayWarning(r, queueLifetimeHours);
 
   const config: Config = {
     smtpPort: r.read('SMTP_PORT', listenPort, 2525),
@@ -99,10 +118,11 @@ export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {
     dnsServers: r.read('SMTP_DNS_SERVERS', fromParser(parseDnsServers), []),
     retryBaseSeconds,
     retryMaxSeconds,
-    queueLifetimeHours: r.read('SMTP_QUEUE_LIFETIME_HOURS', integer(1, 8760, 'a whole number of hours'), 120),
+    queueLifetimeHours,
     domainConcurrency: r.read('SMTP_DOMAIN_CONCURRENCY', integer(1, 1000), 20),
     destinationRecipientLimit: r.read('SMTP_DESTINATION_RECIPIENT_LIMIT', integer(1, 100_000), 50),
     destinationRates: r.read('SMTP_DESTINATION_RATES', fromParser(parseDestinationRates), new Map()),
+    delayWarningHours,
     bareNewline: r.read('SMTP_BARE_NEWLINE', oneOf(['normalize', 'reject', 'keep'] as const), 'normalize'),
     bounces: r.read('SMTP_BOUNCES', boolean, true),
     verifyInbound: r.read('SMTP_VERIFY_INBOUND', boolean, false),

@@ -18,6 +18,16 @@ export function integer(min: number, max: number, what = 'an integer', note?: st
     .pipe(z.number().min(min, { error: expected }).max(max, { error: expected }));
 }
 
+/** A decimal number in [0, max] (at most six decimals): hours that may be fractional. */
+export function decimal(max: number, what: string): Field<number> {
+  const expected = `${what} 0-${max}`;
+  return z
+    .string()
+    .regex(/^\d{1,6}(?:\.\d{1,6})?$/, { error: expected })
+    .transform(Number)
+    .pipe(z.number().max(max, { error: expected }));
+}
+
 /** A port to dial. */
 export const port: Field<number> = integer(1, 65535, 'an integer port');
 

@@ -83,6 +83,8 @@ export interface Config {
   readonly destinationRecipientLimit: number;
   /** Per-destination-domain rate limits (SMTP_DESTINATION_RATES); empty: none. */
   readonly destinationRates: ReadonlyMap<string, Rate>;
+  /** Hours a recipient may stay deferred before its sender gets a delay notice (SMTP_DELAY_WARNING_HOURS); 0: off. */
+  readonly delayWarningHours: number;
   /** A lone CR or LF in DATA: made CRLF, refused, or stored as received (SMTP_BARE_NEWLINE). */
   readonly bareNewline: BareNewline;
   readonly bounces: boolean;

@@ -52,6 +52,7 @@ describe('describeConfig', () => {
       SMTP_DOMAIN_CONCURRENCY: '20',
       SMTP_DESTINATION_RECIPIENT_LIMIT: '50',
       SMTP_DESTINATION_RATES: '',
+      SMTP_DELAY_WARNING_HOURS: '4',
       SMTP_BARE_NEWLINE: 'normalize',
       SMTP_BOUNCES: 'true',
       SMTP_VERIFY_INBOUND: 'false',

@@ -45,6 +45,7 @@ describe('loadConfig defaults', () => {
       domainConcurrency: 20,
       destinationRecipientLimit: 50,
       destinationRates: new Map(),
+      delayWarningHours: 4,
       bareNewline: 'normalize',
       bounces: true,
       verifyInbound: false,
@@ -173,6 +174,9 @@ describe('loadConfig good values', () => {
       { retryBaseSeconds: 10, retryMaxSeconds: 10 },
     ],
     [{ SMTP_QUEUE_LIFETIME_HOURS: '48' }, { queueLifetimeHours: 48 }],
+    [{ SMTP_DELAY_WARNING_HOURS: '0' }, { delayWarningHours: 0 }],
+    [{ SMTP_DELAY_WARNING_HOURS: '24' }, { delayWarningHours: 24 }],
+    [{ SMTP_DELAY_WARNING_HOURS: '0.0005' }, { delayWarningHours: 0.0005 }],
     [{ SMTP_DOMAIN_CONCURRENCY: '2' }, { domainConcurrency: 2 }],
     [{ SMTP_DESTINATION_RECIPIENT_LIMIT: '1' }, { destinationRecipientLimit: 1 }],
     [
@@ -274,6 +278,10 @@ describe('loadConfig bad values', () => {
     ['SMTP_RETRY_MAX_SECONDS', '604801', 'a whole number of seconds 1-604800'],
     ['SMTP_QUEUE_LIFETIME_HOURS', '8761', 'a whole number of hours 1-8760'],
     ['SMTP_DOMAIN_CONCURRENCY', '0', 'an integer 1-1000'],
+    ['SMTP_DELAY_WARNING_HOURS', '-1', 'a number of hours (fractions allowed, 0: no delay notices) 0-8760'],
+    ['SMTP_DELAY_WARNING_HOURS', '4h', 'a number of hours'],
+    ['SMTP_DELAY_WARNING_HOURS', '1e3', 'a number of hours'],
+    ['SMTP_DELAY_WARNING_HOURS', '.5', 'a number of hours'],
     ['SMTP_BARE_NEWLINE', 'strip', 'one of normalize, reject, keep'],
     ['SMTP_BARE_NEWLINE', 'Normalize', 'one of normalize, reject, keep'],
     ['SMTP_BOUNCES', 'off', 'true or false'],
@@ -349,6 +357,16 @@ describe('loadConfig cross-field rules', () => {
       value: '60',
       expected: 'a number of seconds >= SMTP_RETRY_BASE_SECONDS (120)',
     });
+  });
+
+  it('requires SMTP_DELAY_WARNING_HOURS below SMTP_QUEUE_LIFETIME_HOURS, naming both', () => {
+    expect(soleProblem({ SMTP_QUEUE_LIFETIME_HOURS: '4' })).toEqual({
+      variable: 'SMTP_DELAY_WARNING_HOURS',
+      value: '',
+      expected: 'a number of hours below SMTP_QUEUE_LIFETIME_HOURS (4), or 0 for no delay notices',
+    });
+    expect(soleProblem({ SMTP_DELAY_WARNING_HOURS: '130' }).expected).toContain('SMTP_QUEUE_LIFETIME_HOURS (120)');
+    expect(load({ SMTP_QUEUE_LIFETIME_HOURS: '4', SMTP_DELAY_WARNING_HOURS: '0' }).delayWarningHours).toBe(0);
   });
 
   it('compares the retry maximum with the default base', () => {

@@ -57,6 +57,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     domainConcurrency: 10,
     destinationRecipientLimit: 50,
     destinationRates: new Map(),
+    delayWarningHours: 0,
     bareNewline: 'normalize',
     bounces: true,
     verifyInbound: false,
