@@ -1,76 +1,64 @@
 /**
  * Delivery status notifications (RFC 3464, RFC 3462 `multipart/report`):
  * a human part, the `message/delivery-status` part, and the original
- * message's header block as `text/rfc822-headers` (read from the stored
- * body without reading the rest of it). Sent from `MAILER-DAEMON@hostname`
- * with the null envelope sender, so a bounce never bounces.
+ * message: its header block as `text/rfc822-headers` (read from the stored
+ * body without reading the rest of it), or, for a failure whose sender
+ * asked RET=FULL, the whole message as `message/rfc822`, streamed from the
+ * spool. Sent from `MAILER-DAEMON@hostname` with the null envelope sender,
+ * so a notice never bounces. The kinds: failed, delayed, relayed.
  */
+import type { NoticeKind } from '../domain/dsn.js';
 import type { Envelope, MessageId } from '../domain/envelope.js';
 import { headerBlockEnd } from '../mail/header-block.js';
+import { humanText, SUBJECTS } from './human-text.js';
+import { deliveryStatus, rfc5322Date, type StatusRecipient } from './status-fields.js';
 
-/** Never bounce a null-sender message (it is itself a bounce), nor when SMTP_BOUNCES=false. */
+export { diagnosticCode, dsnStatus, rfc5322Date } from './status-fields.js';
+
+/** Never notify a null-sender message (it is itself a notice); failures not when SMTP_BOUNCES=false. */
 export function shouldBounce(sender: string, bouncesEnabled: boolean): boolean {
-  return bouncesEnabled && sender.trim() !== '' && sender.trim() !== '<>';
+  return bouncesEnabled && hasSender(sender);
 }
 
-export interface DsnRecipient {
-  readonly recipient: string;
-  /** The last response kept for the recipient (server reply or our own `x.y.z text`). */
-  readonly response: string;
-  /** Bounced because SMTP_QUEUE_LIFETIME_HOURS ran out (not a 5xx). */
-  readonly expired: boolean;
-  readonly lastAttemptAt: number;
+/** The message has a sender a notice can go to (not `<>`). */
+export function hasSender(sender: string): boolean {
+  return sender.trim() !== '' && sender.trim() !== '<>';
 }
+
+export type DsnRecipient = StatusRecipient;
+
+/** What of the original message the report carries. */
+export type Returned =
+  | { readonly kind: 'headers'; readonly headers: Buffer }
+  | { readonly kind: 'full'; readonly message: AsyncIterable<Buffer> };
 
 export interface DsnInput {
+  readonly kind: NoticeKind;
   readonly hostname: string;
   readonly queueId: MessageId;
-  /** The original envelope sender: the bounce's only recipient. */
+  /** The original envelope sender: the report's only recipient. */
   readonly sender: string;
   readonly arrivalDate: number;
   readonly now: number;
   readonly recipients: readonly DsnRecipient[];
-  /** The original header block (no blank line), as read by `readHeaderBlock`. */
-  readonly originalHeaders: Buffer;
+  /** The original header block (no blank line), as read by `readHeaderBlock`, or the whole message. */
+  readonly original: Returned;
   /** Unique token for the Message-ID and MIME boundary. */
   readonly token: string;
-  /** Queue lifetime in hours, for the human text of expired recipients. */
+  /** Queue lifetime in hours, for the human text of expired and delayed recipients. */
   readonly lifetimeHours?: number;
+  /** ENVID as given with MAIL FROM. */
+  readonly envid?: string;
 }
 
 export interface Dsn {
   readonly envelope: Envelope;
-  readonly body: Buffer;
+  /** The report's bytes, streamed (the original message is read as it is sent on). */
+  readonly body: AsyncIterable<Buffer>;
 }
 
 const CRLF = '\r\n';
-const MAX_LINE = 900;
-
-/** RFC 5322 date in UTC, `+0000` rather than the obsolete `GMT`. */
-export function rfc5322Date(ms: number): string {
-  return new Date(ms).toUTCString().replace(/GMT$/, '+0000');
-}
-
-/**
- * RFC 3463 status for a failed recipient: the reply's enhanced code, else
- * one derived from the basic code; `5.4.7` for an expired queue lifetime.
- * A transient class is raised to 5 (the recipient has failed for good).
- */
-export function dsnStatus(response: string, expired: boolean): string {
-  if (expired) return '5.4.7';
-  const text = response.trim();
-  const enhanced = /^(?:\d{3}[ -])?([245])\.(\d{1,3})\.(\d{1,3})\b/.exec(text);
-  return enhanced ? `5.${enhanced[2]}.${enhanced[3]}` : '5.0.0';
-}
-
-/** `smtp; <reply>` for server replies, `x-gopherpost; <text>` for our own verdicts (DNS, null MX …). */
-export function diagnosticCode(response: string): string {
-  const text = response
-    .replace(/[\r\n]+/g, ' ')
-    .trim()
-    .slice(0, MAX_LINE);
-  return /^\d{3}\b/.test(text) ? `smtp; ${text}` : `x-gopherpost; ${text}`;
-}
+const HOUR = 3_600_000;
 
 /**
  * Reads the header block of a stored message: everything before the first
@@ -109,58 +97,11 @@ function crlfLines(buf: Buffer): Buffer {
   return Buffer.from(text.endsWith(CRLF) || text === '' ? text : text + CRLF, 'latin1');
 }
 
-function humanText(input: DsnInput): string {
-  const lines = [
-    `This is the mail system at host ${input.hostname}.`,
-    '',
-    "I'm sorry to have to inform you that your message could not",
-    'be delivered to one or more recipients. It is attached below.',
-    '',
-    'For further assistance, please send mail to postmaster.',
-    '',
-    'If you do so, please include this problem report. You can',
-    'delete your own text from the attached returned message.',
-    '',
-    '                   The mail system',
-    '',
-  ];
-  for (const r of input.recipients) {
-    const why = r.expired
-      ? `delivery time expired (message older than ${input.lifetimeHours ?? '?'} hours); last response: ${r.response}`
-      : r.response;
-    lines.push(`<${r.recipient}>: ${why.replace(/[\r\n]+/g, ' ').slice(0, MAX_LINE)}`, '');
-  }
-  return lines.join(CRLF);
-}
-
-function deliveryStatus(input: DsnInput): string {
-  const perMessage = [
-    `Reporting-MTA: dns; ${input.hostname}`,
-    `X-GopherPost-Queue-ID: ${input.queueId}`,
-    `Arrival-Date: ${rfc5322Date(input.arrivalDate)}`,
-  ];
-  const perRecipient = input.recipients.map((r) =>
-    [
-      `Final-Recipient: rfc822; ${r.recipient}`,
-      'Action: failed',
-      `Status: ${dsnStatus(r.response, r.expired)}`,
-      `Diagnostic-Code: ${diagnosticCode(r.response)}`,
-      `Last-Attempt-Date: ${rfc5322Date(r.lastAttemptAt)}`,
-    ].join(CRLF),
-  );
-  return [perMessage.join(CRLF), ...perRecipient].join(CRLF + CRLF) + CRLF;
-}
-
-/** Builds the bounce: its envelope (from `<>` to the original sender) and bytes. */
-export function buildDsn(input: DsnInput): Dsn {
-  const boundary = `=_gopherpost_${input.token}`;
-  const human = humanText(input);
-  const status = deliveryStatus(input);
-  const headers = crlfLines(input.originalHeaders);
-  const head = [
+function topHeaders(input: DsnInput, boundary: string): string {
+  return [
     `From: Mail Delivery System <MAILER-DAEMON@${input.hostname}>`,
     `To: <${input.sender}>`,
-    'Subject: Undelivered Mail Returned to Sender',
+    `Subject: ${SUBJECTS[input.kind]}`,
     `Date: ${rfc5322Date(input.now)}`,
     `Message-ID: <${input.token}@${input.hostname}>`,
     'Auto-Submitted: auto-replied',
@@ -169,23 +110,58 @@ export function buildDsn(input: DsnInput): Dsn {
     '',
     'This is a MIME-encapsulated message.',
     '',
+    '',
   ].join(CRLF);
-  const part = (contentType: string, content: string | Buffer): Buffer => {
-    const cte = isAscii(content) ? '7bit' : '8bit';
-    return Buffer.concat([
-      Buffer.from(
-        `--${boundary}${CRLF}Content-Type: ${contentType}${CRLF}Content-Transfer-Encoding: ${cte}${CRLF}${CRLF}`,
-      ),
-      typeof content === 'string' ? Buffer.from(content, 'utf8') : content,
-      Buffer.from(CRLF),
-    ]);
-  };
-  const body = Buffer.concat([
-    Buffer.from(head + CRLF),
-    part('text/plain; charset=utf-8', human),
-    part('message/delivery-status', status),
-    part('text/rfc822-headers', headers),
-    Buffer.from(`--${boundary}--${CRLF}`),
+}
+
+function partHead(boundary: string, contentType: string, cte: string): string {
+  return `--${boundary}${CRLF}Content-Type: ${contentType}${CRLF}Content-Transfer-Encoding: ${cte}${CRLF}${CRLF}`;
+}
+
+function textPart(boundary: string, contentType: string, content: string | Buffer): Buffer {
+  return Buffer.concat([
+    Buffer.from(partHead(boundary, contentType, isAscii(content) ? '7bit' : '8bit')),
+    typeof content === 'string' ? Buffer.from(content, 'utf8') : content,
+    Buffer.from(CRLF),
+  ]);
+}
+
+async function* reportBytes(head: Buffer, original: Returned, boundary: string): AsyncGenerator<Buffer> {
+  yield head;
+  if (original.kind === 'headers') {
+    yield textPart(boundary, 'text/rfc822-headers', crlfLines(original.headers));
+  } else {
+    // the whole message: labelled 8bit (true of 7-bit text too) so it is never read ahead to find out
+    yield Buffer.from(partHead(boundary, 'message/rfc822', '8bit'));
+    for await (const chunk of original.message) yield chunk;
+    yield Buffer.from(CRLF);
+  }
+  yield Buffer.from(`--${boundary}--${CRLF}`);
+}
+
+/** Builds the report: its envelope (from `<>` to the original sender) and its bytes, streamed. */
+export function buildDsn(input: DsnInput): Dsn {
+  const boundary = `=_gopherpost_${input.token}`;
+  const human = humanText({
+    kind: input.kind,
+    hostname: input.hostname,
+    recipients: input.recipients,
+    ...(input.lifetimeHours === undefined ? {} : { lifetimeHours: input.lifetimeHours }),
+    waitedHours: Math.floor(((input.now - input.arrivalDate) / HOUR) * 10) / 10,
+  });
+  const status = deliveryStatus({
+    kind: input.kind,
+    hostname: input.hostname,
+    queueId: input.queueId,
+    arrivalDate: input.arrivalDate,
+    recipients: input.recipients,
+    ...(input.envid === undefined ? {} : { envid: input.envid }),
+    ...(input.lifetimeHours === undefined ? {} : { willRetryUntil: input.arrivalDate + input.lifetimeHours * HOUR }),
+  });
+  const head = Buffer.concat([
+    Buffer.from(topHeaders(input, boundary)),
+    textPart(boundary, 'text/plain; charset=utf-8', human),
+    textPart(boundary, 'message/delivery-status', status),
   ]);
   const envelope: Envelope = {
     sender: '',
@@ -194,5 +170,5 @@ export function buildDsn(input: DsnInput): Dsn {
     heloName: input.hostname,
     receivedAt: input.now,
   };
-  return { envelope, body };
+  return { envelope, body: reportBytes(head, input.original, boundary) };
 }

@@ -1,13 +1,14 @@
 /**
- * Stores one DSN for the recipients of a message that failed for good, from
- * the null sender, through the same spool (so it is delivered, deferred and
- * retried like any other mail).
+ * Stores one delivery status notification (a failure, a delay or a relayed
+ * notice) for some recipients of a message, from the null sender, through
+ * the same spool, so it is delivered, deferred and retried like any other
+ * mail. A failure notice of a RET=FULL message carries the whole message,
+ * streamed from the spool into the notice; every other one its headers.
  */
-import { Readable } from 'node:stream';
-import { buildDsn, readHeaderBlock } from '../bounce/dsn.js';
+import { buildDsn, readHeaderBlock, type DsnRecipient, type Returned } from '../bounce/dsn.js';
+import type { NoticeKind } from '../domain/dsn.js';
 import type { MessageRecord } from '../domain/envelope.js';
 import type { Spool } from '../spool/spool.js';
-import type { BouncedRecipient } from './outcomes.js';
 
 export interface BounceContext {
   readonly spool: Spool;
@@ -16,36 +17,41 @@ export interface BounceContext {
   readonly random: () => number;
 }
 
-async function originalHeaders(spool: Spool, record: MessageRecord): Promise<Buffer> {
+const NO_HEADERS: Returned = { kind: 'headers', headers: Buffer.alloc(0) };
+
+/** What of the original goes into the notice; an unreadable body leaves the notice without it. */
+async function original(spool: Spool, record: MessageRecord, kind: NoticeKind): Promise<Returned> {
   try {
-    return await readHeaderBlock(await spool.openBody(record));
+    const body = await spool.openBody(record);
+    if (kind === 'failed' && record.envelope.dsn?.ret === 'FULL') return { kind: 'full', message: body };
+    return { kind: 'headers', headers: await readHeaderBlock(body) };
   } catch {
-    return Buffer.alloc(0); // body unreadable: the DSN still goes out, without headers
+    return NO_HEADERS; // body unreadable: the notice still goes out, without the original
   }
 }
 
-function once(body: Buffer): AsyncIterable<Buffer> {
-  return Readable.from([body], { objectMode: false }) as AsyncIterable<Buffer>;
-}
-
-/** Resolves with the stored bounce's record; rejects when the spool cannot store it. */
-export async function storeBounce(
+/** Resolves with the stored notice's record; rejects when the spool cannot store it. */
+export async function storeNotice(
   ctx: BounceContext,
   record: MessageRecord,
-  bounced: readonly BouncedRecipient[],
+  kind: NoticeKind,
+  recipients: readonly DsnRecipient[],
   now: number,
 ): Promise<MessageRecord> {
   const token = `${record.id}.${now.toString(36)}.${Math.floor(ctx.random() * 2 ** 32).toString(36)}`;
+  const { envid } = record.envelope.dsn ?? {};
   const dsn = buildDsn({
+    kind,
     hostname: ctx.hostname,
     queueId: record.id,
     sender: record.envelope.sender,
     arrivalDate: record.envelope.receivedAt,
     now,
-    recipients: bounced.map((b) => ({ ...b, lastAttemptAt: now })),
-    originalHeaders: await originalHeaders(ctx.spool, record),
+    recipients,
+    original: await original(ctx.spool, record, kind),
     token,
     lifetimeHours: ctx.lifetimeHours,
+    ...(envid === undefined ? {} : { envid }),
   });
-  return ctx.spool.store(dsn.envelope, once(dsn.body));
+  return ctx.spool.store(dsn.envelope, dsn.body);
 }

@@ -18,7 +18,7 @@ import { shouldBounce } from '../bounce/dsn.js';
 import type { Spool } from '../spool/spool.js';
 import type { JobResult } from './attempt-job.js';
 import { attemptFacts, type AttemptTiming } from './attempt-notes.js';
-import { storeBounce } from './bounce.js';
+import { storeNotice } from './bounce.js';
 import { deferBounces, planUpdates, type PlanConfig } from './outcomes.js';
 
 export interface SettleDeps {
@@ -64,10 +64,11 @@ async function record(
   if (p.bounced.length > 0 && shouldBounce(job.record.envelope.sender, config.bounces)) {
     try {
       // DSN first, then state: a crash in between bounces twice rather than never
-      await storeBounce(
+      await storeNotice(
         { spool, hostname: config.hostname, lifetimeHours: config.queueLifetimeHours, random },
         job.record,
-        p.bounced,
+        'failed',
+        p.bounced.map((b) => ({ ...b, lastAttemptAt: now })),
         now,
       );
     } catch {

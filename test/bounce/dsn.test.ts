@@ -61,8 +61,15 @@ describe('readHeaderBlock', () => {
   });
 });
 
+async function bytes(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
 describe('buildDsn', () => {
   const dsn = buildDsn({
+    kind: 'failed',
     hostname: 'mta.sender.test',
     queueId: 'abcdefghijklmnopqrst',
     sender: 'alice@sender.test',
@@ -82,9 +89,12 @@ describe('buildDsn', () => {
         lastAttemptAt: Date.UTC(2025, 0, 2, 4, 0, 0),
       },
     ],
-    originalHeaders: Buffer.from(
-      'From: alice@sender.test\r\nTo: bob@example.test\r\nSubject: Hello there\r\nMessage-ID: <orig@sender.test>\r\n',
-    ),
+    original: {
+      kind: 'headers',
+      headers: Buffer.from(
+        'From: alice@sender.test\r\nTo: bob@example.test\r\nSubject: Hello there\r\nMessage-ID: <orig@sender.test>\r\n',
+      ),
+    },
     token: 'tok123',
     lifetimeHours: 120,
   });
@@ -95,7 +105,7 @@ describe('buildDsn', () => {
   });
 
   it('parses as multipart/report with delivery-status and rfc822-headers parts', async () => {
-    const { mail, reportType, parts, status, part } = await parseDsn(dsn.body);
+    const { mail, reportType, parts, status, part } = await parseDsn(await bytes(dsn.body));
     expect(mail.from?.value[0]?.address).toBe('MAILER-DAEMON@mta.sender.test');
     expect(mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined).toBe('alice@sender.test');
     expect(mail.subject).toBe('Undelivered Mail Returned to Sender');
