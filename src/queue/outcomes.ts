@@ -73,11 +73,20 @@ export function planUpdates(
   return { updates, bounced };
 }
 
-/** When the DSN cannot be stored, bounced recipients stay deferred so the bounce is retried. */
-export function deferBounces(plan: Plan, now: number, cfg: PlanConfig, random: () => number): Plan {
-  const bouncing = new Set(plan.bounced.map((b) => b.recipient));
+/**
+ * When the DSN cannot be stored, bounced recipients (all, or those in `only`) stay deferred so the bounce is
+ * retried.
+ */
+export function deferBounces(
+  plan: Plan,
+  now: number,
+  cfg: PlanConfig,
+  random: () => number,
+  only?: ReadonlySet<string>,
+): Plan {
+  const bouncing = only ?? new Set(plan.bounced.map((b) => b.recipient));
   return {
-    bounced: [],
+    bounced: plan.bounced.filter((b) => !bouncing.has(b.recipient)),
     updates: plan.updates.map((u) =>
       bouncing.has(u.recipient)
         ? { ...u, status: 'deferred', nextAttemptAt: nextAttemptAt(now, u.attempts, cfg, random) }

@@ -14,16 +14,15 @@ import type { AuditEvent } from '../domain/audit.js';
 import type { DeliveryOutcome } from '../domain/delivery.js';
 import { isFinished } from '../domain/envelope.js';
 import type { DeliveryJob } from '../domain/job.js';
-import { shouldBounce } from '../bounce/dsn.js';
 import type { Spool } from '../spool/spool.js';
 import type { JobResult } from './attempt-job.js';
 import { attemptFacts, type AttemptTiming } from './attempt-notes.js';
-import { storeNotice } from './bounce.js';
-import { deferBounces, planUpdates, type PlanConfig } from './outcomes.js';
+import { storeNotices } from './notify.js';
+import { planUpdates, type PlanConfig } from './outcomes.js';
 
 export interface SettleDeps {
   readonly spool: Spool;
-  readonly config: Pick<Config, 'hostname' | 'queueLifetimeHours' | 'bounces'>;
+  readonly config: Pick<Config, 'hostname' | 'queueLifetimeHours' | 'bounces' | 'delayWarningHours'>;
   readonly plan: PlanConfig;
   readonly clock: () => number;
   readonly random: () => number;
@@ -43,12 +42,13 @@ export async function settleJob(deps: SettleDeps, r: JobResult): Promise<{ reado
     return {};
   }
   const { relay, transmitMs } = r.result;
-  await record(deps, r.job, r.result.outcomes, {
+  const timing = {
     startedAt: r.startedAt,
     endedAt: r.endedAt ?? deps.clock(),
     ...(relay === undefined ? {} : { relay }),
     ...(transmitMs === undefined ? {} : { transmitMs }),
-  });
+  };
+  await record(deps, r.job, r.result.outcomes, timing, r.result.dsn === true);
   return {};
 }
 
@@ -57,35 +57,25 @@ async function record(
   job: DeliveryJob,
   outcomes: ReadonlyMap<string, DeliveryOutcome>,
   timing: AttemptTiming,
+  dsn = false,
 ): Promise<void> {
-  const { spool, config, random } = deps;
+  const { spool } = deps;
   const now = deps.clock();
-  let p = planUpdates(job, outcomes, now, deps.plan, random);
-  if (p.bounced.length > 0 && shouldBounce(job.record.envelope.sender, config.bounces)) {
-    try {
-      // DSN first, then state: a crash in between bounces twice rather than never
-      await storeNotice(
-        { spool, hostname: config.hostname, lifetimeHours: config.queueLifetimeHours, random },
-        job.record,
-        'failed',
-        p.bounced.map((b) => ({ ...b, lastAttemptAt: now })),
-        now,
-      );
-    } catch {
-      p = deferBounces(p, now, deps.plan, random);
-    }
-  }
+  const planned = planUpdates(job, outcomes, now, deps.plan, deps.random);
+  // notices first, then state: a crash in between sends a notice twice rather than never
+  const facts = { dsn, ...(timing.relay === undefined ? {} : { relay: timing.relay }) };
+  const p = await storeNotices(deps, job, planned, now, facts);
   const expired = new Set(p.bounced.filter((b) => b.expired).map((b) => b.recipient));
-  const facts = attemptFacts(job, p.updates, expired, timing);
+  const notes = attemptFacts(job, p.updates, expired, timing);
   const after = await spool.update(
     job.record.id,
     p.updates.map((u, i) => {
-      const fact = facts[i];
+      const fact = notes[i];
       return fact ? { ...u, note: fact.note } : u;
     }),
   );
   p.updates.forEach((u, i) => {
-    const fact = facts[i];
+    const fact = notes[i];
     deps.emit({
       type: 'delivery.outcome',
       id: job.record.id,
