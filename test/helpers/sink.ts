@@ -219,6 +219,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     },
     onClose(session) {
       sessionsClosed += 1;
+      lines.delete(session.id);
       shut(session);
     },
     onAuth(auth, _session, callback) {
