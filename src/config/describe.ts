@@ -48,6 +48,7 @@ export function describeConfig(config: Config): Record<string, string> {
     SMTP_BIND: config.smtpBind ?? '',
     SMTP_MAX_MESSAGE_BYTES: String(config.maxMessageBytes),
     SMTP_MAX_RECIPIENTS: String(config.maxRecipients),
+    SMTP_MAX_MESSAGES_PER_CONNECTION: String(config.maxMessagesPerConnection),
     SMTP_COMMAND_TIMEOUT: String(config.commandTimeoutSeconds),
     SMTP_MAX_CONNECTIONS: String(config.maxConnections),
     SMTP_MAX_CONNECTIONS_PER_IP: String(config.maxConnectionsPerIp),
@@ -65,6 +66,9 @@ export function describeConfig(config: Config): Record<string, string> {
       .map(([domain, rate]) => `${domain}=${rateText(rate)}`)
       .join(','),
     SMTP_DELAY_WARNING_HOURS: String(config.delayWarningHours),
+    SMTP_TLS_PORT: config.tlsPort === undefined ? '' : String(config.tlsPort),
+    SMTP_SUBMISSION_PORT: config.submissionPort === undefined ? '' : String(config.submissionPort),
+    SMTP_PROXY_FROM: config.proxyFrom.map(({ address, prefix }) => `${address}/${prefix}`).join(','),
     SMTP_BARE_NEWLINE: config.bareNewline,
     SMTP_BOUNCES: String(config.bounces),
     SMTP_VERIFY_INBOUND: String(config.verifyInbound),

@@ -16,6 +16,7 @@ import { parseDestinationRates } from './rates.js';
 import { EnvReader, type Env } from './env-reader.js';
 import { deepFreeze } from './freeze.js';
 import { readDkim, readTls, type ReadFile } from './key-files.js';
+import { readListeners } from './listeners.js';
 import { fail, ok } from './parsed.js';
 import { boolean, decimal, fromParser, integer, line, listenPort, oneOf, path, port } from './schemas.js';
 import { parseRedisUrl, parseRelayUrl } from './urls.js';
@@ -85,9 +86,13 @@ export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {
 
   const queueLifetimeHours = r.read('SMTP_QUEUE_LIFETIME_HOURS', integer(1, 8760, 'a whole number of hours'), 120);
   const delayWarningHours = readDelayWarning(r, queueLifetimeHours);
+  const smtpPort = r.read('SMTP_PORT', listenPort, 2525);
+  const authUsers = r.read('SMTP_AUTH_USERS', fromParser(parseAuthUsers), []);
+  const authInsecure = r.read('SMTP_AUTH_INSECURE', boolean, false);
+  const tlsDisable = r.read('SMTP_TLS_DISABLE', boolean, false);
 
   const config: Config = {
-    smtpPort: r.read('SMTP_PORT', listenPort, 2525),
+    smtpPort,
     smtpBind: r.optional('SMTP_BIND', bindField),
     hostname: r.read('SMTP_HOSTNAME', hostnameField, defaultHostname(facts)),
     banner: r.read('SMTP_BANNER', line, 'GopherPost ready'),
@@ -98,16 +103,17 @@ export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {
     queuePath: r.read('SMTP_QUEUE_PATH', path, './data/spool'),
     queueWorkers: r.read('SMTP_QUEUE_WORKERS', integer(1, 10_000), 100),
     retentionDays: r.read('SMTP_RETENTION_DAYS', integer(1, 36_500, 'a whole number of days'), 7),
-    authUsers: r.read('SMTP_AUTH_USERS', fromParser(parseAuthUsers), []),
-    authInsecure: r.read('SMTP_AUTH_INSECURE', boolean, false),
+    authUsers,
+    authInsecure,
     allowNetworks: r.read('SMTP_ALLOW_NETWORKS', fromParser(parseNetworks), []),
     allowHosts: r.read('SMTP_ALLOW_HOSTS', fromParser(parseHostList), []),
     requireLocalDomain: r.read('SMTP_REQUIRE_LOCAL_DOMAIN', boolean, true),
-    tlsDisable: r.read('SMTP_TLS_DISABLE', boolean, false),
+    tlsDisable,
     ...readTls(r, readFile),
     dkim: readDkim(r, readFile),
     maxMessageBytes: r.read('SMTP_MAX_MESSAGE_BYTES', integer(1024, 10 * 1024 ** 3, 'a number of bytes'), 10_485_760),
     maxRecipients: r.read('SMTP_MAX_RECIPIENTS', integer(1, 100_000), 100),
+    maxMessagesPerConnection: r.read('SMTP_MAX_MESSAGES_PER_CONNECTION', integer(1, 1_000_000), 1000),
     commandTimeoutSeconds: r.read('SMTP_COMMAND_TIMEOUT', seconds(86_400), 300),
     maxConnections: r.read('SMTP_MAX_CONNECTIONS', integer(1, 1_000_000), 1000),
     maxConnectionsPerIp: r.read('SMTP_MAX_CONNECTIONS_PER_IP', integer(1, 1_000_000), 20),
@@ -123,6 +129,7 @@ export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {
     destinationRecipientLimit: r.read('SMTP_DESTINATION_RECIPIENT_LIMIT', integer(1, 100_000), 50),
     destinationRates: r.read('SMTP_DESTINATION_RATES', fromParser(parseDestinationRates), new Map()),
     delayWarningHours,
+    ...readListeners(r, { smtpPort, tlsDisable, authUsers, authInsecure }),
     bareNewline: r.read('SMTP_BARE_NEWLINE', oneOf(['normalize', 'reject', 'keep'] as const), 'normalize'),
     bounces: r.read('SMTP_BOUNCES', boolean, true),
     verifyInbound: r.read('SMTP_VERIFY_INBOUND', boolean, false),

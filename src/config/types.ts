@@ -67,6 +67,8 @@ export interface Config {
     | undefined;
   readonly maxMessageBytes: number;
   readonly maxRecipients: number;
+  /** MAIL commands one connection may give (SMTP_MAX_MESSAGES_PER_CONNECTION; LIMITS MAILMAX). */
+  readonly maxMessagesPerConnection: number;
   readonly commandTimeoutSeconds: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
@@ -85,6 +87,12 @@ export interface Config {
   readonly destinationRates: ReadonlyMap<string, Rate>;
   /** Hours a recipient may stay deferred before its sender gets a delay notice (SMTP_DELAY_WARNING_HOURS); 0: off. */
   readonly delayWarningHours: number;
+  /** Implicit-TLS listener port (SMTP_TLS_PORT); undefined: none. */
+  readonly tlsPort: number | undefined;
+  /** Submission listener port (SMTP_SUBMISSION_PORT), AUTH before MAIL; undefined: none. */
+  readonly submissionPort: number | undefined;
+  /** Peers whose connections start with a PROXY v1/v2 header (SMTP_PROXY_FROM); empty: none. */
+  readonly proxyFrom: readonly Network[];
   /** A lone CR or LF in DATA: made CRLF, refused, or stored as received (SMTP_BARE_NEWLINE). */
   readonly bareNewline: BareNewline;
   readonly bounces: boolean;
