@@ -66,13 +66,14 @@ const immediateGreeting: Patch = {
  *   `onSessionEnding` option right away, not when the socket finally closes:
  *   a client that reconnects at once must not find its old session still
  *   counted against SMTP_MAX_CONNECTIONS_PER_IP.
- * - AUTH is left out of the EHLO reply before STARTTLS unless insecure AUTH
- *   is allowed (SPEC §3; smtp-server advertises it and then answers 538);
- *   relies on EHLO's features being one `send(250, [lines])` with an
- *   `AUTH …` line.
+ * - The EHLO reply: AUTH is left out before STARTTLS unless insecure AUTH
+ *   is allowed (SPEC §3; smtp-server advertises it and then answers 538),
+ *   and the `ehloExtensions` option's lines (LIMITS, which smtp-server does
+ *   not know) are added at the end; relies on EHLO's features being the one
+ *   `send(250, [lines])` there is, with an `AUTH …` line.
  */
 const sendWrapper: Patch = {
-  name: 'send: enhanced codes from the text, session ending at 221/421, no AUTH before STARTTLS',
+  name: 'send: enhanced codes from the text, session ending at 221/421, the EHLO lines',
   expects: [
     { on: 'SMTPConnection', method: 'send', length: 3, markers: ['this._getEnhancedStatusCode(code, context)'] },
     { on: 'SMTPConnection', method: '_getEnhancedStatusCode', length: 2, markers: ['context === false'] },
@@ -89,13 +90,8 @@ const sendWrapper: Patch = {
     // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called with .call(this) below
     const send = proto.send;
     proto.send = function sendWithEnhancedCode(this: SMTPConnection, code, data, context): void {
-      if (Array.isArray(data) && code === 250 && !this.secure && !this._server.options.allowInsecureAuth) {
-        send.call(
-          this,
-          code,
-          data.filter((line) => !line.startsWith('AUTH ')),
-          context,
-        );
+      if (Array.isArray(data) && code === 250) {
+        send.call(this, code, ehloLines(this, data), context);
         return;
       }
       if (typeof data === 'string' && ENHANCED.test(data)) {
@@ -108,6 +104,13 @@ const sendWrapper: Patch = {
     };
   },
 };
+
+/** EHLO's feature lines as we advertise them (see `sendWrapper`). */
+function ehloLines(connection: SMTPConnection, lines: readonly string[]): string[] {
+  const options = connection._server.options;
+  const kept = connection.secure || options.allowInsecureAuth ? lines : lines.filter((l) => !l.startsWith('AUTH '));
+  return [...kept, ...(options.ehloExtensions ?? [])];
+}
 
 /**
  * QUIT closes a plaintext connection as soon as the 221 is in the kernel

@@ -8,6 +8,7 @@
  */
 import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { Config } from '../config/types.js';
+import { limitsExtension } from '../policy/session-limits.js';
 import type { TlsMaterial } from './tls.js';
 
 /** The hooks smtp-server calls, plus `onSessionEnding`, our own (see the send patch in patches.ts). */
@@ -17,11 +18,17 @@ export type SessionHooks = Required<
   readonly onSessionEnding: (session: SMTPServerSession) => void;
 };
 
+/** Our own options, read by the patches (patches.ts). */
+export interface PatchOptions {
+  /** Lines added to the EHLO reply. */
+  readonly ehloExtensions: readonly string[];
+}
+
 export function serverOptions(
   config: Config,
   tls: TlsMaterial | undefined,
   hooks: SessionHooks,
-): SMTPServerOptions & SessionHooks {
+): SMTPServerOptions & SessionHooks & PatchOptions {
   return {
     name: config.hostname,
     banner: config.banner,
@@ -37,6 +44,7 @@ export function serverOptions(
     socketTimeout: config.commandTimeoutSeconds * 1000,
     closeTimeout: 5_000,
     maxAllowedUnauthenticatedCommands: false,
+    ehloExtensions: [limitsExtension(config)],
     ...(tls ? { key: tls.key, cert: tls.cert } : {}),
     ...hooks,
   };

@@ -17,6 +17,7 @@ import { checkMailDsn, checkRcptDsn, type CommandArgs } from '../policy/dsn-para
 import { forwardConfirmedHostnames, type ReverseResolver } from '../policy/fcrdns.js';
 import { checkRecipient } from '../policy/recipient.js';
 import { checkSender } from '../policy/sender.js';
+import { checkMessageCount } from '../policy/session-limits.js';
 import type { AuditSink } from './audit-logger.js';
 import { SessionTable } from './session-table.js';
 
@@ -46,9 +47,11 @@ export class SessionPolicy {
     return decision;
   }
 
-  /** MAIL FROM (SPEC §3): the local-domain rule applies unless the session authenticated; DSN's RET and ENVID. */
+  /** MAIL FROM (SPEC §3): at most MAILMAX per connection; local-domain rule unless authenticated; RET, ENVID. */
   mailFrom(address: string, session: SMTPServerSession, args?: CommandArgs): Decision {
     const { config } = this.deps;
+    const count = checkMessageCount(this.table.countMail(session.id), config);
+    if (count.kind === 'reject') return this.rejected(session, 'mail', count);
     const rules = {
       requireLocalDomain: config.requireLocalDomain,
       hostname: config.hostname,

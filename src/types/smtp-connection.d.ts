@@ -13,6 +13,13 @@ declare module 'smtp-server/lib/smtp-connection.js' {
     _upgrading?: boolean;
     secure: boolean;
     session: unknown;
-    _server: { options: { allowInsecureAuth?: boolean; onSessionEnding?: (session: unknown) => void } };
+    _server: {
+      options: {
+        allowInsecureAuth?: boolean;
+        onSessionEnding?: (session: unknown) => void;
+        /** Our own option: lines added to the EHLO reply (see patches.ts). */
+        ehloExtensions?: readonly string[];
+      };
+    };
   }
 }
