@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { Config } from './config/types.js';
@@ -9,6 +8,7 @@ import type { HttpServerHandle } from './http/server.js';
 import type { Readiness } from './http/deps.js';
 import { patchSmtpServer } from './inbound/patches.js';
 import { createInboundServer, type InboundServer } from './inbound/server.js';
+import { failedListener, type ListenerAddresses } from './inbound/listeners.js';
 import { inboundAuthentication } from './inbound/authentication-stage.js';
 import { loadTlsMaterial } from './inbound/tls.js';
 import { logAudit } from './log/audit-log.js';
@@ -33,7 +33,7 @@ export interface Daemon {
   readonly config: Config;
   readonly spool: Spool;
   readonly audit: AuditBus;
-  readonly smtp: AddressInfo;
+  readonly smtp: ListenerAddresses; // SMTP_PORT's, with SMTP_TLS_PORT's and SMTP_SUBMISSION_PORT's beside it
   /** The HTTP server (health, metrics, audit, admin API); undefined when disabled (SMTP_HEALTH_DISABLE). */
   readonly http: HttpServerHandle | undefined;
   /** Graceful stop: no new sessions, sessions finish within `graceMs`, deliveries return to the queue. */
@@ -159,7 +159,7 @@ async function startStages(
 async function startInbound(
   config: Config,
   deps: { spool: Spool; dns: DnsResolver; audit: AuditBus; logger: Logger },
-): Promise<{ inbound: InboundServer; smtp: AddressInfo }> {
+): Promise<{ inbound: InboundServer; smtp: ListenerAddresses }> {
   const { spool, dns, audit, logger } = deps;
   const resolver = {
     reverse: async (ip: string) => [...(await dns.reverse(ip))],
@@ -182,11 +182,8 @@ async function startInbound(
     debug: (message) => logger.debug({ component: 'smtp' }, message),
   });
   const smtp = await inbound.listen().catch((error: unknown) => {
-    throw listenFailure(error, {
-      what: 'SMTP',
-      address: `${config.smtpBind ?? '*'}:${config.smtpPort}`,
-      variables: ['SMTP_PORT', 'SMTP_BIND'],
-    });
+    const failed = failedListener(error, config); // SMTP_PORT's, SMTP_TLS_PORT's or SMTP_SUBMISSION_PORT's
+    throw listenFailure(failed.cause, failed.listener);
   });
   return { inbound, smtp };
 }

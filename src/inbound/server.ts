@@ -1,19 +1,23 @@
 /**
  * The inbound listener's life: start, TLS reloads, graceful stop.
  *
- * Owns: the SMTPServer and its socket, whether it listens, the TLS file
- *       watch, and the subscription of the hook pipelines (which end, through
- *       `untilShutdown`, once the server has closed).
+ * Owns: the SMTPServers (one per listener: SMTP_PORT, and SMTP_TLS_PORT and
+ *       SMTP_SUBMISSION_PORT when set) and their sockets, whether they
+ *       listen, the TLS file watch, and the subscription of the hook
+ *       pipelines they share (which end, through `untilShutdown`, once the
+ *       servers have closed).
  * In:   the config and the stage's dependencies (spool, reverse resolver,
  *       audit sink, clock, logging; SMTP_VERIFY_INBOUND's stage if any).
  * Out:  `InboundServer`: listen, close with a grace period, reload TLS, and
  *       the counts the daemon's readiness asks for.
  *
  * Around it: patches.ts (smtp-server checked and patched first),
- * server-options.ts (the options), session-adapter.ts (hooks → decisions),
+ * server-options.ts (the options), listeners.ts (what differs per listener),
+ * session-adapter.ts (hooks → decisions),
  * session-policy.ts, auth-stage.ts and data-receiver.ts (the decisions).
  */
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { Subject } from 'rxjs';
 import { SMTPServer, type SMTPServerAuthentication } from 'smtp-server';
 import type { Config } from '../config/types.js';
@@ -23,6 +27,7 @@ import type { Spool } from '../spool/spool.js';
 import { commandAuditLogger, type AuditSink } from './audit-logger.js';
 import { verifyCredentials } from './auth-stage.js';
 import { DataReceiver, type InboundAuthentication } from './data-receiver.js';
+import { listenersOf, ListenError, optionsFor, type Listener, type ListenerAddresses } from './listeners.js';
 import { patchSmtpServer, useCommandLogger } from './patches.js';
 import { serverOptions } from './server-options.js';
 import { SessionAdapter } from './session-adapter.js';
@@ -43,7 +48,8 @@ export interface InboundDeps {
 }
 
 export interface InboundServer {
-  listen(): Promise<AddressInfo>;
+  /** Binds every listener (SMTP_PORT's first); one that cannot bind closes the rest, rejecting with a ListenError. */
+  listen(): Promise<ListenerAddresses>;
   /** Stops accepting; waits up to `graceMs` for sessions to end, then closes them with 421. */
   close(graceMs: number): Promise<void>;
   /** Re-reads SMTP_TLS_CERT/KEY (SIGHUP, file change). */
@@ -69,7 +75,8 @@ export async function createInboundServer(deps: InboundDeps): Promise<InboundSer
 }
 
 class InboundListener implements InboundServer {
-  private readonly server: SMTPServer;
+  /** One server per listener, SMTP_PORT's first. */
+  private readonly servers: { readonly listener: Listener; readonly server: SMTPServer }[];
   private readonly policy: SessionPolicy;
   /** Emits once the server has closed: the hook pipelines' shutdown signal. */
   private readonly serverClosed = new Subject<void>();
@@ -92,9 +99,14 @@ class InboundListener implements InboundServer {
     const verify = (auth: SMTPServerAuthentication): Promise<string | undefined> =>
       verifyCredentials(config.authUsers, auth.username, auth.password);
     const adapter = new SessionAdapter({ policy: this.policy, receiver, verify, now, warn });
-    this.server = new SMTPServer(serverOptions(config, tls, adapter.hooks));
-    useCommandLogger(this.server, commandAuditLogger(audit, deps.debug));
-    this.server.on('error', (error: Error) => warn(`smtp: ${error.message}`));
+    const shared = serverOptions(config, tls, adapter.hooks);
+    const logger = commandAuditLogger(audit, deps.debug);
+    this.servers = listenersOf(config).map((listener) => {
+      const server = new SMTPServer(optionsFor(listener.kind, shared));
+      useCommandLogger(server, logger);
+      server.on('error', (error: Error) => warn(`smtp: ${error.message}`));
+      return { listener, server };
+    });
     const hooks$ = adapter.run$().pipe(untilShutdown(this.serverClosed));
     // eslint-disable-next-line rxjs-x/no-ignored-subscription -- it ends itself: untilShutdown is last in the pipe
     hooks$.subscribe({ error: (error: unknown) => warn(`smtp pipeline stopped: ${String(error)}`) });
@@ -109,27 +121,35 @@ class InboundListener implements InboundServer {
     return this.policy.sessions;
   }
 
-  listen(): Promise<AddressInfo> {
-    const { config } = this.deps;
-    return new Promise<AddressInfo>((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
-      this.server.server.once('error', onError);
-      this.server.listen(config.smtpPort, config.smtpBind, () => {
-        this.server.server.off('error', onError);
-        this.bound = true;
-        resolve(this.server.server.address() as AddressInfo);
-      });
-    });
+  async listen(): Promise<ListenerAddresses> {
+    const bound: AddressInfo[] = [];
+    for (const { listener, server } of this.servers) {
+      try {
+        bound.push(await listenOn(server, listener.port, this.deps.config.smtpBind));
+      } catch (error) {
+        await Promise.all(
+          this.servers.map(({ server: s }) => promisify(s.server.close.bind(s.server))().catch(() => 0)),
+        );
+        throw new ListenError(listener, error);
+      }
+    }
+    this.bound = true;
+    const at = (kind: Listener['kind']): AddressInfo | undefined =>
+      bound[this.servers.findIndex((s) => s.listener.kind === kind)];
+    const tls = at('tls');
+    const submission = at('submission');
+    return { ...(bound[0] as AddressInfo), ...(tls ? { tls } : {}), ...(submission ? { submission } : {}) };
   }
 
   /** No new connections; open sessions get `graceMs` to finish, then a 421; then the hook pipelines end. */
   async close(graceMs: number): Promise<void> {
     this.stopWatching();
     this.bound = false;
-    this.server.server.close(); // no new connections; open sessions go on
+    for (const { server } of this.servers) server.server.close(); // no new connections; open sessions go on
     const deadline = Date.now() + graceMs;
     while (this.policy.sessions > 0 && Date.now() < deadline) await sleep(DRAIN_POLL_MS);
-    await new Promise<void>((resolve) => this.server.close(() => resolve())); // 421 to whoever is left
+    // 421 to whoever is left
+    await Promise.all(this.servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
     this.serverClosed.next();
     this.serverClosed.complete();
   }
@@ -142,7 +162,7 @@ class InboundListener implements InboundServer {
       keyPath: config.tlsKeyPath,
       hostname: config.hostname,
     });
-    this.server.updateSecureContext({ key: next.key, cert: next.cert });
+    for (const { server } of this.servers) server.updateSecureContext({ key: next.key, cert: next.cert });
   }
 
   /** Reloads when SMTP_TLS_CERT/KEY change on disk; returns the stop function. */
@@ -154,6 +174,18 @@ class InboundListener implements InboundServer {
       () => void this.reloadTls().catch((e: unknown) => warn(`TLS reload failed: ${String(e)}`)),
     );
   }
+}
+
+/** Binds one server; resolves with its address. */
+function listenOn(server: SMTPServer, port: number, host: string | undefined): Promise<AddressInfo> {
+  return new Promise<AddressInfo>((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.server.once('error', onError);
+    server.listen(port, host, () => {
+      server.server.off('error', onError);
+      resolve(server.server.address() as AddressInfo);
+    });
+  });
 }
 
 function sleep(ms: number): Promise<void> {
