@@ -46,6 +46,11 @@ export interface PatchRequirements {
   readonly expects: readonly Expectation[];
 }
 
+/** A patch: what it relies on, and the change itself. */
+export interface Patch extends PatchRequirements {
+  apply(): void;
+}
+
 /** A smtp-server whose methods are not the ones the patches were written for. */
 export class SmtpServerMismatch extends Error {
   override readonly name = 'SmtpServerMismatch';

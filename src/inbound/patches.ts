@@ -18,12 +18,8 @@ import { SMTPServer } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { feedDataStream } from './data-scan.js';
-import { assertSmtpServer, type PatchRequirements, type SmtpServerLibrary } from './patch-check.js';
-import { sessionId } from './session-id.js';
-
-interface Patch extends PatchRequirements {
-  apply(): void;
-}
+import { assertSmtpServer, type Patch, type SmtpServerLibrary } from './patch-check.js';
+import { proxyHeaders, unwantedProxyHeaders } from './proxy-patches.js';
 
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
 
@@ -149,46 +145,6 @@ const quitAndClose: Patch = {
 };
 
 /**
- * Session ids come from pooled randomness: smtp-server draws 10 bytes with a
- * getrandom(2) call per connection, a measurable share of a
- * one-message-per-connection load where system calls are dear. Same shape:
- * 80 random bits as 16 base32 characters. (PROXY-protocol listeners, which we
- * never configure, keep the original path.)
- */
-const pooledSessionIds: Patch = {
-  name: 'session ids from pooled randomness',
-  expects: [
-    {
-      on: 'SMTPServer',
-      method: '_handleProxy',
-      length: 2,
-      markers: [
-        'this._expectsProxyHeader(socket)',
-        'this.options.ignoredHosts',
-        'setImmediate(() => callback(null, socketOptions))',
-      ],
-    },
-    { on: 'SMTPServer', method: 'constructor', length: 1, markers: ['this._handleProxy(socket, (err, socketOptions)'] },
-  ],
-  apply() {
-    const server = SMTPServer.prototype as unknown as ProxyHandling;
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called with .call(this) below
-    const handleProxy = server._handleProxy;
-    server._handleProxy = function handleProxyWithPooledId(this: ProxyHandling, socket, callback): void {
-      if (this.options.useProxy) {
-        handleProxy.call(this, socket, callback);
-        return;
-      }
-      const options = {
-        id: sessionId(),
-        ignore: this.options.ignoredHosts?.includes(socket.remoteAddress ?? '') ?? false,
-      };
-      setImmediate(() => callback(null, options));
-    };
-  },
-};
-
-/**
  * DATA is scanned for dots at line starts with a native search
  * (`feedDataStream` in data-scan.ts, a step-for-step copy of smtp-server's
  * own step) instead of a JavaScript loop over every byte. Replaced whole, so
@@ -242,7 +198,8 @@ export const PATCHES: readonly Patch[] = [
   immediateGreeting,
   sendWrapper,
   quitAndClose,
-  pooledSessionIds,
+  proxyHeaders,
+  unwantedProxyHeaders,
   nativeDotScan,
   commandLogger,
 ];
@@ -263,12 +220,4 @@ export function patchSmtpServer(): void {
 /** Sets `logger` on a server (see `commandLogger` above for why not the option). */
 export function useCommandLogger(server: SMTPServer, logger: unknown): void {
   (server as unknown as { logger: unknown }).logger = logger;
-}
-
-interface ProxyHandling {
-  options: { useProxy?: unknown; ignoredHosts?: readonly string[] };
-  _handleProxy(
-    socket: { remoteAddress?: string },
-    callback: (err: Error | null, options: { id: string; ignore: boolean }) => void,
-  ): void;
 }

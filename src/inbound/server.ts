@@ -13,6 +13,7 @@
  *
  * Around it: patches.ts (smtp-server checked and patched first),
  * server-options.ts (the options), listeners.ts (what differs per listener),
+ * proxy-patches.ts and proxy-options.ts (PROXY headers from SMTP_PROXY_FROM),
  * session-adapter.ts (hooks → decisions),
  * session-policy.ts, auth-stage.ts and data-receiver.ts (the decisions).
  */
@@ -29,6 +30,7 @@ import { verifyCredentials } from './auth-stage.js';
 import { DataReceiver, type InboundAuthentication } from './data-receiver.js';
 import { listenersOf, ListenError, optionsFor, type Listener, type ListenerAddresses } from './listeners.js';
 import { patchSmtpServer, useCommandLogger } from './patches.js';
+import { proxyProtocolOptions, type ProxyRefused } from './proxy-options.js';
 import { serverOptions } from './server-options.js';
 import { SessionAdapter } from './session-adapter.js';
 import { SessionPolicy } from './session-policy.js';
@@ -99,7 +101,8 @@ class InboundListener implements InboundServer {
     const verify = (auth: SMTPServerAuthentication): Promise<string | undefined> =>
       verifyCredentials(config.authUsers, auth.username, auth.password);
     const adapter = new SessionAdapter({ policy: this.policy, receiver, verify, now, warn });
-    const shared = serverOptions(config, tls, adapter.hooks);
+    const proxyProtocol = proxyProtocolOptions(config, (refusal) => this.proxyRefused(refusal));
+    const shared = { ...serverOptions(config, tls, adapter.hooks), proxyProtocol };
     const logger = commandAuditLogger(audit, deps.debug);
     this.servers = listenersOf(config).map((listener) => {
       const server = new SMTPServer(optionsFor(listener.kind, shared));
@@ -163,6 +166,12 @@ class InboundListener implements InboundServer {
       hostname: config.hostname,
     });
     for (const { server } of this.servers) server.updateSecureContext({ key: next.key, cert: next.cert });
+  }
+
+  /** A connection refused for its PROXY header (proxy-patches.ts): logged and audited; the client heard 554 5.7.0. */
+  private proxyRefused({ session, peer, reason }: ProxyRefused): void {
+    this.deps.warn(`PROXY protocol: refused a connection from ${peer}: ${reason}`);
+    this.deps.audit.publish({ type: 'rejected', session, client: peer, stage: 'connect', code: 554, reason });
   }
 
   /** Reloads when SMTP_TLS_CERT/KEY change on disk; returns the stop function. */

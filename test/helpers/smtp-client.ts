@@ -33,9 +33,11 @@ export class RawSmtp {
     socket.on('error', finish);
   }
 
-  static open(port: number, host = '127.0.0.1'): Promise<RawSmtp> {
+  /** Connects (from `localAddress` when given, e.g. 127.0.0.2 to be another loopback peer). */
+  static open(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawSmtp> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ port, host }, () => resolve(new RawSmtp(socket)));
+      const options = { port, host, ...(localAddress ? { localAddress } : {}) };
+      const socket = connect(options, () => resolve(new RawSmtp(socket)));
       socket.once('error', reject);
     });
   }
