@@ -131,6 +131,7 @@ export const ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
     why: 'authentication to the relay failed: our configuration',
   },
   ESTREAM: { kind: 'deferred', scope: 'message', enhanced: '4.3.0', why: 'reading the stored message failed' },
+  ELIMITS: { kind: 'deferred', scope: 'message', enhanced: '4.5.3', why: 'more recipients than one transaction takes' },
   EMESSAGE: { kind: 'failed', scope: 'message', enhanced: '5.3.4', why: 'larger than the SIZE the server announced' },
   EENVELOPE: {
     kind: 'failed',

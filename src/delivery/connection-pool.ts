@@ -8,7 +8,8 @@
  * its transaction with how it ended (`release`). Out: a parked, still open
  * session for a key (`take`), or none.
  *
- * Reuse limits: a session QUITs after `maxMessages` messages or once it is
+ * Reuse limits: a session QUITs after `maxMessages` messages (or the
+ * server's LIMITS MAILMAX, when lower) or once it is
  * `maxAgeMs` old (Postfix's smtp_connection_reuse_time_limit); one that
  * ended a transaction early is RSET before it is parked; a broken one is
  * closed. Parked sessions QUIT after `idleTimeoutMs` unused, or at once
@@ -69,7 +70,9 @@ export class ConnectionPool {
 
   /** After a transaction: parks the session for the next message (after RSET when it ended early), or lets it go. */
   release(p: PooledSession, state: ReleaseState): void {
-    const worn = p.messages >= this.limits.maxMessages || Date.now() - p.openedAt >= this.limits.maxAgeMs;
+    // a server's LIMITS MAILMAX (RFC 9422) wears a session out sooner than our own limit
+    const maxMessages = Math.min(this.limits.maxMessages, p.session.limits.mailMax ?? Infinity);
+    const worn = p.messages >= maxMessages || Date.now() - p.openedAt >= this.limits.maxAgeMs;
     if (state === 'broken' || p.session.closed) return p.session.close();
     if (this.closing || worn) return p.session.quit();
     if (state === 'done') return this.park(p);

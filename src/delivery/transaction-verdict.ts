@@ -4,10 +4,12 @@
  * In: the recipients in envelope order and the session's `TransactionResult`
  * (a reply per RCPT, the DATA reply). Out: a `DeliveryOutcome` per
  * recipient, classified by classify.ts; or, when the server answered 421
- * anywhere, that reply: the host is closing on us and gave no verdict.
+ * anywhere, that reply: the host is closing on us and gave no verdict. And
+ * what a failed transaction means: for the host, or for its recipients.
  */
 import type { DeliveryOutcome } from '../domain/delivery.js';
-import { classifyReply } from './classify.js';
+import { classifyError, classifyReply } from './classify.js';
+import { SmtpClientError } from './smtp/errors.js';
 import { replyText, type Reply } from './smtp/reply.js';
 import type { TransactionResult } from './smtp/session.js';
 
@@ -34,4 +36,28 @@ export function recipientResults(to: readonly string[], result: TransactionResul
     const stage = reply === rcpt ? 'RCPT' : 'DATA';
     return { recipient, outcome: { kind: classifyReply(reply.code, stage).kind, response: replyText(reply) } };
   });
+}
+
+/** A failure of the host (or of reading the body): the connection is in doubt, the next host may do better. */
+export function isHostFailure(err: unknown): boolean {
+  return classifyError(err).scope === 'host' || (err instanceof SmtpClientError && err.code === 'ESTREAM');
+}
+
+/**
+ * A transaction failed: the outcome of its recipients (those still waiting, after a later one) when the host
+ * is not to blame; deferred when it is (a first transaction's host failure goes to the next host instead).
+ */
+export function laterFailure(err: unknown, pending: readonly string[]): RecipientResult[] {
+  const classification = classifyError(err);
+  const kind = isHostFailure(err) ? 'deferred' : classification.kind;
+  const outcome: DeliveryOutcome = { kind, response: classification.response };
+  return pending.map((recipient) => ({ recipient, outcome }));
+}
+
+/** One transaction's recipients, replies and timing (transport.ts). */
+export interface Transaction {
+  readonly sent: readonly string[];
+  readonly result: TransactionResult;
+  readonly reused: boolean;
+  readonly transmitMs: number;
 }

@@ -19,21 +19,30 @@
  * - Timeouts on every step: connect, greeting, and socket inactivity (which
  *   covers every command and the DATA stream).
  * - PIPELINING when offered: a small message costs two writes.
+ * - LIMITS (RFC 9422) when offered: recipients split by RCPTMAX into
+ *   transactions on the session, a new session after MAILMAX; recipients
+ *   refused with `452 4.5.3` go in a new transaction at once.
  *
  * (nodemailer's SMTPConnection did this before; it writes every command
  * separately and never pipelines MAIL, RCPT and DATA, which cost a socket
  * write and a read per command on every message.)
  */
 import type { Config } from '../config/types.js';
-import type { DeliveryOutcome } from '../domain/delivery.js';
 import type { EnvelopeDsn } from '../domain/dsn.js';
-import { classifyError } from './classify.js';
-import type { Classification } from './classify.js';
+import { classifyError, type Classification } from './classify.js';
 import { ConnectionPool, type PooledSession } from './connection-pool.js';
 import { SmtpClientError } from './smtp/errors.js';
 import { replyText } from './smtp/reply.js';
 import { SmtpSession, type TransactionResult } from './smtp/session.js';
-import { hangUpOf, recipientResults, type RecipientResult } from './transaction-verdict.js';
+import { nextBatch, recipientsToResend } from './recipient-batches.js';
+import {
+  hangUpOf,
+  isHostFailure,
+  laterFailure,
+  recipientResults,
+  type RecipientResult,
+  type Transaction,
+} from './transaction-verdict.js';
 
 export type { RecipientResult } from './transaction-verdict.js';
 
@@ -54,8 +63,14 @@ export interface SendRequest extends SmtpTarget {
   /** Envelope sender; '' is the null sender `<>`. */
   readonly from: string;
   readonly to: readonly string[];
-  /** The message bytes, streamed (read once). */
+  /** The message bytes, streamed (read once, by the first transaction). */
   readonly body: AsyncIterable<Buffer>;
+  /**
+   * Opens the message again for a further transaction on this host: the
+   * server's LIMITS RCPTMAX splits the recipients, or a `452 4.5.3` refused
+   * some. Without it such recipients are deferred to the next attempt.
+   */
+  readonly reopenBody?: () => Promise<AsyncIterable<Buffer>>;
   /** The message's size, announced with SIZE when the server takes it. */
   readonly size?: number;
   /** DSN parameters (RFC 3461), passed on when the server offers DSN. */
@@ -159,7 +174,45 @@ export class SmtpTransport implements Transport {
     });
   }
 
+  /**
+   * The envelope in as many transactions as the host needs (split by its RCPTMAX, again at once after a
+   * `452 4.5.3`), each on a pooled session (a new one after MAILMAX). A failure before any verdict is as
+   * before (next host, or every recipient's outcome); after some, it is only the waiting recipients'.
+   */
   async sendEnvelope(request: SendRequest): Promise<SendResult> {
+    const verdicts: RecipientResult[] = [];
+    let pending: readonly string[] = request.to;
+    let body: AsyncIterable<Buffer> | undefined = request.body;
+    let reused: boolean | undefined;
+    let transmitMs = 0;
+    let dsn = false;
+    while (pending.length > 0) {
+      let step: Transaction;
+      try {
+        body ??= await this.reopen(request);
+        step = await this.transaction(request, pending, body);
+      } catch (err) {
+        if (reused === undefined) return this.noVerdict(err, request);
+        verdicts.push(...laterFailure(err, pending));
+        break;
+      }
+      body = undefined;
+      reused ??= step.reused;
+      transmitMs += step.transmitMs;
+      dsn ||= step.result.dsn;
+      const resend = recipientsToResend(step.sent, step.result);
+      verdicts.push(...recipientResults(step.sent, step.result).filter((r) => !resend.includes(r.recipient)));
+      pending = [...resend, ...pending.slice(step.sent.length)];
+    }
+    return { reused: reused ?? false, recipients: verdicts, transmitMs, dsn };
+  }
+
+  /** One transaction for as many of `pending` as the session takes; the session then goes back to the pool. */
+  private async transaction(
+    request: SendRequest,
+    pending: readonly string[],
+    body: AsyncIterable<Buffer>,
+  ): Promise<Transaction> {
     const key = keyOf(request);
     let pooled: PooledSession | undefined;
     try {
@@ -167,8 +220,9 @@ export class SmtpTransport implements Transport {
       pooled = this.pool.take(key);
       const reused = pooled !== undefined;
       pooled ??= this.pool.adopt(key, await this.open(request));
+      const sent = nextBatch(pending, pooled.session.limits.rcptMax);
       const began = performance.now();
-      const result = await this.transact(pooled.session, request);
+      const result = await this.transact(pooled.session, request, sent, body);
       const transmitMs = Math.round(performance.now() - began);
       const hangUp = hangUpOf(result);
       if (hangUp)
@@ -179,13 +233,20 @@ export class SmtpTransport implements Transport {
           hangUp,
         );
       this.pool.release(pooled, result.data ? 'done' : 'reset');
-      return { reused, recipients: recipientResults(request.to, result), transmitMs, dsn: result.dsn };
+      return { sent, result, reused, transmitMs };
     } catch (err) {
-      return this.noVerdict(err, pooled, request);
+      if (pooled) this.pool.release(pooled, isHostFailure(err) ? 'broken' : 'reset');
+      throw err;
     }
   }
 
-  /** QUITs idle sessions; sessions in use close when their transaction ends. */
+  /** The message again for a further transaction; without `reopenBody` that fails (the waiting recipients' outcome). */
+  private reopen(request: SendRequest): Promise<AsyncIterable<Buffer>> {
+    if (request.reopenBody) return request.reopenBody();
+    const why = 'more recipients than the server takes in one transaction; the rest wait for the next attempt';
+    return Promise.reject(new SmtpClientError('ELIMITS', why, 'RCPT TO'));
+  }
+
   /** Sessions parked for the next message (after a transaction, or once its RSET was answered). */
   get parkedSessions(): number {
     return this.pool.parked;
@@ -215,15 +276,20 @@ export class SmtpTransport implements Transport {
     });
   }
 
-  /** The transaction on `session`; aborting the request closes the session. */
-  private async transact(session: SmtpSession, request: SendRequest): Promise<TransactionResult> {
+  /** The transaction for `to` on `session`; aborting the request closes the session. */
+  private async transact(
+    session: SmtpSession,
+    request: SendRequest,
+    to: readonly string[],
+    body: AsyncIterable<Buffer>,
+  ): Promise<TransactionResult> {
     const onAbort = (): void => session.close();
     request.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const { from, to, size, dsn } = request;
+      const { from, size, dsn } = request;
       return await session.send(
         { from, to, ...(size === undefined ? {} : { size }), ...(dsn === undefined ? {} : { dsn }) },
-        request.body,
+        body,
       );
     } finally {
       request.signal?.removeEventListener('abort', onAbort);
@@ -235,12 +301,8 @@ export class SmtpTransport implements Transport {
    * `TransportError`, for the next host; a refusal of the whole transaction
    * (MAIL FROM, or an envelope we would not send) is every recipient's outcome.
    */
-  private noVerdict(err: unknown, pooled: PooledSession | undefined, request: SendRequest): SendResult {
-    const classification = classifyError(err);
-    const host = classification.scope === 'host' || (err instanceof SmtpClientError && err.code === 'ESTREAM');
-    if (pooled) this.pool.release(pooled, host ? 'broken' : 'reset');
-    if (host) throw new TransportError(classification, describe(request), err);
-    const outcome: DeliveryOutcome = { kind: classification.kind, response: classification.response };
-    return { reused: false, recipients: request.to.map((recipient) => ({ recipient, outcome })) };
+  private noVerdict(err: unknown, request: SendRequest): SendResult {
+    if (isHostFailure(err)) throw new TransportError(classifyError(err), describe(request), err);
+    return { reused: false, recipients: laterFailure(err, request.to) };
   }
 }

@@ -3,7 +3,8 @@
  * goes (MX or relay), the body opened from the spool with every line ending
  * made CRLF (a message kept with SMTP_BARE_NEWLINE=keep, or stored before
  * that rule, included), DKIM-signed when configured (the signature covers
- * exactly those bytes) and sent to each target in turn (delivery/attempt.ts).
+ * exactly those bytes; again for each further transaction the host needs)
+ * and sent to each target in turn (delivery/attempt.ts).
  * Never errors; unsubscribing aborts the transaction (shutdown).
  */
 import { Observable, defer, map } from 'rxjs';
@@ -75,13 +76,17 @@ function send(deps: AttemptDeps, job: DeliveryJob, target: DialTarget): Observab
     // what is signed is what is sent: a lone CR or LF never leaves this server (SPEC §3)
     const openBody = async (): Promise<AsyncIterable<Buffer>> =>
       normalizeLineEndings(await deps.spool.openBody(record));
-    (deps.signer ? deps.signer.signedBody(openBody, record.envelope.sender) : openBody())
+    // a further transaction on the host (its LIMITS, a 452 4.5.3) reads the message again, signed again
+    const reopenBody = (): Promise<AsyncIterable<Buffer>> =>
+      deps.signer ? deps.signer.signedBody(openBody, record.envelope.sender) : openBody();
+    reopenBody()
       .then((body) =>
         deps.transport.sendEnvelope({
           ...target,
           from: record.envelope.sender,
           to: recipientsOf(job),
           body,
+          reopenBody,
           size: record.size,
           ...(record.envelope.dsn ? { dsn: record.envelope.dsn } : {}),
           signal: abort.signal,

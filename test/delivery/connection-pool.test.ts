@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConnectionPool, type PoolLimits } from '../../src/delivery/connection-pool.js';
+import type { ServerLimits } from '../../src/delivery/smtp/limits.js';
 import type { SmtpSession } from '../../src/delivery/smtp/session.js';
 
 /** A session stand-in: records QUIT, close and RSET; `reset` answers as told. */
@@ -9,7 +10,11 @@ class FakeSession {
   closes = 0;
   resets = 0;
   private readonly listeners: (() => void)[] = [];
-  constructor(private readonly resetFails = false) {}
+  constructor(
+    private readonly resetFails = false,
+    /** The server's LIMITS, as its EHLO stated them. */
+    readonly limits: ServerLimits = {},
+  ) {}
   onClose(listener: () => void): void {
     this.listeners.push(listener);
   }
@@ -88,6 +93,21 @@ describe('ConnectionPool', () => {
     p.release(p.adopt('a', broken.session), 'broken');
     expect(broken.closes).toBe(1);
     expect(p.take('a')).toBeUndefined();
+  });
+
+  it("QUITs a session after the server's LIMITS MAILMAX when that is below maxMessages", () => {
+    const p = pool({ maxMessages: 3 });
+    const limited = new FakeSession(false, { mailMax: 1 });
+    p.release(p.adopt('a', limited.session), 'done');
+    expect(limited.quits).toBe(1);
+    expect(p.take('a')).toBeUndefined();
+    const roomy = new FakeSession(false, { mailMax: 10 }); // ours is lower: ours counts
+    const lent = p.adopt('b', roomy.session);
+    p.release(lent, 'done');
+    p.release(p.take('b') ?? lent, 'done');
+    expect(roomy.quits).toBe(0);
+    p.release(p.take('b') ?? lent, 'done');
+    expect(roomy.quits).toBe(1);
   });
 
   it('parks a session that ended early only after RSET, and closes it when RSET fails', async () => {

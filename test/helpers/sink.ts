@@ -11,6 +11,7 @@
  *   startSink({ hang: true })                    accepts TCP and never says a word
  *   startSink({ recordWire: true })              also keeps every byte clients send (`wire()`), before any parsing
  *   startSink({ dsn: false })                    does not offer DSN in EHLO (offered by default)
+ *   startSink({ limits: { rcptMax: 2, mailMax: 3 } })  advertises LIMITS (RFC 9422) and enforces it
  *
  * Without `tls`, STARTTLS is not offered at all.
  */
@@ -19,6 +20,7 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { generate } from 'selfsigned';
 import { SMTPServer } from 'smtp-server';
 import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import { patchSmtpServer } from '../../src/inbound/patches.js';
 
 export interface SinkReply {
   readonly code: number;
@@ -58,6 +60,11 @@ export interface SinkOptions {
   readonly delayMs?: number;
   /** `false`: count bytes but keep no message bodies (`raw` is empty), for big messages. */
   readonly keepBodies?: boolean;
+  /**
+   * Advertise `LIMITS RCPTMAX=… MAILMAX=…` in EHLO (RFC 9422) and enforce it: the RCPT past RCPTMAX gets
+   * `452 4.5.3`, the MAIL past MAILMAX on a connection `451 4.5.3`.
+   */
+  readonly limits?: { readonly rcptMax?: number; readonly mailMax?: number };
   /** Holds the end-of-DATA answer of transaction `n` (1-based) until the promise settles. */
   readonly beforeDataReply?: (transaction: number) => Promise<void>;
   /** Keep the exact bytes each client connection sent (a TCP relay in front of the server records them). */
@@ -74,6 +81,8 @@ export interface Sink {
   readonly connections: () => number;
   /** SMTP sessions that have ended (client QUIT or hung up) so far. */
   readonly sessionsClosed: () => number;
+  /** MAIL commands answered so far, refused ones too. */
+  readonly mailCommands: () => number;
   /** Transactions that reached the end of DATA (accepted or not). */
   readonly transactions: () => number;
   /** Message bytes received so far over all transactions (counted while streaming). */
@@ -151,6 +160,7 @@ async function startHangingSink(port: number): Promise<Sink> {
     messages: [],
     connections: () => connections,
     sessionsClosed: () => closed,
+    mailCommands: () => 0,
     transactions: () => 0,
     bytesReceived: () => 0,
     activeByDomain: () => 0,
@@ -202,7 +212,18 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   };
   const quiet = (): void => undefined;
   const tls = options.tls ? await sinkCertificate() : undefined;
-  const serverOptions: SMTPServerOptions = {
+  const mails = new Map<string, number>(); // MAIL commands per connection (session id)
+  let mailCommands = 0;
+  const { limits } = options;
+  // the daemon's smtp-server patches add the `ehloExtensions` lines (LIMITS, which smtp-server does not know)
+  if (limits) patchSmtpServer();
+  const advertised = limits
+    ? [
+        `LIMITS${limits.rcptMax ? ` RCPTMAX=${limits.rcptMax}` : ''}${limits.mailMax ? ` MAILMAX=${limits.mailMax}` : ''}`,
+      ]
+    : [];
+  const serverOptions: SMTPServerOptions & { ehloExtensions: string[] } = {
+    ehloExtensions: advertised,
     hideDSN: options.dsn === false,
     secure: options.tls === 'implicit',
     ...(tls ? { key: tls.key, cert: tls.cert } : {}),
@@ -229,9 +250,19 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
         callback(smtpError({ code: 535, message: '5.7.8 Authentication credentials invalid' }));
       }
     },
+    onMailFrom(_address, session, callback) {
+      mailCommands += 1;
+      const count = (mails.get(session.id) ?? 0) + 1;
+      mails.set(session.id, count);
+      const over = limits?.mailMax !== undefined && count > limits.mailMax;
+      callback(over ? smtpError({ code: 451, message: '4.5.3 Too many messages on this connection' }) : undefined);
+    },
     onRcptTo(address, session, callback) {
       void delay().then(() => {
-        const reply = options.rcpt?.(address.address, session);
+        const tooMany = limits?.rcptMax !== undefined && session.envelope.rcptTo.length >= limits.rcptMax;
+        const reply = tooMany
+          ? { code: 452, message: '4.5.3 Too many recipients' }
+          : options.rcpt?.(address.address, session);
         if (!reply) open(session, address.address);
         callback(reply ? smtpError(reply) : undefined);
       });
@@ -284,6 +315,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     messages,
     connections: () => connections,
     sessionsClosed: () => sessionsClosed,
+    mailCommands: () => mailCommands,
     transactions: () => transactions,
     bytesReceived: () => bytes,
     activeByDomain: (domain) => active.get(domain) ?? 0,

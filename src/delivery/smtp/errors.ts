@@ -22,7 +22,9 @@ export type ClientErrorCode =
   /** Reading the message to send failed. */
   | 'ESTREAM'
   /** An address the client will not send (SMTPUTF8 needed and not offered). */
-  | 'EENVELOPE';
+  | 'EENVELOPE'
+  /** More recipients than the server takes in one transaction, and no way to send the message again. */
+  | 'ELIMITS';
 
 export class SmtpClientError extends Error {
   override readonly name = 'SmtpClientError';

@@ -22,6 +22,7 @@ import { dial, upgradeToTls, type DialOptions } from './dial.js';
 import { DotStuffer } from './dot-stuff.js';
 import { mailDsnParams, rcptDsnParams } from './dsn-params.js';
 import { SmtpClientError, refused } from './errors.js';
+import { parseLimits, type ServerLimits } from './limits.js';
 import type { Reply } from './reply.js';
 import { SmtpWire, commandOf } from './wire.js';
 
@@ -96,6 +97,11 @@ export class SmtpSession {
 
   get closed(): boolean {
     return this.wire.closed;
+  }
+
+  /** The server's LIMITS (RFC 9422) as its last EHLO stated them; none when not advertised. */
+  get limits(): ServerLimits {
+    return parseLimits(this.extensions.get('LIMITS'));
   }
 
   /** Whether the connection is encrypted (implicit TLS or after STARTTLS). */
