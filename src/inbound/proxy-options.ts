@@ -11,6 +11,8 @@ export interface ProxyRefused {
   /** The address the connection came from (the proxy, or the peer that should not have sent a header). */
   readonly peer: string;
   readonly reason: string;
+  /** A connect-and-close without a byte (a load balancer's TCP health check): logged at debug level only. */
+  readonly probe?: boolean;
 }
 
 export interface ProxyProtocolOptions {

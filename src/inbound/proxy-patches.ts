@@ -21,7 +21,7 @@ import type { Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { Patch } from './patch-check.js';
-import { PROXY_NOT_ALLOWED, readProxyHeader } from './proxy-reader.js';
+import { PROXY_NOT_ALLOWED, ProxyRefusal, readProxyHeader } from './proxy-reader.js';
 import type { ProxyProtocolOptions } from './proxy-options.js';
 import { sessionId } from './session-id.js';
 
@@ -89,7 +89,13 @@ export const proxyHeaders: Patch = {
           });
         },
         (error: unknown) => {
-          proxy.refused({ session: id, peer, reason: error instanceof Error ? error.message : String(error) });
+          const reason = error instanceof Error ? error.message : String(error);
+          proxy.refused({
+            session: id,
+            peer,
+            reason,
+            ...(error instanceof ProxyRefusal && error.probe ? { probe: true } : {}),
+          });
           callback(error instanceof Error ? error : new Error(String(error)));
         },
       );

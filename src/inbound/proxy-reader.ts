@@ -14,6 +14,14 @@ import { parseProxyHeader, type ProxyHeader } from './proxy-header.js';
 /** A connection refused for its PROXY header, or for lack of one. */
 export class ProxyRefusal extends Error {
   override readonly name = 'ProxyRefusal';
+
+  constructor(
+    message: string,
+    /** The peer connected and left without a byte: a TCP health check, not worth a warning. */
+    readonly probe = false,
+  ) {
+    super(message);
+  }
 }
 
 /** What the client is told before the connection closes (nothing more: the reason goes to the log). */
@@ -47,7 +55,8 @@ export function readProxyHeader(socket: Socket, timeoutMs: number): Promise<Prox
         return finish(undefined, parsed.header);
       }
     };
-    const onEnd = (): void => finish(new ProxyRefusal('the peer closed before its PROXY header'));
+    const onEnd = (): void =>
+      finish(new ProxyRefusal('the peer closed before its PROXY header', received.length === 0));
     const onError = (error: Error): void =>
       finish(new ProxyRefusal(`socket error before the PROXY header: ${error.message}`));
     const timer = setTimeout(() => finish(new ProxyRefusal(`no PROXY header within ${timeoutMs} ms`)), timeoutMs);

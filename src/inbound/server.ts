@@ -169,7 +169,8 @@ class InboundListener implements InboundServer {
   }
 
   /** A connection refused for its PROXY header (proxy-patches.ts): logged and audited; the client heard 554 5.7.0. */
-  private proxyRefused({ session, peer, reason }: ProxyRefused): void {
+  private proxyRefused({ session, peer, reason, probe }: ProxyRefused): void {
+    if (probe) return this.deps.debug(`PROXY protocol: ${peer} connected and left without a header (a health check?)`);
     this.deps.warn(`PROXY protocol: refused a connection from ${peer}: ${reason}`);
     this.deps.audit.publish({ type: 'rejected', session, client: peer, stage: 'connect', code: 554, reason });
   }

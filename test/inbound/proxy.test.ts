@@ -20,6 +20,7 @@ beforeAll(async () => {
     SMTP_MAX_CONNECTIONS_PER_IP: '1',
     SMTP_COMMAND_TIMEOUT: '1', // also the PROXY header's time limit
     SMTP_TLS_PORT: '0',
+    LOG_LEVEL: 'debug', // a health check's connect-and-close is a debug line
   });
   d.daemon.audit.raw$.subscribe((event) => events.push(event));
 });
@@ -182,6 +183,17 @@ describe('PROXY protocol refused', () => {
   ])('%s from a listed peer: 554 5.7.0 and closed, nothing stored', async (_what, bytes) => {
     const replies = await refusedBy(BALANCER, bytes);
     expect(replies).toEqual(['554 5.7.0 PROXY protocol header required from this peer']);
+  });
+
+  it("a listed peer's connect-and-close (a TCP health check) is a debug line, not a warning or a rejection", async () => {
+    const probe = await RawSmtp.open(d.port, '127.0.0.1', BALANCER);
+    probe.close();
+    await eventually(() => d.logs.some((line) => line.includes('connected and left without a header')));
+    const line = d.logs.find((l) => l.includes('connected and left without a header')) ?? '';
+    expect(JSON.parse(line)).toMatchObject({ level: 'debug' });
+    expect(events).not.toContainEqual(
+      expect.objectContaining({ type: 'rejected', reason: 'the peer closed before its PROXY header' }),
+    );
   });
 
   it('logs a refusal as one warning line, without a stack trace', () => {
