@@ -22,10 +22,7 @@
  * - LIMITS (RFC 9422) when offered: recipients split by RCPTMAX into
  *   transactions on the session, a new session after MAILMAX; recipients
  *   refused with `452 4.5.3` go in a new transaction at once.
- *
- * (nodemailer's SMTPConnection did this before; it writes every command
- * separately and never pipelines MAIL, RCPT and DATA, which cost a socket
- * write and a read per command on every message.)
+ * (Not nodemailer's SMTPConnection: it never pipelines MAIL, RCPT and DATA.)
  */
 import type { Config } from '../config/types.js';
 import type { EnvelopeDsn } from '../domain/dsn.js';
@@ -65,11 +62,7 @@ export interface SendRequest extends SmtpTarget {
   readonly to: readonly string[];
   /** The message bytes, streamed (read once, by the first transaction). */
   readonly body: AsyncIterable<Buffer>;
-  /**
-   * Opens the message again for a further transaction on this host: the
-   * server's LIMITS RCPTMAX splits the recipients, or a `452 4.5.3` refused
-   * some. Without it such recipients are deferred to the next attempt.
-   */
+  /** The message again for a further transaction (RCPTMAX split, `452 4.5.3`); without it those wait. */
   readonly reopenBody?: () => Promise<AsyncIterable<Buffer>>;
   /** The message's size, announced with SIZE when the server takes it. */
   readonly size?: number;
@@ -296,11 +289,7 @@ export class SmtpTransport implements Transport {
     }
   }
 
-  /**
-   * The transaction failed: a failure of the host (or of the body) is a
-   * `TransportError`, for the next host; a refusal of the whole transaction
-   * (MAIL FROM, or an envelope we would not send) is every recipient's outcome.
-   */
+  /** No verdict: a host (or body) failure is a `TransportError` (next host); a refusal is every recipient's. */
   private noVerdict(err: unknown, request: SendRequest): SendResult {
     if (isHostFailure(err)) throw new TransportError(classifyError(err), describe(request), err);
     return { reused: false, recipients: laterFailure(err, request.to) };

@@ -186,9 +186,9 @@ describe('pure parts', () => {
     const ok = { code: 250, lines: ['Accepted'] };
     const sent = ['a', 'b', 'c'];
     const delivered = { code: 250, lines: ['2.0.0 queued'] };
-    expect(recipientsToResend(sent, { rcpt: [ok, tooMany, tooMany], data: delivered })).toEqual(['b', 'c']);
-    expect(recipientsToResend(sent, { rcpt: [tooMany, tooMany, tooMany] })).toEqual([]);
+    expect(recipientsToResend(sent, { rcpt: [ok, tooMany, tooMany], data: delivered, dsn: false })).toEqual(['b', 'c']);
+    expect(recipientsToResend(sent, { rcpt: [tooMany, tooMany, tooMany], dsn: false })).toEqual([]);
     const refused = { code: 554, lines: ['5.6.0 rejected'] };
-    expect(recipientsToResend(sent, { rcpt: [ok, tooMany, tooMany], data: refused })).toEqual([]);
+    expect(recipientsToResend(sent, { rcpt: [ok, tooMany, tooMany], data: refused, dsn: false })).toEqual([]);
   });
 });
