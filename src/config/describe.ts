@@ -1,5 +1,6 @@
 /** describeConfig: the effective value of every variable, secrets masked (`gopherpost config check`). */
 import type { Config, RelayTarget } from './types.js';
+import { tlsPolicyText } from './tls-policy.js';
 import { MASK, maskUrlPassword, type VariableName } from './variables.js';
 
 function hostPort(host: string | undefined, port: number): string {
@@ -56,6 +57,7 @@ export function describeConfig(config: Config): Record<string, string> {
     SMTP_RELAY_URL: relayUrl(config.relay),
     SMTP_OUTBOUND_PORT: String(config.outboundPort),
     SMTP_OUTBOUND_TLS_VERIFY: String(config.outboundTlsVerify),
+    SMTP_OUTBOUND_CA_FILE: config.outboundCa?.path ?? '',
     SMTP_DNS_SERVERS: config.dnsServers.map(({ host, port }) => hostPort(host, port)).join(','),
     SMTP_RETRY_BASE_SECONDS: String(config.retryBaseSeconds),
     SMTP_RETRY_MAX_SECONDS: String(config.retryMaxSeconds),
@@ -70,6 +72,8 @@ export function describeConfig(config: Config): Record<string, string> {
     SMTP_SUBMISSION_PORT: config.submissionPort === undefined ? '' : String(config.submissionPort),
     SMTP_PROXY_FROM: config.proxyFrom.map(({ address, prefix }) => `${address}/${prefix}`).join(','),
     SMTP_BARE_NEWLINE: config.bareNewline,
+    SMTP_MTA_STS: String(config.mtaSts),
+    SMTP_TLS_POLICY: tlsPolicyText(config.tlsPolicy),
     SMTP_BOUNCES: String(config.bounces),
     SMTP_VERIFY_INBOUND: String(config.verifyInbound),
     SMTP_QUEUE_BACKEND: config.queueBackend,

@@ -14,7 +14,7 @@ function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-type FileVariable = 'SMTP_TLS_CERT' | 'SMTP_TLS_KEY' | 'SMTP_DKIM_KEY_PATH';
+type FileVariable = 'SMTP_TLS_CERT' | 'SMTP_TLS_KEY' | 'SMTP_DKIM_KEY_PATH' | 'SMTP_OUTBOUND_CA_FILE';
 
 function tryRead(r: EnvReader, name: FileVariable, path: string, readFile: ReadFile, what: string): string | undefined {
   try {
@@ -67,6 +67,24 @@ export function readTls(r: EnvReader, readFile: ReadFile): Tls {
     r.problem('SMTP_TLS_KEY', 'the private key of the certificate in SMTP_TLS_CERT; they do not match');
   }
   return { tlsCertPath: certPath, tlsKeyPath: keyPath };
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** SMTP_OUTBOUND_CA_FILE: a PEM bundle of one or more CA certificates, each of them parseable. */
+export function readOutboundCa(r: EnvReader, readFile: ReadFile): Config['outboundCa'] {
+  const path = r.raw('SMTP_OUTBOUND_CA_FILE');
+  if (path === undefined) return undefined;
+  const pem = tryRead(r, 'SMTP_OUTBOUND_CA_FILE', path, readFile, 'PEM CA certificate');
+  if (pem === undefined) return undefined;
+  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+  const bad = blocks.findIndex((block) => tryCertificate(block) === undefined);
+  if (blocks.length === 0 || bad >= 0) {
+    const why = blocks.length === 0 ? 'this file holds none' : `certificate ${bad + 1} does not parse`;
+    r.problem('SMTP_OUTBOUND_CA_FILE', `a file of PEM CA certificates; ${why}`);
+    return undefined;
+  }
+  return { path, pem: blocks.join('\n') };
 }
 
 const DKIM_KEY = 'an unencrypted RSA (1024 bits or more) or Ed25519 private key in PEM';

@@ -15,10 +15,11 @@ import { parseAuthUsers } from './auth-users.js';
 import { parseDestinationRates } from './rates.js';
 import { EnvReader, type Env } from './env-reader.js';
 import { deepFreeze } from './freeze.js';
-import { readDkim, readTls, type ReadFile } from './key-files.js';
+import { readDkim, readOutboundCa, readTls, type ReadFile } from './key-files.js';
 import { readListeners } from './listeners.js';
 import { fail, ok } from './parsed.js';
 import { boolean, decimal, fromParser, integer, line, listenPort, oneOf, path, port } from './schemas.js';
+import { parseTlsPolicy } from './tls-policy.js';
 import { parseRedisUrl, parseRelayUrl } from './urls.js';
 
 /** What the machine says, injectable for tests. */
@@ -121,6 +122,9 @@ export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {
     relay,
     outboundPort: r.read('SMTP_OUTBOUND_PORT', port, 25),
     outboundTlsVerify: r.read('SMTP_OUTBOUND_TLS_VERIFY', boolean, true),
+    outboundCa: readOutboundCa(r, readFile),
+    tlsPolicy: r.read('SMTP_TLS_POLICY', fromParser(parseTlsPolicy), new Map()),
+    mtaSts: r.read('SMTP_MTA_STS', boolean, true),
     dnsServers: r.read('SMTP_DNS_SERVERS', fromParser(parseDnsServers), []),
     retryBaseSeconds,
     retryMaxSeconds,

@@ -3,6 +3,8 @@ export type DeliveryMode = 'mx' | 'relay' | 'hold';
 export type QueueBackend = 'file' | 'redis';
 /** What inbound DATA does with a lone CR or LF (SMTP_BARE_NEWLINE). */
 export type BareNewline = 'normalize' | 'reject' | 'keep';
+/** Outbound TLS for a destination (SMTP_TLS_POLICY): opportunistic, required, required and verified. */
+export type TlsLevel = 'may' | 'encrypt' | 'verify';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** `user` with a password that is plain text, a bcrypt hash or an scrypt hash. */
@@ -76,6 +78,12 @@ export interface Config {
   readonly relay: RelayTarget | undefined;
   readonly outboundPort: number;
   readonly outboundTlsVerify: boolean;
+  /** SMTP_OUTBOUND_CA_FILE: more CAs trusted outbound (SMTP certificates, MTA-STS policy hosts). */
+  readonly outboundCa: { readonly path: string; readonly pem: string } | undefined;
+  /** SMTP_TLS_POLICY: destination (`example.com`, `.example.com` for those below it) → level; empty: none. */
+  readonly tlsPolicy: ReadonlyMap<string, TlsLevel>;
+  /** SMTP_MTA_STS: apply recipients' MTA-STS policies (RFC 8461). */
+  readonly mtaSts: boolean;
   readonly dnsServers: readonly DnsServer[]; // empty: system resolvers
   readonly retryBaseSeconds: number;
   readonly retryMaxSeconds: number;

@@ -46,6 +46,7 @@ describe('describeConfig', () => {
       SMTP_RELAY_URL: '',
       SMTP_OUTBOUND_PORT: '25',
       SMTP_OUTBOUND_TLS_VERIFY: 'true',
+      SMTP_OUTBOUND_CA_FILE: '',
       SMTP_DNS_SERVERS: '',
       SMTP_RETRY_BASE_SECONDS: '60',
       SMTP_RETRY_MAX_SECONDS: '3840',
@@ -58,6 +59,8 @@ describe('describeConfig', () => {
       SMTP_SUBMISSION_PORT: '',
       SMTP_PROXY_FROM: '',
       SMTP_BARE_NEWLINE: 'normalize',
+      SMTP_MTA_STS: 'true',
+      SMTP_TLS_POLICY: '',
       SMTP_BOUNCES: 'true',
       SMTP_VERIFY_INBOUND: 'false',
       SMTP_QUEUE_BACKEND: 'file',
@@ -77,6 +80,7 @@ describe('describeConfig', () => {
       SMTP_BIND: '::1',
       SMTP_DELIVERY_MODE: 'relay',
       SMTP_RELAY_URL: 'smtps://relay.example.net',
+      SMTP_TLS_POLICY: 'Example.COM=verify, .partner.test=ENCRYPT',
     };
     const described = describeConfig(load(env));
     expect(described).toMatchObject({
@@ -87,6 +91,7 @@ describe('describeConfig', () => {
       SMTP_DNS_SERVERS: '1.1.1.1:53,[::1]:5353',
       SMTP_BIND: '::1',
       SMTP_RELAY_URL: 'smtps://relay.example.net:465',
+      SMTP_TLS_POLICY: 'example.com=verify,.partner.test=encrypt',
     });
     expect(load(Object.fromEntries(Object.entries(described).filter(([, v]) => v !== '')))).toEqual(load(env));
   });

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
@@ -232,5 +232,38 @@ describe('SMTP_DKIM_*', () => {
       'SMTP_DKIM_DOMAIN',
     ]);
     expect(error.message).not.toContain('="x"');
+  });
+});
+
+describe('SMTP_OUTBOUND_CA_FILE', () => {
+  it('reads a bundle of CA certificates and shows its path', () => {
+    const bundle = file('bundle.pem');
+    writeFileSync(
+      bundle,
+      `# two CAs\n${readFileSync(file('cert.pem'), 'utf8')}\n${readFileSync(file('cert.pem'), 'utf8')}`,
+    );
+    const config = loadConfig({ SMTP_OUTBOUND_CA_FILE: bundle }, facts);
+    expect(config.outboundCa?.path).toBe(bundle);
+    expect(config.outboundCa?.pem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+    expect(config.outboundCa?.pem).not.toContain('# two CAs');
+    expect(describeConfig(config).SMTP_OUTBOUND_CA_FILE).toBe(bundle);
+  });
+
+  it.each<[string, () => string, string]>([
+    ['a missing file', () => file('missing-ca.pem'), 'a readable PEM CA certificate file (ENOENT)'],
+    ['a file without certificates', () => file('garbage.pem'), 'a file of PEM CA certificates; this file holds none'],
+    ['a key instead of a certificate', () => file('rsa.pem'), 'this file holds none'],
+    [
+      'a broken certificate',
+      () => {
+        writeFileSync(file('broken-ca.pem'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+        return file('broken-ca.pem');
+      },
+      'certificate 1 does not parse',
+    ],
+  ])('refuses %s, naming the variable', (_name, path, expected) => {
+    const problem = soleProblem({ SMTP_OUTBOUND_CA_FILE: path() }, facts);
+    expect(problem.variable).toBe('SMTP_OUTBOUND_CA_FILE');
+    expect(problem.expected).toContain(expected);
   });
 });

@@ -1,0 +1,51 @@
+/**
+ * SMTP_TLS_POLICY: `domain=may|encrypt|verify,…`, outbound TLS per destination
+ * (Postfix's smtp_tls_policy_maps). `example.com` is that domain only;
+ * `.example.com` is every domain below it (not example.com itself).
+ *
+ * `dane` is refused, naming what to write instead: DANE is not built yet, and
+ * quietly treating it as `verify` (stricter than DANE without TLSA records) or
+ * as `may` (weaker than DANE with them) would make the same line mean
+ * something else once it is.
+ */
+import { normaliseHostname } from './addresses.js';
+import { fail, ok, splitList, type Parsed } from './parsed.js';
+import type { TlsLevel } from './types.js';
+
+export const TLS_LEVELS: readonly TlsLevel[] = ['may', 'encrypt', 'verify'];
+
+const EXPECTED = 'a list of domain=may|encrypt|verify (example.com=verify,.example.net=encrypt)';
+
+function levelOf(text: string): TlsLevel | undefined {
+  const lower = text.toLowerCase();
+  return TLS_LEVELS.find((level) => level === lower);
+}
+
+/** `example.com`, or `.example.com` for the domains below it; lower case. */
+function keyOf(text: string): string | undefined {
+  const sub = text.startsWith('.');
+  const name = normaliseHostname(sub ? text.slice(1) : text);
+  return name === undefined ? undefined : `${sub ? '.' : ''}${name}`;
+}
+
+export function parseTlsPolicy(text: string): Parsed<ReadonlyMap<string, TlsLevel>> {
+  const table = new Map<string, TlsLevel>();
+  for (const entry of splitList(text)) {
+    const match = /^([^=\s]+)\s*=\s*([a-z-]+)$/i.exec(entry);
+    const domain = match?.[1] === undefined ? undefined : keyOf(match[1]);
+    const word = match?.[2] ?? '';
+    if (word.toLowerCase() === 'dane') {
+      return fail(`${EXPECTED}; "${entry}": DANE is not built yet, use verify (certificate checked) meanwhile`);
+    }
+    const level = levelOf(word);
+    if (domain === undefined || level === undefined) return fail(`${EXPECTED}; "${entry}" is not`);
+    if (table.has(domain)) return fail(`${EXPECTED}; ${domain} is listed twice`);
+    table.set(domain, level);
+  }
+  return ok(table);
+}
+
+/** The table as it is written in SMTP_TLS_POLICY. */
+export function tlsPolicyText(table: ReadonlyMap<string, TlsLevel>): string {
+  return [...table].map(([domain, level]) => `${domain}=${level}`).join(',');
+}
