@@ -15,9 +15,9 @@ import { logAudit } from './log/audit-log.js';
 import { logMail } from './log/mail-log.js';
 import type { Logger } from './log/logger.js';
 import { retention$ } from './queue/retention.js';
+import { startDelivery } from './startup/delivery.js';
 import { openSpool } from './spool/open.js';
 import {
-  dkimFailure,
   holdsFailure,
   listenFailure,
   spoolDirectoryFailure,
@@ -249,48 +249,6 @@ async function startObservability(
     stop: async (graceMs) => {
       await http.close(graceMs);
       feed.unsubscribe();
-    },
-  };
-}
-
-/** The delivery scheduler with its SMTP transport (and DKIM signer when configured). */
-async function startDelivery(
-  config: Config,
-  spool: Spool,
-  dns: DnsResolver,
-  audit: AuditBus,
-  holds: Holds,
-): Promise<{ stop: () => Promise<void> }> {
-  const [{ createSmtpTransport, transportOptionsFromConfig }, { startScheduler }] = await Promise.all([
-    import('./delivery/transport.js'),
-    import('./queue/scheduler.js'),
-  ]);
-  const transport = createSmtpTransport(transportOptionsFromConfig(config));
-  const { dkim } = config;
-  const signer = dkim
-    ? await import('./dkim/signer.js').then(({ createDkimSigner }) => {
-        try {
-          return createDkimSigner(dkim, config.hostname);
-        } catch (error) {
-          throw dkimFailure(error);
-        }
-      })
-    : undefined;
-  const scheduler = startScheduler({
-    spool,
-    config,
-    resolver: dns,
-    transport,
-    ...(signer ? { signer } : {}),
-    clock: Date.now,
-    random: Math.random,
-    onEvent: (event) => audit.publish(event),
-    isHeld: (domain) => holds.isHeld(domain),
-  });
-  return {
-    stop: async () => {
-      await scheduler.stop();
-      await transport.close();
     },
   };
 }

@@ -12,6 +12,7 @@ import { catchError, defer, from, map, of, retry, switchMap } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { isIP } from 'node:net';
 import type { DeliveryOutcome } from '../domain/delivery.js';
+import type { TlsDecision } from '../domain/tls.js';
 import { quickRetryDelayMs } from '../policy/backoff.js';
 import { retryWithDelay } from '../rx/retry-with-delay.js';
 import { classifyError } from './classify.js';
@@ -36,6 +37,8 @@ export interface AttemptResult {
   readonly transmitMs?: number;
   /** The answering host offers DSN: it reports on the recipients from here on (no "relayed" notice from us). */
   readonly dsn?: true;
+  /** The outbound TLS decision of the last host tried (MX mode). */
+  readonly tls?: TlsDecision;
 }
 
 /** A concrete place to dial, with a label for logs and audit events. */

@@ -12,6 +12,7 @@ import { classifyError, classifyReply } from './classify.js';
 import { SmtpClientError } from './smtp/errors.js';
 import { replyText, type Reply } from './smtp/reply.js';
 import type { TransactionResult } from './smtp/session.js';
+import type { TlsInfo } from './smtp/wire.js';
 
 export interface RecipientResult {
   readonly recipient: string;
@@ -60,4 +61,6 @@ export interface Transaction {
   readonly result: TransactionResult;
   readonly reused: boolean;
   readonly transmitMs: number;
+  /** The session's TLS; absent in clear. */
+  readonly tls?: TlsInfo;
 }

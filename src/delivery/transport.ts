@@ -24,6 +24,7 @@
  *   refused with `452 4.5.3` go in a new transaction at once.
  * (Not nodemailer's SMTPConnection: it never pipelines MAIL, RCPT and DATA.)
  */
+import { rootCertificates } from 'node:tls';
 import type { Config } from '../config/types.js';
 import type { EnvelopeDsn } from '../domain/dsn.js';
 import { classifyError, type Classification } from './classify.js';
@@ -31,6 +32,7 @@ import { ConnectionPool, type PooledSession } from './connection-pool.js';
 import { SmtpClientError } from './smtp/errors.js';
 import { replyText } from './smtp/reply.js';
 import { SmtpSession, type TransactionResult } from './smtp/session.js';
+import type { TlsInfo } from './smtp/wire.js';
 import { nextBatch, recipientsToResend } from './recipient-batches.js';
 import {
   hangUpOf,
@@ -53,6 +55,8 @@ export interface SmtpTarget {
   readonly secure?: boolean;
   /** Refuse to send unless STARTTLS succeeds. */
   readonly requireTls?: boolean;
+  /** Check the certificate (true) or take any (false); SMTP_OUTBOUND_TLS_VERIFY when absent. */
+  readonly tlsVerify?: boolean;
   readonly auth?: { readonly user: string; readonly pass: string };
 }
 
@@ -80,6 +84,8 @@ export interface SendResult {
   readonly transmitMs?: number;
   /** The server offers DSN (so it took over any notices the recipients asked for). */
   readonly dsn?: boolean;
+  /** The session's TLS (protocol, whether the certificate verified); absent in clear. */
+  readonly tls?: TlsInfo;
 }
 
 /** This host gave no verdict on the message; `classification.scope` is 'host' (or the body failed). */
@@ -105,6 +111,8 @@ export interface TransportOptions {
   readonly hostname: string;
   /** SMTP_OUTBOUND_TLS_VERIFY. */
   readonly tlsVerify: boolean;
+  /** Trusted CAs: the system's plus SMTP_OUTBOUND_CA_FILE's; node's own when absent. */
+  readonly ca?: readonly string[];
   readonly connectionTimeoutMs?: number;
   readonly greetingTimeoutMs?: number;
   /** Inactivity limit on an open session (each command, the DATA stream). */
@@ -123,8 +131,14 @@ export function transportOptionsFromConfig(config: Config): TransportOptions {
   return {
     hostname: config.hostname,
     tlsVerify: config.outboundTlsVerify,
+    ...(config.outboundCa ? { ca: trustedCas(config.outboundCa.pem) } : {}),
     maxIdlePerHost: Math.max(10, config.queueWorkers),
   };
+}
+
+/** The system's CAs and those of SMTP_OUTBOUND_CA_FILE (giving node `ca` replaces its own list). */
+export function trustedCas(extraPem: string): readonly string[] {
+  return [...rootCertificates, extraPem];
 }
 
 /** The relay target from SMTP_RELAY_URL as an `SmtpTarget`. */
@@ -147,7 +161,8 @@ function describe(target: SmtpTarget): string {
 
 function keyOf(target: SmtpTarget): string {
   const scheme = target.secure ? 'smtps' : target.requireTls ? 'smtp+tls' : 'smtp';
-  return `${scheme}://${target.auth?.user ?? ''}@${target.host}:${target.port}/${target.servername ?? ''}`;
+  const verify = target.tlsVerify === undefined ? '' : target.tlsVerify ? '+verify' : '+any';
+  return `${scheme}${verify}://${target.auth?.user ?? ''}@${target.host}:${target.port}/${target.servername ?? ''}`;
 }
 
 export function createSmtpTransport(options: TransportOptions): Transport {
@@ -179,6 +194,7 @@ export class SmtpTransport implements Transport {
     let reused: boolean | undefined;
     let transmitMs = 0;
     let dsn = false;
+    let tls: TlsInfo | undefined;
     while (pending.length > 0) {
       let step: Transaction;
       try {
@@ -193,11 +209,12 @@ export class SmtpTransport implements Transport {
       reused ??= step.reused;
       transmitMs += step.transmitMs;
       dsn ||= step.result.dsn;
+      tls ??= step.tls;
       const resend = recipientsToResend(step.sent, step.result);
       verdicts.push(...recipientResults(step.sent, step.result).filter((r) => !resend.includes(r.recipient)));
       pending = [...resend, ...pending.slice(step.sent.length)];
     }
-    return { reused: reused ?? false, recipients: verdicts, transmitMs, dsn };
+    return { reused: reused ?? false, recipients: verdicts, transmitMs, dsn, ...(tls ? { tls } : {}) };
   }
 
   /** One transaction for as many of `pending` as the session takes; the session then goes back to the pool. */
@@ -226,7 +243,8 @@ export class SmtpTransport implements Transport {
           hangUp,
         );
       this.pool.release(pooled, result.data ? 'done' : 'reset');
-      return { sent, result, reused, transmitMs };
+      const tls = pooled.session.tls;
+      return { sent, result, reused, transmitMs, ...(tls ? { tls } : {}) };
     } catch (err) {
       if (pooled) this.pool.release(pooled, isHostFailure(err) ? 'broken' : 'reset');
       throw err;
@@ -259,7 +277,8 @@ export class SmtpTransport implements Transport {
       ...(request.servername ? { servername: request.servername } : {}),
       secure: request.secure === true,
       requireTls: request.requireTls === true,
-      tlsVerify: o.tlsVerify,
+      tlsVerify: request.tlsVerify ?? o.tlsVerify,
+      ...(o.ca ? { ca: o.ca } : {}),
       ...(request.auth ? { auth: request.auth } : {}),
       name: o.hostname,
       connectTimeoutMs: o.connectionTimeoutMs ?? 30_000,

@@ -1,4 +1,5 @@
 import type { AttemptFate, MessageId } from './envelope.js';
+import type { TlsDecision } from './tls.js';
 
 /**
  * Where a recipient's delay went, ms (Postfix's `delays=a/b/c/d`): receiving
@@ -60,6 +61,12 @@ export type AuditEvent =
       readonly recipients: readonly string[];
       readonly host: string;
     }
+  | ({
+      /** A host's outbound TLS decision: the policy that governed it and what came of it. */
+      readonly type: 'delivery.tls';
+      readonly id: MessageId;
+      readonly domain: string;
+    } & TlsDecision)
   | {
       readonly type: 'delivery.outcome';
       readonly id: MessageId;
@@ -79,6 +86,8 @@ export type AuditEvent =
       readonly delays?: DelayParts;
       /** When the message was received (ms since the epoch): the time in the queue is measured from here. */
       readonly receivedAt: number;
+      /** The outbound TLS decision of the attempt's last host (MX mode). */
+      readonly tls?: Pick<TlsDecision, 'policy' | 'result'>;
     }
   | {
       /** A message left the queue: every recipient finished, or it was deleted through the admin API. */

@@ -14,6 +14,7 @@ import type { Logger } from './logger.js';
 
 type Stored = Extract<AuditEvent, { type: 'message.stored' }>;
 type Outcome = Extract<AuditEvent, { type: 'delivery.outcome' }>;
+type TlsEvent = Extract<AuditEvent, { type: 'delivery.tls' }>;
 
 /** The `received` line's fields. */
 export function receivedFields(e: Stored): Record<string, unknown> {
@@ -46,6 +47,28 @@ export function outcomeLine(e: Outcome): { msg: string; fields: Record<string, u
       status,
       reply: e.response,
       attempts: e.attempts,
+      ...(e.tls ? { tlsPolicy: e.tls.policy, tls: e.tls.result } : {}),
+    },
+  };
+}
+
+/**
+ * A TLS decision worth its own line: a host refused by the policy (`tls
+ * refused`), or one MTA-STS in testing mode would have refused (`tls policy
+ * failure (testing)`); undefined for the rest, which the outcome line shows.
+ */
+export function tlsLine(e: TlsEvent): { msg: string; fields: Record<string, unknown> } | undefined {
+  const testingFailure = e.policy === 'mta-sts-testing' && e.result !== 'verified';
+  if (!e.refused && !testingFailure) return undefined;
+  return {
+    msg: e.refused ? 'tls refused' : 'tls policy failure (testing)',
+    fields: {
+      queueId: e.id,
+      domain: e.domain,
+      host: e.host,
+      tlsPolicy: e.policy,
+      tls: e.result,
+      ...(e.detail === undefined ? {} : { detail: e.detail }),
     },
   };
 }
@@ -60,6 +83,9 @@ export function logMail(logger: Logger, raw$: Observable<AuditEvent>): Subscript
       else if (event.type === 'delivery.outcome') {
         const { msg, fields } = outcomeLine(event);
         log.info(fields, msg);
+      } else if (event.type === 'delivery.tls') {
+        const line = tlsLine(event);
+        if (line) log.info(line.fields, line.msg);
       } else if (event.type === 'message.removed') log.info({ queueId: event.id, reason: event.reason }, 'removed');
     },
     error: (err: unknown) => log.error({ err }, 'mail log stream failed'),

@@ -8,6 +8,7 @@ import type { AuditEvent } from '../domain/audit.js';
 import { deliveryInstruments, type DeliveryInstruments } from './delivery-metrics.js';
 import { createReasonLabeler } from './reason-label.js';
 import { spoolInstruments, type SpoolGaugeSources } from './spool-gauges.js';
+import { tlsInstruments } from './tls-metrics.js';
 
 export const METRIC_PREFIX = 'gopherpost_';
 
@@ -41,6 +42,8 @@ export interface Metrics extends DeliveryInstruments {
   readonly auditSubscribers: Gauge;
   readonly auditEventsDropped: Counter;
   readonly destinationsDead: Counter;
+  /** Outbound TLS decisions per host tried, by policy and result. */
+  readonly tlsDecisions: Counter<'policy' | 'result'>;
   /** Updates the counters an audit event stands for. */
   record(event: AuditEvent): void;
   /** Prometheus text exposition, and its content type. */
@@ -57,7 +60,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     topDestinations: options.topDestinations ?? 10,
     now,
   });
+  const { recordTls, ...tls } = tlsInstruments(registers);
   const instruments = {
+    ...tls,
     ...inboundInstruments(registers),
     ...queueInstruments(registers, options.queueDepth),
     ...spoolInstruments(registers, options, now),
@@ -67,7 +72,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   return {
     registry,
     ...instruments,
-    record: auditRecorder(instruments, recordOutcome),
+    record: auditRecorder(instruments, { outcome: recordOutcome, tls: recordTls }),
     render: () => registry.metrics(),
     contentType: registry.contentType,
   };
@@ -147,7 +152,10 @@ type Instruments = Omit<Metrics, 'registry' | 'record' | 'render' | 'contentType
 /** The counters an audit event stands for; sessions are counted once each, and only those seen starting are ended. */
 function auditRecorder(
   m: Instruments,
-  recordOutcome: (event: Extract<AuditEvent, { type: 'delivery.outcome' }>) => void,
+  recorders: {
+    readonly outcome: (event: Extract<AuditEvent, { type: 'delivery.outcome' }>) => void;
+    readonly tls: (event: Extract<AuditEvent, { type: 'delivery.tls' }>) => void;
+  },
 ): (event: AuditEvent) => void {
   const reasonLabel = createReasonLabeler();
   const openSessions = new Set<string>();
@@ -172,7 +180,10 @@ function auditRecorder(
         m.bytesReceived.inc(event.size);
         return;
       case 'delivery.outcome':
-        recordOutcome(event);
+        recorders.outcome(event);
+        return;
+      case 'delivery.tls':
+        recorders.tls(event);
         return;
       case 'destination.dead':
         m.destinationsDead.inc();

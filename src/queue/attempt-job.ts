@@ -7,12 +7,15 @@
  * and sent to each target in turn (delivery/attempt.ts).
  * Never errors; unsubscribing aborts the transaction (shutdown).
  */
-import { Observable, defer, map } from 'rxjs';
+import { Observable, defer, from, map, switchMap } from 'rxjs';
 import type { DeliveryJob } from '../domain/job.js';
 import type { DkimSigner } from '../dkim/signer.js';
 import type { DnsResolver } from '../dns/resolver.js';
 import { attemptDelivery, type AttemptResult, type DialTarget } from '../delivery/attempt.js';
-import { resolveDestination, type MxCache } from '../delivery/mx.js';
+import { resolveDestination, type Destination, type MxCache } from '../delivery/mx.js';
+import { TlsGuard } from '../delivery/tls/guard.js';
+import type { TlsPlanner } from '../delivery/tls/planner.js';
+import type { TlsDecision } from '../domain/tls.js';
 import { normalizeLineEndings } from '../mail/line-endings.js';
 import type { SendResult, SmtpTarget, Transport } from '../delivery/transport.js';
 import type { Spool } from '../spool/spool.js';
@@ -46,6 +49,10 @@ export interface AttemptDeps {
   readonly clock: () => number;
   readonly random: () => number;
   readonly onDial?: (job: DeliveryJob, target: DialTarget) => void;
+  /** MX mode: each destination's outbound TLS requirement (SMTP_TLS_POLICY, MTA-STS). */
+  readonly tls?: TlsPlanner;
+  /** Each host's TLS decision (audit `delivery.tls`). */
+  readonly onTls?: (job: DeliveryJob, decision: TlsDecision) => void;
 }
 
 const recipientsOf = (job: DeliveryJob): string[] => job.recipients.map((r) => r.recipient);
@@ -53,18 +60,34 @@ const recipientsOf = (job: DeliveryJob): string[] => job.recipients.map((r) => r
 export function attemptJob(deps: AttemptDeps, job: DeliveryJob): Observable<JobResult> {
   return defer(() => {
     const startedAt = deps.clock();
-    return attemptDelivery(job.domain, recipientsOf(job), {
-      resolve: (domain) => resolveDestination(domain, deps.resolver, deps.random, deps.mxCache),
-      send: (target) => send(deps, job, target),
-      ...(deps.relay ? { relay: deps.relay } : {}),
-      port: deps.port,
-      maxTargets: deps.maxTargets,
-      retryBaseMs: deps.retryBaseMs,
-      retryMaxMs: deps.retryMaxMs,
-      random: deps.random,
-      onDial: (target) => deps.onDial?.(job, target),
-    }).pipe(map((result): JobResult => ({ kind: 'attempted', job, startedAt, endedAt: deps.clock(), result })));
+    return from(guardOf(deps, job)).pipe(
+      switchMap((guard) => attempt(deps, job, guard)),
+      map((result): JobResult => ({ kind: 'attempted', job, startedAt, endedAt: deps.clock(), result })),
+    );
   });
+}
+
+/** The TLS guard of the job's destination (MX mode with a planner), undefined otherwise. */
+async function guardOf(deps: AttemptDeps, job: DeliveryJob): Promise<TlsGuard | undefined> {
+  if (!deps.tls || deps.relay) return undefined;
+  const requirement = await deps.tls.requirement(job.domain);
+  return new TlsGuard(requirement, (decision) => deps.onTls?.(job, decision));
+}
+
+function attempt(deps: AttemptDeps, job: DeliveryJob, guard: TlsGuard | undefined): Observable<AttemptResult> {
+  const resolve = (domain: string): Promise<Destination> =>
+    resolveDestination(domain, deps.resolver, deps.random, deps.mxCache);
+  return attemptDelivery(job.domain, recipientsOf(job), {
+    resolve: guard ? (domain) => resolve(domain).then((d) => guard.hosts(d)) : resolve,
+    send: guard ? (target) => guard.send(target, (t) => send(deps, job, t)) : (target) => send(deps, job, target),
+    ...(deps.relay ? { relay: deps.relay } : {}),
+    port: deps.port,
+    maxTargets: deps.maxTargets,
+    retryBaseMs: deps.retryBaseMs,
+    retryMaxMs: deps.retryMaxMs,
+    random: deps.random,
+    onDial: (target) => deps.onDial?.(job, target),
+  }).pipe(map((result) => (guard?.last ? { ...result, tls: guard.last } : result)));
 }
 
 /** The body, opened afresh for each try, sent in one transaction to `target`. */

@@ -27,8 +27,8 @@ import type { DeliveryJob } from '../domain/job.js';
 import type { DnsResolver } from '../dns/resolver.js';
 import type { DkimSigner } from '../dkim/signer.js';
 import { MxCache } from '../delivery/mx.js';
-import { relayTarget, type SmtpTarget } from '../delivery/transport.js';
-import type { Transport } from '../delivery/transport.js';
+import { relayTarget, type SmtpTarget, type Transport } from '../delivery/transport.js';
+import type { TlsPlanner } from '../delivery/tls/planner.js';
 import type { Spool } from '../spool/spool.js';
 import { attemptJob, feedbackOf, type AttemptDeps, type JobResult } from './attempt-job.js';
 import { Claimer } from './claimer.js';
@@ -76,11 +76,12 @@ export interface SchedulerDeps {
   readonly transport: Transport;
   /** DKIM signing at delivery (SPEC §5); messages leave unsigned without it. */
   readonly signer?: DkimSigner;
+  readonly tls?: TlsPlanner; // outbound TLS per destination (SMTP_TLS_POLICY, MTA-STS); opportunistic without
   readonly clock: () => number;
   readonly random: () => number;
   /**
-   * `delivery.attempt` per host dialled, `delivery.outcome` per recipient recorded, `destination.dead` (audit bus,
-   * metrics).
+   * `delivery.attempt` per host dialled, `delivery.tls` per host's TLS decision, `delivery.outcome` per recipient
+   * recorded, `destination.dead` (audit bus, metrics).
    */
   readonly onEvent?: (event: AuditEvent) => void;
   /** Destinations on hold (console/holds.ts): their jobs go back to the queue unattempted (held.ts). */
@@ -243,6 +244,8 @@ class Scheduler implements SchedulerHandle {
           recipients: job.recipients.map((r) => r.recipient),
           host: target.label,
         }),
+      ...(deps.tls ? { tls: deps.tls } : {}),
+      onTls: (job, decision) => this.emit({ type: 'delivery.tls', id: job.record.id, domain: job.domain, ...decision }),
     };
   }
 

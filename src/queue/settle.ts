@@ -14,6 +14,7 @@ import type { AuditEvent } from '../domain/audit.js';
 import type { DeliveryOutcome } from '../domain/delivery.js';
 import { isFinished } from '../domain/envelope.js';
 import type { DeliveryJob } from '../domain/job.js';
+import type { TlsDecision } from '../domain/tls.js';
 import type { Spool } from '../spool/spool.js';
 import type { JobResult } from './attempt-job.js';
 import { attemptFacts, type AttemptTiming } from './attempt-notes.js';
@@ -41,14 +42,21 @@ export async function settleJob(deps: SettleDeps, r: JobResult): Promise<{ reado
     await record(deps, r.job, outcomes, { startedAt: now, endedAt: now });
     return {};
   }
-  const { relay, transmitMs } = r.result;
+  const { relay, transmitMs, tls } = r.result;
   const timing = {
     startedAt: r.startedAt,
     endedAt: r.endedAt ?? deps.clock(),
     ...(relay === undefined ? {} : { relay }),
     ...(transmitMs === undefined ? {} : { transmitMs }),
   };
-  await record(deps, r.job, r.result.outcomes, timing, r.result.dsn === true);
+  await record(
+    deps,
+    r.job,
+    r.result.outcomes,
+    timing,
+    r.result.dsn === true,
+    tls && { policy: tls.policy, result: tls.result },
+  );
   return {};
 }
 
@@ -58,6 +66,7 @@ async function record(
   outcomes: ReadonlyMap<string, DeliveryOutcome>,
   timing: AttemptTiming,
   dsn = false,
+  tls?: Pick<TlsDecision, 'policy' | 'result'>,
 ): Promise<void> {
   const { spool } = deps;
   const now = deps.clock();
@@ -87,6 +96,7 @@ async function record(
       receivedAt: job.record.envelope.receivedAt,
       ...(fact ? { fate: fact.fate, dsn: fact.dsn, delayMs: fact.delayMs, delays: fact.delays } : {}),
       ...(timing.relay === undefined ? {} : { relay: timing.relay }),
+      ...(tls ? { tls } : {}),
     });
   });
   const finishedNow = p.updates.some((u) => isFinished(u.status));

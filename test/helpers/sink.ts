@@ -12,6 +12,7 @@
  *   startSink({ recordWire: true })              also keeps every byte clients send (`wire()`), before any parsing
  *   startSink({ dsn: false })                    does not offer DSN in EHLO (offered by default)
  *   startSink({ limits: { rcptMax: 2, mailMax: 3 } })  advertises LIMITS (RFC 9422) and enforces it
+ *   startSink({ tls: 'starttls', certificate, host: '127.0.0.2', port })  this certificate, on that address
  *
  * Without `tls`, STARTTLS is not offered at all.
  */
@@ -44,6 +45,10 @@ export interface SinkMessage {
 export interface SinkOptions {
   /** Listen on this port (e.g. a port a test reserved while the sink was "down"). */
   readonly port?: number;
+  /** Listen on this loopback address (127.0.0.2 …) instead of 127.0.0.1: several sinks on one port. */
+  readonly host?: string;
+  /** The certificate for `tls` instead of the self-signed one for localhost. */
+  readonly certificate?: { readonly key: string; readonly cert: string };
   /** Reply to RCPT TO per address; `undefined` accepts. */
   readonly rcpt?: (address: string, session: SMTPServerSession) => SinkReply | undefined;
   /** Reply at end of DATA; `undefined` accepts (after `tempFailFirst`). */
@@ -211,7 +216,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     lines.get(entry.cid)?.push(line);
   };
   const quiet = (): void => undefined;
-  const tls = options.tls ? await sinkCertificate() : undefined;
+  const tls = options.tls ? (options.certificate ?? (await sinkCertificate())) : undefined;
   const mails = new Map<string, number>(); // MAIL commands per connection (session id)
   let mailCommands = 0;
   const { limits } = options;
@@ -306,11 +311,12 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   };
   const server = new SMTPServer(serverOptions);
   server.on('error', () => undefined);
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, () => resolve()));
   const address = server.server.address() as AddressInfo;
-  const relay = options.recordWire ? await recordingRelay(address.port) : undefined;
+  const relay = options.recordWire ? await recordingRelay(address.port, host) : undefined;
   return {
-    host: '127.0.0.1',
+    host: relay ? '127.0.0.1' : host,
     port: relay?.port ?? address.port,
     messages,
     connections: () => connections,
@@ -337,13 +343,13 @@ interface RecordingRelay {
 }
 
 /** A TCP relay on an ephemeral port to `port` that keeps what each client sends, byte for byte. */
-async function recordingRelay(port: number): Promise<RecordingRelay> {
+async function recordingRelay(port: number, host: string): Promise<RecordingRelay> {
   const received: Buffer[][] = [];
   const sockets = new Set<Socket>();
   const relay = createServer((client) => {
     const chunks: Buffer[] = [];
     received.push(chunks);
-    const upstream = connect(port, '127.0.0.1');
+    const upstream = connect(port, host);
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.on('error', () => undefined);

@@ -10,7 +10,7 @@
  * speaks SMTP over what comes out.
  */
 import { connect as connectTcp, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { SmtpClientError, looksLikeTls } from './errors.js';
 
 export interface DialOptions {
@@ -22,9 +22,20 @@ export interface DialOptions {
   readonly secure?: boolean;
   /** Reject certificates that do not verify (SMTP_OUTBOUND_TLS_VERIFY). */
   readonly tlsVerify: boolean;
+  /** Trusted CAs instead of node's (the system's plus SMTP_OUTBOUND_CA_FILE); node's when absent. */
+  readonly ca?: readonly string[];
   readonly connectTimeoutMs: number;
   /** Aborting while connecting hangs up. */
   readonly signal?: AbortSignal;
+}
+
+/** The name to check, how strictly, against which CAs. */
+function tlsOptions(o: Pick<DialOptions, 'host' | 'servername' | 'tlsVerify' | 'ca'>): ConnectionOptions {
+  return {
+    servername: o.servername ?? o.host,
+    rejectUnauthorized: o.tlsVerify,
+    ...(o.ca ? { ca: [...o.ca] } : {}),
+  };
 }
 
 /** A connected socket (TLS from the first byte for smtps://), within the connect timeout. */
@@ -35,7 +46,7 @@ export function dial(o: DialOptions): Promise<Socket> {
       return;
     }
     const socket: Socket = o.secure
-      ? connectTls({ host: o.host, port: o.port, servername: o.servername ?? o.host, rejectUnauthorized: o.tlsVerify })
+      ? connectTls({ host: o.host, port: o.port, ...tlsOptions(o) })
       : connectTcp({ host: o.host, port: o.port });
     const tooLong = `connecting to ${o.host}:${o.port} took longer than ${o.connectTimeoutMs} ms`;
     const timer = setTimeout(() => fail(new SmtpClientError('ETIMEDOUT', tooLong, 'CONN')), o.connectTimeoutMs);
@@ -67,11 +78,11 @@ export function dial(o: DialOptions): Promise<Socket> {
 /** STARTTLS's handshake on the open connection, failing after `timeoutMs`. */
 export function upgradeToTls(
   plain: Socket,
-  o: Pick<DialOptions, 'host' | 'servername' | 'tlsVerify'>,
+  o: Pick<DialOptions, 'host' | 'servername' | 'tlsVerify' | 'ca'>,
   timeoutMs: number,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const secure = connectTls({ socket: plain, servername: o.servername ?? o.host, rejectUnauthorized: o.tlsVerify });
+    const secure = connectTls({ socket: plain, ...tlsOptions(o) });
     const timer = setTimeout(
       () => fail(new SmtpClientError('ETIMEDOUT', `TLS handshake took longer than ${timeoutMs} ms`, 'STARTTLS')),
       timeoutMs,

@@ -24,7 +24,7 @@ import { mailDsnParams, rcptDsnParams } from './dsn-params.js';
 import { SmtpClientError, refused } from './errors.js';
 import { parseLimits, type ServerLimits } from './limits.js';
 import type { Reply } from './reply.js';
-import { SmtpWire, commandOf } from './wire.js';
+import { SmtpWire, commandOf, type TlsInfo } from './wire.js';
 
 export interface SessionOptions extends DialOptions {
   /** Fail unless STARTTLS succeeds. */
@@ -107,6 +107,11 @@ export class SmtpSession {
   /** Whether the connection is encrypted (implicit TLS or after STARTTLS). */
   get encrypted(): boolean {
     return this.wire.encrypted;
+  }
+
+  /** The connection's TLS facts; undefined in clear. */
+  get tls(): TlsInfo | undefined {
+    return this.wire.tls;
   }
 
   /** Called once when the connection closes, for whatever reason. */

@@ -25,6 +25,16 @@ interface Waiter {
 }
 
 /** The command word(s) of a line, for errors and classification: `MAIL FROM`, `RCPT TO`, `EHLO`. */
+/** What TLS an encrypted connection has: its protocol and whether the peer's certificate verified. */
+export interface TlsInfo {
+  /** `TLSv1.3`, … */
+  readonly protocol: string;
+  /** The chain verified and the certificate names the host dialled (its MX name). */
+  readonly authorized: boolean;
+  /** Why it did not (`CERT_HAS_EXPIRED`, a host-name mismatch, …). */
+  readonly authorizationError?: string;
+}
+
 export function commandOf(line: string): string {
   const upper = line.slice(0, 9).toUpperCase();
   if (upper.startsWith('MAIL FROM')) return 'MAIL FROM';
@@ -54,6 +64,18 @@ export class SmtpWire {
   /** Whether the connection is encrypted (implicit TLS or after STARTTLS). */
   get encrypted(): boolean {
     return 'encrypted' in this.socket && (this.socket as TLSSocket).encrypted;
+  }
+
+  /** The TLS facts of the connection (protocol, whether the certificate verified and why not); undefined in clear. */
+  get tls(): TlsInfo | undefined {
+    if (!this.encrypted) return undefined;
+    const secure = this.socket as TLSSocket;
+    const error = secure.authorizationError as Error | string | null | undefined;
+    return {
+      protocol: secure.getProtocol() ?? 'TLS',
+      authorized: secure.authorized,
+      ...(error ? { authorizationError: typeof error === 'string' ? error : error.message } : {}),
+    };
   }
 
   /** Called once when the connection closes, for whatever reason. */

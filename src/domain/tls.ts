@@ -1,0 +1,39 @@
+/**
+ * Outbound TLS decisions: which policy governed a delivery to a host and
+ * what came of it. Types only.
+ *
+ * Policies: `may` (STARTTLS when offered), `encrypt` (STARTTLS required, any
+ * certificate), `verify` (STARTTLS required, the certificate checked against
+ * the MX host name): SMTP_TLS_POLICY, or `may` when nothing says otherwise;
+ * `mta-sts-enforce` and `mta-sts-testing`: the recipient domain's MTA-STS
+ * policy (RFC 8461).
+ */
+export type TlsPolicyName = 'may' | 'encrypt' | 'verify' | 'mta-sts-enforce' | 'mta-sts-testing';
+
+/**
+ * What the host did: `verified` (TLS, certificate checked and good),
+ * `encrypted` (TLS, certificate not good or not checked), `cleartext` (no
+ * TLS offered), `starttls-missing` (TLS required, not offered),
+ * `starttls-failed` (STARTTLS refused or its handshake failed),
+ * `certificate-invalid` (the check failed), `mx-mismatch` (the host is not
+ * one the MTA-STS policy names).
+ */
+export type TlsResult =
+  | 'verified'
+  | 'encrypted'
+  | 'cleartext'
+  | 'starttls-missing'
+  | 'starttls-failed'
+  | 'certificate-invalid'
+  | 'mx-mismatch';
+
+export interface TlsDecision {
+  readonly policy: TlsPolicyName;
+  readonly result: TlsResult;
+  /** The policy stopped this host from getting the mail (the attempt defers for it). */
+  readonly refused: boolean;
+  /** The host (`name[address]:port`), or the MX name for `mx-mismatch`. */
+  readonly host: string;
+  /** Why, in words (the certificate error, the policy's MX patterns …). */
+  readonly detail?: string;
+}
