@@ -28,6 +28,12 @@ import {
 } from './startup/failure.js';
 import type { Spool } from './spool/spool.js';
 
+/** What the environment does not say: seams for tests. */
+export interface DaemonOptions {
+  /** The port MTA-STS policies are fetched from (443; a test's local policy host otherwise). */
+  readonly mtaStsPort?: number;
+}
+
 /** A running daemon: what tests and the CLI hold on to. */
 export interface Daemon {
   readonly config: Config;
@@ -46,7 +52,7 @@ export interface Daemon {
  * The composition root: the only place where the stages meet. Each stage gets
  * the config and the interfaces it needs; nothing else imports across stages.
  */
-export async function startDaemon(config: Config, logger: Logger): Promise<Daemon> {
+export async function startDaemon(config: Config, logger: Logger, options: DaemonOptions = {}): Promise<Daemon> {
   // smtp-server is patched in place: one that does not fit the patches stops the start here, before the spool opens
   patchSmtpServer();
   const audit = createAuditBus({ enabled: config.debug, replay: 1000 });
@@ -62,7 +68,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   // What was started, stopped again (newest first) when a later stage fails.
   const undo: (() => Promise<void>)[] = [];
   try {
-    return await startStages(config, logger, { audit, auditLog, tlsReady, undo });
+    return await startStages(config, logger, { audit, auditLog, tlsReady, undo, options });
   } catch (error) {
     for (const stop of undo.reverse()) await stop().catch(() => undefined);
     auditLog.unsubscribe();
@@ -85,6 +91,7 @@ async function startStages(
     auditLog: Subscription;
     tlsReady: Promise<StartupError | undefined>;
     undo: (() => Promise<void>)[];
+    options: DaemonOptions;
   },
 ): Promise<Daemon> {
   const { audit, auditLog, undo } = deps;
@@ -106,7 +113,8 @@ async function startStages(
   if (observability) undo.push(() => observability.stop(0));
   const dns = createResolver(config.dnsServers);
   // delivery needs neither the certificate nor the listener: the queue starts draining at once
-  const delivery = config.deliveryMode === 'hold' ? undefined : await startDelivery(config, spool, dns, audit, holds);
+  const stage = { spool, dns, audit, holds, logger, ...deps.options };
+  const delivery = config.deliveryMode === 'hold' ? undefined : await startDelivery(config, stage);
   if (delivery) undo.push(() => delivery.stop());
   const tlsError = await deps.tlsReady;
   if (tlsError) throw tlsError;
@@ -114,7 +122,6 @@ async function startStages(
   up.inbound = inbound;
   const http = observability?.http;
   const sweeper = startRetention(config, spool, logger);
-
   // the readiness line operators and tests wait for: everything is up
   logger.info(
     {

@@ -1,48 +1,53 @@
 /**
  * The delivery stage as the composition root starts it: the SMTP transport,
  * the DKIM signer when configured, each destination's outbound TLS planner
- * (SMTP_TLS_POLICY), and the scheduler that drives them. Loaded only when
+ * (SMTP_TLS_POLICY, and MTA-STS with its policy cache when SMTP_MTA_STS is
+ * on in MX mode), and the scheduler that drives them. Loaded only when
  * delivery runs (not in SMTP_DELIVERY_MODE=hold).
  */
+import { join } from 'node:path';
 import type { AuditBus } from '../audit/bus.js';
 import type { Config } from '../config/types.js';
 import type { Holds } from '../console/holds.js';
 import type { DnsResolver } from '../dns/resolver.js';
+import type { DkimSigner } from '../dkim/signer.js';
+import type { StsSource } from '../delivery/tls/planner.js';
+import type { StsCache } from '../delivery/tls/sts-cache.js';
+import type { Logger } from '../log/logger.js';
 import type { Spool } from '../spool/spool.js';
 import { dkimFailure } from './failure.js';
 
+export interface DeliveryDeps {
+  readonly spool: Spool;
+  readonly dns: DnsResolver;
+  readonly audit: AuditBus;
+  readonly holds: Holds;
+  readonly logger: Logger;
+  /** The port MTA-STS policies are fetched from: 443 but in tests. */
+  readonly mtaStsPort?: number;
+}
+
 /** The delivery scheduler with its SMTP transport (and DKIM signer when configured). */
-export async function startDelivery(
-  config: Config,
-  spool: Spool,
-  dns: DnsResolver,
-  audit: AuditBus,
-  holds: Holds,
-): Promise<{ stop: () => Promise<void> }> {
+export async function startDelivery(config: Config, deps: DeliveryDeps): Promise<{ stop: () => Promise<void> }> {
+  const { spool, dns, audit, holds } = deps;
   const [{ createSmtpTransport, transportOptionsFromConfig }, { startScheduler }, { createTlsPlanner }] =
     await Promise.all([
       import('../delivery/transport.js'),
       import('../queue/scheduler.js'),
       import('../delivery/tls/planner.js'),
     ]);
-  const transport = createSmtpTransport(transportOptionsFromConfig(config));
-  const { dkim } = config;
-  const signer = dkim
-    ? await import('../dkim/signer.js').then(({ createDkimSigner }) => {
-        try {
-          return createDkimSigner(dkim, config.hostname);
-        } catch (error) {
-          throw dkimFailure(error);
-        }
-      })
-    : undefined;
+  const transportOptions = transportOptionsFromConfig(config);
+  const transport = createSmtpTransport(transportOptions);
+  const signer = await dkimSigner(config);
+  const sts =
+    config.mtaSts && config.deliveryMode === 'mx' ? await startMtaSts(config, deps, transportOptions.ca) : undefined;
   const scheduler = startScheduler({
     spool,
     config,
     resolver: dns,
     transport,
     ...(signer ? { signer } : {}),
-    tls: createTlsPlanner(config.tlsPolicy),
+    tls: createTlsPlanner(config.tlsPolicy, sts?.source),
     clock: Date.now,
     random: Math.random,
     onEvent: (event) => audit.publish(event),
@@ -52,6 +57,57 @@ export async function startDelivery(
     stop: async () => {
       await scheduler.stop();
       await transport.close();
+      await sts?.cache.flush();
     },
   };
+}
+
+/** The DKIM signer of SMTP_DKIM_*, if configured; a bad key stops the start. */
+async function dkimSigner(config: Config): Promise<DkimSigner | undefined> {
+  const { dkim } = config;
+  if (!dkim) return undefined;
+  const { createDkimSigner } = await import('../dkim/signer.js');
+  try {
+    return createDkimSigner(dkim, config.hostname);
+  } catch (error) {
+    throw dkimFailure(error);
+  }
+}
+
+/** MTA-STS (SMTP_MTA_STS): the policy source over its cache file in SMTP_QUEUE_PATH, its look-ups logged. */
+async function startMtaSts(
+  config: Config,
+  deps: DeliveryDeps,
+  ca: readonly string[] | undefined,
+): Promise<{ source: StsSource; cache: StsCache }> {
+  const [{ openStsCache }, { fetchStsPolicy }, { StsResolver }] = await Promise.all([
+    import('../delivery/tls/sts-cache.js'),
+    import('../delivery/tls/sts-fetch.js'),
+    import('../delivery/tls/sts-source.js'),
+  ]);
+  const log = deps.logger.child({ component: 'mta-sts' });
+  const cache = await openStsCache(join(config.queuePath, 'mta-sts.json'), {
+    clock: Date.now,
+    onError: (message) => log.warn(message),
+  });
+  const fetchOptions = {
+    resolver: deps.dns,
+    ...(ca ? { ca } : {}),
+    ...(deps.mtaStsPort ? { port: deps.mtaStsPort } : {}),
+  };
+  const source = new StsResolver({
+    resolver: deps.dns,
+    fetch: (domain) => fetchStsPolicy(domain, fetchOptions),
+    cache,
+    clock: Date.now,
+    report: (r) => {
+      if (r.kind === 'fetched')
+        log.info(
+          { domain: r.domain, id: r.id, mode: r.policy.mode, mx: r.policy.mx, maxAge: r.policy.maxAge },
+          'policy fetched',
+        );
+      else log.warn({ domain: r.domain, why: r.why, kept: r.kept?.mode ?? 'none' }, 'policy look-up failed');
+    },
+  });
+  return { source, cache };
 }

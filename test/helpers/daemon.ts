@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.js';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { startDaemon, type Daemon, type DaemonOptions } from '../../src/daemon.js';
 import { createLogger } from '../../src/log/logger.js';
 
 export interface TestDaemon {
@@ -17,9 +17,13 @@ export interface TestDaemon {
 
 /**
  * Starts the real daemon in-process on ephemeral ports with a fresh spool.
- * `env` overrides the test defaults (hold mode, no HTTP, SMTP_HOSTNAME=mx.local.test).
+ * `env` overrides the test defaults (hold mode, no HTTP, SMTP_HOSTNAME=mx.local.test);
+ * `options` are the daemon's test seams (the MTA-STS policy host's port).
  */
-export async function startTestDaemon(env: Record<string, string> = {}): Promise<TestDaemon> {
+export async function startTestDaemon(
+  env: Record<string, string> = {},
+  options: DaemonOptions = {},
+): Promise<TestDaemon> {
   const spoolDir = await mkdtemp(join(tmpdir(), 'gp-daemon-'));
   const config = loadConfig(
     {
@@ -41,7 +45,7 @@ export async function startTestDaemon(env: Record<string, string> = {}): Promise
       callback();
     },
   });
-  const daemon = await startDaemon(config, createLogger(config.logLevel, sink));
+  const daemon = await startDaemon(config, createLogger(config.logLevel, sink), options);
   return {
     daemon,
     port: daemon.smtp.port,

@@ -18,8 +18,8 @@ export interface Pem {
 }
 
 export interface TestCa extends Pem {
-  /** A server certificate for `name` signed by this CA (expired a day ago when asked). */
-  issue(name: string, options?: { readonly expired?: boolean }): Promise<Pem>;
+  /** A server certificate for `name` (and `altNames`) signed by this CA (expired a day ago when asked). */
+  issue(name: string, options?: { readonly expired?: boolean; readonly altNames?: readonly string[] }): Promise<Pem>;
 }
 
 const DAY = 86_400_000;
@@ -58,7 +58,10 @@ export async function testCa(): Promise<TestCa> {
           { name: 'basicConstraints', cA: false },
           { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
           { name: 'extKeyUsage', serverAuth: true },
-          { name: 'subjectAltName', altNames: [{ type: 2, value: name }] },
+          {
+            name: 'subjectAltName',
+            altNames: [name, ...(options.altNames ?? [])].map((value) => ({ type: 2 as const, value })),
+          },
         ],
       });
       return { key: leaf.private, cert: leaf.cert };

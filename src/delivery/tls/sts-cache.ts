@@ -1,0 +1,116 @@
+/**
+ * The durable cache of MTA-STS policies (RFC 8461 §5.1): one JSON file,
+ * `mta-sts.json` in SMTP_QUEUE_PATH, for either queue backend. A policy
+ * cached with `enforce` keeps protecting its domain across restarts while
+ * its max_age runs, even when an attacker blocks the policy fetch.
+ *
+ * Changes are written in the background (coalesced; a temporary file
+ * fsynced and renamed over the old one), so a delivery never waits for the
+ * disk. A missing or unreadable file starts an empty cache: it only costs
+ * fetches. Expired policies are dropped when the file is read and written.
+ */
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseStsPolicy, type StsPolicy } from './sts-policy.js';
+
+export interface CachedPolicy {
+  /** The TXT record's id the policy was fetched under. */
+  readonly id: string;
+  readonly policy: StsPolicy;
+  /** ms since the epoch. */
+  readonly fetchedAt: number;
+  /** fetchedAt + max_age. */
+  readonly expiresAt: number;
+}
+
+export interface StsCache {
+  get(domain: string): CachedPolicy | undefined;
+  /** Stores `entry`; written to disk soon after. */
+  set(domain: string, entry: CachedPolicy): void;
+  /** Resolves once every change so far is on disk (or failed to be). */
+  flush(): Promise<void>;
+}
+
+export interface StsCacheOptions {
+  readonly clock: () => number;
+  /** A failed read or write (the cache goes on in memory). */
+  readonly onError?: (message: string) => void;
+}
+
+function policyText(p: StsPolicy): string {
+  return ['version: STSv1', `mode: ${p.mode}`, ...p.mx.map((m) => `mx: ${m}`), `max_age: ${p.maxAge}`].join('\n');
+}
+
+/** One entry of the file, checked field by field (the policy re-parsed as text). */
+function entryOf(value: unknown): CachedPolicy | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  const { id, fetchedAt, expiresAt, policy } = v;
+  if (typeof id !== 'string' || typeof fetchedAt !== 'number' || typeof expiresAt !== 'number') return undefined;
+  if (typeof policy !== 'string') return undefined;
+  const parsed = parseStsPolicy(policy);
+  return parsed.ok ? { id, policy: parsed.value, fetchedAt, expiresAt } : undefined;
+}
+
+async function load(path: string, now: number, onError: (message: string) => void): Promise<Map<string, CachedPolicy>> {
+  const entries = new Map<string, CachedPolicy>();
+  try {
+    const data = JSON.parse(await readFile(path, 'utf8')) as { policies?: unknown };
+    const policies = typeof data.policies === 'object' && data.policies !== null ? data.policies : {};
+    for (const [domain, value] of Object.entries(policies)) {
+      const entry = entryOf(value);
+      if (entry && entry.expiresAt > now) entries.set(domain, entry);
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT')
+      onError(`${path}: ${error instanceof Error ? error.message : String(error)}; starting empty`);
+  }
+  return entries;
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp`;
+  const file = await open(tmp, 'w', 0o600);
+  try {
+    await file.writeFile(text);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(tmp, path);
+}
+
+export async function openStsCache(path: string, options: StsCacheOptions): Promise<StsCache> {
+  const onError = options.onError ?? (() => undefined);
+  const entries = await load(path, options.clock(), onError);
+  let writing = Promise.resolve();
+  let pending = false;
+
+  const save = (): void => {
+    if (pending) return;
+    pending = true;
+    writing = writing.then(async () => {
+      pending = false;
+      const now = options.clock();
+      const policies: Record<string, unknown> = {};
+      for (const [domain, e] of entries) {
+        if (e.expiresAt <= now) entries.delete(domain);
+        else policies[domain] = { ...e, policy: policyText(e.policy) };
+      }
+      await writeAtomically(path, `${JSON.stringify({ version: 1, policies }, null, 1)}\n`).catch((error: unknown) =>
+        onError(`${path}: ${error instanceof Error ? error.message : String(error)}`),
+      );
+    });
+  };
+
+  return {
+    get: (domain) => entries.get(domain),
+    set: (domain, entry) => {
+      entries.set(domain, entry);
+      save();
+    },
+    flush: () => writing,
+  };
+}

@@ -1,0 +1,309 @@
+/**
+ * MTA-STS discovery, fetch and cache (RFC 8461 §3, §5) against a real DNS
+ * server (TXT, A), a real HTTPS policy host with a test CA, and a real cache
+ * file; only the clock is the test's, so max_age and re-checks need no
+ * waiting.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { trustedCas } from '../../src/delivery/transport.js';
+import { openStsCache } from '../../src/delivery/tls/sts-cache.js';
+import { fetchStsPolicy, type StsFetchOptions } from '../../src/delivery/tls/sts-fetch.js';
+import { StsResolver, type StsReport } from '../../src/delivery/tls/sts-source.js';
+import { createResolver } from '../../src/dns/resolver.js';
+import { startDnsServer, type RunningDnsServer } from '../helpers/dns-server.js';
+import { eventually } from '../helpers/eventually.js';
+import { testCa, type TestCa } from '../helpers/pki.js';
+import { startPolicyHost, type PolicyHost } from '../helpers/policy-host.js';
+
+const ENFORCE = 'version: STSv1\r\nmode: enforce\r\nmx: mx.a.test\r\nmx: *.a.test\r\nmax_age: 600\r\n';
+const TESTING = 'version: STSv1\r\nmode: testing\r\nmx: mx.a.test\r\nmax_age: 600\r\n';
+const DOMAINS = ['a.test', 'big.test', 'moved.test', 'slow.test', 'bad.test', 'wrongcert.test'];
+
+let ca: TestCa;
+let host: PolicyHost;
+let wrongHost: PolicyHost;
+let dns: RunningDnsServer;
+let dir: string;
+let fetchOptions: StsFetchOptions;
+let resolver: ReturnType<typeof createResolver>;
+
+beforeAll(async () => {
+  ca = await testCa();
+  host = await startPolicyHost(await ca.issue('mta-sts.a.test', { altNames: DOMAINS.map((d) => `mta-sts.${d}`) }));
+  wrongHost = await startPolicyHost(await ca.issue('somewhere-else.test'));
+  dns = await startDnsServer({});
+  dir = await mkdtemp(join(tmpdir(), 'gp-sts-'));
+  resolver = createResolver([{ host: '127.0.0.1', port: dns.port }]);
+  fetchOptions = {
+    resolver,
+    ca: trustedCas(ca.cert),
+    port: host.port,
+    timeoutMs: 1_000,
+  };
+});
+
+afterAll(async () => {
+  await host?.close();
+  await wrongHost?.close();
+  await dns?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  for (const key of Object.keys(dns.zone)) delete dns.zone[key];
+  for (const key of Object.keys(host.policies)) delete host.policies[key];
+  host.fetches.length = 0;
+  for (const d of DOMAINS) dns.zone[`mta-sts.${d}`] = { A: ['127.0.0.1'] };
+});
+
+describe('fetchStsPolicy', () => {
+  it('fetches over HTTPS from mta-sts.<domain>, resolved through the given DNS server', async () => {
+    host.policies['mta-sts.a.test'] = { body: ENFORCE };
+    expect(await fetchStsPolicy('a.test', fetchOptions)).toEqual({ ok: true, text: ENFORCE });
+    expect(host.fetches).toEqual(['mta-sts.a.test']);
+  });
+
+  it.each<[string, string, () => Partial<StsFetchOptions>, RegExp]>([
+    [
+      'a certificate for another name',
+      'wrongcert.test',
+      () => ({ port: wrongHost.port }),
+      /mta-sts\.wrongcert\.test.*(altnames|does not match)/i,
+    ],
+    [
+      'a CA it does not trust (the system CAs only)',
+      'a.test',
+      () => {
+        host.policies['mta-sts.a.test'] = { body: ENFORCE };
+        return { ca: undefined };
+      },
+      /certificate|self.signed|issuer/i,
+    ],
+    [
+      'a redirect',
+      'moved.test',
+      () => {
+        host.policies['mta-sts.moved.test'] = { status: 301, headers: { location: 'https://elsewhere.test/' } };
+        return {};
+      },
+      /HTTP 301 to https:\/\/elsewhere\.test\/ \(redirects are not followed\)/,
+    ],
+    ['no policy (404)', 'bad.test', () => ({}), /answered HTTP 404/],
+    [
+      'a policy over the size limit',
+      'big.test',
+      () => {
+        host.policies['mta-sts.big.test'] = { body: 'x'.repeat(70_000) };
+        return {};
+      },
+      /larger than 65536 bytes/,
+    ],
+    [
+      'a host that never answers',
+      'slow.test',
+      () => {
+        host.policies['mta-sts.slow.test'] = { hang: true };
+        return { timeoutMs: 300 };
+      },
+      /took longer than 300 ms/,
+    ],
+    [
+      'a name without address',
+      'bad.test',
+      () => {
+        delete dns.zone['mta-sts.bad.test'];
+        return {};
+      },
+      /mta-sts\.bad\.test has no address/,
+    ],
+  ])('fails, saying why, on %s', async (_name, domain, arrange, why) => {
+    const { ca: extra, ...rest } = { ...fetchOptions, ...arrange() };
+    const result = await fetchStsPolicy(domain, { ...rest, ...(extra ? { ca: extra } : {}) });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.why).toMatch(why);
+  });
+});
+
+/** A resolver over a fresh cache file, with the test's clock and a record of its reports. */
+async function source(file: string, clock: { now: number }, recheckMs = 60_000) {
+  const reports: StsReport[] = [];
+  const errors: string[] = [];
+  const cache = await openStsCache(file, { clock: () => clock.now, onError: (m) => errors.push(m) });
+  const sts = new StsResolver({
+    resolver,
+    fetch: (domain) => fetchStsPolicy(domain, fetchOptions),
+    cache,
+    clock: () => clock.now,
+    recheckMs,
+    report: (r) => reports.push(r),
+  });
+  return { sts, cache, reports, errors };
+}
+
+describe('StsResolver', () => {
+  const txt = (id: string): void => {
+    dns.zone['_mta-sts.a.test'] = { TXT: [`v=STSv1; id=${id};`] };
+  };
+
+  it('waits for the first look-up once, shared by concurrent deliveries, then answers from the cache', async () => {
+    txt('one');
+    host.policies['mta-sts.a.test'] = { body: ENFORCE };
+    const clock = { now: 1_000_000 };
+    const { sts, reports } = await source(join(dir, 'first.json'), clock);
+    const policies = await Promise.all([sts.policyFor('a.test'), sts.policyFor('a.test'), sts.policyFor('a.test')]);
+    expect(policies.map((p) => p?.mode)).toEqual(['enforce', 'enforce', 'enforce']);
+    expect(policies[0]?.mx).toEqual(['mx.a.test', '*.a.test']);
+    expect(host.fetches).toEqual(['mta-sts.a.test']);
+    expect(reports).toEqual([expect.objectContaining({ kind: 'fetched', domain: 'a.test', id: 'one' })]);
+    // within the re-check interval: no DNS, no fetch
+    const queries = dns.queries.length;
+    clock.now += 30_000;
+    expect((await sts.policyFor('a.test'))?.mode).toBe('enforce');
+    expect(dns.queries.length).toBe(queries);
+  });
+
+  it('re-fetches in the background when the id changes; the delivery that noticed does not wait', async () => {
+    txt('one');
+    host.policies['mta-sts.a.test'] = { body: ENFORCE };
+    const clock = { now: 1_000_000 };
+    const { sts } = await source(join(dir, 'id-change.json'), clock);
+    expect((await sts.policyFor('a.test'))?.mode).toBe('enforce');
+    txt('two');
+    host.policies['mta-sts.a.test'] = { hang: true }; // the new policy is slow to come
+    clock.now += 61_000;
+    const started = Date.now();
+    expect((await sts.policyFor('a.test'))?.mode).toBe('enforce'); // the cached one, at once
+    expect(Date.now() - started).toBeLessThan(500); // not the 1 s fetch timeout
+    await eventually(
+      () => host.fetches.length === 2,
+      3_000,
+      () => 'the background fetch of the new id',
+    );
+    host.policies['mta-sts.a.test'] = { body: TESTING };
+    clock.now += 61_000;
+    await eventually(
+      async () => (await sts.policyFor('a.test'))?.mode === 'testing',
+      5_000,
+      () => 'the new policy',
+    );
+  });
+
+  it('does not fetch again for the same id until the policy is half its max_age old', async () => {
+    txt('same');
+    host.policies['mta-sts.a.test'] = { body: ENFORCE }; // max_age 600 s
+    const clock = { now: 1_000_000 };
+    const { sts, reports } = await source(join(dir, 'same-id.json'), clock);
+    await sts.policyFor('a.test');
+    const queries = dns.queries.length;
+    clock.now += 200_000;
+    await sts.policyFor('a.test');
+    await eventually(
+      () => dns.queries.length > queries,
+      3_000,
+      () => 'the background TXT look-up',
+    );
+    await eventually(async () => (await sts.policyFor('a.test')) !== undefined);
+    expect(host.fetches).toHaveLength(1);
+    clock.now += 150_000; // 350 s: past half of 600
+    await sts.policyFor('a.test');
+    await eventually(
+      () => host.fetches.length === 2,
+      3_000,
+      () => 'the refresh fetch',
+    );
+    await eventually(() => reports.filter((r) => r.kind === 'fetched').length === 2);
+  });
+
+  it('keeps a valid cached enforce policy when the fetch fails, and goes opportunistic once it expired', async () => {
+    txt('one');
+    host.policies['mta-sts.a.test'] = { body: ENFORCE };
+    const clock = { now: 1_000_000 };
+    const { sts, reports } = await source(join(dir, 'expiry.json'), clock);
+    await sts.policyFor('a.test');
+    txt('two');
+    host.policies['mta-sts.a.test'] = { status: 500, body: 'down' }; // an attacker blocks the fetch
+    clock.now += 61_000;
+    await sts.policyFor('a.test');
+    await eventually(
+      () => reports.some((r) => r.kind === 'failed'),
+      3_000,
+      () => 'the failed fetch',
+    );
+    expect(reports.find((r) => r.kind === 'failed')).toMatchObject({
+      why: expect.stringMatching(/HTTP 500/),
+      kept: { mode: 'enforce' },
+    });
+    expect((await sts.policyFor('a.test'))?.mode).toBe('enforce');
+    clock.now += 600_000; // past max_age: the cached policy is no more
+    expect(await sts.policyFor('a.test')).toBeUndefined();
+  });
+
+  it('applies a valid cached policy when the TXT record is gone (RFC 8461 §5.1)', async () => {
+    txt('one');
+    host.policies['mta-sts.a.test'] = { body: ENFORCE };
+    const clock = { now: 1_000_000 };
+    const { sts } = await source(join(dir, 'txt-gone.json'), clock);
+    await sts.policyFor('a.test');
+    delete dns.zone['_mta-sts.a.test'];
+    clock.now += 61_000;
+    await sts.policyFor('a.test');
+    clock.now += 61_000;
+    expect((await sts.policyFor('a.test'))?.mode).toBe('enforce');
+  });
+
+  it('keeps policies across a restart in the cache file, and starts empty from a broken one', async () => {
+    txt('one');
+    host.policies['mta-sts.a.test'] = { body: ENFORCE };
+    const clock = { now: 1_000_000 };
+    const file = join(dir, 'restart.json');
+    const first = await source(file, clock);
+    await first.sts.policyFor('a.test');
+    await first.cache.flush();
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({
+      version: 1,
+      policies: { 'a.test': { id: 'one', fetchedAt: 1_000_000, expiresAt: 1_600_000 } },
+    });
+    delete dns.zone['_mta-sts.a.test'];
+    host.policies['mta-sts.a.test'] = { status: 404 };
+    const second = await source(file, clock); // a restarted daemon: no TXT, no policy host, yet the cache holds
+    expect((await second.sts.policyFor('a.test'))?.mode).toBe('enforce');
+    await writeFile(file, '{not json');
+    const third = await source(file, clock);
+    expect(await third.sts.policyFor('a.test')).toBeUndefined();
+    expect(third.errors).toEqual([expect.stringMatching(/restart\.json: .*starting empty/)]);
+  });
+
+  it.each<[string, () => void, RegExp]>([
+    [
+      'two TXT records',
+      () => (dns.zone['_mta-sts.a.test'] = { TXT: ['v=STSv1; id=a', 'v=STSv1; id=b'] }),
+      /2 v=STSv1 TXT records/,
+    ],
+    [
+      'an invalid policy',
+      () => (host.policies['mta-sts.a.test'] = { body: 'version: STSv1\nmode: strict\n' }),
+      /invalid: mode is not/,
+    ],
+    [
+      'a failed TXT look-up',
+      () => (dns.zone['_mta-sts.a.test'] = { servfail: true }),
+      /_mta-sts\.a\.test TXT: .*SERVFAIL/i,
+    ],
+  ])('has no policy, and says why, on %s', async (_name, arrange, why) => {
+    txt('one');
+    arrange();
+    const { sts, reports } = await source(join(dir, 'bad.json'), { now: 1_000_000 });
+    expect(await sts.policyFor('a.test')).toBeUndefined();
+    expect(reports).toEqual([expect.objectContaining({ kind: 'failed', why: expect.stringMatching(why) })]);
+  });
+
+  it('has no policy, silently, for a domain without the TXT record', async () => {
+    const { sts, reports } = await source(join(dir, 'none.json'), { now: 1_000_000 });
+    expect(await sts.policyFor('a.test')).toBeUndefined();
+    expect(reports).toEqual([]);
+    expect(host.fetches).toEqual([]);
+  });
+});
