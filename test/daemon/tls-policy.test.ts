@@ -136,6 +136,11 @@ describe('SMTP_TLS_POLICY levels against good, expired, wrong-name and plain hos
     expect(refused.some((l) => String(l['domain']).startsWith('may-'))).toBe(false);
   });
 
+  it('asks for no MTA-STS policy with SMTP_MTA_STS=false', () => {
+    expect(world.dns.queries.filter((q) => q.startsWith('_mta-sts.'))).toEqual([]);
+    expect(world.dns.queries.filter((q) => q.startsWith('may-plain.test '))).not.toEqual([]);
+  });
+
   it('counts every decision by policy and result in gopherpost_tls_policy_decisions_total', async () => {
     const text = await (await fetch(`http://127.0.0.1:${d.daemon.http?.port ?? 0}/metrics`)).text();
     const count = (policy: string, result: string): number => {
