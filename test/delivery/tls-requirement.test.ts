@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { SmtpClientError } from '../../src/delivery/smtp/errors.js';
 import { decisionOfSession, tlsFailureOf } from '../../src/delivery/tls/decision.js';
+import { createTlsPlanner } from '../../src/delivery/tls/planner.js';
 import { levelFor, matchesMx, requirementFor } from '../../src/delivery/tls/requirement.js';
 import type { TlsLevel } from '../../src/config/types.js';
 
@@ -149,5 +150,28 @@ describe('decisionOfSession', () => {
       result: 'mx-mismatch',
       refused: false,
     });
+  });
+});
+
+describe('createTlsPlanner', () => {
+  const enforce = { mode: 'enforce', mx: ['mx.sts.test'], maxAge: 600 } as const;
+
+  it('asks the MTA-STS source only for domain names without an SMTP_TLS_POLICY entry', async () => {
+    const asked: string[] = [];
+    const planner = createTlsPlanner(table, {
+      policyFor: (domain) => {
+        asked.push(domain);
+        return Promise.resolve(enforce);
+      },
+    });
+    expect((await planner.requirement('sts.test')).policy).toBe('mta-sts-enforce');
+    expect((await planner.requirement('example.com')).policy).toBe('verify');
+    expect((await planner.requirement('[192.0.2.1]')).policy).toBe('may');
+    expect(asked).toEqual(['sts.test']);
+  });
+
+  it('is opportunistic when the source fails', async () => {
+    const planner = createTlsPlanner(new Map(), { policyFor: () => Promise.reject(new Error('broken')) });
+    expect(await planner.requirement('sts.test')).toMatchObject({ policy: 'may', source: 'default' });
   });
 });

@@ -21,7 +21,8 @@ export interface StsSource {
 export function createTlsPlanner(table: ReadonlyMap<string, TlsLevel>, sts?: StsSource): TlsPlanner {
   return {
     requirement: async (domain) => {
-      if (!sts || levelFor(domain, table)) return requirementFor(domain, table, undefined);
+      // an address literal ([192.0.2.1]) has no DNS name to publish a policy under
+      if (!sts || levelFor(domain, table) || domain.startsWith('[')) return requirementFor(domain, table, undefined);
       const policy = await sts.policyFor(domain).catch(() => undefined);
       return requirementFor(domain, table, policy);
     },
