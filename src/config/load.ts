@@ -69,6 +69,19 @@ function readDelayWarning(r: EnvReader, queueLifetimeHours: number): number {
  * Validates the environment (empty values count as unset) into a deep-frozen
  * Config. Throws ConfigError listing every problem, secrets masked.
  */
+/** Outbound TLS: verification, extra CAs, per-destination policy, MTA-STS. */
+function readOutboundTls(
+  r: EnvReader,
+  readFile: ReadFile,
+): Pick<Config, 'outboundTlsVerify' | 'outboundCa' | 'tlsPolicy' | 'mtaSts'> {
+  return {
+    outboundTlsVerify: r.read('SMTP_OUTBOUND_TLS_VERIFY', boolean, true),
+    outboundCa: readOutboundCa(r, readFile),
+    tlsPolicy: r.read('SMTP_TLS_POLICY', fromParser(parseTlsPolicy), new Map()),
+    mtaSts: r.read('SMTP_MTA_STS', boolean, true),
+  };
+}
+
 export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {
   const r = new EnvReader(env);
   const readFile = facts.readFile ?? ((file: string) => readFileSync(file, 'utf8'));
@@ -121,10 +134,7 @@ export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {
     deliveryMode,
     relay,
     outboundPort: r.read('SMTP_OUTBOUND_PORT', port, 25),
-    outboundTlsVerify: r.read('SMTP_OUTBOUND_TLS_VERIFY', boolean, true),
-    outboundCa: readOutboundCa(r, readFile),
-    tlsPolicy: r.read('SMTP_TLS_POLICY', fromParser(parseTlsPolicy), new Map()),
-    mtaSts: r.read('SMTP_MTA_STS', boolean, true),
+    ...readOutboundTls(r, readFile),
     dnsServers: r.read('SMTP_DNS_SERVERS', fromParser(parseDnsServers), []),
     retryBaseSeconds,
     retryMaxSeconds,

@@ -24,8 +24,6 @@
  *   refused with `452 4.5.3` go in a new transaction at once.
  * (Not nodemailer's SMTPConnection: it never pipelines MAIL, RCPT and DATA.)
  */
-import { rootCertificates } from 'node:tls';
-import type { Config } from '../config/types.js';
 import type { EnvelopeDsn } from '../domain/dsn.js';
 import { classifyError, type Classification } from './classify.js';
 import { ConnectionPool, type PooledSession } from './connection-pool.js';
@@ -126,32 +124,7 @@ export interface TransportOptions {
   readonly maxConnectionAgeMs?: number;
 }
 
-export function transportOptionsFromConfig(config: Config): TransportOptions {
-  // keep as many idle connections per host as workers may use at once, so they are reused, not re-dialled
-  return {
-    hostname: config.hostname,
-    tlsVerify: config.outboundTlsVerify,
-    ...(config.outboundCa ? { ca: trustedCas(config.outboundCa.pem) } : {}),
-    maxIdlePerHost: Math.max(10, config.queueWorkers),
-  };
-}
-
-/** The system's CAs and those of SMTP_OUTBOUND_CA_FILE (giving node `ca` replaces its own list). */
-export function trustedCas(extraPem: string): readonly string[] {
-  return [...rootCertificates, extraPem];
-}
-
-/** The relay target from SMTP_RELAY_URL as an `SmtpTarget`. */
-export function relayTarget(relay: NonNullable<Config['relay']>): SmtpTarget {
-  const auth = relay.user !== undefined ? { user: relay.user, pass: relay.pass ?? '' } : undefined;
-  return {
-    host: relay.host,
-    port: relay.port,
-    secure: relay.secure,
-    requireTls: !relay.secure && auth !== undefined,
-    ...(auth ? { auth } : {}),
-  };
-}
+export { relayTarget, transportOptionsFromConfig, trustedCas } from './transport-config.js';
 
 function describe(target: SmtpTarget): string {
   const name =
