@@ -16,6 +16,8 @@ export interface ProxyRefused {
 }
 
 export interface ProxyProtocolOptions {
+  /** SMTP_PROXY_FROM names some peers (only then is an empty first line read as a v2 signature). */
+  readonly listed: boolean;
   /** Whether a connection from `peer` must start with a PROXY header. */
   readonly expects: (peer: string) => boolean;
   /** How long the header may take to arrive. */
@@ -30,6 +32,7 @@ export const PROXY_HEADER_TIMEOUT_MS = 10_000;
 export function proxyProtocolOptions(config: Config, refused: (refusal: ProxyRefused) => void): ProxyProtocolOptions {
   const networks = config.proxyFrom;
   return {
+    listed: networks.length > 0,
     expects: (peer) => {
       const ip = networks.length > 0 ? parseIp(peer) : undefined;
       return ip !== undefined && networks.some((network) => ipInNetwork(ip, network));

@@ -111,7 +111,8 @@ const V2_FIRST_LINE = '';
  * its first command: `PROXY …` (v1) or an empty line (v2's signature starts
  * with CRLF). It is answered `554 5.7.0` and the connection closes, before
  * the early-talker check would answer it 421. (A `PROXY` command later in a
- * session is refused the same way.)
+ * session is refused the same way.) With no SMTP_PROXY_FROM an empty first
+ * line is only an empty command (`500`), as it was before PROXY support.
  */
 export const unwantedProxyHeaders: Patch = {
   name: 'PROXY headers from other peers refused',
@@ -133,7 +134,8 @@ export const unwantedProxyHeaders: Patch = {
       opened.add(this);
       const line = (command ?? '').toString();
       const proxy = this._server.options.proxyProtocol;
-      if (this._closing || !proxy || !(line.startsWith('PROXY ') || (first && line === V2_FIRST_LINE))) {
+      const v2 = first && line === V2_FIRST_LINE && proxy?.listed === true;
+      if (this._closing || !proxy || !(line.startsWith('PROXY ') || v2)) {
         onCommand.call(this, command, callback);
         return;
       }

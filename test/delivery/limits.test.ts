@@ -65,6 +65,31 @@ describe("a next hop's LIMITS", () => {
     expect(req.opened()).toBe(3);
   });
 
+  it("gives every RCPTMAX batch its own recipients' DSN parameters, and RET/ENVID on each MAIL FROM", async () => {
+    const s = await sink({ limits: { rcptMax: 2 } });
+    const to = rcpts(3);
+    const dsn = {
+      ret: 'HDRS' as const,
+      envid: 'env-1',
+      recipients: {
+        'r1@example.test': { notify: ['NEVER' as const] },
+        'r3@example.test': { notify: ['SUCCESS' as const] },
+      },
+    };
+    const result = await transport().sendEnvelope({ ...request(s, to), dsn });
+    expect(result.dsn).toBe(true);
+    const got = await s.waitForMessages(2);
+    expect(got.map((m) => m.commands)).toEqual([
+      [
+        'MAIL FROM:<alice@sender.test> RET=HDRS ENVID=env-1',
+        'RCPT TO:<r1@example.test> NOTIFY=NEVER',
+        'RCPT TO:<r2@example.test>',
+        'DATA',
+      ],
+      ['MAIL FROM:<alice@sender.test> RET=HDRS ENVID=env-1', 'RCPT TO:<r3@example.test> NOTIFY=SUCCESS', 'DATA'],
+    ]);
+  });
+
   it('opens a new connection after MAILMAX transactions, never hearing its 451', async () => {
     const s = await sink({ limits: { rcptMax: 2, mailMax: 2 } });
     const t = transport();

@@ -202,3 +202,30 @@ describe('PROXY protocol refused', () => {
     expect(warnings.join('\n')).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('PROXY protocol not configured', () => {
+  let plain: TestDaemon;
+  beforeAll(async () => {
+    plain = await startTestDaemon({ SMTP_ALLOW_NETWORKS: '127.0.0.0/8' });
+  });
+  afterAll(async () => {
+    await plain.stop();
+  });
+
+  it('an empty first line is an empty command (500), not a PROXY v2 signature; the session goes on', async () => {
+    const client = await RawSmtp.open(plain.port);
+    expect((await client.read())?.code).toBe(220);
+    expect((await client.command('')).code).toBe(500);
+    expect((await client.command('EHLO client.test')).code).toBe(250);
+    expect(client.closed).toBe(false);
+    client.close();
+  });
+
+  it('a v1 header is still refused: 554 5.7.0 and closed', async () => {
+    const client = await RawSmtp.open(plain.port);
+    expect((await client.read())?.code).toBe(220);
+    const reply = await client.command('PROXY TCP4 203.0.113.7 192.0.2.1 1 25');
+    expect(`${reply.code} ${reply.text}`).toBe('554 5.7.0 PROXY protocol not allowed from this peer');
+    await client.waitClosed();
+  });
+});
