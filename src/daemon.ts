@@ -15,7 +15,8 @@ import { logAudit } from './log/audit-log.js';
 import { logMail } from './log/mail-log.js';
 import type { Logger } from './log/logger.js';
 import { retention$ } from './queue/retention.js';
-import { startDelivery } from './startup/delivery.js';
+import { startDelivery, type DeliveryStage } from './startup/delivery.js';
+import { startTlsReports, type TlsRptSeams } from './startup/tlsrpt.js';
 import { openSpool } from './spool/open.js';
 import {
   holdsFailure,
@@ -32,6 +33,8 @@ import type { Spool } from './spool/spool.js';
 export interface DaemonOptions {
   /** The port MTA-STS policies are fetched from (443; a test's local policy host otherwise). */
   readonly mtaStsPort?: number;
+  /** TLS reports: the clock that says which day it is, and how often they are looked at. */
+  readonly tlsRpt?: TlsRptSeams;
 }
 
 /** A running daemon: what tests and the CLI hold on to. */
@@ -116,6 +119,7 @@ async function startStages(
   const stage = { spool, dns, audit, holds, logger, ...deps.options };
   const delivery = config.deliveryMode === 'hold' ? undefined : await startDelivery(config, stage);
   if (delivery) undo.push(() => delivery.stop());
+  const reports = delivery && (await startReports(config, delivery, { ...stage, seams: deps.options.tlsRpt }, undo));
   const tlsError = await deps.tlsReady;
   if (tlsError) throw tlsError;
   const { inbound, smtp } = await startInbound(config, { spool, dns, audit, logger });
@@ -147,6 +151,7 @@ async function startStages(
         await inbound.close(graceMs);
         sweeper.unsubscribe();
         await delivery?.stop(); // in-flight attempts finish (bounded); other claims go back untouched
+        await reports?.stop(); // after delivery: its last TLS decisions are counted and written
         await observability?.stop(Math.min(graceMs, 1000));
         await spool.close();
         auditLog.unsubscribe();
@@ -160,6 +165,24 @@ async function startStages(
       logger.info({ component: 'daemon' }, 'reloaded TLS certificates');
     },
   };
+}
+
+/** TLS reports (SMTP_TLSRPT_*), in MX mode: they count what MX delivery does. */
+async function startReports(
+  config: Config,
+  delivery: DeliveryStage,
+  deps: { spool: Spool; dns: DnsResolver; audit: AuditBus; logger: Logger; seams: TlsRptSeams | undefined },
+  undo: (() => Promise<void>)[],
+): Promise<{ stop: () => Promise<void> } | undefined> {
+  if (!config.tlsRpt || config.deliveryMode !== 'mx') return undefined;
+  const reports = await startTlsReports(config, config.tlsRpt, {
+    ...deps,
+    ...(deps.seams ? { seams: deps.seams } : {}),
+    stsPolicy: (domain) => delivery.stsPolicy(domain),
+    ...(delivery.ca ? { ca: delivery.ca } : {}),
+  });
+  undo.push(() => reports.stop());
+  return reports;
 }
 
 /** The SMTP listener, bound; with the inbound authentication stage when SMTP_VERIFY_INBOUND is set. */

@@ -74,6 +74,8 @@ export function describeConfig(config: Config): Record<string, string> {
     SMTP_BARE_NEWLINE: config.bareNewline,
     SMTP_MTA_STS: String(config.mtaSts),
     SMTP_TLS_POLICY: tlsPolicyText(config.tlsPolicy),
+    SMTP_TLSRPT_ORGANIZATION: config.tlsRpt?.organization ?? '',
+    SMTP_TLSRPT_CONTACT: config.tlsRpt?.contact ?? '',
     SMTP_BOUNCES: String(config.bounces),
     SMTP_VERIFY_INBOUND: String(config.verifyInbound),
     SMTP_QUEUE_BACKEND: config.queueBackend,

@@ -69,17 +69,35 @@ function readDelayWarning(r: EnvReader, queueLifetimeHours: number): number {
  * Validates the environment (empty values count as unset) into a deep-frozen
  * Config. Throws ConfigError listing every problem, secrets masked.
  */
-/** Outbound TLS: verification, extra CAs, per-destination policy, MTA-STS. */
+/** Outbound TLS: verification, extra CAs, per-destination policy, MTA-STS, TLS reports. */
 function readOutboundTls(
   r: EnvReader,
   readFile: ReadFile,
-): Pick<Config, 'outboundTlsVerify' | 'outboundCa' | 'tlsPolicy' | 'mtaSts'> {
+): Pick<Config, 'outboundTlsVerify' | 'outboundCa' | 'tlsPolicy' | 'mtaSts' | 'tlsRpt'> {
   return {
     outboundTlsVerify: r.read('SMTP_OUTBOUND_TLS_VERIFY', boolean, true),
     outboundCa: readOutboundCa(r, readFile),
     tlsPolicy: r.read('SMTP_TLS_POLICY', fromParser(parseTlsPolicy), new Map()),
     mtaSts: r.read('SMTP_MTA_STS', boolean, true),
+    tlsRpt: readTlsRpt(r),
   };
+}
+
+/** SMTP_TLSRPT_ORGANIZATION and SMTP_TLSRPT_CONTACT: both (reports on) or neither (off). */
+function readTlsRpt(r: EnvReader): Config['tlsRpt'] {
+  const organization = r.optional('SMTP_TLSRPT_ORGANIZATION', line);
+  const contact = r.optional('SMTP_TLSRPT_CONTACT', line);
+  if (organization !== undefined && contact !== undefined) return { organization, contact };
+  if (organization !== undefined && r.raw('SMTP_TLSRPT_CONTACT') === undefined) {
+    r.problem(
+      'SMTP_TLSRPT_CONTACT',
+      'a contact for TLS reports (mailto:tls-reports@example.com), because SMTP_TLSRPT_ORGANIZATION is set',
+    );
+  }
+  if (contact !== undefined && r.raw('SMTP_TLSRPT_ORGANIZATION') === undefined) {
+    r.problem('SMTP_TLSRPT_ORGANIZATION', 'the organization name for TLS reports, because SMTP_TLSRPT_CONTACT is set');
+  }
+  return undefined;
 }
 
 export function loadConfig(env: Env, facts: ConfigFacts = {}): Config {

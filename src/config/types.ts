@@ -5,6 +5,12 @@ export type QueueBackend = 'file' | 'redis';
 export type BareNewline = 'normalize' | 'reject' | 'keep';
 /** Outbound TLS for a destination (SMTP_TLS_POLICY): opportunistic, required, required and verified. */
 export type TlsLevel = 'may' | 'encrypt' | 'verify';
+
+/** Who sends the TLS reports (RFC 8460 §4.4 `organization-name`, `contact-info`). */
+export interface TlsRptConfig {
+  readonly organization: string;
+  readonly contact: string;
+}
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** `user` with a password that is plain text, a bcrypt hash or an scrypt hash. */
@@ -84,6 +90,8 @@ export interface Config {
   readonly tlsPolicy: ReadonlyMap<string, TlsLevel>;
   /** SMTP_MTA_STS: apply recipients' MTA-STS policies (RFC 8461). */
   readonly mtaSts: boolean;
+  /** SMTP_TLSRPT_ORGANIZATION and SMTP_TLSRPT_CONTACT: daily TLS reports (RFC 8460); undefined: none. */
+  readonly tlsRpt: TlsRptConfig | undefined;
   readonly dnsServers: readonly DnsServer[]; // empty: system resolvers
   readonly retryBaseSeconds: number;
   readonly retryMaxSeconds: number;

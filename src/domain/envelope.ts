@@ -19,6 +19,11 @@ export interface Envelope {
   readonly receivedAt: number;
   /** DSN parameters (RFC 3461); absent when the client gave none (and on records kept before DSN). */
   readonly dsn?: EnvelopeDsn;
+  /**
+   * `tls-report`: a TLS-RPT report this daemon made (RFC 8460 §5.3: delivered despite TLS failures, its sessions not
+   * reported). Never set from SMTP.
+   */
+  readonly origin?: 'tls-report';
 }
 
 export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced';

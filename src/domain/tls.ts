@@ -36,4 +36,6 @@ export interface TlsDecision {
   readonly host: string;
   /** Why, in words (the certificate error, the policy's MX patterns …). */
   readonly detail?: string;
+  /** The TLS error's code, when there is one (`CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID` …). */
+  readonly reason?: string;
 }

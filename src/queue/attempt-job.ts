@@ -69,7 +69,8 @@ export function attemptJob(deps: AttemptDeps, job: DeliveryJob): Observable<JobR
 
 /** The TLS guard of the job's destination (MX mode with a planner), undefined otherwise. */
 async function guardOf(deps: AttemptDeps, job: DeliveryJob): Promise<TlsGuard | undefined> {
-  if (!deps.tls || deps.relay) return undefined;
+  // RFC 8460 §5.3: a TLS report goes out despite TLS failures, and its sessions are not reported
+  if (!deps.tls || deps.relay || job.record.envelope.origin === 'tls-report') return undefined;
   const requirement = await deps.tls.requirement(job.domain);
   return new TlsGuard(requirement, (decision) => deps.onTls?.(job, decision));
 }
@@ -79,7 +80,9 @@ function attempt(deps: AttemptDeps, job: DeliveryJob, guard: TlsGuard | undefine
     resolveDestination(domain, deps.resolver, deps.random, deps.mxCache);
   return attemptDelivery(job.domain, recipientsOf(job), {
     resolve: guard ? (domain) => resolve(domain).then((d) => guard.hosts(d)) : resolve,
-    send: guard ? (target) => guard.send(target, (t) => send(deps, job, t)) : (target) => send(deps, job, target),
+    send: guard
+      ? (target) => guard.send(target, (t) => send(deps, job, t))
+      : (target) => send(deps, job, anyTls(deps, job, target)),
     ...(deps.relay ? { relay: deps.relay } : {}),
     port: deps.port,
     maxTargets: deps.maxTargets,
@@ -88,6 +91,11 @@ function attempt(deps: AttemptDeps, job: DeliveryJob, guard: TlsGuard | undefine
     random: deps.random,
     onDial: (target) => deps.onDial?.(job, target),
   }).pipe(map((result) => (guard?.last ? { ...result, tls: guard.last } : result)));
+}
+
+/** A TLS report's MX host: STARTTLS when offered, any certificate (RFC 8460 §5.3); others as they are. */
+function anyTls(deps: AttemptDeps, job: DeliveryJob, target: DialTarget): DialTarget {
+  return job.record.envelope.origin === 'tls-report' && !deps.relay ? { ...target, tlsVerify: false } : target;
 }
 
 /** The body, opened afresh for each try, sent in one transaction to `target`. */

@@ -13,6 +13,7 @@ import type { DnsResolver } from '../dns/resolver.js';
 import type { DkimSigner } from '../dkim/signer.js';
 import type { StsSource } from '../delivery/tls/planner.js';
 import type { StsCache } from '../delivery/tls/sts-cache.js';
+import type { StsPolicy } from '../delivery/tls/sts-policy.js';
 import type { Logger } from '../log/logger.js';
 import type { Spool } from '../spool/spool.js';
 import { dkimFailure } from './failure.js';
@@ -27,8 +28,17 @@ export interface DeliveryDeps {
   readonly mtaStsPort?: number;
 }
 
+/** What the running delivery stage offers the rest of the daemon. */
+export interface DeliveryStage {
+  stop(): Promise<void>;
+  /** The MTA-STS policy cached for a domain (TLS reports name it); undefined without one. */
+  stsPolicy(domain: string): StsPolicy | undefined;
+  /** The CAs outbound TLS trusts (the system's plus SMTP_OUTBOUND_CA_FILE's); undefined: node's own. */
+  readonly ca: readonly string[] | undefined;
+}
+
 /** The delivery scheduler with its SMTP transport (and DKIM signer when configured). */
-export async function startDelivery(config: Config, deps: DeliveryDeps): Promise<{ stop: () => Promise<void> }> {
+export async function startDelivery(config: Config, deps: DeliveryDeps): Promise<DeliveryStage> {
   const { spool, dns, audit, holds } = deps;
   const [{ createSmtpTransport, transportOptionsFromConfig }, { startScheduler }, { createTlsPlanner }] =
     await Promise.all([
@@ -59,6 +69,8 @@ export async function startDelivery(config: Config, deps: DeliveryDeps): Promise
       await transport.close();
       await sts?.cache.flush();
     },
+    stsPolicy: (domain) => sts?.cache.get(domain)?.policy,
+    ca: transportOptions.ca,
   };
 }
 

@@ -61,6 +61,8 @@ describe('describeConfig', () => {
       SMTP_BARE_NEWLINE: 'normalize',
       SMTP_MTA_STS: 'true',
       SMTP_TLS_POLICY: '',
+      SMTP_TLSRPT_ORGANIZATION: '',
+      SMTP_TLSRPT_CONTACT: '',
       SMTP_BOUNCES: 'true',
       SMTP_VERIFY_INBOUND: 'false',
       SMTP_QUEUE_BACKEND: 'file',

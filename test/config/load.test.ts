@@ -42,6 +42,7 @@ describe('loadConfig defaults', () => {
       outboundCa: undefined,
       tlsPolicy: new Map(),
       mtaSts: true,
+      tlsRpt: undefined,
       dnsServers: [],
       retryBaseSeconds: 60,
       retryMaxSeconds: 3840,
@@ -207,6 +208,10 @@ describe('loadConfig good values', () => {
       },
     ],
     [{ SMTP_MTA_STS: 'false' }, { mtaSts: false }],
+    [
+      { SMTP_TLSRPT_ORGANIZATION: 'Example Mail', SMTP_TLSRPT_CONTACT: 'mailto:tls@example.com' },
+      { tlsRpt: { organization: 'Example Mail', contact: 'mailto:tls@example.com' } },
+    ],
     [{ SMTP_BOUNCES: 'false' }, { bounces: false }],
     [{ SMTP_VERIFY_INBOUND: 'true' }, { verifyInbound: true }],
     [{ SMTP_QUEUE_BACKEND: 'redis' }, { queueBackend: 'redis' }],
@@ -255,6 +260,7 @@ describe('loadConfig bad values', () => {
     ['SMTP_TLS_POLICY', 'a.test=may,A.test=verify', 'a.test is listed twice'],
     ['SMTP_TLS_POLICY', 'a.test=dane', 'DANE is not built yet, use verify'],
     ['SMTP_MTA_STS', 'yes', 'true or false'],
+    ['SMTP_TLSRPT_CONTACT', 'a\nb', 'a single line of text'],
     ['SMTP_RETENTION_DAYS', '0', 'a whole number of days 1-36500'],
     ['SMTP_AUTH_USERS', 'alice', 'entry 1 has no ":"'],
     ['SMTP_AUTH_USERS', 'alice:x,:pw', 'entry 2 has no valid user name'],
@@ -364,6 +370,19 @@ describe('loadConfig cross-field rules', () => {
     const problem = soleProblem({ SMTP_DELIVERY_MODE: 'relay' });
     expect(problem).toMatchObject({ variable: 'SMTP_RELAY_URL', value: '' });
     expect(problem.expected).toContain('SMTP_DELIVERY_MODE is relay');
+  });
+
+  it('wants SMTP_TLSRPT_ORGANIZATION and SMTP_TLSRPT_CONTACT together, naming the one missing', () => {
+    expect(soleProblem({ SMTP_TLSRPT_ORGANIZATION: 'Example Mail' })).toMatchObject({
+      variable: 'SMTP_TLSRPT_CONTACT',
+      value: '',
+      expected: expect.stringContaining('because SMTP_TLSRPT_ORGANIZATION is set') as string,
+    });
+    expect(soleProblem({ SMTP_TLSRPT_CONTACT: 'mailto:tls@example.com' })).toMatchObject({
+      variable: 'SMTP_TLSRPT_ORGANIZATION',
+      expected: expect.stringContaining('because SMTP_TLSRPT_CONTACT is set') as string,
+    });
+    expect(load({}).tlsRpt).toBeUndefined();
   });
 
   it('accepts a relay URL outside relay mode (validated, unused)', () => {

@@ -119,6 +119,17 @@ describe('tlsFailureOf', () => {
   ])('%s', (_name, error, result) => {
     expect(tlsFailureOf(error)?.result).toBe(result);
   });
+
+  it("keeps the TLS error's code as the reason", () => {
+    const error = new SmtpClientError('ETLS', 'wrong version number', 'STARTTLS', undefined, {
+      cause: Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' }),
+    });
+    expect(tlsFailureOf(error)).toEqual({
+      result: 'certificate-invalid',
+      detail: 'wrong version number',
+      reason: 'CERT_HAS_EXPIRED',
+    });
+  });
 });
 
 describe('decisionOfSession', () => {
@@ -126,21 +137,23 @@ describe('decisionOfSession', () => {
   const may = requirementFor('d.test', new Map(), undefined);
 
   it.each([
-    ['in clear', undefined, 'cleartext', undefined],
-    ['verified', { protocol: 'TLSv1.3', authorized: true }, 'verified', 'TLSv1.3'],
+    ['in clear', undefined, 'cleartext', undefined, undefined],
+    ['verified', { protocol: 'TLSv1.3', authorized: true }, 'verified', 'TLSv1.3', undefined],
     [
       'not verified',
       { protocol: 'TLSv1.3', authorized: false, authorizationError: 'CERT_HAS_EXPIRED' },
       'encrypted',
       'TLSv1.3, CERT_HAS_EXPIRED',
+      'CERT_HAS_EXPIRED',
     ],
-  ])('%s', (_name, tls, result, detail) => {
+  ])('%s', (_name, tls, result, detail, reason) => {
     expect(decisionOfSession(may, host, tls)).toEqual({
       policy: 'may',
       result,
       refused: false,
       host: host.label,
       ...(detail ? { detail } : {}),
+      ...(reason ? { reason } : {}),
     });
   });
 

@@ -54,6 +54,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     outboundCa: undefined,
     tlsPolicy: new Map(),
     mtaSts: false,
+    tlsRpt: undefined,
     dnsServers: [],
     retryBaseSeconds: 1,
     retryMaxSeconds: 4,

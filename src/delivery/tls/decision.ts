@@ -22,7 +22,13 @@ export function decisionOfSession(req: TlsRequirement, host: TriedHost, tls: Tls
   if (!mxAllowed(host.name, req)) return { ...base, result: 'mx-mismatch', detail: mxDetail(req, host.name) };
   if (!tls) return { ...base, result: 'cleartext' };
   if (tls.authorized) return { ...base, result: 'verified', detail: tls.protocol };
-  return { ...base, result: 'encrypted', detail: `${tls.protocol}, ${tls.authorizationError ?? 'not verified'}` };
+  const reason = tls.authorizationError === undefined ? {} : { reason: tls.authorizationError };
+  return {
+    ...base,
+    result: 'encrypted',
+    detail: `${tls.protocol}, ${tls.authorizationError ?? 'not verified'}`,
+    ...reason,
+  };
 }
 
 /** The fields of the outbound client's error this module reads (smtp/errors.ts). */
@@ -36,8 +42,15 @@ interface ClientErrorLike {
 /** Node's certificate-check error codes: the rest of TLS's failures are handshake failures. */
 const CERTIFICATE = /CERT|SIGNATURE|ISSUER|SELF_SIGNED|ALTNAME|UNABLE_TO_GET|HOSTNAME|CHAIN/i;
 
+/** A TLS failure: what it was, in words, and the TLS error's code when there is one. */
+export interface TlsFailure {
+  readonly result: TlsResult;
+  readonly detail: string;
+  readonly reason?: string;
+}
+
 /** The TLS failure an error of the outbound client stands for; undefined when it is not one (refused, timeout …). */
-export function tlsFailureOf(error: unknown): { readonly result: TlsResult; readonly detail: string } | undefined {
+export function tlsFailureOf(error: unknown): TlsFailure | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const e = error as ClientErrorLike;
   const message = typeof e.message === 'string' ? e.message : '';
@@ -47,9 +60,10 @@ export function tlsFailureOf(error: unknown): { readonly result: TlsResult; read
   if (e.cause === undefined && e.command === 'STARTTLS') return { result: 'starttls-missing', detail: message };
   const cause = e.cause as { code?: unknown } | undefined;
   const code = typeof cause?.code === 'string' ? cause.code : '';
+  const reason = code === '' ? {} : { reason: code };
   return CERTIFICATE.test(code) || CERTIFICATE.test(message)
-    ? { result: 'certificate-invalid', detail: message }
-    : { result: 'starttls-failed', detail: message };
+    ? { result: 'certificate-invalid', detail: message, ...reason }
+    : { result: 'starttls-failed', detail: message, ...reason };
 }
 
 /** `TLS required for example.com by SMTP_TLS_POLICY (verify)` */
@@ -88,7 +102,7 @@ const WHY: Readonly<Record<string, string>> = {
 export function failureDecision(
   req: TlsRequirement,
   host: TriedHost,
-  failure: { readonly result: TlsResult; readonly detail: string },
+  failure: TlsFailure,
 ): { readonly decision: TlsDecision; readonly classification?: Classification } {
   const decision: TlsDecision = {
     policy: req.policy,
@@ -96,6 +110,7 @@ export function failureDecision(
     refused: true,
     host: host.label,
     detail: failure.detail,
+    ...(failure.reason === undefined ? {} : { reason: failure.reason }),
   };
   if (!req.requireTls) return { decision };
   const template = WHY[failure.result] ?? '4.7.5 %s: ';

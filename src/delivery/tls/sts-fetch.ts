@@ -29,7 +29,7 @@ export interface StsFetchOptions {
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /** node's `lookup` through our resolver: A records first, then AAAA. */
-function lookupThrough(resolver: StsFetchOptions['resolver']) {
+export function lookupThrough(resolver: StsFetchOptions['resolver']) {
   return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
     const both = Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
     void both.then(([v4, v6]) => {
