@@ -8,7 +8,6 @@
  * written to the day file, so a restart does not send it twice; a day with
  * nothing left to send is removed.
  */
-import type { Logger } from '../log/logger.js';
 import type { DayStore } from './day-store.js';
 import { buildReport, reportFileName, type ReportMeta } from './report.js';
 import { lookupRua, sendReport, type SendDeps } from './send.js';
@@ -23,7 +22,13 @@ export interface ReporterDeps {
   readonly random: () => number;
   readonly maxDelayMs: number;
   readonly giveUpMs: number;
-  readonly log: Pick<Logger, 'info' | 'warn'>;
+  readonly log: ReporterLog;
+}
+
+/** Where the reporter says what it did (the daemon's logger). */
+export interface ReporterLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
 }
 
 export interface Reporter {
