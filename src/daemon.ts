@@ -179,6 +179,7 @@ async function startReports(
     ...deps,
     ...(deps.seams ? { seams: deps.seams } : {}),
     stsPolicy: (domain) => delivery.stsPolicy(domain),
+    stsFailure: (domain) => delivery.stsFailure(domain),
     ...(delivery.ca ? { ca: delivery.ca } : {}),
   });
   undo.push(() => reports.stop());

@@ -14,6 +14,7 @@ import type { DkimSigner } from '../dkim/signer.js';
 import type { StsSource } from '../delivery/tls/planner.js';
 import type { StsCache } from '../delivery/tls/sts-cache.js';
 import type { StsPolicy } from '../delivery/tls/sts-policy.js';
+import type { StsFailures, StsFailureType } from '../tlsrpt/sts-failures.js';
 import type { Logger } from '../log/logger.js';
 import type { Spool } from '../spool/spool.js';
 import { dkimFailure } from './failure.js';
@@ -33,6 +34,8 @@ export interface DeliveryStage {
   stop(): Promise<void>;
   /** The MTA-STS policy cached for a domain (TLS reports name it); undefined without one. */
   stsPolicy(domain: string): StsPolicy | undefined;
+  /** Why a domain's MTA-STS policy could not be had just now (TLS reports count it); undefined otherwise. */
+  stsFailure(domain: string): StsFailureType | undefined;
   /** The CAs outbound TLS trusts (the system's plus SMTP_OUTBOUND_CA_FILE's); undefined: node's own. */
   readonly ca: readonly string[] | undefined;
 }
@@ -70,6 +73,7 @@ export async function startDelivery(config: Config, deps: DeliveryDeps): Promise
       await sts?.cache.flush();
     },
     stsPolicy: (domain) => sts?.cache.get(domain)?.policy,
+    stsFailure: (domain) => sts?.failures.failureOf(domain),
     ca: transportOptions.ca,
   };
 }
@@ -91,12 +95,14 @@ async function startMtaSts(
   config: Config,
   deps: DeliveryDeps,
   ca: readonly string[] | undefined,
-): Promise<{ source: StsSource; cache: StsCache }> {
-  const [{ openStsCache }, { fetchStsPolicy }, { StsResolver }] = await Promise.all([
+): Promise<{ source: StsSource; cache: StsCache; failures: StsFailures }> {
+  const [{ openStsCache }, { fetchStsPolicy }, { StsResolver }, { createStsFailures }] = await Promise.all([
     import('../delivery/tls/sts-cache.js'),
     import('../delivery/tls/sts-fetch.js'),
     import('../delivery/tls/sts-source.js'),
+    import('../tlsrpt/sts-failures.js'),
   ]);
+  const failures = createStsFailures({ clock: Date.now });
   const log = deps.logger.child({ component: 'mta-sts' });
   const cache = await openStsCache(join(config.queuePath, 'mta-sts.json'), {
     clock: Date.now,
@@ -113,6 +119,7 @@ async function startMtaSts(
     cache,
     clock: Date.now,
     report: (r) => {
+      failures.note(r);
       if (r.kind === 'fetched')
         log.info(
           { domain: r.domain, id: r.id, mode: r.policy.mode, mx: r.policy.mx, maxAge: r.policy.maxAge },
@@ -121,5 +128,5 @@ async function startMtaSts(
       else log.warn({ domain: r.domain, why: r.why, kept: r.kept?.mode ?? 'none' }, 'policy look-up failed');
     },
   });
-  return { source, cache };
+  return { source, cache, failures };
 }

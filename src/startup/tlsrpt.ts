@@ -16,6 +16,7 @@ import type { Logger } from '../log/logger.js';
 import type { Spool } from '../spool/spool.js';
 import { collectSessions } from '../tlsrpt/collect.js';
 import { openDayStore } from '../tlsrpt/day-store.js';
+import type { StsFailureType } from '../tlsrpt/sts-failures.js';
 import { createReporter } from '../tlsrpt/reporter.js';
 
 /** Test seams: the clock that says which day it is, and how often things happen. */
@@ -35,6 +36,7 @@ export interface TlsRptDeps {
   readonly audit: AuditBus;
   readonly logger: Logger;
   readonly stsPolicy: (domain: string) => StsPolicy | undefined;
+  readonly stsFailure: (domain: string) => StsFailureType | undefined;
   /** Trusted CAs for `https:` report URIs (the system's plus SMTP_OUTBOUND_CA_FILE's). */
   readonly ca?: readonly string[];
   readonly seams?: TlsRptSeams;
@@ -49,12 +51,18 @@ export async function startTlsReports(
 ): Promise<{ stop: () => Promise<void> }> {
   const log = deps.logger.child({ component: 'tlsrpt' });
   const seams = deps.seams ?? {};
+  if (!config.dkim) {
+    log.warn(
+      'TLS reports by mail go out without a DKIM signature, and receivers ignore those (RFC 8460 §5.3): set SMTP_DKIM_SELECTOR',
+    );
+  }
   const clock = seams.clock ?? Date.now;
   const store = await openDayStore(join(config.queuePath, 'tlsrpt'), {
     flushMs: seams.flushMs ?? 5_000,
     onError: (message) => log.warn(message),
   });
-  const collecting = collectSessions({ events$: deps.audit.raw$, store, stsPolicy: deps.stsPolicy, clock });
+  const { stsPolicy, stsFailure } = deps;
+  const collecting = collectSessions({ events$: deps.audit.raw$, store, stsPolicy, stsFailure, clock });
   const reporter = createReporter({
     store,
     send: {

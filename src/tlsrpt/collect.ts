@@ -8,7 +8,8 @@ import { filter, type Observable, type Subscription } from 'rxjs';
 import type { AuditEvent } from '../domain/audit.js';
 import type { StsPolicy } from '../delivery/tls/sts-policy.js';
 import type { DayStore } from './day-store.js';
-import { outcomeOf, policyTypeOf } from './result-type.js';
+import { hostParts, outcomeOf, policyTypeOf, type SessionOutcome } from './result-type.js';
+import type { StsFailureType } from './sts-failures.js';
 import { addSession, utcDay, type PolicyRef } from './tally.js';
 
 type TlsEvent = Extract<AuditEvent, { type: 'delivery.tls' }>;
@@ -18,6 +19,8 @@ export interface CollectDeps {
   readonly store: DayStore;
   /** The MTA-STS policy applied to a domain now (the policy cache); undefined without one. */
   readonly stsPolicy: (domain: string) => StsPolicy | undefined;
+  /** Why the domain's MTA-STS policy could not be had just now (sts-failures.ts); undefined otherwise. */
+  readonly stsFailure?: (domain: string) => StsFailureType | undefined;
   readonly clock: () => number;
 }
 
@@ -32,13 +35,27 @@ function policyRef(event: TlsEvent, stsPolicy: CollectDeps['stsPolicy']): Policy
   return sts ? { type, strings: stsPolicyLines(sts), mxHosts: sts.mx } : { type, strings: [], mxHosts: [] };
 }
 
+/** The session as counted: under its policy, or as an `sts` failure when the domain's policy could not be had. */
+function counted(event: TlsEvent, deps: CollectDeps): { policy: PolicyRef; outcome: SessionOutcome } {
+  const failed = event.policy === 'may' ? deps.stsFailure?.(event.domain) : undefined;
+  if (failed === undefined) return { policy: policyRef(event, deps.stsPolicy), outcome: outcomeOf(event) };
+  const { name, ip } = hostParts(event.host);
+  const failure = {
+    resultType: failed,
+    ...(name === undefined ? {} : { receivingMx: name }),
+    ...(ip === undefined ? {} : { receivingIp: ip }),
+  };
+  return { policy: { type: 'sts', strings: [], mxHosts: [] }, outcome: { ok: false, failure } };
+}
+
 export function collectSessions(deps: CollectDeps): Subscription {
   return deps.events$
     .pipe(filter((event): event is TlsEvent => event.type === 'delivery.tls' && !event.domain.startsWith('[')))
     .subscribe({
       next: (event) => {
         const day = utcDay(deps.clock());
-        addSession(deps.store.day(day), event.domain, policyRef(event, deps.stsPolicy), outcomeOf(event));
+        const { policy, outcome } = counted(event, deps);
+        addSession(deps.store.day(day), event.domain, policy, outcome);
         deps.store.changed(day);
       },
       error: () => undefined, // the audit bus only completes

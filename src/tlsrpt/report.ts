@@ -61,13 +61,13 @@ function policyJson(domain: string, p: PolicyTally): PolicyJson {
     'failed-session-count': f.count,
     ...(f.reasonCode === undefined ? {} : { 'failure-reason-code': f.reasonCode }),
   }));
-  const sts = p.policy.type === 'sts';
+  const { strings, mxHosts } = p.policy;
   return {
     policy: {
       'policy-type': p.policy.type,
-      ...(sts ? { 'policy-string': p.policy.strings } : {}),
+      ...(strings.length > 0 ? { 'policy-string': strings } : {}),
       'policy-domain': domain,
-      ...(sts ? { 'mx-host': p.policy.mxHosts } : {}),
+      ...(mxHosts.length > 0 ? { 'mx-host': mxHosts } : {}),
     },
     summary: { 'total-successful-session-count': p.successes, 'total-failure-session-count': failed },
     ...(details.length > 0 ? { 'failure-details': details } : {}),

@@ -62,7 +62,7 @@ async function startReportServer(): Promise<number> {
 
 beforeAll(async () => {
   world = await startTlsWorld();
-  policyHost = await startPolicyHost(await world.ca.issue('mta-sts.sts.test'));
+  policyHost = await startPolicyHost(await world.ca.issue('mta-sts.sts.test', { altNames: ['mta-sts.nofetch.test'] }));
   const httpsPort = await startReportServer();
   world.route('sts.test', ['expired', 'wrongname', 'good']);
   world.dns.zone['_mta-sts.sts.test'] = { TXT: ['v=STSv1; id=1;'] };
@@ -74,6 +74,11 @@ beforeAll(async () => {
     TXT: [`v=TLSRPTv1;rua=https://reports-https.test:${httpsPort}/v1/tlsrpt,mailto:tlsrpt@reports.test;`],
   };
   world.dns.zone['reports-https.test'] = { A: ['127.0.0.1'] };
+  // an MTA-STS record whose policy cannot be fetched (404): delivered without a policy, reported as a fetch error
+  world.route('nofetch.test', ['good']);
+  world.dns.zone['_mta-sts.nofetch.test'] = { TXT: ['v=STSv1; id=1;'] };
+  world.dns.zone['mta-sts.nofetch.test'] = { A: ['127.0.0.1'] };
+  world.dns.zone['_smtp._tls.nofetch.test'] = { TXT: ['v=TLSRPTv1; rua=mailto:tlsrpt@reports.test'] };
   world.route('quiet.test', ['good']); // no TLSRPT record: no report
   world.route('reports.test', ['good']);
   d = await startTestDaemon(
@@ -97,6 +102,7 @@ beforeAll(async () => {
     await sendRaw(d.port, 'alice@mx.local.test', ['bob@sts.test'], 'Subject: sts\r\n\r\nbody\r\n'),
     await sendRaw(d.port, 'alice@mx.local.test', ['bob@plain.test'], 'Subject: plain\r\n\r\nbody\r\n'),
     await sendRaw(d.port, 'alice@mx.local.test', ['bob@quiet.test'], 'Subject: quiet\r\n\r\nbody\r\n'),
+    await sendRaw(d.port, 'alice@mx.local.test', ['bob@nofetch.test'], 'Subject: nofetch\r\n\r\nbody\r\n'),
   ];
   await eventually(
     async () => {
@@ -144,12 +150,12 @@ describe('TLS reports (RFC 8460)', () => {
   it('sends each domain its report by mail through the queue once the day is over', async () => {
     offset = 2 * DAY_MS;
     await eventually(
-      async () => (await reportMails()).length >= 2,
+      async () => (await reportMails()).length >= 3,
       20_000,
-      () => 'two report mails',
+      () => 'three report mails',
     );
     const mails = await reportMails();
-    expect(mails).toHaveLength(2);
+    expect(mails).toHaveLength(3);
     const sts = mails.find((m) => m.headers.get('tls-report-domain') === 'sts.test');
     if (!sts) throw new Error('no report for sts.test');
     expect(sts.headers.get('content-type')).toMatchObject({
@@ -220,6 +226,26 @@ describe('TLS reports (RFC 8460)', () => {
     ]);
   });
 
+  it('reports a policy that could not be fetched as an sts failure', async () => {
+    const mails = await reportMails();
+    const mail = mails.find((m) => m.headers.get('tls-report-domain') === 'nofetch.test');
+    if (!mail) throw new Error('no report for nofetch.test');
+    expect(reportOf(mail).policies).toEqual([
+      {
+        policy: { 'policy-type': 'sts', 'policy-domain': 'nofetch.test' },
+        summary: { 'total-successful-session-count': 0, 'total-failure-session-count': 1 },
+        'failure-details': [
+          {
+            'result-type': 'sts-policy-fetch-error',
+            'receiving-mx-hostname': 'mx.good.test',
+            'receiving-ip': '127.0.0.2',
+            'failed-session-count': 1,
+          },
+        ],
+      },
+    ]);
+  });
+
   it('POSTs the gzipped report to an https: rua', async () => {
     await eventually(
       () => posts.length >= 1,
@@ -245,16 +271,17 @@ describe('TLS reports (RFC 8460)', () => {
     expect(sent.map((l) => [l['domain'], l['rua']])).toEqual(
       expect.arrayContaining([
         ['sts.test', 'mailto:tlsrpt@reports.test'],
+        ['nofetch.test', 'mailto:tlsrpt@reports.test'],
         ['plain.test', 'mailto:tlsrpt@reports.test'],
         ['plain.test', expect.stringMatching(/^https:\/\/reports-https\.test:\d+\/v1\/tlsrpt$/) as string],
       ]),
     );
-    expect(sent).toHaveLength(3);
+    expect(sent).toHaveLength(4);
     // the report mail went out without a TLS decision (RFC 8460 §5.3), so none was counted
     const delivered = lines.filter(
       (l) => l['component'] === 'mail' && l['to'] === 'tlsrpt@reports.test' && l['status'] === 'sent',
     );
-    expect(delivered).toHaveLength(2);
+    expect(delivered).toHaveLength(3);
     expect(
       lines.find((l) => l['component'] === 'mail' && l['to'] === 'bob@sts.test' && l['status'] === 'sent'),
     ).toMatchObject({ tlsPolicy: 'mta-sts-enforce' });
