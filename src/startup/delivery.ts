@@ -72,7 +72,10 @@ export async function startDelivery(config: Config, deps: DeliveryDeps): Promise
       await transport.close();
       await sts?.cache.flush();
     },
-    stsPolicy: (domain) => sts?.cache.get(domain)?.policy,
+    stsPolicy: (domain) => {
+      const cached = sts?.cache.get(domain);
+      return cached && cached.expiresAt > Date.now() ? cached.policy : undefined;
+    },
     stsFailure: (domain) => sts?.failures.failureOf(domain),
     ca: transportOptions.ca,
   };
