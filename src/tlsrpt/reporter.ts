@@ -32,7 +32,7 @@ export interface ReporterLog {
 }
 
 export interface Reporter {
-  /** Sends whatever is due now; resolves when done (ticks never overlap). */
+  /** Sends whatever is due now; resolves when done. A tick asked for while one runs is that one. */
   tick(): Promise<void>;
   /** Resolves when the tick running now (if any) is done. */
   idle(): Promise<void>;
@@ -85,7 +85,7 @@ async function reportDay(deps: ReporterDeps, tally: DayTally, due: number): Prom
 
 export function createReporter(deps: ReporterDeps): Reporter {
   const delays = new Map<string, number>();
-  let running: Promise<void> = Promise.resolve();
+  let running: Promise<void> | undefined;
   const dueAt = (day: string): number => {
     let delay = delays.get(day);
     if (delay === undefined) {
@@ -107,9 +107,13 @@ export function createReporter(deps: ReporterDeps): Reporter {
   };
   return {
     tick: () => {
-      running = running.then(run, run);
+      running ??= run()
+        .catch((error: unknown) => deps.log.warn({ err: message(error) }, 'TLS reports: a pass failed'))
+        .finally(() => {
+          running = undefined;
+        });
       return running;
     },
-    idle: () => running.catch(() => undefined),
+    idle: () => running ?? Promise.resolve(),
   };
 }
