@@ -53,10 +53,14 @@ export function collectSessions(deps: CollectDeps): Subscription {
     .pipe(filter((event): event is TlsEvent => event.type === 'delivery.tls' && !event.domain.startsWith('[')))
     .subscribe({
       next: (event) => {
-        const day = utcDay(deps.clock());
-        const { policy, outcome } = counted(event, deps);
-        addSession(deps.store.day(day), event.domain, policy, outcome);
-        deps.store.changed(day);
+        try {
+          const day = utcDay(deps.clock());
+          const { policy, outcome } = counted(event, deps);
+          addSession(deps.store.day(day), event.domain, policy, outcome);
+          deps.store.changed(day);
+        } catch {
+          // a counting bug costs a count, never the audit bus or a delivery
+        }
       },
       error: () => undefined, // the audit bus only completes
     });
