@@ -8,8 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { concat, defer, from } from 'rxjs';
 import type { AuditBus } from '../audit/bus.js';
 import type { Config, TlsRptConfig } from '../config/types.js';
+import type { AuditEvent } from '../domain/audit.js';
 import type { StsPolicy } from '../delivery/tls/sts-policy.js';
 import type { DnsResolver } from '../dns/resolver.js';
 import type { Logger } from '../log/logger.js';
@@ -57,12 +59,29 @@ export async function startTlsReports(
     );
   }
   const clock = seams.clock ?? Date.now;
+  // delivery is already running: decisions made while the day files load are kept, then counted first
+  const early: AuditEvent[] = [];
+  const buffering = deps.audit.raw$.subscribe({
+    next: (e) => (e.type === 'delivery.tls' ? early.push(e) : undefined),
+    error: () => undefined,
+  });
   const store = await openDayStore(join(config.queuePath, 'tlsrpt'), {
     flushMs: seams.flushMs ?? 5_000,
     onError: (message) => log.warn(message),
+  }).catch((error: unknown) => {
+    buffering.unsubscribe();
+    throw error;
   });
+  // from the buffer to the live stream in one synchronous step: nothing lost, nothing counted twice
+  const events$ = concat(
+    defer(() => {
+      buffering.unsubscribe();
+      return from(early.splice(0));
+    }),
+    deps.audit.raw$,
+  );
   const { stsPolicy, stsFailure } = deps;
-  const collecting = collectSessions({ events$: deps.audit.raw$, store, stsPolicy, stsFailure, clock });
+  const collecting = collectSessions({ events$, store, stsPolicy, stsFailure, clock });
   const reporter = createReporter({
     store,
     send: {
