@@ -1,0 +1,91 @@
+/**
+ * The AD-bit query path (SPEC §5, RFC 7672 §2.1) against a real local DNS
+ * server: what the resolver says of validation (AD), MX, A and TLSA records
+ * decoded, NXDOMAIN and NODATA as answers, SERVFAIL and silence as errors,
+ * and the query itself asking for DNSSEC (RD, AD, EDNS0 DO).
+ */
+import { createSocket } from 'node:dgram';
+import dns2 from 'dns2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSecureDns, decodeAnswer, encodeQuery, type SecureDns } from '../../src/dns/secure-query.js';
+import { startDnsServer, type RunningDnsServer } from '../helpers/dns-server.js';
+
+const DIGEST = 'ab'.repeat(32);
+let server: RunningDnsServer;
+let dns: SecureDns;
+
+beforeAll(async () => {
+  server = await startDnsServer({
+    'signed.test': { MX: [{ exchange: 'mx.signed.test', priority: 10 }], ad: true },
+    'mx.signed.test': { A: ['127.0.0.2'], ad: true },
+    '_25._tcp.mx.signed.test': {
+      TLSA: [
+        { usage: 3, selector: 1, mtype: 1, data: DIGEST },
+        { usage: 2, selector: 0, mtype: 1, data: 'cd'.repeat(32) },
+      ],
+      ad: true,
+    },
+    'unsigned.test': { MX: [{ exchange: 'mx.unsigned.test', priority: 10 }] },
+    '_25._tcp.bogus.test': { servfail: true },
+    '_25._tcp.silent.test': { drop: true },
+  });
+  dns = createSecureDns([{ host: server.address, port: server.port }], { timeoutMs: 300, tries: 1 });
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+describe('createSecureDns', () => {
+  it('reports the AD bit of a validated MX answer', async () => {
+    const answer = await dns.query('signed.test', 'MX');
+    expect(answer).toMatchObject({ rcode: 0, ad: true });
+    expect(answer.records.map((r) => [r.exchange, r.priority])).toEqual([['mx.signed.test', 10]]);
+  });
+
+  it('reports an answer without the AD bit as not validated', async () => {
+    const answer = await dns.query('unsigned.test', 'MX');
+    expect(answer.ad).toBe(false);
+    expect(answer.records).toHaveLength(1);
+  });
+
+  it('decodes A records and TLSA RDATA', async () => {
+    expect((await dns.query('mx.signed.test', 'A')).records.map((r) => r.address)).toEqual(['127.0.0.2']);
+    const tlsa = await dns.query('_25._tcp.mx.signed.test', 'TLSA');
+    expect(tlsa.ad).toBe(true);
+    expect(tlsa.records.map((r) => r.data?.toString('hex'))).toEqual([`030101${DIGEST}`, `020001${'cd'.repeat(32)}`]);
+  });
+
+  it('answers NODATA (the name without that type) and NXDOMAIN as answers, with their AD bit', async () => {
+    expect(await dns.query('mx.signed.test', 'AAAA')).toEqual({ rcode: 0, ad: true, records: [] });
+    expect(await dns.query('nowhere.test', 'TLSA')).toEqual({ rcode: 3, ad: false, records: [] });
+  });
+
+  it('rejects SERVFAIL and silence with their codes', async () => {
+    await expect(dns.query('_25._tcp.bogus.test', 'TLSA')).rejects.toMatchObject({ code: 'ESERVFAIL' });
+    await expect(dns.query('_25._tcp.silent.test', 'TLSA')).rejects.toMatchObject({ code: 'ETIMEOUT' });
+  });
+});
+
+describe('encodeQuery / decodeAnswer', () => {
+  it('asks with RD, AD and an EDNS0 OPT record with DO (RFC 6840 §5.7, RFC 3225)', () => {
+    const packet = dns2.Packet.parse(encodeQuery(4242, 'example.test', 'TLSA'));
+    const header = packet.header as unknown as { id: number; rd: number; ad: number };
+    expect([header.id, header.rd, header.ad]).toEqual([4242, 1, 1]);
+    expect(packet.questions[0]).toMatchObject({ name: 'example.test', type: 52 });
+    const opt = packet.additionals[0] as unknown as { type: number; doFlag: boolean };
+    expect(opt).toMatchObject({ type: 41, doFlag: true });
+  });
+
+  it('ignores a datagram that answers another query', async () => {
+    const socket = createSocket('udp4');
+    const reply = await new Promise<Buffer>((resolve) => {
+      socket.on('message', (message) => resolve(message));
+      socket.send(encodeQuery(7, 'signed.test', 'MX'), server.port, server.address);
+    });
+    socket.close();
+    expect(decodeAnswer(reply, 8, 'signed.test', 'MX')).toBeUndefined();
+    expect(decodeAnswer(reply, 7, 'other.test', 'MX')).toBeUndefined();
+    expect(decodeAnswer(reply, 7, 'signed.test', 'MX')?.ad).toBe(true);
+  });
+});
