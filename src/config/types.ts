@@ -4,7 +4,7 @@ export type QueueBackend = 'file' | 'redis';
 /** What inbound DATA does with a lone CR or LF (SMTP_BARE_NEWLINE). */
 export type BareNewline = 'normalize' | 'reject' | 'keep';
 /** Outbound TLS for a destination (SMTP_TLS_POLICY): opportunistic, required, required and verified. */
-export type TlsLevel = 'may' | 'encrypt' | 'verify';
+export type TlsLevel = 'may' | 'encrypt' | 'verify' | 'dane';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** `user` with a password that is plain text, a bcrypt hash or an scrypt hash. */

@@ -25,6 +25,7 @@
  * (Not nodemailer's SMTPConnection: it never pipelines MAIL, RCPT and DATA.)
  */
 import type { EnvelopeDsn } from '../domain/dsn.js';
+import type { TlsaAuthentication } from './tls/tlsa.js';
 import { classifyError, type Classification } from './classify.js';
 import { ConnectionPool, type PooledSession } from './connection-pool.js';
 import { SmtpClientError } from './smtp/errors.js';
@@ -55,6 +56,8 @@ export interface SmtpTarget {
   readonly requireTls?: boolean;
   /** Check the certificate (true) or take any (false); SMTP_OUTBOUND_TLS_VERIFY when absent. */
   readonly tlsVerify?: boolean;
+  /** DANE: authenticate the certificate by these TLSA records instead of by certificate authorities. */
+  readonly tlsa?: TlsaAuthentication;
   readonly auth?: { readonly user: string; readonly pass: string };
 }
 
@@ -134,7 +137,7 @@ function describe(target: SmtpTarget): string {
 
 function keyOf(target: SmtpTarget): string {
   const scheme = target.secure ? 'smtps' : target.requireTls ? 'smtp+tls' : 'smtp';
-  const verify = target.tlsVerify === undefined ? '' : target.tlsVerify ? '+verify' : '+any';
+  const verify = target.tlsa ? '+dane' : target.tlsVerify === undefined ? '' : target.tlsVerify ? '+verify' : '+any';
   return `${scheme}${verify}://${target.auth?.user ?? ''}@${target.host}:${target.port}/${target.servername ?? ''}`;
 }
 
@@ -251,6 +254,7 @@ export class SmtpTransport implements Transport {
       secure: request.secure === true,
       requireTls: request.requireTls === true,
       tlsVerify: request.tlsVerify ?? o.tlsVerify,
+      ...(request.tlsa ? { tlsa: request.tlsa } : {}),
       ...(o.ca ? { ca: o.ca } : {}),
       ...(request.auth ? { auth: request.auth } : {}),
       name: o.hostname,

@@ -197,12 +197,13 @@ describe('loadConfig good values', () => {
       },
     ],
     [
-      { SMTP_TLS_POLICY: 'Example.com=verify, partner.test = ENCRYPT,.example.net=may' },
+      { SMTP_TLS_POLICY: 'Example.com=verify, partner.test = ENCRYPT,.example.net=may,signed.test=DANE' },
       {
         tlsPolicy: new Map([
           ['example.com', 'verify'],
           ['partner.test', 'encrypt'],
           ['.example.net', 'may'],
+          ['signed.test', 'dane'],
         ]),
       },
     ],
@@ -249,11 +250,11 @@ describe('loadConfig bad values', () => {
     ['SMTP_DESTINATION_RATES', 'example.com=100', 'domain=N/s, domain=N/min or domain=N/h'],
     ['SMTP_DESTINATION_RATES', 'example.com=0/s', '"example.com=0/s" is not'],
     ['SMTP_DESTINATION_RATES', 'a.test=1/s,A.test=2/s', 'a.test is listed twice'],
-    ['SMTP_TLS_POLICY', 'example.com', 'domain=may|encrypt|verify'],
+    ['SMTP_TLS_POLICY', 'example.com', 'domain=may|encrypt|verify|dane'],
     ['SMTP_TLS_POLICY', 'example.com=secure', '"example.com=secure" is not'],
     ['SMTP_TLS_POLICY', 'bad_domain=verify', '"bad_domain=verify" is not'],
     ['SMTP_TLS_POLICY', 'a.test=may,A.test=verify', 'a.test is listed twice'],
-    ['SMTP_TLS_POLICY', 'a.test=dane', 'DANE is not built yet, use verify'],
+    ['SMTP_TLS_POLICY', 'a.test=dane-only', '"a.test=dane-only" is not'],
     ['SMTP_MTA_STS', 'yes', 'true or false'],
     ['SMTP_RETENTION_DAYS', '0', 'a whole number of days 1-36500'],
     ['SMTP_AUTH_USERS', 'alice', 'entry 1 has no ":"'],
