@@ -149,7 +149,8 @@ function ask(server: DnsServer, name: string, type: RrType, timeoutMs: number): 
       done(() => reject(new SecureDnsError('ETIMEOUT', `${name} ${type}: ${error.message}`))),
     );
     socket.on('message', (message, from) => {
-      if (from.port !== server.port) return;
+      // only the server asked answers (a spoofed datagram must also guess the id)
+      if (from.port !== server.port || (isIP(server.host) !== 0 && from.address !== server.host)) return;
       try {
         const answer = decodeAnswer(message, id, name, type);
         if (answer) done(() => resolve(answer));

@@ -47,7 +47,7 @@ export async function startDelivery(config: Config, deps: DeliveryDeps): Promise
     resolver: dns,
     transport,
     ...(signer ? { signer } : {}),
-    tls: createTlsPlanner(config.tlsPolicy, sts?.source, await daneSource(config)),
+    tls: createTlsPlanner(config.tlsPolicy, sts?.source, await daneSource(config, deps.logger)),
     clock: Date.now,
     random: Math.random,
     onEvent: (event) => audit.publish(event),
@@ -63,8 +63,15 @@ export async function startDelivery(config: Config, deps: DeliveryDeps): Promise
 }
 
 /** DANE's look-ups through the validating resolver, when a SMTP_TLS_POLICY entry asks for `dane` (MX mode). */
-async function daneSource(config: Config): Promise<DaneSource | undefined> {
+async function daneSource(config: Config, logger: Logger): Promise<DaneSource | undefined> {
   if (config.deliveryMode !== 'mx' || ![...config.tlsPolicy.values()].includes('dane')) return undefined;
+  if (config.dnsServers.length === 0) {
+    logger.warn(
+      { component: 'dane' },
+      'SMTP_TLS_POLICY has dane entries and SMTP_DNS_SERVERS is unset: the AD bit of the system resolvers is ' +
+        'trusted; it should be a local DNSSEC-validating resolver',
+    );
+  }
   const [{ createSecureDns }, { lookupDane }] = await Promise.all([
     import('../dns/secure-query.js'),
     import('../delivery/tls/dane-lookup.js'),

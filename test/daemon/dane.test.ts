@@ -212,3 +212,22 @@ describe('SMTP_TLS_POLICY dane (§5, RFC 7672)', () => {
     expect(count('cleartext')).toBe(0);
   });
 });
+
+describe('DANE at start-up', () => {
+  it('warns when dane entries would trust the system resolvers', async () => {
+    const daemon = await startTestDaemon({
+      SMTP_DELIVERY_MODE: 'mx',
+      SMTP_TLS_POLICY: 'signed.test=dane',
+      SMTP_MTA_STS: 'false',
+      LOG_LEVEL: 'info',
+    });
+    try {
+      const warning = daemon.logs
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((l) => l['component'] === 'dane');
+      expect(warning?.['msg']).toMatch(/SMTP_DNS_SERVERS is unset: .* local DNSSEC-validating resolver/);
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
