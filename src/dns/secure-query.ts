@@ -3,19 +3,20 @@
  * AD bit (RFC 4035 §3.2.3), which node's resolver does not expose. One UDP
  * query at a time over `node:dgram`, encoded and decoded with dns2's Packet,
  * asking with RD, AD (RFC 6840 §5.7: a stub sets AD to ask for it) and
- * EDNS0's DO bit, to SMTP_DNS_SERVERS (or the system's resolvers).
+ * EDNS0's DO bit, to SMTP_DNS_SERVERS (or the system's resolvers); a
+ * truncated answer is asked again over TCP (RFC 7766).
  *
  * The AD bit is only as trustworthy as the path to the resolver: it must be a
  * local validating one (RFC 7672 §1.3, as Postfix trusts it).
  *
  * In: a name and a type. Out: the response code, AD and the answer records
  * of that type (TLSA as raw RDATA), or a `SecureDnsError` (`ESERVFAIL`,
- * `ETIMEOUT`, `ETRUNCATED`, `EREFUSED`) when no server gave an answer.
+ * `ETIMEOUT`, `EREFUSED`) when no server gave an answer.
  */
 import { randomInt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { getServers } from 'node:dns';
-import { isIP } from 'node:net';
+import { connect, isIP } from 'node:net';
 import dns2 from 'dns2';
 import type { DnsServer } from '../config/types.js';
 
@@ -131,7 +132,60 @@ export function decodeAnswer(message: Buffer, id: number, name: string, type: Rr
   return { rcode: header.rcode, ad: header.ad === 1, records };
 }
 
-/** One try against one server. */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** One try over TCP (after a truncated UDP answer), each message after its two-byte length (RFC 1035 §4.2.2). */
+export function askTcp(server: DnsServer, name: string, type: RrType, timeoutMs: number): Promise<SecureAnswer> {
+  return new Promise((resolve, reject) => {
+    const id = randomInt(0x10000);
+    const query = encodeQuery(id, name, type);
+    const socket = connect({ host: server.host, port: server.port });
+    let received = Buffer.alloc(0);
+    const timer = setTimeout(
+      () => done(() => reject(new SecureDnsError('ETIMEOUT', `${name} ${type}: no TCP answer in ${timeoutMs} ms`))),
+      timeoutMs,
+    );
+    const done = (settle: () => void): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      settle();
+    };
+    socket.on('error', (error) =>
+      done(() => reject(new SecureDnsError('ETIMEOUT', `${name} ${type}: ${error.message}`))),
+    );
+    socket.on('connect', () => {
+      const length = Buffer.alloc(2);
+      length.writeUInt16BE(query.length);
+      socket.write(Buffer.concat([length, query]));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const length = received.length >= 2 ? received.readUInt16BE(0) : Infinity;
+      if (received.length < 2 + length) return;
+      try {
+        const answer = decodeAnswer(received.subarray(2, 2 + length), id, name, type);
+        const wrong = new SecureDnsError('EREFUSED', `${name} ${type}: the TCP answer was for another query`);
+        done(() => (answer ? resolve(answer) : reject(wrong)));
+      } catch (error) {
+        done(() => reject(asError(error)));
+      }
+    });
+  });
+}
+
+/** One try against one server: UDP, and TCP when the answer did not fit. */
+async function askServer(server: DnsServer, name: string, type: RrType, timeoutMs: number): Promise<SecureAnswer> {
+  try {
+    return await ask(server, name, type, timeoutMs);
+  } catch (error) {
+    if (error instanceof SecureDnsError && error.code === 'ETRUNCATED') return askTcp(server, name, type, timeoutMs);
+    throw error;
+  }
+}
+
+/** One try against one server over UDP. */
 function ask(server: DnsServer, name: string, type: RrType, timeoutMs: number): Promise<SecureAnswer> {
   return new Promise((resolve, reject) => {
     const id = randomInt(0x10000);
@@ -155,7 +209,7 @@ function ask(server: DnsServer, name: string, type: RrType, timeoutMs: number): 
         const answer = decodeAnswer(message, id, name, type);
         if (answer) done(() => resolve(answer));
       } catch (error) {
-        done(() => reject(error instanceof Error ? error : new Error(String(error))));
+        done(() => reject(asError(error)));
       }
     });
     socket.send(encodeQuery(id, name, type), server.port, server.host);
@@ -171,7 +225,7 @@ export function createSecureDns(servers: readonly DnsServer[], options: SecureDn
       for (let round = 0; round < tries; round += 1) {
         for (const server of serversOf(servers)) {
           try {
-            return await ask(server, name, type, timeoutMs);
+            return await askServer(server, name, type, timeoutMs);
           } catch (error) {
             last = error;
             // SERVFAIL is the validator's verdict (a bogus answer): asking again changes nothing

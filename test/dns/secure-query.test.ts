@@ -2,9 +2,11 @@
  * The AD-bit query path (SPEC §5, RFC 7672 §2.1) against a real local DNS
  * server: what the resolver says of validation (AD), MX, A and TLSA records
  * decoded, NXDOMAIN and NODATA as answers, SERVFAIL and silence as errors,
- * and the query itself asking for DNSSEC (RD, AD, EDNS0 DO).
+ * a truncated answer asked again over TCP, and the query itself asking for
+ * DNSSEC (RD, AD, EDNS0 DO).
  */
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import dns2 from 'dns2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecureDns, decodeAnswer, encodeQuery, type SecureDns } from '../../src/dns/secure-query.js';
@@ -87,5 +89,76 @@ describe('encodeQuery / decodeAnswer', () => {
     expect(decodeAnswer(reply, 8, 'signed.test', 'MX')).toBeUndefined();
     expect(decodeAnswer(reply, 7, 'other.test', 'MX')).toBeUndefined();
     expect(decodeAnswer(reply, 7, 'signed.test', 'MX')?.ad).toBe(true);
+  });
+});
+
+/**
+ * A resolver whose UDP answers are always truncated (TC, no records) and
+ * whose TCP answers on the same port hold the TLSA record, with AD.
+ */
+async function truncatingResolver(): Promise<{ port: number; tcpQueries: number; close: () => Promise<void> }> {
+  const { Packet } = dns2;
+  const answer = (query: Buffer, truncated: boolean): Buffer => {
+    const request = Packet.parse(query);
+    const response = Packet.createResponseFromRequest(request);
+    const header = response.header as unknown as { ad: number; tc: number };
+    header.ad = 1;
+    header.tc = truncated ? 1 : 0;
+    const question = request.questions[0];
+    if (!truncated && question) {
+      const data = Buffer.concat([Buffer.from([3, 1, 1]), Buffer.from(DIGEST, 'hex')]);
+      response.answers.push(
+        Packet.createResourceFromQuestion(question, { type: 52, class: 1, ttl: 60, data } as unknown as Partial<
+          InstanceType<typeof Packet.Resource>
+        >),
+      );
+    }
+    return response.toBuffer();
+  };
+  const state = { tcpQueries: 0 };
+  const udp: UdpSocket = createSocket('udp4');
+  udp.on('message', (query, from) => udp.send(answer(query, true), from.port, from.address));
+  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+  const port = udp.address().port;
+  const tcp: Server = createServer((socket) => {
+    socket.once('data', (chunk: Buffer) => {
+      state.tcpQueries += 1;
+      const reply = answer(chunk.subarray(2, 2 + chunk.readUInt16BE(0)), false);
+      const length = Buffer.alloc(2);
+      length.writeUInt16BE(reply.length);
+      // in two writes: the client must wait for the whole message
+      socket.write(Buffer.concat([length, reply.subarray(0, 5)]));
+      setImmediate(() => socket.end(reply.subarray(5)));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(port, '127.0.0.1', resolve);
+  });
+  expect((tcp.address() as AddressInfo).port).toBe(port);
+  return {
+    port,
+    get tcpQueries() {
+      return state.tcpQueries;
+    },
+    close: async () => {
+      udp.close();
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    },
+  };
+}
+
+describe('a truncated answer', () => {
+  it('is asked again over TCP on the same server (RFC 7766)', async () => {
+    const resolver = await truncatingResolver();
+    try {
+      const dnsOverTcp = createSecureDns([{ host: '127.0.0.1', port: resolver.port }], { timeoutMs: 1000, tries: 1 });
+      const answer = await dnsOverTcp.query('_25._tcp.big.test', 'TLSA');
+      expect(answer.ad).toBe(true);
+      expect(answer.records.map((r) => r.data?.toString('hex'))).toEqual([`030101${DIGEST}`]);
+      expect(resolver.tcpQueries).toBe(1);
+    } finally {
+      await resolver.close();
+    }
   });
 });
