@@ -25,7 +25,7 @@
  * (Not nodemailer's SMTPConnection: it never pipelines MAIL, RCPT and DATA.)
  */
 import type { EnvelopeDsn } from '../domain/dsn.js';
-import type { TlsaAuthentication } from './tls/tlsa.js';
+import { tlsaKey, type TlsaAuthentication } from './tls/tlsa.js';
 import { classifyError, type Classification } from './classify.js';
 import { ConnectionPool, type PooledSession } from './connection-pool.js';
 import { SmtpClientError } from './smtp/errors.js';
@@ -137,8 +137,10 @@ function describe(target: SmtpTarget): string {
 
 function keyOf(target: SmtpTarget): string {
   const scheme = target.secure ? 'smtps' : target.requireTls ? 'smtp+tls' : 'smtp';
-  const verify = target.tlsa ? '+dane' : target.tlsVerify === undefined ? '' : target.tlsVerify ? '+verify' : '+any';
-  return `${scheme}${verify}://${target.auth?.user ?? ''}@${target.host}:${target.port}/${target.servername ?? ''}`;
+  const verify = target.tlsVerify === undefined ? '' : target.tlsVerify ? '+verify' : '+any';
+  // a session authenticated by TLSA is reused only under the same records and names
+  const dane = target.tlsa ? `+dane:${tlsaKey(target.tlsa)}` : '';
+  return `${scheme}${verify}${dane}://${target.auth?.user ?? ''}@${target.host}:${target.port}/${target.servername ?? ''}`;
 }
 
 export function createSmtpTransport(options: TransportOptions): Transport {

@@ -11,6 +11,7 @@ import {
   authenticateByTlsa,
   certMatches,
   decodeTlsa,
+  tlsaKey,
   usableTlsa,
   type TlsaAuthentication,
   type TlsaRecord,
@@ -132,5 +133,15 @@ describe('authenticateByTlsa', () => {
 
   it('no certificate is no authentication', () => {
     expect(authenticateByTlsa([], auth([record(3, 0, 0, good.raw)])).ok).toBe(false);
+  });
+});
+
+describe('tlsaKey', () => {
+  it('differs when the records or the names differ, and only then', () => {
+    const ee = record(3, 1, 1, Buffer.alloc(32, 1));
+    const key = tlsaKey(auth([ee]));
+    expect(tlsaKey(auth([record(3, 1, 1, Buffer.alloc(32, 1))]))).toBe(key);
+    expect(tlsaKey(auth([record(3, 1, 1, Buffer.alloc(32, 2))]))).not.toBe(key);
+    expect(tlsaKey(auth([ee], ['mx.good.test', 'other.test']))).not.toBe(key);
   });
 });

@@ -50,6 +50,15 @@ export function usableTlsa(record: TlsaRecord): boolean {
   return length !== undefined && record.data.length === length;
 }
 
+/**
+ * What a session authenticated by `tlsa` was authenticated against, short:
+ * a pooled session is reused only under the same records and names.
+ */
+export function tlsaKey(tlsa: TlsaAuthentication): string {
+  const text = [...tlsa.records.map(tlsaText), ...tlsa.names].join('\n');
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
 /** `3 1 1 ab12…` as written in a zone. */
 export function tlsaText(record: TlsaRecord): string {
   return `${record.usage} ${record.selector} ${record.mtype} ${record.data.toString('hex')}`;
