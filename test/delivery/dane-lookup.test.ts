@@ -37,6 +37,7 @@ beforeAll(async () => {
     'unsigned.test': { MX: [{ exchange: 'tlsa.signed.test', priority: 10 }] },
     'implicit.test': { A: ['127.0.0.2'], ad: true },
     '_2525._tcp.implicit.test': { TLSA: [EE], ad: true },
+    'bogus-mx.test': { servfail: true },
   });
   dns = createSecureDns([{ host: server.address, port: server.port }], { timeoutMs: 300, tries: 1 });
 });
@@ -82,6 +83,11 @@ describe('lookupDane', () => {
   it('takes the domain itself as the host when it has no MX records (implicit MX)', async () => {
     const state = await lookupDane('implicit.test', 2525, dns);
     expect(state.hosts.get('implicit.test')?.kind).toBe('tlsa');
+  });
+
+  it('fails the destination when the MX look-up fails (it waits rather than going without DANE)', async () => {
+    const why = 'the MX look-up of bogus-mx.test failed: bogus-mx.test MX: SERVFAIL';
+    expect(await lookupDane('bogus-mx.test', 2525, dns)).toEqual({ hosts: new Map(), why, failed: why });
   });
 
   it('says why when the domain does not exist', async () => {

@@ -107,6 +107,17 @@ describe('daneHosts', () => {
     ]);
   });
 
+  it('defers with 4.4.3 when the MX look-up through the validating resolver failed', () => {
+    const decided: TlsDecision[] = [];
+    const failed = { ...req, dane: { hosts: new Map(), why: 'MX: SERVFAIL', failed: 'MX: SERVFAIL' } };
+    expect(daneHosts(failed, hostsOf('tlsa.example.test'), (d) => decided.push(d))).toEqual({
+      kind: 'deferred',
+      domain: 'example.test',
+      response: '4.4.3 TLS required for example.test by SMTP_TLS_POLICY (dane): MX: SERVFAIL',
+    });
+    expect(decided.map((d) => [d.result, d.refused])).toEqual([['dane-failed', true]]);
+  });
+
   it('defers with 4.7.5 when no host is left', () => {
     expect(daneHosts(req, hostsOf('failed.example.test'), () => undefined)).toEqual({
       kind: 'deferred',

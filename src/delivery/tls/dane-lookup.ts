@@ -8,7 +8,9 @@
  * `unusable` (validated records, none usable: TLS required, not
  * authenticated, RFC 7672 §2.2), `insecure` (no DANE: the destination's
  * other policy applies) or `failed` (the TLSA look-up of a validated host
- * failed: that host is not used, RFC 7672 §2.2). Never rejects.
+ * failed: that host is not used, RFC 7672 §2.2). A failed MX look-up
+ * (SERVFAIL, timeout) is `failed` for the whole destination: it waits
+ * rather than going without DANE. Never rejects.
  */
 import type { SecureAnswer, SecureDns } from '../../dns/secure-query.js';
 import { decodeTlsa, usableTlsa, type TlsaRecord } from './tlsa.js';
@@ -24,6 +26,8 @@ export interface DaneState {
   readonly hosts: ReadonlyMap<string, DaneHost>;
   /** Why no host has DANE (the MX records are not validated …); undefined when hosts were looked at. */
   readonly why?: string;
+  /** The MX look-up itself failed (SERVFAIL, timeout): the destination waits, as for any MX look-up failure. */
+  readonly failed?: string;
 }
 
 /** The key of a host name in `DaneState.hosts`. */
@@ -64,22 +68,27 @@ export async function lookupDaneHost(host: string, port: number, dns: SecureDns)
 }
 
 /** The MX host names of `domain` when its MX answer is validated (the domain itself without MX). */
-async function secureMxHosts(domain: string, dns: SecureDns): Promise<readonly string[] | string> {
+async function secureMxHosts(
+  domain: string,
+  dns: SecureDns,
+): Promise<{ readonly names: readonly string[] } | Omit<DaneState, 'hosts'>> {
   let answer: SecureAnswer;
   try {
     answer = await dns.query(domain, 'MX');
   } catch (error) {
-    return `the MX look-up of ${domain} failed: ${reason(error)}`;
+    const why = `the MX look-up of ${domain} failed: ${reason(error)}`;
+    return { why, failed: why };
   }
-  if (!answer.ad) return `the MX records of ${domain} are not DNSSEC-validated`;
-  if (answer.rcode !== 0) return `${domain} does not exist`;
+  if (!answer.ad) return { why: `the MX records of ${domain} are not DNSSEC-validated` };
+  if (answer.rcode !== 0) return { why: `${domain} does not exist` };
   const names = answer.records.map((r) => daneKey(r.exchange ?? '')).filter((name) => name !== '');
-  return answer.records.length === 0 ? [daneKey(domain)] : names;
+  return { names: answer.records.length === 0 ? [daneKey(domain)] : names };
 }
 
 export async function lookupDane(domain: string, port: number, dns: SecureDns): Promise<DaneState> {
-  const hosts = await secureMxHosts(domain, dns);
-  if (typeof hosts === 'string') return { hosts: new Map(), why: hosts };
+  const mx = await secureMxHosts(domain, dns);
+  if (!('names' in mx)) return { hosts: new Map(), ...mx };
+  const hosts = mx.names;
   const found = await Promise.all(hosts.map((host) => lookupDaneHost(host, port, dns)));
   return { hosts: new Map(hosts.map((host, i) => [host, found[i] ?? { kind: 'insecure', why: 'not looked up' }])) };
 }

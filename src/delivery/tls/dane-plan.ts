@@ -5,7 +5,8 @@
  * certificate matches none, and never goes on in clear); validated but
  * unusable records still require TLS; a host without validated TLSA gets
  * the level's fallback, `may`; a host whose TLSA look-up failed is not used,
- * and when no host is left the destination defers.
+ * and when no host is left the destination defers (as it does when the MX
+ * look-up through the validating resolver failed).
  *
  * Decisions under `dane` read `dane-verified` (authenticated by TLSA) or
  * `dane-failed` (the certificate matched no usable record, or the TLSA
@@ -83,6 +84,11 @@ export function daneHosts(
   decide: (decision: TlsDecision) => void,
 ): Destination {
   if (destination.kind !== 'hosts' || req.policy !== 'dane') return destination;
+  if (req.dane?.failed !== undefined) {
+    const response = `4.4.3 ${requiredBy(req)}: ${req.dane.failed}`;
+    decide({ policy: 'dane', result: 'dane-failed', refused: true, host: destination.domain, detail: req.dane.failed });
+    return { kind: 'deferred', domain: destination.domain, response };
+  }
   const failed = destination.hosts.filter((h) => hostOf(req, h.name)?.kind === 'failed');
   for (const host of failed) {
     decide({ policy: 'dane', result: 'dane-failed', refused: true, host: host.name, detail: noDane(req, host.name) });
