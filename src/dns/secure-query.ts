@@ -147,7 +147,10 @@ export function askTcp(server: DnsServer, name: string, type: RrType, timeoutMs:
       () => done(() => reject(new SecureDnsError('ETIMEOUT', `${name} ${type}: no TCP answer in ${timeoutMs} ms`))),
       timeoutMs,
     );
+    let settled = false;
     const done = (settle: () => void): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       socket.destroy();
       settle();
@@ -194,7 +197,10 @@ function ask(server: DnsServer, name: string, type: RrType, timeoutMs: number): 
       () => done(() => reject(new SecureDnsError('ETIMEOUT', `${name} ${type}: no answer in ${timeoutMs} ms`))),
       timeoutMs,
     );
+    let settled = false;
     const done = (settle: () => void): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       socket.close();
       settle();

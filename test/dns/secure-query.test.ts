@@ -79,6 +79,41 @@ describe('encodeQuery / decodeAnswer', () => {
     expect(opt).toMatchObject({ type: 41, doFlag: true });
   });
 
+  it('keeps the asked type from an answer that carries signatures (RRSIG, as with DO)', () => {
+    const { Packet } = dns2;
+    const question = { name: '_25._tcp.mx.signed.test', type: 52, class: 1 };
+    const response = new Packet();
+    Object.assign(response.header, { id: 9, qr: 1, ad: 1 });
+    response.questions.push(question as InstanceType<typeof Packet.Question>);
+    const signer = Buffer.from([6, ...Buffer.from('signed'), 4, ...Buffer.from('test'), 0]);
+    // RRSIG RDATA (RFC 4034 §3.1): type covered, algorithm, labels, TTL, expiration, inception, key tag, signer
+    const rrsig = Buffer.concat([
+      Buffer.from([0, 52, 13, 4, 0, 0, 1, 44, 0x70, 0, 0, 0, 0x60, 0, 0, 0, 0x12, 0x34]),
+      signer,
+      Buffer.alloc(64, 7),
+    ]);
+    const tlsa = Buffer.concat([Buffer.from([3, 1, 1]), Buffer.from(DIGEST, 'hex')]);
+    for (const [type, data] of [
+      [52, tlsa],
+      [46, rrsig],
+    ] as const) {
+      response.answers.push(
+        Packet.createResourceFromQuestion(
+          question as InstanceType<typeof Packet.Question>,
+          {
+            type,
+            class: 1,
+            ttl: 60,
+            data,
+          } as unknown as Partial<InstanceType<typeof Packet.Resource>>,
+        ),
+      );
+    }
+    const answer = decodeAnswer(response.toBuffer(), 9, '_25._tcp.mx.signed.test', 'TLSA');
+    expect(answer?.ad).toBe(true);
+    expect(answer?.records.map((r) => [r.type, r.data?.toString('hex')])).toEqual([[52, `030101${DIGEST}`]]);
+  });
+
   it('ignores a datagram that answers another query', async () => {
     const socket = createSocket('udp4');
     const reply = await new Promise<Buffer>((resolve) => {
