@@ -54,6 +54,14 @@ describe('SmtpSession with TLSA records', () => {
     session.close();
   });
 
+  it('takes it even when certificates are otherwise checked (no CA check under TLSA)', async () => {
+    const spki = certOf('expired').publicKey.export({ type: 'spki', format: 'der' });
+    const records = [{ usage: 3, selector: 1, mtype: 1, data: sha256(spki) }];
+    const session = await SmtpSession.open({ ...options('expired', records), tlsVerify: true });
+    expect(session.encrypted).toBe(true);
+    session.close();
+  });
+
   it('refuses a certificate no record names (the session does not open), even one CAs would accept', async () => {
     const other = { usage: 3, selector: 0, mtype: 1, data: sha256(certOf('wrongname').raw) };
     const before = world.sinks.good.messages.length;
