@@ -9,7 +9,8 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import dns2 from 'dns2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSecureDns, decodeAnswer, encodeQuery, type SecureDns } from '../../src/dns/secure-query.js';
+import { getServers } from 'node:dns';
+import { createSecureDns, decodeAnswer, encodeQuery, serversOf, type SecureDns } from '../../src/dns/secure-query.js';
 import { startDnsServer, type RunningDnsServer } from '../helpers/dns-server.js';
 
 const DIGEST = 'ab'.repeat(32);
@@ -66,6 +67,18 @@ describe('createSecureDns', () => {
   it('rejects SERVFAIL and silence with their codes', async () => {
     await expect(dns.query('_25._tcp.bogus.test', 'TLSA')).rejects.toMatchObject({ code: 'ESERVFAIL' });
     await expect(dns.query('_25._tcp.silent.test', 'TLSA')).rejects.toMatchObject({ code: 'ETIMEOUT' });
+  });
+});
+
+describe('serversOf', () => {
+  it('takes SMTP_DNS_SERVERS as they are, else the system resolvers on port 53 unless they say otherwise', () => {
+    expect(serversOf([{ host: '::1', port: 5353 }])).toEqual([{ host: '::1', port: 5353 }]);
+    const system = serversOf([]);
+    expect(system).toHaveLength(getServers().length);
+    for (const server of system) {
+      expect(server.host).not.toMatch(/[[\]]/);
+      expect(Number.isInteger(server.port) && server.port > 0).toBe(true);
+    }
   });
 });
 
