@@ -7,7 +7,8 @@
  * (no certificate authority is configured); a mismatch, a host without
  * STARTTLS and a failed TLSA look-up defer with 4.7.x and the mail never
  * reaches the host; TLSA without the AD bit, or under an MX answer without
- * it, is no DANE: the host gets `may`.
+ * it, is no DANE: the host gets `may`; validated records none of which SMTP
+ * may use still require TLS.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +108,18 @@ const CASES: readonly Case[] = [
     status: 'deferred',
     tls: 'starttls-missing',
     reply: /^4\.7\.4 TLS required for plain\.test by SMTP_TLS_POLICY \(dane\): the server does not offer STARTTLS/,
+  },
+  {
+    // validated records, none usable for SMTP (PKIX-EE): TLS still required (RFC 7672 §2.2)
+    domain: 'unusable-plain.test',
+    mx: 'unusable.mx.dane.test',
+    sink: 'plain',
+    mxValidated: true,
+    tlsa: () => ({ TLSA: [{ usage: 1, selector: 1, mtype: 1, data: 'ab'.repeat(32) }], ad: true }),
+    status: 'deferred',
+    tls: 'starttls-missing',
+    reply:
+      /^4\.7\.4 TLS required for unusable-plain\.test by SMTP_TLS_POLICY \(dane\): the server does not offer STARTTLS/,
   },
   {
     domain: 'servfail.test',
