@@ -9,8 +9,8 @@
  * disk. A missing or unreadable file starts an empty cache: it only costs
  * fetches. Expired policies are dropped when the file is read and written.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeStateFile } from '../../spool/state-file.js';
 import { parseStsPolicy, type StsPolicy } from './sts-policy.js';
 
 export interface CachedPolicy {
@@ -69,19 +69,6 @@ async function load(path: string, now: number, onError: (message: string) => voi
   return entries;
 }
 
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp`;
-  const file = await open(tmp, 'w', 0o600);
-  try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, path);
-}
-
 export async function openStsCache(path: string, options: StsCacheOptions): Promise<StsCache> {
   const onError = options.onError ?? (() => undefined);
   const entries = await load(path, options.clock(), onError);
@@ -99,7 +86,7 @@ export async function openStsCache(path: string, options: StsCacheOptions): Prom
         if (e.expiresAt <= now) entries.delete(domain);
         else policies[domain] = { ...e, policy: policyText(e.policy) };
       }
-      await writeAtomically(path, `${JSON.stringify({ version: 1, policies }, null, 1)}\n`).catch((error: unknown) =>
+      await writeStateFile(path, `${JSON.stringify({ version: 1, policies }, null, 1)}\n`).catch((error: unknown) =>
         onError(`${path}: ${error instanceof Error ? error.message : String(error)}`),
       );
     });
