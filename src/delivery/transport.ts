@@ -14,8 +14,7 @@
  *   host name when SMTP_OUTBOUND_TLS_VERIFY is true (a failed check defers,
  *   never falls back to clear text).
  * - Relay: `smtps://` is implicit TLS; `smtp://` with credentials REQUIRES
- *   STARTTLS (we never send a password in clear), without credentials it is
- *   opportunistic.
+ *   STARTTLS (never a password in clear), without them it is opportunistic.
  * - Timeouts on every step: connect, greeting, and socket inactivity (which
  *   covers every command and the DATA stream).
  * - PIPELINING when offered: a small message costs two writes.
@@ -24,6 +23,7 @@
  *   refused with `452 4.5.3` go in a new transaction at once.
  * (Not nodemailer's SMTPConnection: it never pipelines MAIL, RCPT and DATA.)
  */
+import { Readable } from 'node:stream';
 import type { EnvelopeDsn } from '../domain/dsn.js';
 import { classifyError, type Classification } from './classify.js';
 import { ConnectionPool, type PooledSession } from './connection-pool.js';
@@ -126,6 +126,15 @@ export interface TransportOptions {
 
 export { relayTarget, transportOptionsFromConfig, trustedCas } from './transport-config.js';
 
+/** Lets go of a body left unread (refused before DATA, broken off), so a spool file's descriptor is closed. */
+function letGo(body: AsyncIterable<Buffer>): void {
+  if (body instanceof Readable) body.destroy();
+  else
+    void body[Symbol.asyncIterator]()
+      .return?.()
+      ?.catch(() => undefined);
+}
+
 function describe(target: SmtpTarget): string {
   const name =
     target.servername && target.servername !== target.host ? `${target.servername}[${target.host}]` : target.host;
@@ -174,10 +183,12 @@ export class SmtpTransport implements Transport {
         body ??= await this.reopen(request);
         step = await this.transaction(request, pending, body);
       } catch (err) {
+        if (body) letGo(body);
         if (reused === undefined) return this.noVerdict(err, request);
         verdicts.push(...laterFailure(err, pending));
         break;
       }
+      letGo(body);
       body = undefined;
       reused ??= step.reused;
       transmitMs += step.transmitMs;
