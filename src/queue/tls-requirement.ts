@@ -3,8 +3,9 @@
  * MTA-STS; tls/planner.ts), unless the message carries `TLS-Required: No`
  * (RFC 8689 §4.2.2) and is not tagged REQUIRETLS (the tag wins, §4.1): then
  * opportunistic STARTTLS, any certificate, whatever the domain's policies
- * say. The header is read only when there is a policy to set aside, from the
- * stored message's header block (reading stops at its end).
+ * say (policy `tls-required-no` in logs and metrics). The header is read
+ * only when there is a policy to set aside, from the stored message's
+ * header block (reading stops at its end).
  */
 import { readHeaderBlock } from '../bounce/dsn.js';
 import type { TlsRequirement } from '../delivery/tls/requirement.js';
@@ -27,5 +28,5 @@ export async function requirementOf(
     .then((body) => readHeaderBlock(body))
     .catch(() => Buffer.alloc(0));
   if (!tlsRequiredNo(headers)) return requirement;
-  return { policy: 'may', domain: job.domain, source: 'default', requireTls: false, verify: false };
+  return { policy: 'tls-required-no', domain: job.domain, source: 'default', requireTls: false, verify: false };
 }

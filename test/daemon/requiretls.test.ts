@@ -216,10 +216,13 @@ describe('REQUIRETLS and TLS-Required: No outbound (§5, RFC 8689)', () => {
     expect(message?.commands[0]).toMatch(/^MAIL FROM:<alice@mx\.local\.test> .*REQUIRETLS/);
   });
 
-  it('sends TLS-Required: No mail as it can, and without REQUIRETLS', () => {
+  it('sends TLS-Required: No mail as it can, and without REQUIRETLS; the mail log says why', () => {
     const [message] = world.sinks.plain.messages.filter((m) => m.to.includes('bob@optional.test'));
     expect(message?.secure).toBe(false);
     expect(message?.commands[0]).not.toMatch(/REQUIRETLS/);
+    const lines = d.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const sent = lines.find((l) => l['component'] === 'mail' && l['to'] === 'bob@optional.test' && l['status']);
+    expect(sent).toMatchObject({ status: 'sent', tlsPolicy: 'tls-required-no', tls: 'cleartext' });
   });
 
   it('bounces without the body of the REQUIRETLS message, though RET=FULL was asked', async () => {
