@@ -70,6 +70,8 @@ export interface SendRequest extends SmtpTarget {
   readonly size?: number;
   /** DSN parameters (RFC 3461), passed on when the server offers DSN. */
   readonly dsn?: EnvelopeDsn;
+  /** MAIL FROM's REQUIRETLS (RFC 8689): the check the session's TLS must pass; the server must offer it. */
+  readonly requiretls?: (tls: TlsInfo | undefined) => boolean;
   /** Aborting closes the connection (shutdown). */
   readonly signal?: AbortSignal;
 }
@@ -282,9 +284,15 @@ export class SmtpTransport implements Transport {
     const onAbort = (): void => session.close();
     request.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const { from, size, dsn } = request;
+      const { from, size, dsn, requiretls } = request;
       return await session.send(
-        { from, to, ...(size === undefined ? {} : { size }), ...(dsn === undefined ? {} : { dsn }) },
+        {
+          from,
+          to,
+          ...(size === undefined ? {} : { size }),
+          ...(dsn === undefined ? {} : { dsn }),
+          ...(requiretls ? { requiretls } : {}),
+        },
         body,
       );
     } finally {
