@@ -285,16 +285,7 @@ export class SmtpTransport implements Transport {
     request.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const { from, size, dsn, requiretls } = request;
-      return await session.send(
-        {
-          from,
-          to,
-          ...(size === undefined ? {} : { size }),
-          ...(dsn === undefined ? {} : { dsn }),
-          ...(requiretls ? { requiretls } : {}),
-        },
-        body,
-      );
+      return await session.send({ from, to, size, dsn, requiretls }, body);
     } finally {
       request.signal?.removeEventListener('abort', onAbort);
     }
