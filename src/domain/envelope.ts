@@ -19,6 +19,11 @@ export interface Envelope {
   readonly receivedAt: number;
   /** DSN parameters (RFC 3461); absent when the client gave none (and on records kept before DSN). */
   readonly dsn?: EnvelopeDsn;
+  /**
+   * MAIL FROM carried REQUIRETLS (RFC 8689): the message goes on only over TLS that authenticates the next
+   * hop, to a server that offers REQUIRETLS. Absent when not asked (and on records kept before it).
+   */
+  readonly requireTls?: true;
 }
 
 export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced';

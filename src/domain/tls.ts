@@ -7,9 +7,18 @@
  * the MX host name): SMTP_TLS_POLICY, or `may` when nothing says otherwise;
  * `mta-sts-enforce` and `mta-sts-testing`: the recipient domain's MTA-STS
  * policy (RFC 8461); `dane` (SMTP_TLS_POLICY): a host with DNSSEC-validated
- * TLSA records authenticated by them (RFC 7672), the others as `may`.
+ * TLSA records authenticated by them (RFC 7672), the others as `may`;
+ * `tls-required-no`: the message's `TLS-Required: No` header set the
+ * domain's policy aside (RFC 8689), STARTTLS when offered, any certificate.
  */
-export type TlsPolicyName = 'may' | 'encrypt' | 'verify' | 'dane' | 'mta-sts-enforce' | 'mta-sts-testing';
+export type TlsPolicyName =
+  | 'may'
+  | 'encrypt'
+  | 'verify'
+  | 'dane'
+  | 'mta-sts-enforce'
+  | 'mta-sts-testing'
+  | 'tls-required-no';
 
 /**
  * What the host did: `verified` (TLS, certificate checked and good),

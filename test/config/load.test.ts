@@ -385,13 +385,19 @@ describe('loadConfig cross-field rules', () => {
   });
 
   it('requires SMTP_DELAY_WARNING_HOURS below SMTP_QUEUE_LIFETIME_HOURS, naming both', () => {
-    expect(soleProblem({ SMTP_QUEUE_LIFETIME_HOURS: '4' })).toEqual({
+    expect(soleProblem({ SMTP_QUEUE_LIFETIME_HOURS: '4', SMTP_DELAY_WARNING_HOURS: '4' })).toEqual({
       variable: 'SMTP_DELAY_WARNING_HOURS',
-      value: '',
+      value: '4',
       expected: 'a number of hours below SMTP_QUEUE_LIFETIME_HOURS (4), or 0 for no delay notices',
     });
     expect(soleProblem({ SMTP_DELAY_WARNING_HOURS: '130' }).expected).toContain('SMTP_QUEUE_LIFETIME_HOURS (120)');
     expect(load({ SMTP_QUEUE_LIFETIME_HOURS: '4', SMTP_DELAY_WARNING_HOURS: '0' }).delayWarningHours).toBe(0);
+  });
+
+  it('leaves delay notices off when SMTP_DELAY_WARNING_HOURS is unset and messages expire within 4 hours', () => {
+    expect(load({ SMTP_QUEUE_LIFETIME_HOURS: '4' }).delayWarningHours).toBe(0);
+    expect(load({ SMTP_QUEUE_LIFETIME_HOURS: '1' }).delayWarningHours).toBe(0);
+    expect(load({ SMTP_QUEUE_LIFETIME_HOURS: '5' }).delayWarningHours).toBe(4);
   });
 
   it('compares the retry maximum with the default base', () => {
