@@ -164,10 +164,6 @@ async function truncatingResolver(): Promise<{ port: number; tcpQueries: number;
     return response.toBuffer();
   };
   const state = { tcpQueries: 0 };
-  const udp: UdpSocket = createSocket('udp4');
-  udp.on('message', (query, from) => udp.send(answer(query, true), from.port, from.address));
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  const port = udp.address().port;
   const tcp: Server = createServer((socket) => {
     socket.once('data', (chunk: Buffer) => {
       state.tcpQueries += 1;
@@ -179,10 +175,23 @@ async function truncatingResolver(): Promise<{ port: number; tcpQueries: number;
       setImmediate(() => socket.end(reply.subarray(5)));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, '127.0.0.1', resolve);
-  });
+  // one port number for both: an ephemeral UDP port whose TCP twin may be taken, so try again then
+  let udp: UdpSocket | undefined;
+  let port = 0;
+  for (let tries = 0; udp === undefined && tries < 20; tries += 1) {
+    const candidate = createSocket('udp4');
+    await new Promise<void>((resolve) => candidate.bind(0, '127.0.0.1', resolve));
+    port = candidate.address().port;
+    const listening = await new Promise<boolean>((resolve) => {
+      tcp.once('error', () => resolve(false));
+      tcp.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (listening) udp = candidate;
+    else candidate.close();
+  }
+  if (!udp) throw new Error('no port free for both UDP and TCP');
+  const server = udp;
+  server.on('message', (query, from) => server.send(answer(query, true), from.port, from.address));
   expect((tcp.address() as AddressInfo).port).toBe(port);
   return {
     port,
@@ -190,7 +199,7 @@ async function truncatingResolver(): Promise<{ port: number; tcpQueries: number;
       return state.tcpQueries;
     },
     close: async () => {
-      udp.close();
+      server.close();
       await new Promise<void>((resolve) => tcp.close(() => resolve()));
     },
   };
