@@ -51,6 +51,8 @@ function defaultHostname(facts: ConfigFacts): string {
 
 /** SMTP_DELAY_WARNING_HOURS: fractional hours, 0 (off) or below the queue lifetime (else no notice could go out). */
 function readDelayWarning(r: EnvReader, queueLifetimeHours: number): number {
+  // unset: 4 hours, or none when messages expire first (a shorter lifetime must keep starting as it did)
+  if (r.raw('SMTP_DELAY_WARNING_HOURS') === undefined) return queueLifetimeHours > 4 ? 4 : 0;
   const hours = r.read(
     'SMTP_DELAY_WARNING_HOURS',
     decimal(8760, 'a number of hours (fractions allowed, 0: no delay notices)'),

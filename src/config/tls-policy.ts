@@ -1,20 +1,17 @@
 /**
- * SMTP_TLS_POLICY: `domain=may|encrypt|verify,…`, outbound TLS per destination
- * (Postfix's smtp_tls_policy_maps). `example.com` is that domain only;
- * `.example.com` is every domain below it (not example.com itself).
- *
- * `dane` is refused, naming what to write instead: DANE is not built yet, and
- * quietly treating it as `verify` (stricter than DANE without TLSA records) or
- * as `may` (weaker than DANE with them) would make the same line mean
- * something else once it is.
+ * SMTP_TLS_POLICY: `domain=may|encrypt|verify|dane,…`, outbound TLS per
+ * destination (Postfix's smtp_tls_policy_maps). `example.com` is that domain
+ * only; `.example.com` is every domain below it (not example.com itself).
+ * `dane` is Postfix's opportunistic DANE (RFC 7672): hosts with
+ * DNSSEC-validated TLSA records are authenticated by them, others get `may`.
  */
 import { normaliseHostname } from './addresses.js';
 import { fail, ok, splitList, type Parsed } from './parsed.js';
 import type { TlsLevel } from './types.js';
 
-export const TLS_LEVELS: readonly TlsLevel[] = ['may', 'encrypt', 'verify'];
+export const TLS_LEVELS: readonly TlsLevel[] = ['may', 'encrypt', 'verify', 'dane'];
 
-const EXPECTED = 'a list of domain=may|encrypt|verify (example.com=verify,.example.net=encrypt)';
+const EXPECTED = 'a list of domain=may|encrypt|verify|dane (example.com=verify,.example.net=dane)';
 
 function levelOf(text: string): TlsLevel | undefined {
   const lower = text.toLowerCase();
@@ -33,11 +30,7 @@ export function parseTlsPolicy(text: string): Parsed<ReadonlyMap<string, TlsLeve
   for (const entry of splitList(text)) {
     const match = /^([^=\s]+)\s*=\s*([a-z-]+)$/i.exec(entry);
     const domain = match?.[1] === undefined ? undefined : keyOf(match[1]);
-    const word = match?.[2] ?? '';
-    if (word.toLowerCase() === 'dane') {
-      return fail(`${EXPECTED}; "${entry}": DANE is not built yet, use verify (certificate checked) meanwhile`);
-    }
-    const level = levelOf(word);
+    const level = levelOf(match?.[2] ?? '');
     if (domain === undefined || level === undefined) return fail(`${EXPECTED}; "${entry}" is not`);
     if (table.has(domain)) return fail(`${EXPECTED}; ${domain} is listed twice`);
     table.set(domain, level);

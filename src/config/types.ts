@@ -4,7 +4,7 @@ export type QueueBackend = 'file' | 'redis';
 /** What inbound DATA does with a lone CR or LF (SMTP_BARE_NEWLINE). */
 export type BareNewline = 'normalize' | 'reject' | 'keep';
 /** Outbound TLS for a destination (SMTP_TLS_POLICY): opportunistic, required, required and verified. */
-export type TlsLevel = 'may' | 'encrypt' | 'verify';
+export type TlsLevel = 'may' | 'encrypt' | 'verify' | 'dane';
 
 /** Who sends the TLS reports (RFC 8460 §4.4 `organization-name`, `contact-info`). */
 export interface TlsRptConfig {

@@ -7,8 +7,8 @@
  * change is written to a temporary file, fsynced and renamed over the old one
  * before its promise resolves, so a crash leaves either the old set or the new.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeStateFile } from '../spool/state-file.js';
 
 export interface Holds {
   /** Whether mail to `domain` (lower-case) is held. */
@@ -51,18 +51,7 @@ export async function openHolds(path: string): Promise<Holds> {
 
   const save = (): Promise<void> => {
     const text = `${JSON.stringify({ held: [...held].sort() })}\n`;
-    const next = writing.then(async () => {
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      const tmp = `${path}.tmp`;
-      const file = await open(tmp, 'w', 0o600);
-      try {
-        await file.writeFile(text);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(tmp, path);
-    });
+    const next = writing.then(() => writeStateFile(path, text));
     writing = next.catch(() => undefined);
     return next;
   };

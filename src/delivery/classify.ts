@@ -133,6 +133,12 @@ export const ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
   ESTREAM: { kind: 'deferred', scope: 'message', enhanced: '4.3.0', why: 'reading the stored message failed' },
   ELIMITS: { kind: 'deferred', scope: 'message', enhanced: '4.5.3', why: 'more recipients than one transaction takes' },
   EMESSAGE: { kind: 'failed', scope: 'message', enhanced: '5.3.4', why: 'larger than the SIZE the server announced' },
+  EREQUIRETLS: {
+    kind: 'failed',
+    scope: 'host',
+    enhanced: '5.7.30',
+    why: 'REQUIRETLS message, server without REQUIRETLS (RFC 8689): try the next MX; failed if none offers it',
+  },
   EENVELOPE: {
     kind: 'failed',
     scope: 'message',

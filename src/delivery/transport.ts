@@ -14,8 +14,7 @@
  *   host name when SMTP_OUTBOUND_TLS_VERIFY is true (a failed check defers,
  *   never falls back to clear text).
  * - Relay: `smtps://` is implicit TLS; `smtp://` with credentials REQUIRES
- *   STARTTLS (we never send a password in clear), without credentials it is
- *   opportunistic.
+ *   STARTTLS (never a password in clear), without them it is opportunistic.
  * - Timeouts on every step: connect, greeting, and socket inactivity (which
  *   covers every command and the DATA stream).
  * - PIPELINING when offered: a small message costs two writes.
@@ -24,7 +23,10 @@
  *   refused with `452 4.5.3` go in a new transaction at once.
  * (Not nodemailer's SMTPConnection: it never pipelines MAIL, RCPT and DATA.)
  */
+import { Readable } from 'node:stream';
 import type { EnvelopeDsn } from '../domain/dsn.js';
+import type { TlsaAuthentication } from './tls/tlsa.js';
+import { keyOf, targetLabel } from './target-key.js';
 import { classifyError, type Classification } from './classify.js';
 import { ConnectionPool, type PooledSession } from './connection-pool.js';
 import { SmtpClientError } from './smtp/errors.js';
@@ -55,6 +57,8 @@ export interface SmtpTarget {
   readonly requireTls?: boolean;
   /** Check the certificate (true) or take any (false); SMTP_OUTBOUND_TLS_VERIFY when absent. */
   readonly tlsVerify?: boolean;
+  /** DANE: authenticate the certificate by these TLSA records instead of by certificate authorities. */
+  readonly tlsa?: TlsaAuthentication;
   readonly auth?: { readonly user: string; readonly pass: string };
 }
 
@@ -70,6 +74,8 @@ export interface SendRequest extends SmtpTarget {
   readonly size?: number;
   /** DSN parameters (RFC 3461), passed on when the server offers DSN. */
   readonly dsn?: EnvelopeDsn;
+  /** MAIL FROM's REQUIRETLS (RFC 8689): the check the session's TLS must pass; the server must offer it. */
+  readonly requiretls?: (tls: TlsInfo | undefined) => boolean;
   /** Aborting closes the connection (shutdown). */
   readonly signal?: AbortSignal;
 }
@@ -126,16 +132,13 @@ export interface TransportOptions {
 
 export { relayTarget, transportOptionsFromConfig, trustedCas } from './transport-config.js';
 
-function describe(target: SmtpTarget): string {
-  const name =
-    target.servername && target.servername !== target.host ? `${target.servername}[${target.host}]` : target.host;
-  return `${name}:${target.port}`;
-}
-
-function keyOf(target: SmtpTarget): string {
-  const scheme = target.secure ? 'smtps' : target.requireTls ? 'smtp+tls' : 'smtp';
-  const verify = target.tlsVerify === undefined ? '' : target.tlsVerify ? '+verify' : '+any';
-  return `${scheme}${verify}://${target.auth?.user ?? ''}@${target.host}:${target.port}/${target.servername ?? ''}`;
+/** Lets go of a body left unread (refused before DATA, broken off), so a spool file's descriptor is closed. */
+function letGo(body: AsyncIterable<Buffer>): void {
+  if (body instanceof Readable) body.destroy();
+  else
+    void body[Symbol.asyncIterator]()
+      .return?.()
+      ?.catch(() => undefined);
 }
 
 export function createSmtpTransport(options: TransportOptions): Transport {
@@ -174,10 +177,12 @@ export class SmtpTransport implements Transport {
         body ??= await this.reopen(request);
         step = await this.transaction(request, pending, body);
       } catch (err) {
+        if (body) letGo(body);
         if (reused === undefined) return this.noVerdict(err, request);
         verdicts.push(...laterFailure(err, pending));
         break;
       }
+      letGo(body);
       body = undefined;
       reused ??= step.reused;
       transmitMs += step.transmitMs;
@@ -251,6 +256,7 @@ export class SmtpTransport implements Transport {
       secure: request.secure === true,
       requireTls: request.requireTls === true,
       tlsVerify: request.tlsVerify ?? o.tlsVerify,
+      ...(request.tlsa ? { tlsa: request.tlsa } : {}),
       ...(o.ca ? { ca: o.ca } : {}),
       ...(request.auth ? { auth: request.auth } : {}),
       name: o.hostname,
@@ -271,11 +277,8 @@ export class SmtpTransport implements Transport {
     const onAbort = (): void => session.close();
     request.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const { from, size, dsn } = request;
-      return await session.send(
-        { from, to, ...(size === undefined ? {} : { size }), ...(dsn === undefined ? {} : { dsn }) },
-        body,
-      );
+      const { from, size, dsn, requiretls } = request;
+      return await session.send({ from, to, size, dsn, requiretls }, body);
     } finally {
       request.signal?.removeEventListener('abort', onAbort);
     }
@@ -283,7 +286,7 @@ export class SmtpTransport implements Transport {
 
   /** No verdict: a host (or body) failure is a `TransportError` (next host); a refusal is every recipient's. */
   private noVerdict(err: unknown, request: SendRequest): SendResult {
-    if (isHostFailure(err)) throw new TransportError(classifyError(err), describe(request), err);
+    if (isHostFailure(err)) throw new TransportError(classifyError(err), targetLabel(request), err);
     return { reused: false, recipients: laterFailure(err, request.to) };
   }
 }

@@ -24,6 +24,11 @@ export interface Envelope {
    * reported). Never set from SMTP.
    */
   readonly origin?: 'tls-report';
+  /**
+   * MAIL FROM carried REQUIRETLS (RFC 8689): the message goes on only over TLS that authenticates the next
+   * hop, to a server that offers REQUIRETLS. Absent when not asked (and on records kept before it).
+   */
+  readonly requireTls?: true;
 }
 
 export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced';

@@ -6,9 +6,19 @@
  * certificate), `verify` (STARTTLS required, the certificate checked against
  * the MX host name): SMTP_TLS_POLICY, or `may` when nothing says otherwise;
  * `mta-sts-enforce` and `mta-sts-testing`: the recipient domain's MTA-STS
- * policy (RFC 8461).
+ * policy (RFC 8461); `dane` (SMTP_TLS_POLICY): a host with DNSSEC-validated
+ * TLSA records authenticated by them (RFC 7672), the others as `may`;
+ * `tls-required-no`: the message's `TLS-Required: No` header set the
+ * domain's policy aside (RFC 8689), STARTTLS when offered, any certificate.
  */
-export type TlsPolicyName = 'may' | 'encrypt' | 'verify' | 'mta-sts-enforce' | 'mta-sts-testing';
+export type TlsPolicyName =
+  | 'may'
+  | 'encrypt'
+  | 'verify'
+  | 'dane'
+  | 'mta-sts-enforce'
+  | 'mta-sts-testing'
+  | 'tls-required-no';
 
 /**
  * What the host did: `verified` (TLS, certificate checked and good),
@@ -16,7 +26,9 @@ export type TlsPolicyName = 'may' | 'encrypt' | 'verify' | 'mta-sts-enforce' | '
  * TLS offered), `starttls-missing` (TLS required, not offered),
  * `starttls-failed` (STARTTLS refused or its handshake failed),
  * `certificate-invalid` (the check failed), `mx-mismatch` (the host is not
- * one the MTA-STS policy names).
+ * one the MTA-STS policy names), `dane-verified` (TLS, the certificate
+ * matched the host's TLSA records), `dane-failed` (it matched none, or the
+ * TLSA look-up failed).
  */
 export type TlsResult =
   | 'verified'
@@ -25,7 +37,9 @@ export type TlsResult =
   | 'starttls-missing'
   | 'starttls-failed'
   | 'certificate-invalid'
-  | 'mx-mismatch';
+  | 'mx-mismatch'
+  | 'dane-verified'
+  | 'dane-failed';
 
 export interface TlsDecision {
   readonly policy: TlsPolicyName;

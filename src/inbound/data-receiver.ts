@@ -102,8 +102,9 @@ function lineEndings(body: AsyncIterable<Buffer>, mode: BareNewline): AsyncItera
 /** The envelope smtp-server collected, as the spool stores it (DSN parameters included when given). */
 function envelopeOf(session: SMTPServerSession, at: number): Envelope {
   const mail = session.envelope.mailFrom;
+  const mailArgs = mail === false ? undefined : commandArgs(mail.args);
   const dsn = envelopeDsn(
-    mail === false ? undefined : commandArgs(mail.args),
+    mailArgs,
     session.envelope.rcptTo.map((r) => ({ address: r.address, args: commandArgs(r.args) })),
   );
   return {
@@ -114,6 +115,8 @@ function envelopeOf(session: SMTPServerSession, at: number): Envelope {
     receivedAt: at,
     ...(typeof session.user === 'string' ? { user: session.user } : {}),
     ...(dsn ? { dsn } : {}),
+    // accepted only in a TLS session (requiretls-patch.ts)
+    ...(mailArgs?.['REQUIRETLS'] === true ? { requireTls: true as const } : {}),
   };
 }
 

@@ -20,6 +20,7 @@ import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { feedDataStream } from './data-scan.js';
 import { assertSmtpServer, type Patch, type SmtpServerLibrary } from './patch-check.js';
 import { proxyHeaders, unwantedProxyHeaders } from './proxy-patches.js';
+import { requireTlsReplies } from './requiretls-patch.js';
 
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
 
@@ -202,6 +203,7 @@ export const PATCHES: readonly Patch[] = [
   unwantedProxyHeaders,
   nativeDotScan,
   commandLogger,
+  requireTlsReplies,
 ];
 
 /** smtp-server's classes as installed: what the start-up check reads. */

@@ -39,7 +39,8 @@ export function serverOptions(
     disabledCommands: [...(config.tlsDisable ? ['STARTTLS'] : []), ...(config.authUsers.length === 0 ? ['AUTH'] : [])],
     hideENHANCEDSTATUSCODES: false,
     hideDSN: false,
-    hideREQUIRETLS: true,
+    // REQUIRETLS (RFC 8689): smtp-server advertises it only once the session is TLS
+    hideREQUIRETLS: false,
     disableReverseLookup: true,
     socketTimeout: config.commandTimeoutSeconds * 1000,
     closeTimeout: 5_000,

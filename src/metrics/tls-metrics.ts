@@ -17,8 +17,9 @@ export function tlsInstruments(registers: Registry[]): {
   const tlsDecisions = new Counter({
     name: 'gopherpost_tls_policy_decisions_total',
     help:
-      'Outbound TLS decisions per host tried, by policy (may, encrypt, verify, mta-sts-enforce, mta-sts-testing) ' +
-      'and result (verified, encrypted, cleartext, starttls-missing, starttls-failed, certificate-invalid, mx-mismatch).',
+      'Outbound TLS decisions per host tried, by policy (may, encrypt, verify, dane, mta-sts-enforce, ' +
+      'mta-sts-testing) and result (verified, encrypted, cleartext, starttls-missing, starttls-failed, ' +
+      'certificate-invalid, mx-mismatch, dane-verified, dane-failed).',
     labelNames: ['policy', 'result'] as const,
     registers,
   });

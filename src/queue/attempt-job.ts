@@ -7,7 +7,7 @@
  * and sent to each target in turn (delivery/attempt.ts).
  * Never errors; unsubscribing aborts the transaction (shutdown).
  */
-import { Observable, defer, from, map, switchMap } from 'rxjs';
+import { Observable, defer, from, map, of, switchMap } from 'rxjs';
 import type { DeliveryJob } from '../domain/job.js';
 import type { DkimSigner } from '../dkim/signer.js';
 import type { DnsResolver } from '../dns/resolver.js';
@@ -15,12 +15,15 @@ import { attemptDelivery, type AttemptResult, type DialTarget } from '../deliver
 import { resolveDestination, type Destination, type MxCache } from '../delivery/mx.js';
 import { TlsGuard } from '../delivery/tls/guard.js';
 import type { TlsPlanner } from '../delivery/tls/planner.js';
+import { requireTlsCheck, type RequireTlsCheck } from '../delivery/tls/requiretls.js';
 import type { TlsDecision } from '../domain/tls.js';
 import { normalizeLineEndings } from '../mail/line-endings.js';
 import type { SendResult, SmtpTarget, Transport } from '../delivery/transport.js';
 import type { Spool } from '../spool/spool.js';
 import type { Skip } from './dispatch-options.js';
 import type { Feedback } from './destination-state.js';
+import { requireTlsPlan } from './requiretls-plan.js';
+import { requirementOf } from './tls-requirement.js';
 
 /** What became of a job in the dispatcher: attempted (with the outcome per recipient), or not run. */
 export type JobResult =
@@ -71,19 +74,24 @@ export function attemptJob(deps: AttemptDeps, job: DeliveryJob): Observable<JobR
 async function guardOf(deps: AttemptDeps, job: DeliveryJob): Promise<TlsGuard | undefined> {
   // RFC 8460 §5.3: a TLS report goes out despite TLS failures, and its sessions are not reported
   if (!deps.tls || deps.relay || job.record.envelope.origin === 'tls-report') return undefined;
-  const requirement = await deps.tls.requirement(job.domain);
+  const requirement = await requirementOf(deps.tls, deps.spool, job);
   return new TlsGuard(requirement, (decision) => deps.onTls?.(job, decision));
 }
 
 function attempt(deps: AttemptDeps, job: DeliveryJob, guard: TlsGuard | undefined): Observable<AttemptResult> {
   const resolve = (domain: string): Promise<Destination> =>
     resolveDestination(domain, deps.resolver, deps.random, deps.mxCache);
+  // REQUIRETLS (RFC 8689): an authenticated next hop or nothing dialled; the relay over verified TLS
+  const plan = requireTlsPlan(job.record.envelope, guard?.requirement, deps.relay);
+  if (plan.kind === 'refused') return of({ outcomes: new Map(recipientsOf(job).map((r) => [r, plan.outcome])) });
+  const check = plan.kind === 'required' ? (t: DialTarget) => requireTlsCheck(guard?.requirement, t) : undefined;
+  const relay = plan.kind === 'required' ? plan.relay : deps.relay;
   return attemptDelivery(job.domain, recipientsOf(job), {
     resolve: guard ? (domain) => resolve(domain).then((d) => guard.hosts(d)) : resolve,
     send: guard
-      ? (target) => guard.send(target, (t) => send(deps, job, t))
-      : (target) => send(deps, job, anyTls(deps, job, target)),
-    ...(deps.relay ? { relay: deps.relay } : {}),
+      ? (target) => guard.send(target, (t) => send(deps, job, t, check?.(t)))
+      : (target) => send(deps, job, anyTls(deps, job, target), check?.(target)),
+    ...(relay ? { relay } : {}),
     port: deps.port,
     maxTargets: deps.maxTargets,
     retryBaseMs: deps.retryBaseMs,
@@ -99,7 +107,12 @@ function anyTls(deps: AttemptDeps, job: DeliveryJob, target: DialTarget): DialTa
 }
 
 /** The body, opened afresh for each try, sent in one transaction to `target`. */
-function send(deps: AttemptDeps, job: DeliveryJob, target: DialTarget): Observable<SendResult> {
+function send(
+  deps: AttemptDeps,
+  job: DeliveryJob,
+  target: DialTarget,
+  requiretls: RequireTlsCheck | undefined,
+): Observable<SendResult> {
   return new Observable<SendResult>((subscriber) => {
     const abort = new AbortController();
     let settled = false;
@@ -120,6 +133,7 @@ function send(deps: AttemptDeps, job: DeliveryJob, target: DialTarget): Observab
           reopenBody,
           size: record.size,
           ...(record.envelope.dsn ? { dsn: record.envelope.dsn } : {}),
+          ...(requiretls ? { requiretls } : {}),
           signal: abort.signal,
         }),
       )

@@ -4,6 +4,9 @@
  * the same spool, so it is delivered, deferred and retried like any other
  * mail. A failure notice of a RET=FULL message carries the whole message,
  * streamed from the spool into the notice; every other one its headers.
+ * A REQUIRETLS message's notice never carries its body, whatever RET says:
+ * the notice goes from the null sender, which REQUIRETLS does not cover
+ * (RFC 8689 §4.2.1), so it may travel over an unauthenticated path.
  */
 import { buildDsn, readHeaderBlock, type DsnRecipient, type Returned } from '../bounce/dsn.js';
 import type { NoticeKind } from '../domain/dsn.js';
@@ -23,7 +26,8 @@ const NO_HEADERS: Returned = { kind: 'headers', headers: Buffer.alloc(0) };
 async function original(spool: Spool, record: MessageRecord, kind: NoticeKind): Promise<Returned> {
   try {
     const body = await spool.openBody(record);
-    if (kind === 'failed' && record.envelope.dsn?.ret === 'FULL') return { kind: 'full', message: body };
+    const full = kind === 'failed' && record.envelope.dsn?.ret === 'FULL' && record.envelope.requireTls !== true;
+    if (full) return { kind: 'full', message: body };
     return { kind: 'headers', headers: await readHeaderBlock(body) };
   } catch {
     return NO_HEADERS; // body unreadable: the notice still goes out, without the original

@@ -1,8 +1,8 @@
 /**
  * The delivery stage as the composition root starts it: the SMTP transport,
  * the DKIM signer when configured, each destination's outbound TLS planner
- * (SMTP_TLS_POLICY, and MTA-STS with its policy cache when SMTP_MTA_STS is
- * on in MX mode), and the scheduler that drives them. Loaded only when
+ * (SMTP_TLS_POLICY with DANE's look-ups for its `dane` entries, and MTA-STS
+ * with its policy cache when SMTP_MTA_STS is on in MX mode), and the scheduler that drives them. Loaded only when
  * delivery runs (not in SMTP_DELIVERY_MODE=hold).
  */
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import type { Config } from '../config/types.js';
 import type { Holds } from '../console/holds.js';
 import type { DnsResolver } from '../dns/resolver.js';
 import type { DkimSigner } from '../dkim/signer.js';
-import type { StsSource } from '../delivery/tls/planner.js';
+import type { DaneSource, StsSource } from '../delivery/tls/planner.js';
 import type { StsCache } from '../delivery/tls/sts-cache.js';
 import type { StsPolicy } from '../delivery/tls/sts-policy.js';
 import type { StsFailures, StsFailureType } from '../tlsrpt/sts-failures.js';
@@ -60,7 +60,7 @@ export async function startDelivery(config: Config, deps: DeliveryDeps): Promise
     resolver: dns,
     transport,
     ...(signer ? { signer } : {}),
-    tls: createTlsPlanner(config.tlsPolicy, sts?.source),
+    tls: createTlsPlanner(config.tlsPolicy, sts?.source, await daneSource(config, deps.logger)),
     clock: Date.now,
     random: Math.random,
     onEvent: (event) => audit.publish(event),
@@ -79,6 +79,24 @@ export async function startDelivery(config: Config, deps: DeliveryDeps): Promise
     stsFailure: (domain) => sts?.failures.failureOf(domain),
     ca: transportOptions.ca,
   };
+}
+
+/** DANE's look-ups through the validating resolver, when a SMTP_TLS_POLICY entry asks for `dane` (MX mode). */
+async function daneSource(config: Config, logger: Logger): Promise<DaneSource | undefined> {
+  if (config.deliveryMode !== 'mx' || ![...config.tlsPolicy.values()].includes('dane')) return undefined;
+  if (config.dnsServers.length === 0) {
+    logger.warn(
+      { component: 'dane' },
+      'SMTP_TLS_POLICY has dane entries and SMTP_DNS_SERVERS is unset: the AD bit of the system resolvers is ' +
+        'trusted; it should be a local DNSSEC-validating resolver',
+    );
+  }
+  const [{ createSecureDns }, { lookupDane }] = await Promise.all([
+    import('../dns/secure-query.js'),
+    import('../delivery/tls/dane-lookup.js'),
+  ]);
+  const dns = createSecureDns(config.dnsServers);
+  return (domain) => lookupDane(domain, config.outboundPort, dns);
 }
 
 /** The DKIM signer of SMTP_DKIM_*, if configured; a bad key stops the start. */

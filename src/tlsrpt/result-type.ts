@@ -67,6 +67,11 @@ function failureType(decision: TlsDecision): ResultType {
     case 'encrypted':
     case 'certificate-invalid':
       return certificateResult(decision.reason, decision.detail);
+    case 'dane-failed':
+      // no TLSA record matched (§4.3.1 tlsa-invalid), or the validated look-up failed (dnssec-invalid)
+      return /look-up|lookup|SERVFAIL|timed out|timeout/i.test(decision.detail ?? '')
+        ? 'dnssec-invalid'
+        : 'tlsa-invalid';
     default:
       // starttls-failed, mx-mismatch and whatever later results say: RFC 8460's catch-all
       return 'validation-failure';
@@ -75,7 +80,7 @@ function failureType(decision: TlsDecision): ResultType {
 
 /** How a decision counts: TLS as the policy wanted it is a success; anything else fails with a type. */
 export function outcomeOf(decision: TlsDecision): SessionOutcome {
-  if (decision.result === 'verified') return { ok: true };
+  if (decision.result === 'verified' || decision.result === 'dane-verified') return { ok: true };
   if (decision.result === 'encrypted' && !wantsVerified(decision.policy)) return { ok: true };
   const resultType = failureType(decision);
   const { name, ip } = hostParts(decision.host);

@@ -9,6 +9,9 @@ declare module 'smtp-server/lib/smtp-connection.js' {
     _setListeners(callback: () => void): void;
     handler_QUIT(command: unknown, callback: () => void): void;
     close(): void;
+    _validateMailParams(parsed: {
+      args?: unknown;
+    }): { code: number; message: string; enhancedCode: string | null } | null;
     _socket: Socket;
     _upgrading?: boolean;
     secure: boolean;

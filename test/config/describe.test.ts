@@ -82,7 +82,7 @@ describe('describeConfig', () => {
       SMTP_BIND: '::1',
       SMTP_DELIVERY_MODE: 'relay',
       SMTP_RELAY_URL: 'smtps://relay.example.net',
-      SMTP_TLS_POLICY: 'Example.COM=verify, .partner.test=ENCRYPT',
+      SMTP_TLS_POLICY: 'Example.COM=verify, .partner.test=ENCRYPT,signed.test=Dane',
     };
     const described = describeConfig(load(env));
     expect(described).toMatchObject({
@@ -93,7 +93,7 @@ describe('describeConfig', () => {
       SMTP_DNS_SERVERS: '1.1.1.1:53,[::1]:5353',
       SMTP_BIND: '::1',
       SMTP_RELAY_URL: 'smtps://relay.example.net:465',
-      SMTP_TLS_POLICY: 'example.com=verify,.partner.test=encrypt',
+      SMTP_TLS_POLICY: 'example.com=verify,.partner.test=encrypt,signed.test=dane',
     });
     expect(load(Object.fromEntries(Object.entries(described).filter(([, v]) => v !== '')))).toEqual(load(env));
   });

@@ -198,12 +198,13 @@ describe('loadConfig good values', () => {
       },
     ],
     [
-      { SMTP_TLS_POLICY: 'Example.com=verify, partner.test = ENCRYPT,.example.net=may' },
+      { SMTP_TLS_POLICY: 'Example.com=verify, partner.test = ENCRYPT,.example.net=may,signed.test=DANE' },
       {
         tlsPolicy: new Map([
           ['example.com', 'verify'],
           ['partner.test', 'encrypt'],
           ['.example.net', 'may'],
+          ['signed.test', 'dane'],
         ]),
       },
     ],
@@ -254,11 +255,11 @@ describe('loadConfig bad values', () => {
     ['SMTP_DESTINATION_RATES', 'example.com=100', 'domain=N/s, domain=N/min or domain=N/h'],
     ['SMTP_DESTINATION_RATES', 'example.com=0/s', '"example.com=0/s" is not'],
     ['SMTP_DESTINATION_RATES', 'a.test=1/s,A.test=2/s', 'a.test is listed twice'],
-    ['SMTP_TLS_POLICY', 'example.com', 'domain=may|encrypt|verify'],
+    ['SMTP_TLS_POLICY', 'example.com', 'domain=may|encrypt|verify|dane'],
     ['SMTP_TLS_POLICY', 'example.com=secure', '"example.com=secure" is not'],
     ['SMTP_TLS_POLICY', 'bad_domain=verify', '"bad_domain=verify" is not'],
     ['SMTP_TLS_POLICY', 'a.test=may,A.test=verify', 'a.test is listed twice'],
-    ['SMTP_TLS_POLICY', 'a.test=dane', 'DANE is not built yet, use verify'],
+    ['SMTP_TLS_POLICY', 'a.test=dane-only', '"a.test=dane-only" is not'],
     ['SMTP_MTA_STS', 'yes', 'true or false'],
     ['SMTP_TLSRPT_CONTACT', 'a\nb', 'a single line of text'],
     ['SMTP_RETENTION_DAYS', '0', 'a whole number of days 1-36500'],
@@ -403,13 +404,19 @@ describe('loadConfig cross-field rules', () => {
   });
 
   it('requires SMTP_DELAY_WARNING_HOURS below SMTP_QUEUE_LIFETIME_HOURS, naming both', () => {
-    expect(soleProblem({ SMTP_QUEUE_LIFETIME_HOURS: '4' })).toEqual({
+    expect(soleProblem({ SMTP_QUEUE_LIFETIME_HOURS: '4', SMTP_DELAY_WARNING_HOURS: '4' })).toEqual({
       variable: 'SMTP_DELAY_WARNING_HOURS',
-      value: '',
+      value: '4',
       expected: 'a number of hours below SMTP_QUEUE_LIFETIME_HOURS (4), or 0 for no delay notices',
     });
     expect(soleProblem({ SMTP_DELAY_WARNING_HOURS: '130' }).expected).toContain('SMTP_QUEUE_LIFETIME_HOURS (120)');
     expect(load({ SMTP_QUEUE_LIFETIME_HOURS: '4', SMTP_DELAY_WARNING_HOURS: '0' }).delayWarningHours).toBe(0);
+  });
+
+  it('leaves delay notices off when SMTP_DELAY_WARNING_HOURS is unset and messages expire within 4 hours', () => {
+    expect(load({ SMTP_QUEUE_LIFETIME_HOURS: '4' }).delayWarningHours).toBe(0);
+    expect(load({ SMTP_QUEUE_LIFETIME_HOURS: '1' }).delayWarningHours).toBe(0);
+    expect(load({ SMTP_QUEUE_LIFETIME_HOURS: '5' }).delayWarningHours).toBe(4);
   });
 
   it('compares the retry maximum with the default base', () => {

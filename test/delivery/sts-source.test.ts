@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { trustedCas } from '../../src/delivery/transport.js';
-import { openStsCache } from '../../src/delivery/tls/sts-cache.js';
+import { openStsCache, type CachedPolicy } from '../../src/delivery/tls/sts-cache.js';
 import { fetchStsPolicy, type StsFetchOptions } from '../../src/delivery/tls/sts-fetch.js';
+import type { StsPolicy } from '../../src/delivery/tls/sts-policy.js';
 import { StsResolver, type StsReport } from '../../src/delivery/tls/sts-source.js';
 import { createResolver } from '../../src/dns/resolver.js';
 import { startDnsServer, type RunningDnsServer } from '../helpers/dns-server.js';
@@ -147,6 +148,41 @@ describe('StsResolver', () => {
   const txt = (id: string): void => {
     dns.zone['_mta-sts.a.test'] = { TXT: [`v=STSv1; id=${id};`] };
   };
+
+  it('looks up an internationalized domain by its A-label form', async () => {
+    dns.zone['_mta-sts.xn--fiq228c.test'] = { TXT: ['v=STSv1; id=idn;'] };
+    const clock = { now: 1_000_000 };
+    const { sts, reports } = await source(join(dir, 'idn.json'), clock);
+    // the policy host cannot be reached here (no A record): what matters is the names asked and that nothing throws
+    expect(await sts.policyFor('中文.test')).toBeUndefined();
+    expect(dns.queries).toContain('_mta-sts.xn--fiq228c.test TXT');
+    expect(reports).toEqual([expect.objectContaining({ kind: 'failed', domain: 'xn--fiq228c.test' })]);
+  });
+
+  it('never rejects, even when a fetch throws where it should have answered', async () => {
+    txt('one');
+    const clock = { now: 1_000_000 };
+    const cache = await openStsCache(join(dir, 'throws.json'), { clock: () => clock.now });
+    const reports: StsReport[] = [];
+    const sts = new StsResolver({
+      resolver,
+      fetch: () => Promise.reject(new TypeError('Invalid character in header content ["Host"]')),
+      cache,
+      clock: () => clock.now,
+      report: (r) => reports.push(r),
+    });
+    expect(await sts.policyFor('a.test')).toBeUndefined();
+    clock.now += 61_000; // the next look happens in the background: its failure must not be an unhandled rejection
+    expect(await sts.policyFor('a.test')).toBeUndefined();
+    await eventually(() => reports.length === 2);
+    expect(reports.map((r) => r.kind)).toEqual(['failed', 'failed']);
+    expect(reports[0]).toMatchObject({ why: expect.stringContaining('Invalid character') });
+  });
+
+  it('fetchStsPolicy answers a failure, not a throw, for a name node cannot put in a Host header', async () => {
+    const result = await fetchStsPolicy('\u0100.test', fetchOptions);
+    expect(result.ok).toBe(false);
+  });
 
   it('waits for the first look-up once, shared by concurrent deliveries, then answers from the cache', async () => {
     txt('one');
@@ -305,5 +341,44 @@ describe('StsResolver', () => {
     expect(await sts.policyFor('a.test')).toBeUndefined();
     expect(reports).toEqual([]);
     expect(host.fetches).toEqual([]);
+  });
+});
+
+describe('openStsCache', () => {
+  const policy = (mode: 'enforce' | 'testing'): StsPolicy => ({ mode, mx: ['mx.a.test'], maxAge: 600 });
+  const entry = (mode: 'enforce' | 'testing', fetchedAt: number): CachedPolicy => ({
+    id: 'one',
+    policy: policy(mode),
+    fetchedAt,
+    expiresAt: fetchedAt + 600_000,
+  });
+
+  it('keeps at most maxEntries domains, a testing policy dropped before an enforce one, the oldest first', async () => {
+    const clock = { now: 1_000_000 };
+    const file = join(dir, 'bounded.json');
+    const cache = await openStsCache(file, { clock: () => clock.now, maxEntries: 3 });
+    cache.set('e1.test', entry('enforce', clock.now));
+    cache.set('t1.test', entry('testing', clock.now));
+    cache.set('e2.test', entry('enforce', clock.now));
+    cache.set('e3.test', entry('enforce', clock.now)); // full: the testing one goes
+    expect(['e1.test', 't1.test', 'e2.test', 'e3.test'].map((d) => cache.get(d) !== undefined)).toEqual([
+      true,
+      false,
+      true,
+      true,
+    ]);
+    cache.set('e4.test', entry('enforce', clock.now)); // only enforce left: the oldest goes
+    expect(cache.get('e1.test')).toBeUndefined();
+    await cache.flush();
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { policies: Record<string, unknown> };
+    expect(Object.keys(saved.policies).sort()).toEqual(['e2.test', 'e3.test', 'e4.test']);
+  });
+
+  it('forgets an expired policy when it is looked up', async () => {
+    const clock = { now: 1_000_000 };
+    const cache = await openStsCache(join(dir, 'expiry.json'), { clock: () => clock.now });
+    cache.set('a.test', entry('enforce', clock.now));
+    clock.now += 600_001;
+    expect(cache.get('a.test')).toBeUndefined();
   });
 });

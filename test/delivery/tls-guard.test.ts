@@ -10,6 +10,7 @@ import { firstValueFrom, from } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DialTarget } from '../../src/delivery/attempt.js';
 import type { Destination } from '../../src/delivery/mx.js';
+import { failureDecision } from '../../src/delivery/tls/decision.js';
 import { TlsGuard } from '../../src/delivery/tls/guard.js';
 import { requirementFor } from '../../src/delivery/tls/requirement.js';
 import { SmtpTransport, TransportError } from '../../src/delivery/transport.js';
@@ -112,6 +113,23 @@ describe('a host that offers STARTTLS and refuses it', () => {
     expect(result.recipients[0]?.outcome.kind).toBe('delivered');
     expect(result.tls).toBeUndefined();
     expect(decisions).toEqual([{ policy: 'may', result: 'cleartext', refused: false, host: 'mx' }]);
+  });
+});
+
+describe('a TLS failure', () => {
+  const host = { label: 'mx', name: 'mx.x.test' };
+  const failure = { result: 'certificate-invalid' as const, detail: 'certificate has expired' };
+
+  it('is a refusal, with a 4.7.5 deferral, only where the policy requires TLS', () => {
+    const verify = failureDecision(requirementFor('x.test', new Map([['x.test', 'verify']]), undefined), host, failure);
+    expect(verify.decision.refused).toBe(true);
+    expect(verify.classification?.response).toMatch(/^4\.7\.5 /);
+  });
+
+  it('under may is the host failing on its own: not a refusal, and the client keeps its own classification', () => {
+    const may = failureDecision(requirementFor('x.test', new Map(), undefined), host, failure);
+    expect(may.decision).toMatchObject({ policy: 'may', result: 'certificate-invalid', refused: false });
+    expect(may.classification).toBeUndefined();
   });
 });
 

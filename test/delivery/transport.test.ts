@@ -1,3 +1,7 @@
+import { createReadStream, type ReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { relayTarget, SmtpTransport, TransportError } from '../../src/delivery/transport.js';
@@ -314,5 +318,49 @@ describe('createSmtpTransport streaming', () => {
     expect(s.bytesReceived()).toBe(produced + 'Subject: big\r\n\r\n'.length);
     // loopback socket buffers hold a few MiB; a buffered body would lead by the whole 24 MiB
     expect(maxLead).toBeLessThan(10 * 1024 * 1024);
+  });
+});
+
+describe('a body the transaction never reads', () => {
+  /** A message in a file (as the spool keeps bodies over 128 KiB), its descriptor open. */
+  async function fileBody(): Promise<{ body: ReadStream; cleanup: () => Promise<void> }> {
+    const dir = await mkdtemp(join(tmpdir(), 'gp-transport-'));
+    const file = join(dir, 'message.eml');
+    await writeFile(file, message);
+    const body = createReadStream(file);
+    await new Promise((resolve) => body.once('open', resolve));
+    return { body, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  }
+
+  it('is closed when every recipient is refused (no DATA)', async () => {
+    const s = await sink({ rcpt: () => ({ code: 550, message: '5.1.1 No such user' }) });
+    const { body, cleanup: remove } = await fileBody();
+    cleanup.push(remove);
+    const result = await transport().sendEnvelope({
+      host: s.host,
+      port: s.port,
+      from: 'a@sender.test',
+      to: ['b@example.test'],
+      body,
+    });
+    expect(result.recipients[0]?.outcome.kind).toBe('failed');
+    await eventually(() => body.destroyed && body.closed);
+  });
+
+  it('is closed when the host cannot be reached', async () => {
+    const s = await sink();
+    const port = s.port;
+    await s.close();
+    const { body, cleanup: remove } = await fileBody();
+    cleanup.push(remove);
+    const sent = transport().sendEnvelope({
+      host: '127.0.0.1',
+      port,
+      from: 'a@sender.test',
+      to: ['b@example.test'],
+      body,
+    });
+    await expect(sent).rejects.toBeInstanceOf(TransportError);
+    await eventually(() => body.destroyed && body.closed);
   });
 });

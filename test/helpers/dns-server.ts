@@ -17,7 +17,11 @@
  * split into 255-byte character-strings, which resolvers join again.
  *
  * Test-only extensions: `servfail: true` answers SERVFAIL for that name,
- * `drop: true` never answers (the client times out).
+ * `drop: true` never answers (the client times out), `ad: true` sets the AD
+ * bit (RFC 4035: as a validating resolver does for a DNSSEC-validated answer)
+ * on every answer for that name, records or none.
+ *
+ * TLSA records (RFC 6698): `TLSA: [{ usage: 3, selector: 1, mtype: 1, data: 'hex…' }]`.
  */
 import dns2 from 'dns2';
 import type { Question, Resource } from 'dns2';
@@ -29,6 +33,9 @@ export interface DnsZoneEntry {
   /** Long strings are split into 255-byte chunks. */
   TXT?: string[];
   PTR?: string[];
+  TLSA?: { usage: number; selector: number; mtype: number; data: string }[];
+  /** Answers for this name carry the AD bit (validated). */
+  ad?: boolean;
   /** Seconds; default 300. */
   ttl?: number;
   /** Answer SERVFAIL for every query of this name. */
@@ -56,6 +63,7 @@ const DEFAULT_TTL = 300;
 /** RFC 1035 §4.1.1 response codes (dns2's typings omit Packet.RCODE). */
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3 } as const;
 const TXT_CHUNK = 255;
+const TLSA_TYPE = 52;
 
 function normalize(name: string): string {
   return name.toLowerCase().replace(/\.$/, '');
@@ -70,6 +78,7 @@ function findEntry(zone: DnsZone, name: string): DnsZoneEntry | undefined {
 }
 
 function typeName(type: number): string {
+  if (type === TLSA_TYPE) return 'TLSA';
   const found = Object.entries(Packet.TYPE).find(([, value]) => value === type);
   return found ? found[0] : String(type);
 }
@@ -110,6 +119,16 @@ function answersFor(question: Question, entry: DnsZoneEntry): Partial<Resource>[
       }));
     case Packet.TYPE.PTR:
       return (entry.PTR ?? []).map((domain) => ({ ...base, type: Packet.TYPE.PTR, domain }));
+    case TLSA_TYPE:
+      // dns2 has no TLSA encoder: it writes a record's `data` Buffer as the RDATA
+      return (entry.TLSA ?? []).map((t) => ({
+        ...base,
+        type: TLSA_TYPE,
+        data: Buffer.concat([
+          Buffer.from([t.usage, t.selector, t.mtype]),
+          Buffer.from(t.data, 'hex'),
+        ]) as unknown as string,
+      }));
     default:
       return [];
   }
@@ -137,6 +156,7 @@ export async function startDnsServer(zone: DnsZone): Promise<RunningDnsServer> {
       } else if (entry.servfail) {
         response.header.rcode = RCODE.SERVFAIL;
       } else {
+        (response.header as unknown as { ad: number }).ad = entry.ad ? 1 : 0;
         for (const record of answersFor(question, entry)) {
           response.answers.push(Packet.createResourceFromQuestion(question, record));
         }

@@ -12,6 +12,7 @@
  *   startSink({ recordWire: true })              also keeps every byte clients send (`wire()`), before any parsing
  *   startSink({ dsn: false })                    does not offer DSN in EHLO (offered by default)
  *   startSink({ limits: { rcptMax: 2, mailMax: 3 } })  advertises LIMITS (RFC 9422) and enforces it
+ *   startSink({ tls: 'starttls', requiretls: true })  advertises REQUIRETLS (RFC 8689) once the session is TLS
  *   startSink({ tls: 'starttls', certificate, host: '127.0.0.2', port })  this certificate, on that address
  *
  * Without `tls`, STARTTLS is not offered at all.
@@ -76,6 +77,8 @@ export interface SinkOptions {
   readonly recordWire?: boolean;
   /** `false`: DSN is not offered in EHLO (smtp-server offers it by default). */
   readonly dsn?: boolean;
+  /** Offer REQUIRETLS (RFC 8689) in the EHLO after STARTTLS (smtp-server hides it by default). */
+  readonly requiretls?: boolean;
 }
 
 export interface Sink {
@@ -230,6 +233,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   const serverOptions: SMTPServerOptions & { ehloExtensions: string[] } = {
     ehloExtensions: advertised,
     hideDSN: options.dsn === false,
+    hideREQUIRETLS: options.requiretls !== true,
     secure: options.tls === 'implicit',
     ...(tls ? { key: tls.key, cert: tls.cert } : {}),
     disabledCommands: [...(options.tls ? [] : ['STARTTLS']), ...(options.auth ? [] : ['AUTH'])],

@@ -4,7 +4,7 @@
  * sinks on one port at different loopback addresses, so one
  * SMTP_OUTBOUND_PORT reaches them all by MX name:
  *
- *   good       mx.good.test       127.0.0.2  STARTTLS, certificate for its name from the CA
+ *   good       mx.good.test       127.0.0.2  STARTTLS, certificate for its name from the CA (sent with the CA's)
  *   expired    mx.expired.test    127.0.0.3  STARTTLS, the CA's certificate for its name, expired
  *   wrongname  mx.wrongname.test  127.0.0.4  STARTTLS, the CA's certificate for another name
  *   plain      mx.plain.test      127.0.0.5  no STARTTLS
@@ -39,6 +39,10 @@ export interface TlsWorld {
   /** The port every sink listens on (SMTP_OUTBOUND_PORT). */
   readonly port: number;
   readonly sinks: Readonly<Record<SinkKind, Sink>>;
+  /** The certificate a sink presents (its own first), PEM; undefined for `plain`. */
+  certificate(kind: SinkKind): string | undefined;
+  /** The loopback address of a sink (another MX name may point there). */
+  address(kind: SinkKind): string;
   /** The MX host name of a sink. */
   mx(kind: SinkKind): string;
   /** Gives `domain` MX records for these sinks, preference in this order. */
@@ -47,8 +51,10 @@ export interface TlsWorld {
 }
 
 async function certificates(ca: TestCa): Promise<Record<SinkKind, Pem | undefined>> {
+  const good = await ca.issue('mx.good.test');
   return {
-    good: await ca.issue('mx.good.test'),
+    // the whole chain, as servers send it: a DANE-TA record may name the CA by its digest
+    good: { key: good.key, cert: `${good.cert.trim()}\n${ca.cert.trim()}\n` },
     expired: await ca.issue('mx.expired.test', { expired: true }),
     wrongname: await ca.issue('somewhere-else.test'),
     plain: undefined,
@@ -83,7 +89,8 @@ export async function startTlsWorld(): Promise<TlsWorld> {
   const dir = await mkdtemp(join(tmpdir(), 'gp-tls-'));
   const caFile = join(dir, 'ca.pem');
   await writeFile(caFile, ca.cert);
-  const sinks = await startSinks(await certificates(ca));
+  const certs = await certificates(ca);
+  const sinks = await startSinks(certs);
   const dns = await startDnsServer({});
   for (const kind of SINK_KINDS) dns.zone[`mx.${kind}.test`] = { A: [ADDRESS[kind]] };
   return {
@@ -93,6 +100,8 @@ export async function startTlsWorld(): Promise<TlsWorld> {
     dns,
     port: sinks.good.port,
     sinks,
+    certificate: (kind) => certs[kind]?.cert,
+    address: (kind) => ADDRESS[kind],
     mx: (kind) => `mx.${kind}.test`,
     route: (domain, kinds) => {
       dns.zone[domain] = {

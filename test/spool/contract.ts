@@ -668,6 +668,24 @@ export function spoolContract(name: string, open: () => Promise<SpoolFixture>): 
       }
     });
 
+    it('keeps the REQUIRETLS flag of the envelope across claims and a restart', async () => {
+      const f = await open();
+      try {
+        const record = await f.spool.store(envelope({ requireTls: true }, f.now()), bodyOf('x\r\n'));
+        expect(record.envelope.requireTls).toBe(true);
+        const [claimed] = await f.spool.claim(f.now(), 10);
+        expect(claimed?.record.envelope.requireTls).toBe(true);
+        await f.spool.release(record.id);
+        await f.restart();
+        expect((await f.spool.get(record.id))?.envelope.requireTls).toBe(true);
+        // records kept before the flag existed, and mail without it, load without it
+        const plain = await f.spool.store(envelope({}, f.now()), bodyOf('y\r\n'));
+        expect((await f.spool.get(plain.id))?.envelope).not.toHaveProperty('requireTls');
+      } finally {
+        await f.close();
+      }
+    });
+
     it('keeps when a delay notice was sent per recipient, through later updates and a restart', async () => {
       const f = await open();
       try {

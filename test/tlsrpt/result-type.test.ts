@@ -12,6 +12,19 @@ function decision(fields: Partial<TlsDecision>): TlsDecision {
 describe('outcomeOf', () => {
   it.each<[string, Partial<TlsDecision>, string | undefined, string | undefined]>([
     ['verified', { result: 'verified' }, undefined, undefined],
+    ['authenticated by DANE', { policy: 'dane', result: 'dane-verified' }, undefined, undefined],
+    [
+      'a certificate no TLSA record matched',
+      { policy: 'dane', result: 'dane-failed', detail: 'the certificate matches no TLSA record of _25._tcp.mx' },
+      'tlsa-invalid',
+      undefined,
+    ],
+    [
+      'a failed TLSA look-up',
+      { policy: 'dane', result: 'dane-failed', detail: 'the TLSA look-up of _25._tcp.mx failed: SERVFAIL' },
+      'dnssec-invalid',
+      undefined,
+    ],
     ['encrypted where no verification is asked', { policy: 'may', result: 'encrypted' }, undefined, undefined],
     ['encrypted under encrypt', { policy: 'encrypt', result: 'encrypted' }, undefined, undefined],
     [

@@ -10,7 +10,8 @@
  * speaks SMTP over what comes out.
  */
 import { connect as connectTcp, type Socket } from 'node:net';
-import { connect as connectTls, type ConnectionOptions } from 'node:tls';
+import { connect as connectTls, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { authenticateByTlsa, peerChain, type TlsaAuthentication } from '../tls/tlsa.js';
 import { SmtpClientError, looksLikeTls } from './errors.js';
 
 export interface DialOptions {
@@ -24,16 +25,18 @@ export interface DialOptions {
   readonly tlsVerify: boolean;
   /** Trusted CAs instead of node's (the system's plus SMTP_OUTBOUND_CA_FILE); node's when absent. */
   readonly ca?: readonly string[];
+  /** DANE (RFC 7672): after STARTTLS the certificate must match these records; no CA check. */
+  readonly tlsa?: TlsaAuthentication;
   readonly connectTimeoutMs: number;
   /** Aborting while connecting hangs up. */
   readonly signal?: AbortSignal;
 }
 
 /** The name to check, how strictly, against which CAs. */
-function tlsOptions(o: Pick<DialOptions, 'host' | 'servername' | 'tlsVerify' | 'ca'>): ConnectionOptions {
+function tlsOptions(o: Pick<DialOptions, 'host' | 'servername' | 'tlsVerify' | 'ca' | 'tlsa'>): ConnectionOptions {
   return {
     servername: o.servername ?? o.host,
-    rejectUnauthorized: o.tlsVerify,
+    rejectUnauthorized: o.tlsa ? false : o.tlsVerify,
     ...(o.ca ? { ca: [...o.ca] } : {}),
   };
 }
@@ -68,6 +71,11 @@ export function dial(o: DialOptions): Promise<Socket> {
     o.signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('error', onError);
     socket.once(o.secure ? 'secureConnect' : 'connect', () => {
+      const dane = o.secure ? daneFailure(socket as TLSSocket, o, 'CONN') : undefined;
+      if (dane) {
+        fail(dane);
+        return;
+      }
       cleanup();
       socket.setNoDelay(true);
       resolve(socket);
@@ -78,7 +86,7 @@ export function dial(o: DialOptions): Promise<Socket> {
 /** STARTTLS's handshake on the open connection, failing after `timeoutMs`. */
 export function upgradeToTls(
   plain: Socket,
-  o: Pick<DialOptions, 'host' | 'servername' | 'tlsVerify' | 'ca'>,
+  o: Pick<DialOptions, 'host' | 'servername' | 'tlsVerify' | 'ca' | 'tlsa'>,
   timeoutMs: number,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -96,10 +104,24 @@ export function upgradeToTls(
       fail(new SmtpClientError('ETLS', error.message, 'STARTTLS', undefined, { cause: error })),
     );
     secure.once('secureConnect', () => {
+      const dane = daneFailure(secure, o, 'STARTTLS');
+      if (dane) {
+        fail(dane);
+        return;
+      }
       clearTimeout(timer);
       secure.removeAllListeners('error');
       secure.setNoDelay(true);
       resolve(secure);
     });
   });
+}
+
+/** DANE: the error when the handshake's certificate matches none of the TLSA records (decision.ts reads `code`). */
+function daneFailure(secure: TLSSocket, o: Pick<DialOptions, 'tlsa'>, command: string): SmtpClientError | undefined {
+  if (!o.tlsa) return undefined;
+  const verdict = authenticateByTlsa(peerChain(secure.getPeerCertificate(true)), o.tlsa);
+  if (verdict.ok) return undefined;
+  const cause = Object.assign(new Error(verdict.detail), { code: 'ERR_DANE_CERTIFICATE_MISMATCH' });
+  return new SmtpClientError('ETLS', `DANE: ${verdict.detail}`, command, undefined, { cause });
 }

@@ -24,7 +24,9 @@ export type ClientErrorCode =
   /** An address the client will not send (SMTPUTF8 needed and not offered). */
   | 'EENVELOPE'
   /** More recipients than the server takes in one transaction, and no way to send the message again. */
-  | 'ELIMITS';
+  | 'ELIMITS'
+  /** A REQUIRETLS message (RFC 8689) and a server that does not offer REQUIRETLS. */
+  | 'EREQUIRETLS';
 
 export class SmtpClientError extends Error {
   override readonly name = 'SmtpClientError';

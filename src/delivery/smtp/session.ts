@@ -23,6 +23,7 @@ import { DotStuffer } from './dot-stuff.js';
 import { mailDsnParams, rcptDsnParams } from './dsn-params.js';
 import { SmtpClientError, refused } from './errors.js';
 import { parseLimits, type ServerLimits } from './limits.js';
+import { requireTlsParams } from './requiretls.js';
 import type { Reply } from './reply.js';
 import { SmtpWire, commandOf, type TlsInfo } from './wire.js';
 
@@ -45,6 +46,8 @@ export interface Envelope {
   readonly size?: number;
   /** DSN parameters (RFC 3461), passed on when the server offers DSN. */
   readonly dsn?: EnvelopeDsn;
+  /** MAIL FROM's REQUIRETLS (RFC 8689): the check the session's TLS must pass, and the server must offer it. */
+  readonly requiretls?: (tls: TlsInfo | undefined) => boolean;
 }
 
 /** What a transaction came to: a reply per recipient, and the DATA verdict when any recipient was accepted. */
@@ -213,6 +216,7 @@ export class SmtpSession {
       ...(envelope.size !== undefined && this.extensions.has('SIZE') ? [`SIZE=${envelope.size}`] : []),
       ...(utf8 ? ['SMTPUTF8'] : []),
       ...mailDsnParams(dsn),
+      ...requireTlsParams(envelope.requiretls, this.extensions, this.tls),
     ];
     const rcpts = envelope.to.map((r) => [`RCPT TO:<${r}>`, ...rcptDsnParams(dsn, r)].join(' '));
     return { mail: [`MAIL FROM:<${envelope.from}>`, ...params].join(' '), rcpts };

@@ -107,7 +107,8 @@ export function failureDecision(
   const decision: TlsDecision = {
     policy: req.policy,
     result: failure.result,
-    refused: true,
+    // only a policy that requires TLS refuses the host; under `may` it failed on its own
+    refused: req.requireTls,
     host: host.label,
     detail: failure.detail,
     ...(failure.reason === undefined ? {} : { reason: failure.reason }),

@@ -5,6 +5,7 @@
  * refused or failed handshake, a certificate that does not verify) fails
  * that host with a 4.7.x deferral: the next host is tried, and when none is
  * left the attempt defers. Mail never goes in clear where TLS is required.
+ * Under `dane`, hosts with TLSA records are authenticated by them (dane-plan.ts).
  */
 import { catchError, tap, type Observable } from 'rxjs';
 import type { TlsDecision } from '../../domain/tls.js';
@@ -19,6 +20,7 @@ import {
   tlsFailureOf,
   type TriedHost,
 } from './decision.js';
+import { daneHosts, danePlan } from './dane-plan.js';
 import { mxAllowed, type TlsRequirement } from './requirement.js';
 
 export class TlsGuard {
@@ -37,6 +39,7 @@ export class TlsGuard {
   /** MTA-STS enforce: only the MX hosts the policy lists; none of them is a 4.7.5 deferral. */
   hosts(destination: Destination): Destination {
     const req = this.requirement;
+    if (req.policy === 'dane') return daneHosts(req, destination, (decision) => this.decide(decision));
     if (destination.kind !== 'hosts' || req.policy !== 'mta-sts-enforce') return destination;
     const allowed = destination.hosts.filter((host) => mxAllowed(host.name, req));
     for (const host of destination.hosts) if (!allowed.includes(host)) this.decide(mxRefusal(req, host.name));
@@ -53,20 +56,22 @@ export class TlsGuard {
 
   /** Sends to `target` with the TLS the requirement asks for, reporting the decision. */
   send(target: DialTarget, send: (target: DialTarget) => Observable<SendResult>): Observable<SendResult> {
-    const req = this.requirement;
     const host: TriedHost = { label: target.label, name: target.servername ?? target.host };
+    const dane = danePlan(this.requirement, host.name);
+    const req = dane.requirement;
     const dialled: DialTarget = {
       ...target,
       ...(req.requireTls ? { requireTls: true } : {}),
       ...(req.verify === undefined ? {} : { tlsVerify: req.verify }),
+      ...(dane.tlsa ? { tlsa: dane.tlsa } : {}),
     };
     return send(dialled).pipe(
-      tap((result) => this.decide(decisionOfSession(req, host, result.tls))),
+      tap((result) => this.decide(dane.report(decisionOfSession(req, host, result.tls)))),
       catchError((error: unknown) => {
         const failure = tlsFailureOf(error instanceof TransportError ? error.cause : error);
         if (!failure) throw error;
         const { decision, classification } = failureDecision(req, host, failure);
-        this.decide(decision);
+        this.decide(dane.report(decision));
         if (classification && error instanceof TransportError) {
           throw new TransportError(classification, error.target, error.cause);
         }

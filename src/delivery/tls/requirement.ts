@@ -7,6 +7,7 @@
  */
 import type { TlsLevel } from '../../config/types.js';
 import type { TlsPolicyName } from '../../domain/tls.js';
+import type { DaneState } from './dane-lookup.js';
 import type { StsPolicy } from './sts-policy.js';
 
 export interface TlsRequirement {
@@ -21,6 +22,8 @@ export interface TlsRequirement {
   readonly verify: boolean | undefined;
   /** MTA-STS: the MX patterns hosts must match (enforced in `mta-sts-enforce`, reported in testing). */
   readonly mx?: readonly string[];
+  /** `dane`: what DNSSEC says of the MX hosts (dane-plan.ts); absent when not looked up. */
+  readonly dane?: DaneState;
 }
 
 /** The SMTP_TLS_POLICY entry for `domain`: its own, else the nearest `.parent` entry. */
@@ -39,6 +42,8 @@ const LEVELS: Readonly<Record<TlsLevel, Pick<TlsRequirement, 'requireTls' | 'ver
   may: { requireTls: false, verify: undefined },
   encrypt: { requireTls: true, verify: false },
   verify: { requireTls: true, verify: true },
+  // per host: TLSA records decide (dane-plan.ts); without them, as `may`
+  dane: { requireTls: false, verify: undefined },
 };
 
 export function requirementFor(

@@ -7,10 +7,12 @@
  * Changes are written in the background (coalesced; a temporary file
  * fsynced and renamed over the old one), so a delivery never waits for the
  * disk. A missing or unreadable file starts an empty cache: it only costs
- * fetches. Expired policies are dropped when the file is read and written.
+ * fetches. Expired policies are dropped when read, looked up or written;
+ * past `maxEntries` domains the oldest entry goes, a `testing` one before any
+ * `enforce` one (memory follows the destinations mailed, within a bound).
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeStateFile } from '../../spool/state-file.js';
 import { parseStsPolicy, type StsPolicy } from './sts-policy.js';
 
 export interface CachedPolicy {
@@ -35,6 +37,18 @@ export interface StsCacheOptions {
   readonly clock: () => number;
   /** A failed read or write (the cache goes on in memory). */
   readonly onError?: (message: string) => void;
+  /** Most domains kept. Default 10,000. */
+  readonly maxEntries?: number;
+}
+
+/** The entry to drop from a full cache: the oldest `testing` one, else the oldest. */
+function evictionOf(entries: ReadonlyMap<string, CachedPolicy>): string | undefined {
+  let oldest: string | undefined;
+  for (const [domain, entry] of entries) {
+    if (entry.policy.mode !== 'enforce') return domain;
+    oldest ??= domain;
+  }
+  return oldest;
 }
 
 function policyText(p: StsPolicy): string {
@@ -69,19 +83,6 @@ async function load(path: string, now: number, onError: (message: string) => voi
   return entries;
 }
 
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp`;
-  const file = await open(tmp, 'w', 0o600);
-  try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, path);
-}
-
 export async function openStsCache(path: string, options: StsCacheOptions): Promise<StsCache> {
   const onError = options.onError ?? (() => undefined);
   const entries = await load(path, options.clock(), onError);
@@ -99,16 +100,27 @@ export async function openStsCache(path: string, options: StsCacheOptions): Prom
         if (e.expiresAt <= now) entries.delete(domain);
         else policies[domain] = { ...e, policy: policyText(e.policy) };
       }
-      await writeAtomically(path, `${JSON.stringify({ version: 1, policies }, null, 1)}\n`).catch((error: unknown) =>
+      await writeStateFile(path, `${JSON.stringify({ version: 1, policies }, null, 1)}\n`).catch((error: unknown) =>
         onError(`${path}: ${error instanceof Error ? error.message : String(error)}`),
       );
     });
   };
 
   return {
-    get: (domain) => entries.get(domain),
+    get: (domain) => {
+      const entry = entries.get(domain);
+      if (entry === undefined || entry.expiresAt > options.clock()) return entry;
+      entries.delete(domain);
+      return undefined;
+    },
     set: (domain, entry) => {
+      entries.delete(domain); // the Map's order is the order of setting: the oldest first
       entries.set(domain, entry);
+      while (entries.size > (options.maxEntries ?? 10_000)) {
+        const drop = evictionOf(entries);
+        if (drop === undefined) break;
+        entries.delete(drop);
+      }
       save();
     },
     flush: () => writing,

@@ -9,7 +9,7 @@
  */
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { request } from 'node:https';
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { DnsResolver } from '../../dns/resolver.js';
 
 export type FetchResult = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly why: string };
@@ -70,32 +70,42 @@ export function fetchStsPolicy(domain: string, options: StsFetchOptions): Promis
       clearTimeout(timer);
       resolve(result);
     };
-    const req = request(
-      {
-        host,
-        port: options.port ?? 443,
-        path: '/.well-known/mta-sts.txt',
-        method: 'GET',
-        servername: host,
-        rejectUnauthorized: true,
-        ...(options.ca ? { ca: [...options.ca] } : {}),
-        lookup: lookupThrough(options.resolver),
-        headers: { accept: 'text/plain' },
-        agent: false,
-      },
-      (response) => {
-        const status = response.statusCode ?? 0;
-        if (status !== 200) {
-          response.destroy();
-          const where = response.headers.location
-            ? ` to ${response.headers.location} (redirects are not followed)`
-            : '';
-          done({ ok: false, why: `https://${host}/.well-known/mta-sts.txt answered HTTP ${status}${where}` });
-          return;
-        }
-        void readBody(response, options.maxBytes ?? 65_536).then(done);
-      },
-    );
+    let req: ClientRequest;
+    try {
+      req = request(
+        {
+          host,
+          port: options.port ?? 443,
+          path: '/.well-known/mta-sts.txt',
+          method: 'GET',
+          servername: host,
+          rejectUnauthorized: true,
+          ...(options.ca ? { ca: [...options.ca] } : {}),
+          lookup: lookupThrough(options.resolver),
+          headers: { accept: 'text/plain' },
+          agent: false,
+        },
+        (response) => {
+          const status = response.statusCode ?? 0;
+          if (status !== 200) {
+            response.destroy();
+            const where = response.headers.location
+              ? ` to ${response.headers.location} (redirects are not followed)`
+              : '';
+            done({ ok: false, why: `https://${host}/.well-known/mta-sts.txt answered HTTP ${status}${where}` });
+            return;
+          }
+          void readBody(response, options.maxBytes ?? 65_536).then(done);
+        },
+      );
+    } catch (error) {
+      // node refuses some names outright (a character it cannot put in a Host header): no policy, no crash
+      resolve({
+        ok: false,
+        why: `fetching the policy from ${host} failed: ${error instanceof Error ? error.message : String(error)}`,
+      });
+      return;
+    }
     const timer = setTimeout(() => {
       req.destroy();
       done({ ok: false, why: `fetching the policy from ${host} took longer than ${timeoutMs} ms` });

@@ -15,6 +15,7 @@
  * the cached policy while it is valid, else none: the mail goes
  * opportunistically, as RFC 8461 §5.1 says.
  */
+import { domainToASCII } from 'node:url';
 import { dnsErrorKind, type DnsResolver } from '../../dns/resolver.js';
 import type { StsCache } from './sts-cache.js';
 import type { FetchResult } from './sts-fetch.js';
@@ -45,14 +46,18 @@ export class StsResolver implements StsSource {
 
   constructor(private readonly o: StsSourceOptions) {}
 
-  policyFor(domain: string): Promise<StsPolicy | undefined> {
+  policyFor(name: string): Promise<StsPolicy | undefined> {
+    // the A-label form: what DNS and the policy host know; '' for a name that has none
+    const domain = domainToASCII(name);
+    if (domain === '') return Promise.resolve(undefined);
     const now = this.o.clock();
     const cached = this.o.cache.get(domain);
     const live = cached && cached.expiresAt > now ? cached : undefined;
     const last = this.checked.get(domain);
     const known = live !== undefined || (last !== undefined && (cached === undefined || last >= cached.expiresAt));
     if (!known) return this.refresh(domain);
-    if (last === undefined || now - last >= (this.o.recheckMs ?? 60_000)) void this.refresh(domain);
+    if (last === undefined || now - last >= (this.o.recheckMs ?? 60_000))
+      void this.refresh(domain).catch(() => undefined);
     return Promise.resolve(live?.policy);
   }
 
@@ -90,7 +95,10 @@ export class StsResolver implements StsSource {
     if (!record.ok) return fail(`_mta-sts.${domain} TXT: ${record.why}`);
     const { id } = record.value;
     if (live && live.id === id && now - live.fetchedAt < (live.policy.maxAge * 1000) / 2) return live.policy;
-    const fetched = await this.o.fetch(domain);
+    const fetched = await this.o.fetch(domain).catch((error: unknown) => ({
+      ok: false as const,
+      why: `fetching the policy of ${domain} failed: ${error instanceof Error ? error.message : String(error)}`,
+    }));
     if (!fetched.ok) return fail(fetched.why);
     const parsed = parseStsPolicy(fetched.text);
     if (!parsed.ok) return fail(`the policy of ${domain} is invalid: ${parsed.why}`);

@@ -49,7 +49,7 @@ export class RecordLookup {
     const first = message.envelope.recipients[0];
     if (first === undefined) throw new SpoolError(`message ${message.id} has no recipients`);
     const path = this.paths.bodyFile(message.id, message.envelope.receivedAt, first);
-    if (message.size > this.inlineLimit) return createReadStream(path);
+    if (message.size > this.inlineLimit) return fileChunks(path);
     const body = await this.reader.read(path).catch((error: unknown) => {
       throw storageError(error);
     });
@@ -60,4 +60,9 @@ export class RecordLookup {
   close(): Promise<void> {
     return this.reader.close();
   }
+}
+
+/** The body file, opened on the first read: a body that is never read (refused before DATA) holds no descriptor. */
+async function* fileChunks(path: string): AsyncGenerator<Buffer> {
+  for await (const chunk of createReadStream(path)) yield chunk as Buffer;
 }
