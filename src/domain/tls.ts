@@ -12,13 +12,7 @@
  * domain's policy aside (RFC 8689), STARTTLS when offered, any certificate.
  */
 export type TlsPolicyName =
-  | 'may'
-  | 'encrypt'
-  | 'verify'
-  | 'dane'
-  | 'mta-sts-enforce'
-  | 'mta-sts-testing'
-  | 'tls-required-no';
+  'may' | 'encrypt' | 'verify' | 'dane' | 'mta-sts-enforce' | 'mta-sts-testing' | 'tls-required-no';
 
 /**
  * What the host did: `verified` (TLS, certificate checked and good),
@@ -28,7 +22,9 @@ export type TlsPolicyName =
  * `certificate-invalid` (the check failed), `mx-mismatch` (the host is not
  * one the MTA-STS policy names), `dane-verified` (TLS, the certificate
  * matched the host's TLSA records), `dane-failed` (it matched none, or the
- * TLSA look-up failed).
+ * TLSA look-up failed), `requiretls-unmet` (a REQUIRETLS message did not
+ * go: the destination or the host's TLS cannot be authenticated, or the
+ * host does not offer REQUIRETLS; RFC 8689).
  */
 export type TlsResult =
   | 'verified'
@@ -39,7 +35,8 @@ export type TlsResult =
   | 'certificate-invalid'
   | 'mx-mismatch'
   | 'dane-verified'
-  | 'dane-failed';
+  | 'dane-failed'
+  | 'requiretls-unmet';
 
 export interface TlsDecision {
   readonly policy: TlsPolicyName;

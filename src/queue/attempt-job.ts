@@ -8,6 +8,7 @@
  * Never errors; unsubscribing aborts the transaction (shutdown).
  */
 import { Observable, defer, from, map, of, switchMap } from 'rxjs';
+import type { DeliveryOutcome } from '../domain/delivery.js';
 import type { DeliveryJob } from '../domain/job.js';
 import type { DkimSigner } from '../dkim/signer.js';
 import type { DnsResolver } from '../dns/resolver.js';
@@ -83,7 +84,7 @@ function attempt(deps: AttemptDeps, job: DeliveryJob, guard: TlsGuard | undefine
     resolveDestination(domain, deps.resolver, deps.random, deps.mxCache);
   // REQUIRETLS (RFC 8689): an authenticated next hop or nothing dialled; the relay over verified TLS
   const plan = requireTlsPlan(job.record.envelope, guard?.requirement, deps.relay);
-  if (plan.kind === 'refused') return of({ outcomes: new Map(recipientsOf(job).map((r) => [r, plan.outcome])) });
+  if (plan.kind === 'refused') return refused(job, guard, plan.outcome);
   const check = plan.kind === 'required' ? (t: DialTarget) => requireTlsCheck(guard?.requirement, t) : undefined;
   const relay = plan.kind === 'required' ? plan.relay : deps.relay;
   return attemptDelivery(job.domain, recipientsOf(job), {
@@ -99,6 +100,21 @@ function attempt(deps: AttemptDeps, job: DeliveryJob, guard: TlsGuard | undefine
     random: deps.random,
     onDial: (target) => deps.onDial?.(job, target),
   }).pipe(map((result) => (guard?.last ? { ...result, tls: guard.last } : result)));
+}
+
+/** REQUIRETLS refused the destination before any dial: every recipient's outcome, reported as a TLS decision. */
+function refused(job: DeliveryJob, guard: TlsGuard | undefined, outcome: DeliveryOutcome): Observable<AttemptResult> {
+  const outcomes = new Map(recipientsOf(job).map((r) => [r, outcome]));
+  if (!guard) return of({ outcomes });
+  const tls: TlsDecision = {
+    policy: guard.requirement.policy,
+    result: 'requiretls-unmet',
+    refused: true,
+    host: job.domain,
+    detail: outcome.response,
+  };
+  guard.report(tls);
+  return of({ outcomes, tls });
 }
 
 /** A TLS report's MX host: STARTTLS when offered, any certificate (RFC 8460 §5.3); others as they are. */

@@ -50,7 +50,13 @@ function counted(event: TlsEvent, deps: CollectDeps): { policy: PolicyRef; outco
 
 export function collectSessions(deps: CollectDeps): Subscription {
   return deps.events$
-    .pipe(filter((event): event is TlsEvent => event.type === 'delivery.tls' && !event.domain.startsWith('[')))
+    .pipe(
+      // a REQUIRETLS refusal is the sender's requirement unmet, not a failure of the domain's TLS
+      filter(
+        (event): event is TlsEvent =>
+          event.type === 'delivery.tls' && !event.domain.startsWith('[') && event.result !== 'requiretls-unmet',
+      ),
+    )
     .subscribe({
       next: (event) => {
         try {

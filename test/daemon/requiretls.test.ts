@@ -261,6 +261,17 @@ describe('REQUIRETLS and TLS-Required: No outbound (§5, RFC 8689)', () => {
     expect(sent).toMatchObject({ status: 'sent', tlsPolicy: 'tls-required-no', tls: 'cleartext' });
   });
 
+  it('logs each REQUIRETLS refusal as a TLS decision: no dial, no REQUIRETLS offered, no DANE authentication', () => {
+    const lines = d.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lineOf = (to: string): Record<string, unknown> | undefined =>
+      lines.find((l) => l['component'] === 'mail' && l['to'] === to && l['status']);
+    expect(lineOf('bob@no-policy.test')).toMatchObject({ tlsPolicy: 'may', tls: 'requiretls-unmet' });
+    expect(lineOf('bob@testing.test')).toMatchObject({ tlsPolicy: 'mta-sts-testing', tls: 'requiretls-unmet' });
+    expect(lineOf('bob@no-ext.test')).toMatchObject({ tlsPolicy: 'mta-sts-enforce', tls: 'requiretls-unmet' });
+    expect(lineOf('bob@dane-none.test')).toMatchObject({ tlsPolicy: 'dane', tls: 'requiretls-unmet' });
+    expect(lineOf('bob@dane-rtls.test')).toMatchObject({ tlsPolicy: 'dane', tls: 'dane-verified' });
+  });
+
   it('bounces without the body of the REQUIRETLS message, though RET=FULL was asked', async () => {
     expect((await d.daemon.spool.get(ids.get('no-ext.test') ?? ''))?.envelope.dsn?.ret).toBe('FULL');
     let noticeId = '';

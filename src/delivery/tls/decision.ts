@@ -54,6 +54,9 @@ export function tlsFailureOf(error: unknown): TlsFailure | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const e = error as ClientErrorLike;
   const message = typeof e.message === 'string' ? e.message : '';
+  // smtp/requiretls.ts, before MAIL FROM: the session may not carry a REQUIRETLS message
+  if (e.code === 'EREQUIRETLS' || (e.code === 'ETLS' && e.command === 'MAIL FROM'))
+    return { result: 'requiretls-unmet', detail: message };
   if (e.command === 'STARTTLS' && e.code === 'EREPLY') return { result: 'starttls-failed', detail: message };
   if (e.code !== 'ETLS') return undefined;
   // session.ts: a required STARTTLS that is not offered is the only ETLS without an underlying socket error
@@ -113,7 +116,8 @@ export function failureDecision(
     detail: failure.detail,
     ...(failure.reason === undefined ? {} : { reason: failure.reason }),
   };
-  if (!req.requireTls) return { decision };
+  // a REQUIRETLS refusal keeps its own reply (4.7.5, or 5.7.30 when the host does not offer it)
+  if (!req.requireTls || failure.result === 'requiretls-unmet') return { decision };
   const template = WHY[failure.result] ?? '4.7.5 %s: ';
   const text = template.replace('%s', requiredBy(req));
   const response = failure.result === 'starttls-missing' ? text : `${text}${failure.detail}`;

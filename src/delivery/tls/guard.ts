@@ -80,6 +80,11 @@ export class TlsGuard {
     );
   }
 
+  /** Reports a decision made outside a try (REQUIRETLS refusing the destination before any dial). */
+  report(decision: TlsDecision): void {
+    this.decide(decision);
+  }
+
   private decide(decision: TlsDecision): void {
     this.lastDecision = decision;
     try {
