@@ -1,6 +1,6 @@
 /**
  * Small state files beside the spool (held destinations, cached MTA-STS
- * policies): written whole to `<path>.tmp`, fsynced, then renamed over the
+ * policies, TLS-RPT day counts): written whole to `<path>.tmp`, fsynced, then renamed over the
  * old one, so a reader or a crash sees the old file or the new, never half.
  */
 import { mkdir, open, rename } from 'node:fs/promises';

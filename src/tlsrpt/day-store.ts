@@ -6,8 +6,9 @@
  * over the old one) and on close, so a restart loses at most the last few
  * seconds of counts; a crash never leaves a half-written file.
  */
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeStateFile } from '../spool/state-file.js';
 import { dayFromJson, dayToJson, emptyDay, type DayTally } from './tally.js';
 
 export interface DayStore {
@@ -35,18 +36,6 @@ const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.json$/;
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const file = await open(tmp, 'w', 0o600);
-  try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, path);
 }
 
 async function load(dir: string, onError: (message: string) => void): Promise<Map<string, DayTally>> {
@@ -83,7 +72,7 @@ export async function openDayStore(dir: string, options: DayStoreOptions): Promi
         const tally = days.get(day);
         if (!tally) continue; // removed meanwhile
         const path = join(dir, `${day}.json`);
-        await writeAtomically(path, dayToJson(tally)).catch((error: unknown) => onError(`${path}: ${message(error)}`));
+        await writeStateFile(path, dayToJson(tally)).catch((error: unknown) => onError(`${path}: ${message(error)}`));
       }
     });
     return writing;
