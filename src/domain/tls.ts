@@ -49,4 +49,6 @@ export interface TlsDecision {
   readonly detail?: string;
   /** The TLS error's code, when there is one (`CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID` …). */
   readonly reason?: string;
+  /** DANE: the host's usable TLSA records in presentation form (`3 1 1 <hex>`), TLS-RPT's `tlsa` policy. */
+  readonly tlsa?: readonly string[];
 }

@@ -30,6 +30,8 @@ export function stsPolicyLines(policy: StsPolicy): string[] {
 }
 
 function policyRef(event: TlsEvent, stsPolicy: CollectDeps['stsPolicy']): PolicyRef {
+  // a host authenticated (or refused) by its DANE TLSA records: RFC 8460 §4.4's `tlsa` policy, the records as strings
+  if (event.tlsa !== undefined && event.tlsa.length > 0) return { type: 'tlsa', strings: [...event.tlsa], mxHosts: [] };
   const type = policyTypeOf(event.policy);
   const sts = type === 'sts' ? stsPolicy(event.domain) : undefined;
   return sts ? { type, strings: stsPolicyLines(sts), mxHosts: sts.mx } : { type, strings: [], mxHosts: [] };

@@ -27,7 +27,7 @@ export interface FailureDetailJson {
 
 export interface PolicyJson {
   readonly policy: {
-    readonly 'policy-type': 'sts' | 'no-policy-found';
+    readonly 'policy-type': 'sts' | 'tlsa' | 'no-policy-found';
     readonly 'policy-string'?: readonly string[];
     readonly 'policy-domain': string;
     readonly 'mx-host'?: readonly string[];

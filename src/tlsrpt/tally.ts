@@ -8,8 +8,8 @@ import { z } from 'zod';
 import type { SessionFailure, SessionOutcome } from './result-type.js';
 
 export interface PolicyRef {
-  readonly type: 'sts' | 'no-policy-found';
-  /** The policy's text lines (MTA-STS); empty for `no-policy-found`. */
+  readonly type: 'sts' | 'tlsa' | 'no-policy-found';
+  /** The policy's text lines (MTA-STS) or TLSA records; empty for `no-policy-found`. */
   readonly strings: readonly string[];
   /** The policy's MX patterns (MTA-STS). */
   readonly mxHosts: readonly string[];
@@ -120,7 +120,7 @@ const fileSchema = z.object({
       policies: z.array(
         z.object({
           policy: z.object({
-            type: z.enum(['sts', 'no-policy-found']),
+            type: z.enum(['sts', 'tlsa', 'no-policy-found']),
             strings: z.array(z.string()),
             mxHosts: z.array(z.string()),
           }),

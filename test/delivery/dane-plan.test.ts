@@ -42,9 +42,11 @@ describe('danePlan', () => {
       records: [EE],
       names: ['tlsa.example.test', 'example.test'],
     });
-    expect(plan.report(decision('encrypted', 'TLSv1.3, CERT_HAS_EXPIRED'))).toEqual(
-      decision('dane-verified', 'TLSv1.3, by the TLSA records at _25._tcp.tlsa.example.test'),
-    );
+    const records = [`${EE.usage} ${EE.selector} ${EE.mtype} ${EE.data.toString('hex')}`];
+    expect(plan.report(decision('encrypted', 'TLSv1.3, CERT_HAS_EXPIRED'))).toEqual({
+      ...decision('dane-verified', 'TLSv1.3, by the TLSA records at _25._tcp.tlsa.example.test'),
+      tlsa: records,
+    });
     expect(plan.report(decision('certificate-invalid', 'DANE: no match')).result).toBe('dane-failed');
     expect(plan.report(decision('starttls-missing')).result).toBe('starttls-missing');
   });

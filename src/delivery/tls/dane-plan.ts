@@ -50,7 +50,8 @@ export function danePlan(req: TlsRequirement, name: string): DanePlan {
   const required: TlsRequirement = { ...req, requireTls: true, verify: false };
   if (host?.kind === 'tlsa') {
     const tlsa = { base: host.base, records: host.records, names: [daneKey(name), daneKey(req.domain)] };
-    return { requirement: required, tlsa, report: (d) => authenticated(d, host.base) };
+    const records = host.records.map((r) => `${r.usage} ${r.selector} ${r.mtype} ${r.data.toString('hex')}`);
+    return { requirement: required, tlsa, report: (d) => ({ ...authenticated(d, host.base), tlsa: records }) };
   }
   if (host?.kind === 'unusable') {
     const why = `no usable TLSA record at ${host.base}`;
