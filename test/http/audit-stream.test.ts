@@ -165,7 +165,8 @@ describe('a client that stops reading (§6)', () => {
     const without = await run(false);
     const withProbe = await run(true);
     expect(without.written).toBeGreaterThan(2 * 1024 * 1024); // what the kernel takes from a client that never reads
-    expect(withProbe.written).toBeLessThan(1.5 * 1024 * 1024);
+    // about half a megabyte on a quiet machine; on a busy one the probe answers later, so the bound is relative
+    expect(withProbe.written).toBeLessThan(without.written / 2);
     expect(withProbe.dropped).toBeGreaterThan(without.dropped);
   });
 
