@@ -1,6 +1,14 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { buildDsn, diagnosticCode, dsnStatus, readHeaderBlock, shouldBounce } from '../../src/bounce/dsn.js';
+import {
+  buildDsn,
+  diagnosticCode,
+  dsnStatus,
+  hasSender,
+  readHeaderBlock,
+  shouldBounce,
+  type Dsn,
+} from '../../src/bounce/dsn.js';
 import { parseDsn } from './parse-dsn.js';
 
 describe('shouldBounce', () => {
@@ -68,44 +76,46 @@ async function bytes(body: AsyncIterable<Buffer>): Promise<Buffer> {
 }
 
 describe('buildDsn', () => {
-  const dsn = buildDsn({
-    kind: 'failed',
-    hostname: 'mta.sender.test',
-    queueId: 'abcdefghijklmnopqrst',
-    sender: 'alice@sender.test',
-    arrivalDate: Date.UTC(2025, 0, 2, 3, 4, 5),
-    now: Date.UTC(2025, 0, 2, 4, 0, 0),
-    recipients: [
-      {
-        recipient: 'bob@example.test',
-        response: '550 5.1.1 <bob@example.test>: No such user',
-        expired: false,
-        lastAttemptAt: Date.UTC(2025, 0, 2, 4, 0, 0),
+  // built inside each test, so per-test coverage sees which test runs it
+  const dsn = (): Dsn =>
+    buildDsn({
+      kind: 'failed',
+      hostname: 'mta.sender.test',
+      queueId: 'abcdefghijklmnopqrst',
+      sender: 'alice@sender.test',
+      arrivalDate: Date.UTC(2025, 0, 2, 3, 4, 5),
+      now: Date.UTC(2025, 0, 2, 4, 0, 0),
+      recipients: [
+        {
+          recipient: 'bob@example.test',
+          response: '550 5.1.1 <bob@example.test>: No such user',
+          expired: false,
+          lastAttemptAt: Date.UTC(2025, 0, 2, 4, 0, 0),
+        },
+        {
+          recipient: 'carol@slow.test',
+          response: '451 4.3.0 try later',
+          expired: true,
+          lastAttemptAt: Date.UTC(2025, 0, 2, 4, 0, 0),
+        },
+      ],
+      original: {
+        kind: 'headers',
+        headers: Buffer.from(
+          'From: alice@sender.test\r\nTo: bob@example.test\r\nSubject: Hello there\r\nMessage-ID: <orig@sender.test>\r\n',
+        ),
       },
-      {
-        recipient: 'carol@slow.test',
-        response: '451 4.3.0 try later',
-        expired: true,
-        lastAttemptAt: Date.UTC(2025, 0, 2, 4, 0, 0),
-      },
-    ],
-    original: {
-      kind: 'headers',
-      headers: Buffer.from(
-        'From: alice@sender.test\r\nTo: bob@example.test\r\nSubject: Hello there\r\nMessage-ID: <orig@sender.test>\r\n',
-      ),
-    },
-    token: 'tok123',
-    lifetimeHours: 120,
-  });
+      token: 'tok123',
+      lifetimeHours: 120,
+    });
 
   it('is addressed from <> to the original sender', () => {
-    expect(dsn.envelope.sender).toBe('');
-    expect(dsn.envelope.recipients).toEqual(['alice@sender.test']);
+    expect(dsn().envelope.sender).toBe('');
+    expect(dsn().envelope.recipients).toEqual(['alice@sender.test']);
   });
 
   it('parses as multipart/report with delivery-status and rfc822-headers parts', async () => {
-    const { mail, reportType, parts, status, part } = await parseDsn(await bytes(dsn.body));
+    const { mail, reportType, parts, status, part } = await parseDsn(await bytes(dsn().body));
     expect(mail.from?.value[0]?.address).toBe('MAILER-DAEMON@mta.sender.test');
     expect(mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined).toBe('alice@sender.test');
     expect(mail.subject).toBe('Undelivered Mail Returned to Sender');
@@ -134,5 +144,48 @@ describe('buildDsn', () => {
 
     expect(part('text/rfc822-headers')).toContain('Subject: Hello there');
     expect(part('text/rfc822-headers')).toContain('Message-ID: <orig@sender.test>');
+  });
+});
+
+describe('hasSender', () => {
+  it.each([
+    ['alice@sender.test', true],
+    ['', false],
+    ['<>', false],
+    [' ', false],
+    [' <> ', false],
+  ])('%j → %s', (sender, has) => {
+    expect(hasSender(sender)).toBe(has);
+  });
+});
+
+describe('readHeaderBlock without a blank line', () => {
+  it('returns the whole message when it is all header lines, its last byte included', async () => {
+    async function* body(): AsyncGenerator<Buffer> {
+      yield Buffer.from('A: 1\r\n');
+      yield Buffer.from('B: 2\r\n');
+    }
+    expect((await readHeaderBlock(body())).toString()).toBe('A: 1\r\nB: 2\r\n');
+  });
+});
+
+describe('buildDsn with headers that lack line ends', () => {
+  it('returns them as CRLF lines, the last one ended too', async () => {
+    const dsn = buildDsn({
+      kind: 'failed',
+      hostname: 'mta.sender.test',
+      queueId: 'abcdefghijklmnopqrst',
+      sender: 'alice@sender.test',
+      arrivalDate: Date.UTC(2025, 0, 2, 3, 4, 5),
+      now: Date.UTC(2025, 0, 2, 4, 0, 0),
+      recipients: [{ recipient: 'bob@example.test', response: '550 5.1.1 no', lastAttemptAt: 0, expired: true }],
+      original: { kind: 'headers', headers: Buffer.from('Subject: bare\nFrom: alice@sender.test') },
+      token: 'tok',
+      lifetimeHours: 120,
+    });
+    const text = (await bytes(dsn.body)).toString('latin1');
+    expect(text).toContain('Subject: bare\r\nFrom: alice@sender.test\r\n');
+    expect(text).toContain('This is a MIME-encapsulated message.');
+    expect(text).toContain('delivery time expired (message older than 120 hours); last response: 550 5.1.1 no');
   });
 });

@@ -5,7 +5,7 @@
  */
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
-import { buildDsn, dsnStatus, type DsnInput } from '../../src/bounce/dsn.js';
+import { buildDsn, dsnStatus, type Dsn, type DsnInput } from '../../src/bounce/dsn.js';
 import { parseDsn } from './parse-dsn.js';
 
 async function bytes(body: AsyncIterable<Buffer>): Promise<Buffer> {
@@ -49,25 +49,27 @@ describe('dsnStatus per kind', () => {
 });
 
 describe('delayed report', () => {
-  const dsn = buildDsn(
-    input({
-      kind: 'delayed',
-      envid: 'QQ314159',
-      recipients: [
-        {
-          recipient: 'bob@example.test',
-          response: '451 4.2.2 mailbox full',
-          lastAttemptAt: now,
-          orcpt: 'rfc822;bob.old@example.test',
-          remoteMta: 'mx.example.test',
-        },
-      ],
-    }),
-  );
+  // built inside each test, so per-test coverage sees which test runs it
+  const dsn = (): Dsn =>
+    buildDsn(
+      input({
+        kind: 'delayed',
+        envid: 'QQ314159',
+        recipients: [
+          {
+            recipient: 'bob@example.test',
+            response: '451 4.2.2 mailbox full',
+            lastAttemptAt: now,
+            orcpt: 'rfc822;bob.old@example.test',
+            remoteMta: 'mx.example.test',
+          },
+        ],
+      }),
+    );
 
   it('is a warning with the per-message and per-recipient fields, the headers only', async () => {
-    const { mail, reportType, parts, status, part } = await parseDsn(await bytes(dsn.body));
-    expect(dsn.envelope).toMatchObject({ sender: '', recipients: ['alice@sender.test'] });
+    const { mail, reportType, parts, status, part } = await parseDsn(await bytes(dsn().body));
+    expect(dsn().envelope).toMatchObject({ sender: '', recipients: ['alice@sender.test'] });
     expect(mail.subject).toBe('Delayed Mail (still being retried)');
     expect(reportType).toBe('delivery-status');
     expect(parts.map((p) => p.contentType)).toEqual(['text/plain', 'message/delivery-status', 'text/rfc822-headers']);
