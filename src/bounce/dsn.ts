@@ -76,9 +76,8 @@ export async function readHeaderBlock(body: AsyncIterable<Buffer>, maxBytes = 64
     if (end >= 0) return soFar.subarray(0, Math.min(end, maxBytes));
     if (length >= maxBytes) return cutAtLine(soFar.subarray(0, maxBytes));
   }
-  const all = Buffer.concat(chunks, length);
-  const end = headerBlockEnd(all);
-  return end >= 0 ? all.subarray(0, end) : all;
+  // no blank line in the whole message (each chunk was checked above): it is all header block
+  return Buffer.concat(chunks, length);
 }
 
 function cutAtLine(buf: Buffer): Buffer {

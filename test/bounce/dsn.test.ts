@@ -167,6 +167,55 @@ describe('readHeaderBlock without a blank line', () => {
     }
     expect((await readHeaderBlock(body())).toString()).toBe('A: 1\r\nB: 2\r\n');
   });
+
+  it('cuts at the last line end when the cap is reached exactly in the middle of a line', async () => {
+    async function* body(): AsyncGenerator<Buffer> {
+      yield Buffer.from('A: 1\r\nB: 2');
+    }
+    expect((await readHeaderBlock(body(), 10)).toString()).toBe('A: 1\r\n');
+  });
+});
+
+describe('buildDsn, the returned headers part', () => {
+  async function headersPart(headers: string): Promise<string> {
+    const dsn = buildDsn({
+      kind: 'failed',
+      hostname: 'mta.sender.test',
+      queueId: 'abcdefghijklmnopqrst',
+      sender: 'alice@sender.test',
+      arrivalDate: 0,
+      now: 0,
+      recipients: [{ recipient: 'bob@example.test', response: '550 5.1.1 no', lastAttemptAt: 0 }],
+      original: { kind: 'headers', headers: Buffer.from(headers, 'utf8') },
+      token: 'tok',
+    });
+    const text = (await bytes(dsn.body)).toString('latin1');
+    return text.slice(text.indexOf('Content-Type: text/rfc822-headers'));
+  }
+
+  it('is 7bit when the headers are ASCII and 8bit when they are not', async () => {
+    expect(await headersPart('Subject: plain\r\n')).toMatch(
+      /^Content-Type: text\/rfc822-headers\r\nContent-Transfer-Encoding: 7bit/,
+    );
+    expect(await headersPart('Subject: café\r\n')).toMatch(
+      /^Content-Type: text\/rfc822-headers\r\nContent-Transfer-Encoding: 8bit/,
+    );
+  });
+
+  it('says "?" hours where the queue lifetime is not known', async () => {
+    const dsn = buildDsn({
+      kind: 'failed',
+      hostname: 'mta.sender.test',
+      queueId: 'abcdefghijklmnopqrst',
+      sender: 'alice@sender.test',
+      arrivalDate: 0,
+      now: 0,
+      recipients: [{ recipient: 'bob@example.test', response: '4.4.7 gave up', lastAttemptAt: 0, expired: true }],
+      original: { kind: 'headers', headers: Buffer.from('Subject: x\r\n') },
+      token: 'tok',
+    });
+    expect((await bytes(dsn.body)).toString('latin1')).toContain('message older than ? hours');
+  });
 });
 
 describe('buildDsn with headers that lack line ends', () => {
