@@ -202,6 +202,23 @@ describe('buildDsn, the returned headers part', () => {
     );
   });
 
+  it('says "?" hours in a delay report that does not know the queue lifetime', async () => {
+    const dsn = buildDsn({
+      kind: 'delayed',
+      hostname: 'mta.sender.test',
+      queueId: 'abcdefghijklmnopqrst',
+      sender: 'alice@sender.test',
+      arrivalDate: 0,
+      now: 0,
+      recipients: [{ recipient: 'bob@example.test', response: '451 4.4.1 later', lastAttemptAt: 0 }],
+      original: { kind: 'headers', headers: Buffer.from('Subject: x\r\n') },
+      token: 'tok',
+    });
+    const text = (await bytes(dsn.body)).toString('latin1');
+    expect(text).toContain('could not be delivered for 0 hours'); // how long is always known from the dates
+    expect(text).toContain('retried until it is ? hours old');
+  });
+
   it('says "?" hours where the queue lifetime is not known', async () => {
     const dsn = buildDsn({
       kind: 'failed',
@@ -233,8 +250,10 @@ describe('buildDsn with headers that lack line ends', () => {
       lifetimeHours: 120,
     });
     const text = (await bytes(dsn.body)).toString('latin1');
-    expect(text).toContain('Subject: bare\r\nFrom: alice@sender.test\r\n');
-    expect(text).toContain('This is a MIME-encapsulated message.');
+    // the last header line ended once by us, then the part's own CRLF: a blank line before the boundary
+    expect(text).toMatch(/Subject: bare\r\nFrom: alice@sender\.test\r\n\r\n--/);
+    // the top header block ends at the blank line before the preamble
+    expect(text).toMatch(/boundary="[^"]+"\r\n\r\nThis is a MIME-encapsulated message\.\r\n/);
     expect(text).toContain('delivery time expired (message older than 120 hours); last response: 550 5.1.1 no');
   });
 });
