@@ -136,6 +136,18 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/** An exchange settles once, whatever comes first (answer, error, time limit): the timer cleared, the socket closed. */
+function settleOnce(timer: NodeJS.Timeout, close: () => void): (settle: () => void) => void {
+  let settled = false;
+  return (settle) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    close();
+    settle();
+  };
+}
+
 /** One try over TCP (after a truncated UDP answer), each message after its two-byte length (RFC 1035 §4.2.2). */
 export function askTcp(server: DnsServer, name: string, type: RrType, timeoutMs: number): Promise<SecureAnswer> {
   return new Promise((resolve, reject) => {
@@ -147,14 +159,7 @@ export function askTcp(server: DnsServer, name: string, type: RrType, timeoutMs:
       () => done(() => reject(new SecureDnsError('ETIMEOUT', `${name} ${type}: no TCP answer in ${timeoutMs} ms`))),
       timeoutMs,
     );
-    let settled = false;
-    const done = (settle: () => void): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      settle();
-    };
+    const done = settleOnce(timer, () => socket.destroy());
     socket.on('error', (error) =>
       done(() => reject(new SecureDnsError('ETIMEOUT', `${name} ${type}: ${error.message}`))),
     );
@@ -197,14 +202,7 @@ function ask(server: DnsServer, name: string, type: RrType, timeoutMs: number): 
       () => done(() => reject(new SecureDnsError('ETIMEOUT', `${name} ${type}: no answer in ${timeoutMs} ms`))),
       timeoutMs,
     );
-    let settled = false;
-    const done = (settle: () => void): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.close();
-      settle();
-    };
+    const done = settleOnce(timer, () => socket.close());
     socket.on('error', (error) =>
       done(() => reject(new SecureDnsError('ETIMEOUT', `${name} ${type}: ${error.message}`))),
     );
