@@ -109,9 +109,14 @@ describe('buildDsn', () => {
       lifetimeHours: 120,
     });
 
-  it('is addressed from <> to the original sender', () => {
-    expect(dsn().envelope.sender).toBe('');
-    expect(dsn().envelope.recipients).toEqual(['alice@sender.test']);
+  it('is addressed from <> to the original sender, as if received from this host at the time of the report', () => {
+    expect(dsn().envelope).toEqual({
+      sender: '',
+      recipients: ['alice@sender.test'],
+      clientAddress: '127.0.0.1',
+      heloName: 'mta.sender.test',
+      receivedAt: Date.UTC(2025, 0, 2, 4, 0, 0),
+    });
   });
 
   it('parses as multipart/report with delivery-status and rfc822-headers parts', async () => {
