@@ -37,7 +37,8 @@ function normaliseHost(name: string): string {
 export function hostMatches(name: string, entry: string): boolean {
   const host = normaliseHost(name);
   const rule = normaliseHost(entry);
-  if (host === '' || rule === '' || rule === '.') return false;
+  // an empty host cannot equal or end with a non-empty rule; `.` and `..` normalise to the empty rule
+  if (rule === '') return false;
   return rule.startsWith('.') ? host.endsWith(rule) && host.length > rule.length : host === rule;
 }
 

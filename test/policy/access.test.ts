@@ -90,6 +90,10 @@ describe('hostMatches', () => {
     ['example.com', 'example.com', true],
     ['', '', false],
     ['anything', '.', false],
+    ['Mail.Example.COM.', '.example.com', true], // case and a trailing dot do not count
+    [' mail.example.com ', 'MAIL.example.com..', true],
+    ['mail.example.com..', 'mail.example.com', true],
+    ['\u0131.example.com', 'i.example.com', false], // dotless i is not i: only case differs, not letters
   ])('%s vs %s -> %s', (name, entry, expected) => {
     expect(hostMatches(name, entry)).toBe(expected);
   });

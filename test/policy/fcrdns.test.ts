@@ -84,7 +84,16 @@ describe('forwardConfirmedHostnames (resolver faults)', () => {
       resolve4: () => Promise.reject(new Error('unreachable')),
       resolve6: () => Promise.reject(new Error('unreachable')),
     };
-    expect(await forwardConfirmedHostnames('192.0.2.1', throwing)).toEqual([]);
+    const asked: string[] = [];
+    const recording: ReverseResolver = {
+      ...throwing,
+      resolve4: (name) => {
+        asked.push(name);
+        return Promise.reject(new Error('unreachable'));
+      },
+    };
+    expect(await forwardConfirmedHostnames('192.0.2.1', recording)).toEqual([]);
+    expect(asked).toEqual([]); // a failed PTR look-up gives no names to confirm
     const noForward: ReverseResolver = { ...throwing, reverse: () => Promise.resolve(['a.test', 'a.test.']) };
     expect(await forwardConfirmedHostnames('192.0.2.1', noForward)).toEqual([]);
   });
@@ -102,5 +111,24 @@ describe('forwardConfirmedHostnames (resolver faults)', () => {
     };
     expect(await forwardConfirmedHostnames('192.0.2.1', fake)).toHaveLength(10);
     expect(asked).toHaveLength(10);
+  });
+
+  it('asks for the address without its zone, and skips PTR names that are only dots', async () => {
+    const reversed: string[] = [];
+    const asked: string[] = [];
+    const fake: ReverseResolver = {
+      reverse: (ip) => {
+        reversed.push(ip);
+        return Promise.resolve(['.', 'Host.Test.', 'host.test']);
+      },
+      resolve4: () => Promise.resolve([]),
+      resolve6: (name) => {
+        asked.push(name);
+        return Promise.resolve(['fe80::1']);
+      },
+    };
+    expect(await forwardConfirmedHostnames('fe80::1%eth0', fake)).toEqual(['host.test']);
+    expect(reversed).toEqual(['fe80::1']);
+    expect(asked).toEqual(['host.test']);
   });
 });

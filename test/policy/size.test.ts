@@ -20,6 +20,7 @@ describe('checkDeclaredSize', () => {
     const decision = checkDeclaredSize(declared, max);
     if (expected === 'accept') return expect(decision).toEqual(accept);
     const [code, enhanced] = expected.split(' ');
-    expect(decision).toMatchObject({ kind: 'reject', code: Number(code), enhanced });
+    const text = code === '552' ? 'Message size exceeds fixed maximum message size' : 'Invalid SIZE parameter';
+    expect(decision).toEqual({ kind: 'reject', code: Number(code), enhanced, text });
   });
 });
