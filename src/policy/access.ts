@@ -65,7 +65,6 @@ export function needsReverseLookup(allow: AllowLists, ip?: string): boolean {
 /** Access control, run before the banner (§3). */
 export function decideAccess(input: AccessInput, allow: AllowLists): Decision {
   if (ipAllowed(input.ip, allow)) return accept;
-  const names = input.verifiedHostnames ?? [];
-  const byName = names.some((name) => allow.hosts.some((entry) => hostMatches(name, entry)));
-  return byName ? accept : accessDenied;
+  const byName = input.verifiedHostnames?.some((name) => allow.hosts.some((entry) => hostMatches(name, entry)));
+  return byName === true ? accept : accessDenied;
 }

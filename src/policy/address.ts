@@ -23,7 +23,7 @@ function octets(text: string): number {
 }
 
 function localPartOk(local: string): boolean {
-  if (local === '' || octets(local) > MAX_LOCAL_OCTETS) return false;
+  if (octets(local) > MAX_LOCAL_OCTETS) return false; // an empty local part fails both patterns
   return QUOTED.test(local) || local.split('.').every((atom) => ATOM.test(atom));
 }
 
@@ -42,13 +42,13 @@ function domainOk(domain: string): boolean {
  * `bareNames` lists local-only addresses accepted without a domain
  * (RFC 5321 requires `<Postmaster>` as a recipient).
  */
-export function addressProblem(address: string, bareNames: readonly string[] = []): AddressProblem | undefined {
+export function addressProblem(address: string, bareNames?: readonly string[]): AddressProblem | undefined {
   if (octets(address) > MAX_ADDRESS_OCTETS) return 'too-long';
   if (CONTROL.test(address)) return 'control';
   if (/[/\\]/.test(address) || address.includes('..')) return 'path';
-  if (bareNames.some((name) => name.toLowerCase() === address.toLowerCase())) return undefined;
+  if (bareNames?.some((name) => name.toLowerCase() === address.toLowerCase()) === true) return undefined;
   const at = address.lastIndexOf('@');
-  if (at <= 0) return 'syntax';
+  if (at === -1) return 'syntax'; // `@domain`: the empty local part fails localPartOk
   return localPartOk(address.slice(0, at)) && domainOk(address.slice(at + 1)) ? undefined : 'syntax';
 }
 

@@ -42,7 +42,7 @@ export function checkMailDsn(args: CommandArgs | undefined): Checked<MailDsn> {
   const envid = args?.['ENVID'];
   let out: MailDsn = {};
   if (ret !== undefined) {
-    const value = typeof ret === 'string' ? ret.toUpperCase() : '';
+    const value = typeof ret === 'string' ? ret.toUpperCase() : undefined;
     if (value !== 'FULL' && value !== 'HDRS') return bad('Bad RET parameter: it must be FULL or HDRS');
     out = { ...out, ret: value };
   }
@@ -83,7 +83,8 @@ function notifyKeywords(value: string): NotifyKeyword[] | undefined {
 
 function validOrcpt(value: string): boolean {
   const semicolon = value.indexOf(';');
-  if (semicolon <= 0 || value.length > MAX_ORCPT) return false;
+  // an empty addr-type (`;bob@…`) is refused by ADDR_TYPE below
+  if (semicolon === -1 || value.length > MAX_ORCPT) return false;
   const address = value.slice(semicolon + 1);
   return ADDR_TYPE.test(value.slice(0, semicolon)) && PRINTABLE_ASCII.test(address) && address.trim() !== '';
 }

@@ -29,7 +29,7 @@ async function orEmpty(lookup: () => Promise<string[]>): Promise<string[]> {
 export async function forwardConfirmedHostnames(ip: string, resolver: ReverseResolver): Promise<string[]> {
   const parsed = parseIp(ip);
   if (!parsed) return [];
-  const address = parsed.family === 4 ? parsed.bytes.join('.') : ip.replace(/%.*$/, '');
+  const address = parsed.family === 4 ? parsed.bytes.join('.') : ip.replace(/%.*/, '');
   const ptr = await orEmpty(() => resolver.reverse(address));
   const names = [...new Set(ptr.map((name) => name.toLowerCase().replace(/\.+$/, '')))]
     .filter((name) => name !== '')

@@ -32,8 +32,9 @@ function parseV6(text: string): number[] | undefined {
   }
   const halves = hex.split('::');
   const head = halves[0] ? halves[0].split(':') : [];
-  const rest = halves.length > 1 && halves[1] ? halves[1].split(':') : [];
-  const zeros = halves.length > 1 ? Array<string>(8 - head.length - rest.length).fill('0') : [];
+  const rest = halves[1] ? halves[1].split(':') : [];
+  // isIPv6 passed: without `::` there are 8 groups already, with it at least one is left out
+  const zeros = Array<string>(8 - head.length - rest.length).fill('0');
   const groups = [...head, ...zeros, ...rest];
   if (groups.length !== 8) return undefined;
   return groups.flatMap((group) => {
@@ -44,7 +45,7 @@ function parseV6(text: string): number[] | undefined {
 
 /** Parses an IPv4 or IPv6 address (a `%zone` suffix is ignored); undefined if it is not one. */
 export function parseIp(ip: string): ParsedIp | undefined {
-  const text = ip.trim().replace(/%.*$/, '');
+  const text = ip.trim().replace(/%.*/, '');
   const v4 = parseV4(text);
   if (v4) return { family: 4, bytes: v4 };
   const v6 = parseV6(text);
@@ -60,12 +61,11 @@ function asV6Bytes(ip: ParsedIp): readonly number[] {
 
 function samePrefix(a: readonly number[], b: readonly number[], prefix: number): boolean {
   const bits = Math.max(0, Math.min(prefix, a.length * 8));
-  for (let i = 0; i * 8 < bits; i += 1) {
-    const take = Math.min(8, bits - i * 8);
-    const mask = (0xff << (8 - take)) & 0xff;
-    if (((a[i] ?? 0) & mask) !== ((b[i] ?? 0) & mask)) return false;
-  }
-  return true;
+  const whole = Math.floor(bits / 8);
+  for (let i = 0; i < whole; i += 1) if (a[i] !== b[i]) return false;
+  // the leading bits of the next byte; none (0xff00 & a byte is 0) when the prefix ends at a byte boundary
+  const mask = 0xff << (8 - (bits % 8));
+  return ((a[whole] ?? 0) & mask) === ((b[whole] ?? 0) & mask);
 }
 
 /** Whether `ip` lies in `network`. IPv4 clients also match IPv6 networks through their mapped form. */

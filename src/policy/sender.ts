@@ -11,8 +11,9 @@ export interface SenderContext {
   readonly authenticated: boolean;
 }
 
-function sameDomain(a: string, b: string): boolean {
-  return a.toLowerCase().replace(/\.+$/, '') === b.toLowerCase().replace(/\.+$/, '');
+/** `domain` passed the address syntax check, so it has no trailing dot; `hostname` may end with one. */
+function sameDomain(domain: string, hostname: string): boolean {
+  return domain.toLowerCase() === hostname.toLowerCase().replace(/\.$/, '');
 }
 
 /**

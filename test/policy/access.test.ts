@@ -93,7 +93,8 @@ describe('hostMatches', () => {
     ['Mail.Example.COM.', '.example.com', true], // case and a trailing dot do not count
     [' mail.example.com ', 'MAIL.example.com..', true],
     ['mail.example.com..', 'mail.example.com', true],
-    ['\u0131.example.com', 'i.example.com', false], // dotless i is not i: only case differs, not letters
+    ['\u0131.example.com', 'i.example.com', false],
+    ['.example.com', '.example.com', false], // a subdomain rule needs a name in front of it // dotless i is not i: only case differs, not letters
   ])('%s vs %s -> %s', (name, entry, expected) => {
     expect(hostMatches(name, entry)).toBe(expected);
   });

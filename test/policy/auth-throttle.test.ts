@@ -80,6 +80,7 @@ describe('auth throttle', () => {
     expect(throttleKey('::ffff:203.0.113.7')).toBe(throttleKey('203.0.113.7'));
     expect(throttleKey('2001:db8:1:2::1')).toBe(throttleKey('2001:db8:1:2:ffff::9'));
     expect(throttleKey('2001:db8:1:2::1')).not.toBe(throttleKey('2001:db8:1:3::1'));
+    expect(throttleKey('2001:db8:1:2::1')).toBe('20010db800010002/64'); // two hex digits per byte: no collisions
     const state = recordAuthFailure(failures(2), '::ffff:203.0.113.7', 3_000);
     expect(authDecision(state, ip, 4_000)).toEqual({ kind: 'delay', ms: 1_000 });
     expect(authDecision(state, '203.0.113.8', 4_000)).toEqual({ kind: 'allow' });
@@ -101,6 +102,7 @@ describe('auth throttle', () => {
     const refused = failures(10);
     expect(pruneThrottle(refused, 10 * MIN).clients.size).toBe(1); // refusal still running
     expect(pruneThrottle(refused, 16 * MIN).clients.size).toBe(0);
+    expect(pruneThrottle(refused, 9_000 + 15 * MIN).clients.size).toBe(0); // the refusal ends at its last millisecond
 
     const small = { ...DEFAULT_THROTTLE, maxTracked: 3 };
     let bounded = emptyThrottle;

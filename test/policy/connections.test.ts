@@ -23,9 +23,11 @@ describe('decideConnection', () => {
       text: 'Too many connections to this server, try again later',
       close: true,
     });
-    expect(decideConnection({ total: 1, forIp: 20 }, limits)).toMatchObject({
+    expect(decideConnection({ total: 1, forIp: 20 }, limits)).toEqual({
+      kind: 'reject',
       code: 421,
       enhanced: '4.7.0',
+      text: 'Too many connections from your address, try again later',
       close: true,
     });
   });

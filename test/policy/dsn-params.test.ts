@@ -39,6 +39,7 @@ describe('checkRcptDsn (RFC 3461 NOTIFY, ORCPT)', () => {
     [{ NOTIFY: 'NEVER' }, { notify: ['NEVER'] }],
     [{ NOTIFY: 'success,Failure,DELAY' }, { notify: ['SUCCESS', 'FAILURE', 'DELAY'] }],
     [{ ORCPT: 'rfc822;bob+tag@example.test' }, { orcpt: 'rfc822;bob+tag@example.test' }],
+    [{ ORCPT: `rfc822;${'b'.repeat(480)}@example.test` }, { orcpt: `rfc822;${'b'.repeat(480)}@example.test` }], // 500
     [
       { NOTIFY: 'DELAY', ORCPT: 'utf-8;bob@example.test' },
       { notify: ['DELAY'], orcpt: 'utf-8;bob@example.test' },
@@ -54,8 +55,10 @@ describe('checkRcptDsn (RFC 3461 NOTIFY, ORCPT)', () => {
     [{ NOTIFY: 'SUCCESS,' }, 'NOTIFY parameter'],
     [{ NOTIFY: true }, 'NOTIFY parameter'],
     [{ ORCPT: 'bob@example.test' }, 'ORCPT parameter'],
+    [{ ORCPT: 'rfc822' }, 'ORCPT parameter'],
     [{ ORCPT: ';bob@example.test' }, 'ORCPT parameter'],
     [{ ORCPT: 'rfc822;' }, 'ORCPT parameter'],
+    [{ ORCPT: 'rfc822;   ' }, 'ORCPT parameter'],
     [{ ORCPT: 'rfc 822;bob@example.test' }, 'ORCPT parameter'],
     [{ ORCPT: 'rfc822;bøb@example.test' }, 'ORCPT parameter'],
     [{ ORCPT: `rfc822;${'b'.repeat(500)}@example.test` }, 'at most 500 characters'],
@@ -119,5 +122,16 @@ describe('wantsNotice', () => {
   it('without a DSN part: failures and delays, no successes', () => {
     expect([wantsNotice(undefined, 'a', 'failed'), wantsNotice(undefined, 'a', 'delayed')]).toEqual([true, true]);
     expect(wantsNotice(undefined, 'a', 'relayed')).toBe(false);
+  });
+});
+
+describe('commandArgs', () => {
+  it('takes the parameters object smtp-server gives, and nothing else', () => {
+    const args = { RET: 'FULL' };
+    expect(commandArgs(args)).toBe(args);
+    expect(commandArgs(false)).toBeUndefined(); // smtp-server: the command had no parameters
+    expect(commandArgs(null)).toBeUndefined();
+    expect(commandArgs(undefined)).toBeUndefined();
+    expect(commandArgs('RET=FULL')).toBeUndefined();
   });
 });

@@ -43,7 +43,8 @@ beforeAll(async () => {
     'v6.example.test': { AAAA: ['2001:db8:0:0:0:0:0:25'] },
     'v4name.example.test': { A: ['192.0.2.25'] },
   });
-  resolver = new dns.Resolver({ timeout: 250, tries: 1 });
+  // long enough for a loaded machine to answer; the dropped queries below wait this long
+  resolver = new dns.Resolver({ timeout: 1_000, tries: 1 });
   resolver.setServers([`${server.address}:${server.port}`]);
 });
 
@@ -119,7 +120,7 @@ describe('forwardConfirmedHostnames (resolver faults)', () => {
     const fake: ReverseResolver = {
       reverse: (ip) => {
         reversed.push(ip);
-        return Promise.resolve(['.', 'Host.Test.', 'host.test']);
+        return Promise.resolve(['.', 'Host.Test..', 'host.test']);
       },
       resolve4: () => Promise.resolve([]),
       resolve6: (name) => {

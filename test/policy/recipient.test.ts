@@ -30,6 +30,12 @@ describe('checkRecipient', () => {
   });
 
   it('says why', () => {
+    expect(checkRecipient('bob', fresh)).toEqual({
+      kind: 'reject',
+      code: 501,
+      enhanced: '5.1.3',
+      text: 'Bad recipient address: address syntax error',
+    });
     expect(checkRecipient('x@y.test', { accepted: 1, maxRecipients: 1 })).toEqual({
       kind: 'reject',
       code: 452,

@@ -64,8 +64,18 @@ describe('checkSender', () => {
   });
 
   it('uses 501 5.1.7 for syntax and 553 5.7.1 for a foreign domain', () => {
-    expect(checkSender('x@y@', local)).toMatchObject({ code: 501, enhanced: '5.1.7' });
-    expect(checkSender('x@other.test', local)).toMatchObject({ code: 553, enhanced: '5.7.1' });
+    expect(checkSender('x@y@', local)).toEqual({
+      kind: 'reject',
+      code: 501,
+      enhanced: '5.1.7',
+      text: 'Bad sender address: address syntax error',
+    });
+    expect(checkSender('x@other.test', local)).toEqual({
+      kind: 'reject',
+      code: 553,
+      enhanced: '5.7.1',
+      text: 'Sender address rejected: not a local domain, authenticate first',
+    });
     expect(checkSender('x@other.test', local)).not.toHaveProperty('close');
   });
 });
