@@ -1,0 +1,76 @@
+/**
+ * Jobs for held destinations (held.ts) against a real file spool: a job with
+ * any recipient at a held domain is held back whole, and its recipients are
+ * written back unattempted, due again at the given time, their last
+ * response kept.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DeliveryJob } from '../../src/domain/job.js';
+import { postponeHeld, splitHeld } from '../../src/queue/held.js';
+import { splitIntoJobs } from '../../src/queue/jobs.js';
+import { openFileSpool } from '../../src/spool/file-spool.js';
+import type { Spool } from '../../src/spool/spool.js';
+
+let dir: string;
+let spool: Spool;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gp-held-'));
+  spool = await openFileSpool({ path: dir });
+});
+
+afterEach(async () => {
+  await spool.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function jobsFor(recipients: readonly string[]): Promise<DeliveryJob[]> {
+  await spool.store(
+    { sender: 'alice@sender.test', recipients, clientAddress: '127.0.0.1', heloName: 'c.test', receivedAt: 1_000 },
+    (async function* () {
+      yield Buffer.from('Subject: held\r\n\r\nbody\r\n');
+    })(),
+  );
+  const [claimed] = await spool.claim(Date.now() + 1_000, 10);
+  if (!claimed) throw new Error('nothing claimed');
+  return splitIntoJobs(claimed, { groupOf: (domain) => domain, recipientLimit: 50 });
+}
+
+describe('splitHeld', () => {
+  it('holds back the jobs of held domains and runs the others, in order', async () => {
+    const jobs = await jobsFor(['a@held.test', 'b@free.test', 'c@other.test']);
+    const { run, held } = splitHeld(jobs, (domain) => domain === 'held.test');
+    expect(run.map((job) => job.domain)).toEqual(['free.test', 'other.test']);
+    expect(held.map((job) => job.domain)).toEqual(['held.test']);
+    expect(splitHeld(jobs, () => false).held).toEqual([]);
+  });
+
+  it('holds a relay job (one job, all domains) when any of its recipients is held', async () => {
+    const [job] = await jobsFor(['a@free.test', 'b@held.test']);
+    if (!job) throw new Error('no job');
+    const relay: DeliveryJob = { record: job.record, domain: '', recipients: job.record.recipients };
+    const { run, held } = splitHeld([relay], (domain) => domain === 'held.test');
+    expect([run, held]).toEqual([[], [relay]]);
+  });
+});
+
+describe('postponeHeld', () => {
+  it('writes the recipients back unattempted, due at the given time, their last response kept', async () => {
+    const [job] = await jobsFor(['a@held.test', 'b@held.test']);
+    if (!job) throw new Error('no job');
+    const updated = await spool.update(job.record.id, [
+      { recipient: 'a@held.test', status: 'deferred', attempts: 2, nextAttemptAt: 0, lastResponse: '451 4.4.1 later' },
+    ]);
+    await postponeHeld(spool, { ...job, record: updated, recipients: updated.recipients }, 5_000_000_000_000);
+    const record = await spool.get(job.record.id);
+    expect(record?.recipients.map((r) => [r.recipient, r.status, r.attempts, r.nextAttemptAt, r.lastResponse])).toEqual(
+      [
+        ['a@held.test', 'deferred', 2, 5_000_000_000_000, '451 4.4.1 later'],
+        ['b@held.test', 'queued', 0, 5_000_000_000_000, undefined],
+      ],
+    );
+  });
+});
