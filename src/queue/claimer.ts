@@ -11,7 +11,7 @@
  * destinations hold.
  */
 import { Subject, catchError, defer, from, merge, of, takeUntil } from 'rxjs';
-import type { Observable, SchedulerLike } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { ClaimedMessage } from '../domain/delivery.js';
 import type { Spool } from '../spool/spool.js';
 import { exhaustMapTrailing } from './exhaust-map-trailing.js';
@@ -28,7 +28,6 @@ export interface ClaimerOptions {
   /** Least wait before looking again when the spool says "due now" but nothing came, or failed. */
   readonly recheckFloorMs: number;
   readonly stop$: Observable<unknown>;
-  readonly scheduler?: SchedulerLike;
   /** Least time between two `backlog$` signals. Default 5 s. */
   readonly backlogEveryMs?: number;
 }
@@ -53,7 +52,6 @@ export class Claimer {
       due$: this.due$,
       tickMs: o.safetyTickMs,
       now: o.clock,
-      ...(o.scheduler ? { scheduler: o.scheduler } : {}),
     }).pipe(takeUntil(o.stop$));
     this.claimed$ = wakes$.pipe(
       exhaustMapTrailing(() =>
