@@ -145,7 +145,7 @@ export function buildDsn(input: DsnInput): Dsn {
     kind: input.kind,
     hostname: input.hostname,
     recipients: input.recipients,
-    ...(input.lifetimeHours === undefined ? {} : { lifetimeHours: input.lifetimeHours }),
+    lifetimeHours: input.lifetimeHours,
     waitedHours: Math.floor(((input.now - input.arrivalDate) / HOUR) * 10) / 10,
   });
   const status = deliveryStatus({

@@ -9,7 +9,7 @@ const MAX_LINE = 900;
 
 /** RFC 5322 date in UTC, `+0000` rather than the obsolete `GMT`. */
 export function rfc5322Date(ms: number): string {
-  return new Date(ms).toUTCString().replace(/GMT$/, '+0000');
+  return new Date(ms).toUTCString().replace('GMT', '+0000'); // the only GMT is the zone at the end
 }
 
 /**
