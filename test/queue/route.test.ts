@@ -111,6 +111,11 @@ describe('RouteWarmer (real resolver, local DNS server)', () => {
       'mx2.shared.test': { A: ['127.0.0.2'] },
       'other.test': { MX: [{ exchange: 'mx1.shared.test', priority: 10 }] },
       'broken.test': { servfail: true },
+      // the cache keeps an answer as long as its host addresses' TTL
+      'zero.test': { MX: [{ exchange: 'mx.zero.test', priority: 10 }] },
+      'mx.zero.test': { A: ['127.0.0.1'], ttl: 0 },
+      'short.test': { MX: [{ exchange: 'mx.short.test', priority: 10 }] },
+      'mx.short.test': { A: ['127.0.0.1'], ttl: 5 },
     });
     resolver = createResolver([{ host: dns.address, port: dns.port }], { timeoutMs: 500, tries: 1 });
   });
@@ -171,8 +176,35 @@ describe('RouteWarmer (real resolver, local DNS server)', () => {
     expect(destinationKey(jobFor('broken.test'), false, cache, none)).toBe('domain:broken.test');
     // each job's own attempt looks it up; warming it again first would double the queries
     expect(warmer.warm(jobFor('broken.test'), false, none)).toBeUndefined();
-    now += 10_001;
+    now += 9_999;
+    expect(warmer.warm(jobFor('broken.test'), false, none)).toBeUndefined();
+    now += 1; // exactly 10 s on: looked up again
     await lookup(warmer, 'broken.test');
     expect(mxQueries('broken.test') - before).toBe(2);
+  });
+
+  it('an answer the cache cannot keep (TTL 0) is looked up once, then left to the attempts for 10 s', async () => {
+    const warmer = new RouteWarmer(new MxCache(Date.now), resolver, () => 0);
+    const before = mxQueries('zero.test');
+    await lookup(warmer, 'zero.test');
+    expect(warmer.warm(jobFor('zero.test'), false, none)).toBeUndefined();
+    expect(mxQueries('zero.test') - before).toBe(1);
+  });
+
+  it('a cached answer that expires is looked up again at once', async () => {
+    let now = Date.now();
+    const cache = new MxCache(() => now);
+    const warmer = new RouteWarmer(
+      cache,
+      resolver,
+      () => 0,
+      () => now,
+    );
+    const before = mxQueries('short.test');
+    await lookup(warmer, 'short.test');
+    expect(warmer.warm(jobFor('short.test'), false, none)).toBeUndefined(); // cached
+    now += 6_000; // past the 5 s TTL
+    await lookup(warmer, 'short.test');
+    expect(mxQueries('short.test') - before).toBe(2);
   });
 });
