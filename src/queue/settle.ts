@@ -46,8 +46,8 @@ export async function settleJob(deps: SettleDeps, r: JobResult): Promise<{ reado
   const timing = {
     startedAt: r.startedAt,
     endedAt: r.endedAt ?? deps.clock(),
-    ...(relay === undefined ? {} : { relay }),
-    ...(transmitMs === undefined ? {} : { transmitMs }),
+    relay,
+    transmitMs,
   };
   await record(
     deps,
@@ -72,7 +72,7 @@ async function record(
   const now = deps.clock();
   const planned = planUpdates(job, outcomes, now, deps.plan, deps.random);
   // notices first, then state: a crash in between sends a notice twice rather than never
-  const facts = { dsn, ...(timing.relay === undefined ? {} : { relay: timing.relay }) };
+  const facts = { dsn, relay: timing.relay };
   const p = await storeNotices(deps, job, planned, now, facts);
   const expired = new Set(p.bounced.filter((b) => b.expired).map((b) => b.recipient));
   const notes = attemptFacts(job, p.updates, expired, timing);
@@ -95,8 +95,8 @@ async function record(
       durationMs: now - timing.startedAt,
       receivedAt: job.record.envelope.receivedAt,
       ...(fact ? { fate: fact.fate, dsn: fact.dsn, delayMs: fact.delayMs, delays: fact.delays } : {}),
-      ...(timing.relay === undefined ? {} : { relay: timing.relay }),
-      ...(tls ? { tls } : {}),
+      relay: timing.relay, // undefined when no host was dialled: left out of the JSON
+      tls,
     });
   });
   const finishedNow = p.updates.some((u) => isFinished(u.status));
