@@ -26,4 +26,33 @@ describe('exhaustMapTrailing (one claim at a time, wakes coalesced)', () => {
       });
     });
   });
+
+  it('completes at once when the source completes with nothing running', () => {
+    scheduler().run(({ hot, cold, expectObservable }) => {
+      const wakes = hot('a-----|');
+      expectObservable(wakes.pipe(exhaustMapTrailing((w) => cold('-(x|)', { x: w })))).toBe('-a----|', { a: 'a' });
+    });
+  });
+
+  it("passes on an inner's error, and the source's", () => {
+    scheduler().run(({ hot, cold, expectObservable }) => {
+      const failing = hot('a--b--|').pipe(
+        exhaustMapTrailing((w) => (w === 'b' ? cold('-#') : cold('-(x|)', { x: w }))),
+      );
+      expectObservable(failing).toBe('-a--#', { a: 'a' });
+      const broken = hot('a--#').pipe(exhaustMapTrailing((w) => cold('-(x|)', { x: w })));
+      expectObservable(broken).toBe('-a-#', { a: 'a' });
+    });
+  });
+
+  it('fails when the projection throws', () => {
+    scheduler().run(({ hot, expectObservable }) => {
+      const out$ = hot('a').pipe(
+        exhaustMapTrailing((): never => {
+          throw new Error('spool gone');
+        }),
+      );
+      expectObservable(out$).toBe('#', undefined, new Error('spool gone'));
+    });
+  });
 });

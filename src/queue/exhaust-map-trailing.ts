@@ -47,7 +47,7 @@ export function exhaustMapTrailing<T, R>(project: (value: T) => ObservableInput<
           error: (err: unknown) => subscriber.error(err),
           complete: () => {
             sourceDone = true;
-            if (!busy && !pending) subscriber.complete();
+            if (!busy) subscriber.complete(); // a value only waits while an inner runs
           },
         }),
       );

@@ -1,5 +1,5 @@
 import { EMPTY, interval, map, merge, of, switchMap, timer } from 'rxjs';
-import type { Observable, SchedulerLike } from 'rxjs';
+import type { Observable } from 'rxjs';
 
 export type WakeReason = 'start' | 'wake' | 'due' | 'tick';
 
@@ -11,7 +11,6 @@ export interface WakeUpSources {
   /** Safety tick: also picks up claims whose lease ran out (a dead daemon's). */
   readonly tickMs: number;
   readonly now: () => number;
-  readonly scheduler?: SchedulerLike;
 }
 
 /**
@@ -21,19 +20,16 @@ export interface WakeUpSources {
  * deferrals: a restart re-derives the timer from `nextDueAt`.
  */
 export function wakeUps(sources: WakeUpSources): Observable<WakeReason> {
-  const { scheduler } = sources;
   // 'start' comes last so the other sources are subscribed when a synchronous
   // first claim already reports a due time.
   return merge(
     sources.wake$.pipe(map((): WakeReason => 'wake')),
     sources.due$.pipe(
       switchMap((at) =>
-        at === undefined
-          ? EMPTY
-          : timer(Math.max(0, at - sources.now()), scheduler ?? undefined).pipe(map((): WakeReason => 'due')),
+        at === undefined ? EMPTY : timer(Math.max(0, at - sources.now())).pipe(map((): WakeReason => 'due')),
       ),
     ),
-    interval(sources.tickMs, scheduler ?? undefined).pipe(map((): WakeReason => 'tick')),
+    interval(sources.tickMs).pipe(map((): WakeReason => 'tick')),
     of<WakeReason>('start'),
   );
 }
