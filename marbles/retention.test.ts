@@ -94,7 +94,12 @@ describe('sweepEvery$ (marbles)', () => {
 
   it('rejects a negative retention or a zero interval', () => {
     const store: RetentionStore = { expire: () => newScheduler().createColdObservable('|') };
-    expect(() => sweepEvery$(store, { retentionDays: -1, clock: () => NOW, intervalMs: 10 })).toThrow(RangeError);
-    expect(() => sweepEvery$(store, { retentionDays: 7, clock: () => NOW, intervalMs: 0 })).toThrow(RangeError);
+    expect(() => sweepEvery$(store, { retentionDays: -1, clock: () => NOW, intervalMs: 10 })).toThrow(
+      new RangeError('retentionDays must be a number >= 0, got -1'),
+    );
+    expect(() => sweepEvery$(store, { retentionDays: 7, clock: () => NOW, intervalMs: 0 })).toThrow(
+      new RangeError('intervalMs must be a number > 0, got 0'),
+    );
+    expect(() => sweepEvery$(store, { retentionDays: 0, clock: () => NOW, intervalMs: 10 })).not.toThrow();
   });
 });

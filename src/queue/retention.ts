@@ -5,8 +5,8 @@
  * only at messages that arrived before the cutoff), a batch at a time until
  * none are left; queued and deferred mail is never removed.
  */
-import type { Observable, SchedulerLike } from 'rxjs';
-import { EMPTY, asyncScheduler, catchError, defer, exhaustMap, expand, map, of, reduce, timer } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { EMPTY, catchError, defer, exhaustMap, expand, map, of, reduce, timer } from 'rxjs';
 import type { Spool } from '../spool/spool.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -28,7 +28,6 @@ export interface RetentionOptions {
   readonly clock: () => number;
   /** Time between sweeps; the first sweep runs one interval after subscribing. */
   readonly intervalMs: number;
-  readonly scheduler?: SchedulerLike;
 }
 
 export interface RetentionDeps extends RetentionOptions {
@@ -51,8 +50,7 @@ export function sweepEvery$(store: RetentionStore, opts: RetentionOptions): Obse
   if (!Number.isFinite(opts.intervalMs) || opts.intervalMs <= 0) {
     throw new RangeError(`intervalMs must be a number > 0, got ${opts.intervalMs}`);
   }
-  const scheduler = opts.scheduler ?? asyncScheduler;
-  return timer(opts.intervalMs, opts.intervalMs, scheduler).pipe(
+  return timer(opts.intervalMs, opts.intervalMs).pipe(
     exhaustMap(() => sweepOnce(store, opts.clock() - opts.retentionDays * DAY_MS)),
   );
 }
