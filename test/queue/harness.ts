@@ -85,8 +85,16 @@ export interface Harness {
   readonly spool: Spool;
   readonly dns: RunningDnsServer;
   readonly events: AuditEvent[];
-  /** Starts a scheduler (a transport with short timeouts is made for it), on `spool` or another one given. */
-  start(config: Partial<Config>, options?: SchedulerOptions, through?: Spool): SchedulerHandle;
+  /**
+   * Starts a scheduler (a transport with short timeouts is made for it), on `spool` or another one given, with
+   * `isHeld` telling the destinations on hold.
+   */
+  start(
+    config: Partial<Config>,
+    options?: SchedulerOptions,
+    through?: Spool,
+    isHeld?: (domain: string) => boolean,
+  ): SchedulerHandle;
   store(sender: string, recipients: readonly string[], body: Buffer, receivedAt?: number): Promise<MessageRecord>;
   /** Polls until `check` returns a value. */
   waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs?: number): Promise<T>;
@@ -105,7 +113,7 @@ export async function createHarness(zone: DnsZone): Promise<Harness> {
     spool,
     dns,
     events,
-    start(overrides, options, through = spool) {
+    start(overrides, options, through = spool, isHeld) {
       const config = testConfig({ dnsServers: [{ host: dns.address, port: dns.port }], ...overrides });
       const transport = createSmtpTransport({
         hostname: config.hostname,
@@ -123,6 +131,7 @@ export async function createHarness(zone: DnsZone): Promise<Harness> {
         clock: Date.now,
         random: Math.random,
         onEvent: (e) => events.push(e),
+        ...(isHeld ? { isHeld } : {}),
         options: { quickRetryBaseMs: 50, quickRetryMaxMs: 200, stopTimeoutMs: 2_000, ...options },
       });
       running.push({ scheduler, transport });

@@ -9,10 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeliveryJob } from '../../src/domain/job.js';
-import { postponeHeld, splitHeld } from '../../src/queue/held.js';
+import { HOLD_RECHECK_MS, postponeHeld, splitHeld } from '../../src/queue/held.js';
 import { splitIntoJobs } from '../../src/queue/jobs.js';
 import { openFileSpool } from '../../src/spool/file-spool.js';
 import type { Spool } from '../../src/spool/spool.js';
+import { startSink } from '../helpers/sink.js';
+import { createHarness, crlf } from './harness.js';
 
 let dir: string;
 let spool: Spool;
@@ -72,5 +74,37 @@ describe('postponeHeld', () => {
         ['b@held.test', 'queued', 0, 5_000_000_000_000, undefined],
       ],
     );
+  });
+});
+
+describe('the scheduler with a destination on hold', () => {
+  it('delivers the others and writes the held recipients back, due in 5 minutes, unattempted', async () => {
+    const h = await createHarness({
+      'held.test': { MX: [{ exchange: 'mx.local.test', priority: 10 }] },
+      'free.test': { MX: [{ exchange: 'mx.local.test', priority: 10 }] },
+      'mx.local.test': { A: ['127.0.0.1'] },
+    });
+    const sink = await startSink();
+    try {
+      const stored = await h.store(
+        'alice@sender.test',
+        ['bob@held.test', 'carol@free.test'],
+        crlf('Subject: x', '', 'x'),
+      );
+      const before = Date.now();
+      const scheduler = h.start({ outboundPort: sink.port }, {}, undefined, (domain) => domain === 'held.test');
+      await sink.waitForMessages(1);
+      await h.waitFor('the message settled', () => (scheduler.inFlight() === 0 ? true : undefined));
+      const record = await h.spool.get(stored.id);
+      const bob = record?.recipients.find((r) => r.recipient === 'bob@held.test');
+      expect([bob?.status, bob?.attempts]).toEqual(['queued', 0]);
+      expect(bob?.nextAttemptAt).toBeGreaterThanOrEqual(before + HOLD_RECHECK_MS);
+      expect(bob?.nextAttemptAt).toBeLessThanOrEqual(Date.now() + HOLD_RECHECK_MS);
+      expect(sink.messages.map((m) => m.to)).toEqual([['carol@free.test']]);
+      expect(h.events.filter((e) => e.type === 'delivery.attempt' && e.host.includes('held'))).toEqual([]);
+    } finally {
+      await h.close();
+      await sink.close();
+    }
   });
 });
