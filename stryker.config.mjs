@@ -18,14 +18,7 @@ const FOLDERS = {
     'test/inbound/requiretls.test.ts',
     'test/daemon/auth-throttle.test.ts',
   ],
-  queue: [
-    'test/queue/**/*.test.ts',
-    'marbles/**/*.test.ts',
-    'test/delivery/requiretls.test.ts',
-    'test/daemon/requiretls.test.ts',
-    'test/daemon/dsn-notices.test.ts',
-    'test/daemon/domain-concurrency.test.ts',
-  ],
+  queue: ['test/queue/**/*.test.ts', 'marbles/**/*.test.ts', 'test/delivery/requiretls.test.ts'],
   delivery: [
     'test/delivery/**/*.test.ts',
     'test/queue/**/*.test.ts',
