@@ -41,6 +41,12 @@ async function jobsFor(recipients: readonly string[]): Promise<DeliveryJob[]> {
   return splitIntoJobs(claimed, { groupOf: (domain) => domain, recipientLimit: 50 });
 }
 
+describe('HOLD_RECHECK_MS', () => {
+  it('looks at held mail again after five minutes', () => {
+    expect(HOLD_RECHECK_MS).toBe(5 * 60 * 1_000);
+  });
+});
+
 describe('splitHeld', () => {
   it('holds back the jobs of held domains and runs the others, in order', async () => {
     const jobs = await jobsFor(['a@held.test', 'b@free.test', 'c@other.test']);

@@ -86,6 +86,34 @@ describe('planNotices', () => {
     expect(notices(job, all, 4 * HOUR, { ...cfg, delayWarningMs: 0 }).delayed).toEqual([]);
   });
 
+  it('delay reports count the age from arrival, and go only to recipients still deferred', () => {
+    const late = (receivedAt: number, now: number, outcomes: Record<string, DeliveryOutcome>) => {
+      const job = jobOf(
+        everyone.map((r) => state(r)),
+        dsn,
+      );
+      const record = { ...job.record, envelope: { ...job.record.envelope, receivedAt } };
+      const p = planUpdates({ ...job, record }, new Map(Object.entries(outcomes)), now, plan, () => 0);
+      return planNotices({ ...job, record }, p, now, cfg, { relay: 'mx.x.test[192.0.2.1]:25', dsn: false }).delayed.map(
+        (r) => r.recipient,
+      );
+    };
+    const deferred = Object.fromEntries(everyone.map((r) => [r, outcome('deferred', '451 4.2.2 full')]));
+    expect(late(10 * HOUR, 12 * HOUR, deferred)).toEqual([]); // two hours old
+    expect(late(10 * HOUR, 14 * HOUR, deferred)).toEqual(['delay@x.test', 'plain@x.test']);
+    const delivered = { ...deferred, 'delay@x.test': outcome('delivered', '250 ok') };
+    expect(late(0, 5 * HOUR, delivered)).toEqual(['plain@x.test']);
+  });
+
+  it('relayed reports only to delivered recipients', () => {
+    const job = jobOf(
+      everyone.map((r) => state(r)),
+      dsn,
+    );
+    const all = Object.fromEntries(everyone.map((r) => [r, outcome('deferred', '451 4.2.2 full')]));
+    expect(notices(job, all, HOUR).relayed).toEqual([]);
+  });
+
   it('relayed reports only to SUCCESS recipients, and only when the next hop does not offer DSN', () => {
     const all = Object.fromEntries(everyone.map((r) => [r, outcome('delivered', '250 2.0.0 ok')]));
     const job = jobOf(
