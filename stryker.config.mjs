@@ -19,12 +19,7 @@ const FOLDERS = {
     'test/daemon/auth-throttle.test.ts',
   ],
   queue: ['test/queue/**/*.test.ts', 'marbles/**/*.test.ts', 'test/delivery/requiretls.test.ts'],
-  delivery: [
-    'test/delivery/**/*.test.ts',
-    'test/queue/**/*.test.ts',
-    'test/dns/**/*.test.ts',
-    'marbles/queue/**/*.test.ts',
-  ],
+  delivery: ['test/delivery/**/*.test.ts', 'test/dns/**/*.test.ts', 'marbles/queue/**/*.test.ts'],
   spool: ['test/spool/**/*.test.ts', 'test/queue/**/*.test.ts'],
 };
 
