@@ -8,7 +8,7 @@
  * so a notice never bounces. The kinds: failed, delayed, relayed.
  */
 import type { NoticeKind } from '../domain/dsn.js';
-import type { Envelope, MessageId } from '../domain/envelope.js';
+import { ownMailEnvelope, type Envelope, type MessageId } from '../domain/envelope.js';
 import { headerBlockEnd } from '../mail/header-block.js';
 import { humanText, SUBJECTS } from './human-text.js';
 import { deliveryStatus, rfc5322Date, type StatusRecipient } from './status-fields.js';
@@ -162,12 +162,8 @@ export function buildDsn(input: DsnInput): Dsn {
     textPart(boundary, 'text/plain; charset=utf-8', human),
     textPart(boundary, 'message/delivery-status', status),
   ]);
-  const envelope: Envelope = {
-    sender: '',
-    recipients: [input.sender],
-    clientAddress: '127.0.0.1',
-    heloName: input.hostname,
-    receivedAt: input.now,
+  return {
+    envelope: ownMailEnvelope(input.sender, input.hostname, input.now),
+    body: reportBytes(head, input.original, boundary),
   };
-  return { envelope, body: reportBytes(head, input.original, boundary) };
 }

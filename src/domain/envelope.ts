@@ -31,6 +31,22 @@ export interface Envelope {
   readonly requireTls?: true;
 }
 
+/**
+ * The envelope of mail the daemon writes itself (delivery reports, TLS
+ * reports): from the null sender, so it never bounces, to one address, as if
+ * received from this host at `now`.
+ */
+export function ownMailEnvelope(to: string, hostname: string, now: number, origin?: Envelope['origin']): Envelope {
+  const envelope: Envelope = {
+    sender: '',
+    recipients: [to],
+    clientAddress: '127.0.0.1',
+    heloName: hostname,
+    receivedAt: now,
+  };
+  return origin === undefined ? envelope : { ...envelope, origin };
+}
+
 export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced';
 
 /** Durable per-recipient delivery state. */

@@ -7,7 +7,7 @@
  * envelope, so its delivery is neither refused for TLS nor reported on. Pure.
  */
 import { rfc5322Date } from '../bounce/status-fields.js';
-import type { Envelope } from '../domain/envelope.js';
+import { ownMailEnvelope, type Envelope } from '../domain/envelope.js';
 
 export interface ReportMailInput {
   readonly hostname: string;
@@ -64,13 +64,6 @@ export function buildReportMail(input: ReportMailInput): { readonly envelope: En
     `--${boundary}--`,
     '',
   ];
-  const envelope: Envelope = {
-    sender: '',
-    recipients: [input.to],
-    clientAddress: '127.0.0.1',
-    heloName: input.hostname,
-    receivedAt: input.now,
-    origin: 'tls-report',
-  };
+  const envelope = ownMailEnvelope(input.to, input.hostname, input.now, 'tls-report');
   return { envelope, body: Buffer.from(lines.join(CRLF), 'utf8') };
 }
