@@ -1,6 +1,55 @@
-/** Spool reads for tests: every message (paging through), one body as bytes. */
-import type { MessageId, MessageRecord } from '../../src/domain/envelope.js';
+/**
+ * Spool helpers for tests: a file spool in a fresh temporary directory, one
+ * message stored, every message (paging through), one body as bytes.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Envelope, MessageId, MessageRecord } from '../../src/domain/envelope.js';
+import { openFileSpool } from '../../src/spool/file-spool.js';
 import type { Spool } from '../../src/spool/spool.js';
+
+export interface TempSpool {
+  readonly dir: string;
+  readonly spool: Spool;
+  /** Closes the spool and removes its directory. */
+  close(): Promise<void>;
+}
+
+export async function tempFileSpool(prefix = 'gp-spool-'): Promise<TempSpool> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const spool = await openFileSpool({ path: dir });
+  return {
+    dir,
+    spool,
+    async close() {
+      await spool.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Stores `body` for `recipients`, from alice@sender.test unless `extra` says otherwise. */
+export function storeMessage(
+  spool: Pick<Spool, 'store'>,
+  recipients: readonly string[],
+  body: string,
+  extra: Partial<Envelope> = {},
+): Promise<MessageRecord> {
+  return spool.store(
+    {
+      sender: 'alice@sender.test',
+      recipients,
+      clientAddress: '127.0.0.1',
+      heloName: 'client.test',
+      receivedAt: 0,
+      ...extra,
+    },
+    (async function* () {
+      yield Buffer.from(body);
+    })(),
+  );
+}
 
 export async function allMessages(spool: Pick<Spool, 'list'>, waiting = false): Promise<MessageRecord[]> {
   const out: MessageRecord[] = [];

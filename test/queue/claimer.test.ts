@@ -4,39 +4,30 @@
  * after the floor (not in a hot loop), a full window woken by a release, and
  * the backlog signal at most once per interval.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ReplaySubject, Subject, filter, firstValueFrom, take, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClaimedMessage } from '../../src/domain/delivery.js';
 import { Claimer, type ClaimerOptions } from '../../src/queue/claimer.js';
-import { openFileSpool } from '../../src/spool/file-spool.js';
 import type { Spool } from '../../src/spool/spool.js';
+import { storeMessage, tempFileSpool, type TempSpool } from '../helpers/spool.js';
 
-let dir: string;
+let temp: TempSpool;
 let spool: Spool;
 const stop$ = new Subject<void>();
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gp-claimer-'));
-  spool = await openFileSpool({ path: dir });
+  temp = await tempFileSpool('gp-claimer-');
+  spool = temp.spool;
 });
 
 afterEach(async () => {
   stop$.next();
-  await spool.close();
-  await rm(dir, { recursive: true, force: true });
+  await temp.close();
 });
 
 async function storeMany(count: number): Promise<void> {
   for (let i = 0; i < count; i += 1) {
-    await spool.store(
-      { sender: 'a@s.test', recipients: [`r${i}@d.test`], clientAddress: '127.0.0.1', heloName: 'c', receivedAt: 0 },
-      (async function* () {
-        yield Buffer.from('Subject: x\r\n\r\nx\r\n');
-      })(),
-    );
+    await storeMessage(spool, [`r${i}@d.test`], 'Subject: x\r\n\r\nx\r\n');
   }
 }
 

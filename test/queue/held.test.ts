@@ -4,38 +4,27 @@
  * written back unattempted, due again at the given time, their last
  * response kept.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeliveryJob } from '../../src/domain/job.js';
 import { HOLD_RECHECK_MS, postponeHeld, splitHeld } from '../../src/queue/held.js';
 import { splitIntoJobs } from '../../src/queue/jobs.js';
-import { openFileSpool } from '../../src/spool/file-spool.js';
 import type { Spool } from '../../src/spool/spool.js';
 import { startSink } from '../helpers/sink.js';
+import { storeMessage, tempFileSpool, type TempSpool } from '../helpers/spool.js';
 import { createHarness, crlf } from './harness.js';
 
-let dir: string;
+let temp: TempSpool;
 let spool: Spool;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gp-held-'));
-  spool = await openFileSpool({ path: dir });
+  temp = await tempFileSpool('gp-held-');
+  spool = temp.spool;
 });
 
-afterEach(async () => {
-  await spool.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterEach(() => temp.close());
 
 async function jobsFor(recipients: readonly string[]): Promise<DeliveryJob[]> {
-  await spool.store(
-    { sender: 'alice@sender.test', recipients, clientAddress: '127.0.0.1', heloName: 'c.test', receivedAt: 1_000 },
-    (async function* () {
-      yield Buffer.from('Subject: held\r\n\r\nbody\r\n');
-    })(),
-  );
+  await storeMessage(spool, recipients, 'Subject: held\r\n\r\nbody\r\n');
   const [claimed] = await spool.claim(Date.now() + 1_000, 10);
   if (!claimed) throw new Error('nothing claimed');
   return splitIntoJobs(claimed, { groupOf: (domain) => domain, recipientLimit: 50 });

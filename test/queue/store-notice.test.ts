@@ -4,55 +4,34 @@
  * sender asked RET=FULL and that did not ask REQUIRETLS, ENVID carried over,
  * and a notice without the original when the body cannot be read.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NoticeKind } from '../../src/domain/dsn.js';
 import type { Envelope, MessageRecord } from '../../src/domain/envelope.js';
 import { storeNotice, type BounceContext } from '../../src/queue/bounce.js';
-import { openFileSpool } from '../../src/spool/file-spool.js';
 import type { Spool } from '../../src/spool/spool.js';
+import { bodyBytes, storeMessage, tempFileSpool, type TempSpool } from '../helpers/spool.js';
 
-let dir: string;
+let temp: TempSpool;
 let spool: Spool;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gp-notice-'));
-  spool = await openFileSpool({ path: dir });
+  temp = await tempFileSpool('gp-notice-');
+  spool = temp.spool;
 });
 
-afterEach(async () => {
-  await spool.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterEach(() => temp.close());
 
 const original = 'Subject: the original\r\n\r\nthe original body\r\n';
 
-async function stored(extra: Partial<Envelope> = {}): Promise<MessageRecord> {
-  const envelope: Envelope = {
-    sender: 'alice@sender.test',
-    recipients: ['bob@example.test'],
-    clientAddress: '127.0.0.1',
-    heloName: 'c.test',
-    receivedAt: Date.UTC(2025, 0, 2, 3, 0, 0),
-    ...extra,
-  };
-  return spool.store(
-    envelope,
-    (async function* () {
-      yield Buffer.from(original);
-    })(),
-  );
+function stored(extra: Partial<Envelope> = {}): Promise<MessageRecord> {
+  return storeMessage(spool, ['bob@example.test'], original, { receivedAt: Date.UTC(2025, 0, 2, 3, 0, 0), ...extra });
 }
 
 async function noticeText(record: MessageRecord, kind: NoticeKind): Promise<{ envelope: Envelope; text: string }> {
   const ctx: BounceContext = { spool, hostname: 'mta.sender.test', lifetimeHours: 120, random: () => 0.5 };
   const recipients = [{ recipient: 'bob@example.test', response: '550 5.1.1 no', lastAttemptAt: 0 }];
   const notice = await storeNotice(ctx, record, kind, recipients, Date.UTC(2025, 0, 2, 8, 0, 0));
-  const chunks: Buffer[] = [];
-  for await (const chunk of await spool.openBody(notice)) chunks.push(chunk);
-  return { envelope: notice.envelope, text: Buffer.concat(chunks).toString('latin1') };
+  return { envelope: notice.envelope, text: (await bodyBytes(spool, notice.id)).toString('latin1') };
 }
 
 describe('storeNotice', () => {
@@ -106,9 +85,7 @@ describe('storeNotice', () => {
     const recipients = [{ recipient: 'bob@example.test', response: '550 5.1.1 no', lastAttemptAt: 0 }];
     const notice = await storeNotice(ctx, record, 'failed', recipients, Date.UTC(2025, 0, 2, 8, 0, 0));
     spool = real;
-    const chunks: Buffer[] = [];
-    for await (const chunk of await spool.openBody(notice)) chunks.push(chunk);
-    const text = Buffer.concat(chunks).toString('latin1');
+    const text = (await bodyBytes(spool, notice.id)).toString('latin1');
     expect(text).toContain('Content-Type: text/rfc822-headers\r\nContent-Transfer-Encoding: 7bit\r\n\r\n\r\n--');
     expect(text).toContain('Final-Recipient: rfc822; bob@example.test');
   });

@@ -4,32 +4,26 @@
  * header sets an enforcing policy aside unless the message asked REQUIRETLS,
  * and the message is read only when there is a policy to set aside.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TlsLevel } from '../../src/config/types.js';
 import { createTlsPlanner, type TlsPlanner } from '../../src/delivery/tls/planner.js';
 import type { Envelope } from '../../src/domain/envelope.js';
 import type { DeliveryJob } from '../../src/domain/job.js';
 import { requirementOf } from '../../src/queue/tls-requirement.js';
-import { openFileSpool } from '../../src/spool/file-spool.js';
 import type { Spool } from '../../src/spool/spool.js';
+import { storeMessage, tempFileSpool, type TempSpool } from '../helpers/spool.js';
 
-let dir: string;
+let temp: TempSpool;
 let spool: Spool;
 let reads: number;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gp-tlsreq-'));
-  spool = await openFileSpool({ path: dir });
+  temp = await tempFileSpool('gp-tlsreq-');
+  spool = temp.spool;
   reads = 0;
 });
 
-afterEach(async () => {
-  await spool.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterEach(() => temp.close());
 
 const table = new Map<string, TlsLevel>([
   ['enc.test', 'encrypt'],
@@ -49,19 +43,7 @@ function counted(broken = false): Pick<Spool, 'openBody'> {
 }
 
 async function jobTo(domain: string, headers: string, extra: Partial<Envelope> = {}): Promise<DeliveryJob> {
-  const record = await spool.store(
-    {
-      sender: 'a@s.test',
-      recipients: [`b@${domain}`],
-      clientAddress: '127.0.0.1',
-      heloName: 'c',
-      receivedAt: 0,
-      ...extra,
-    },
-    (async function* () {
-      yield Buffer.from(`${headers}Subject: x\r\n\r\nbody\r\n`);
-    })(),
-  );
+  const record = await storeMessage(spool, [`b@${domain}`], `${headers}Subject: x\r\n\r\nbody\r\n`, extra);
   return { record, domain, recipients: record.recipients };
 }
 
