@@ -8,6 +8,7 @@ import {
   readHeaderBlock,
   shouldBounce,
   type Dsn,
+  type DsnInput,
 } from '../../src/bounce/dsn.js';
 import { parseDsn } from './parse-dsn.js';
 
@@ -181,19 +182,30 @@ describe('readHeaderBlock without a blank line', () => {
   });
 });
 
+/** A one-recipient report from mta.sender.test to alice@sender.test, with `overrides`. */
+function oneRecipient(
+  response: string,
+  headers: string,
+  overrides: Partial<DsnInput> & { readonly expired?: boolean } = {},
+): Dsn {
+  const { expired, ...rest } = overrides;
+  return buildDsn({
+    kind: 'failed',
+    hostname: 'mta.sender.test',
+    queueId: 'abcdefghijklmnopqrst',
+    sender: 'alice@sender.test',
+    arrivalDate: 0,
+    now: 0,
+    recipients: [{ recipient: 'bob@example.test', response, lastAttemptAt: 0, ...(expired ? { expired } : {}) }],
+    original: { kind: 'headers', headers: Buffer.from(headers, 'utf8') },
+    token: 'tok',
+    ...rest,
+  });
+}
+
 describe('buildDsn, the returned headers part', () => {
   async function headersPart(headers: string): Promise<string> {
-    const dsn = buildDsn({
-      kind: 'failed',
-      hostname: 'mta.sender.test',
-      queueId: 'abcdefghijklmnopqrst',
-      sender: 'alice@sender.test',
-      arrivalDate: 0,
-      now: 0,
-      recipients: [{ recipient: 'bob@example.test', response: '550 5.1.1 no', lastAttemptAt: 0 }],
-      original: { kind: 'headers', headers: Buffer.from(headers, 'utf8') },
-      token: 'tok',
-    });
+    const dsn = oneRecipient('550 5.1.1 no', headers);
     const text = (await bytes(dsn.body)).toString('latin1');
     return text.slice(text.indexOf('Content-Type: text/rfc822-headers'));
   }
@@ -208,50 +220,24 @@ describe('buildDsn, the returned headers part', () => {
   });
 
   it('says "?" hours in a delay report that does not know the queue lifetime', async () => {
-    const dsn = buildDsn({
-      kind: 'delayed',
-      hostname: 'mta.sender.test',
-      queueId: 'abcdefghijklmnopqrst',
-      sender: 'alice@sender.test',
-      arrivalDate: 0,
-      now: 0,
-      recipients: [{ recipient: 'bob@example.test', response: '451 4.4.1 later', lastAttemptAt: 0 }],
-      original: { kind: 'headers', headers: Buffer.from('Subject: x\r\n') },
-      token: 'tok',
-    });
+    const dsn = oneRecipient('451 4.4.1 later', 'Subject: x\r\n', { kind: 'delayed' });
     const text = (await bytes(dsn.body)).toString('latin1');
     expect(text).toContain('could not be delivered for 0 hours'); // how long is always known from the dates
     expect(text).toContain('retried until it is ? hours old');
   });
 
   it('says "?" hours where the queue lifetime is not known', async () => {
-    const dsn = buildDsn({
-      kind: 'failed',
-      hostname: 'mta.sender.test',
-      queueId: 'abcdefghijklmnopqrst',
-      sender: 'alice@sender.test',
-      arrivalDate: 0,
-      now: 0,
-      recipients: [{ recipient: 'bob@example.test', response: '4.4.7 gave up', lastAttemptAt: 0, expired: true }],
-      original: { kind: 'headers', headers: Buffer.from('Subject: x\r\n') },
-      token: 'tok',
-    });
+    const dsn = oneRecipient('4.4.7 gave up', 'Subject: x\r\n', { expired: true });
     expect((await bytes(dsn.body)).toString('latin1')).toContain('message older than ? hours');
   });
 });
 
 describe('buildDsn with headers that lack line ends', () => {
   it('returns them as CRLF lines, the last one ended too', async () => {
-    const dsn = buildDsn({
-      kind: 'failed',
-      hostname: 'mta.sender.test',
-      queueId: 'abcdefghijklmnopqrst',
-      sender: 'alice@sender.test',
+    const dsn = oneRecipient('550 5.1.1 no', 'Subject: bare\nFrom: alice@sender.test', {
+      expired: true,
       arrivalDate: Date.UTC(2025, 0, 2, 3, 4, 5),
       now: Date.UTC(2025, 0, 2, 4, 0, 0),
-      recipients: [{ recipient: 'bob@example.test', response: '550 5.1.1 no', lastAttemptAt: 0, expired: true }],
-      original: { kind: 'headers', headers: Buffer.from('Subject: bare\nFrom: alice@sender.test') },
-      token: 'tok',
       lifetimeHours: 120,
     });
     const text = (await bytes(dsn.body)).toString('latin1');

@@ -123,6 +123,21 @@ describe('RouteWarmer (real resolver, local DNS server)', () => {
 
   const none = new Set<string>();
   const mxQueries = (domain: string): number => dns.queries.filter((q) => q === `${domain} MX`).length;
+  /** A warmer and its cache on a clock the test moves (`clock.now`). */
+  const clocked = () => {
+    const clock = { now: Date.now() };
+    const cache = new MxCache(() => clock.now);
+    return {
+      cache,
+      clock,
+      warmer: new RouteWarmer(
+        cache,
+        resolver,
+        () => 0,
+        () => clock.now,
+      ),
+    };
+  };
   /** The look-up a job waits for (there must be one). */
   const lookup = (warmer: RouteWarmer, domain: string): Promise<void> => {
     const waiting = warmer.warm(jobFor(domain), false, none);
@@ -161,14 +176,7 @@ describe('RouteWarmer (real resolver, local DNS server)', () => {
   });
 
   it('a failed look-up resolves (the attempt reports it) and is not cached; the next jobs skip it for 10 s, then look again', async () => {
-    let now = Date.now();
-    const cache = new MxCache(() => now);
-    const warmer = new RouteWarmer(
-      cache,
-      resolver,
-      () => 0,
-      () => now,
-    );
+    const { cache, warmer, clock } = clocked();
     const before = mxQueries('broken.test');
     const waits = [lookup(warmer, 'broken.test'), lookup(warmer, 'broken.test')];
     await expect(Promise.all(waits)).resolves.toEqual([undefined, undefined]);
@@ -176,9 +184,9 @@ describe('RouteWarmer (real resolver, local DNS server)', () => {
     expect(destinationKey(jobFor('broken.test'), false, cache, none)).toBe('domain:broken.test');
     // each job's own attempt looks it up; warming it again first would double the queries
     expect(warmer.warm(jobFor('broken.test'), false, none)).toBeUndefined();
-    now += 9_999;
+    clock.now += 9_999;
     expect(warmer.warm(jobFor('broken.test'), false, none)).toBeUndefined();
-    now += 1; // exactly 10 s on: looked up again
+    clock.now += 1; // exactly 10 s on: looked up again
     await lookup(warmer, 'broken.test');
     expect(mxQueries('broken.test') - before).toBe(2);
   });
@@ -192,18 +200,11 @@ describe('RouteWarmer (real resolver, local DNS server)', () => {
   });
 
   it('a cached answer that expires is looked up again at once', async () => {
-    let now = Date.now();
-    const cache = new MxCache(() => now);
-    const warmer = new RouteWarmer(
-      cache,
-      resolver,
-      () => 0,
-      () => now,
-    );
+    const { warmer, clock } = clocked();
     const before = mxQueries('short.test');
     await lookup(warmer, 'short.test');
     expect(warmer.warm(jobFor('short.test'), false, none)).toBeUndefined(); // cached
-    now += 6_000; // past the 5 s TTL
+    clock.now += 6_000; // past the 5 s TTL
     await lookup(warmer, 'short.test');
     expect(mxQueries('short.test') - before).toBe(2);
   });
