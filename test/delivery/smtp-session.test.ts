@@ -1,7 +1,8 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpClientError } from '../../src/delivery/smtp/errors.js';
 import { SmtpSession, type SessionOptions } from '../../src/delivery/smtp/session.js';
+import { commandOf, SmtpWire } from '../../src/delivery/smtp/wire.js';
 
 /**
  * A scripted SMTP server over a real socket: `answer` gets each command line
@@ -292,5 +293,103 @@ describe('SmtpSession', () => {
     serverSide?.write('421 4.4.2 idle too long\r\n');
     await closed;
     expect(idle.closed).toBe(true);
+  });
+
+  it('names the step that failed: AUTH not offered, LOGIN refused, EHLO answered 421, HELO refused', async () => {
+    const noAuth = await scripted(plain(['PIPELINING']));
+    await expect(SmtpSession.open(options(noAuth.port, { auth: { user: 'u', pass: 'p' } }))).rejects.toMatchObject({
+      code: 'EAUTH',
+      command: 'AUTH',
+      message: 'the server does not offer AUTH',
+    });
+    const loginOnly = await scripted((line, state) => {
+      if (line.startsWith('EHLO')) return ['250-mx.test', '250 AUTH LOGIN'];
+      if (line === 'AUTH LOGIN') return '334 VXNlcm5hbWU6';
+      if (line === Buffer.from('u').toString('base64')) return '535 5.7.8 no such user';
+      return plain([])(line, state);
+    });
+    await expect(SmtpSession.open(options(loginOnly.port, { auth: { user: 'u', pass: 'p' } }))).rejects.toMatchObject({
+      code: 'EAUTH',
+      command: 'AUTH LOGIN',
+      responseCode: 535,
+      message: 'authentication refused: 535',
+    });
+
+    const closing = await scripted((line) => (line.startsWith('EHLO') ? '421 4.3.2 shutting down' : '250 Ok'));
+    await expect(SmtpSession.open(options(closing.port))).rejects.toMatchObject({
+      code: 'EREPLY',
+      command: 'EHLO',
+      responseCode: 421,
+    });
+    // a server closing down is not asked HELO
+    expect(closing.received.some((l) => l.startsWith('HELO'))).toBe(false);
+    const refusing = await scripted((line) =>
+      line.startsWith('EHLO') || line.startsWith('HELO') ? '550 go away' : '',
+    );
+    await expect(SmtpSession.open(options(refusing.port))).rejects.toMatchObject({
+      code: 'EREPLY',
+      command: 'HELO',
+      responseCode: 550,
+    });
+  });
+
+  it('hands back a refused DATA with the recipients accepted, and closes when reading the message fails', async () => {
+    const noData = await scripted((line, state) =>
+      line === 'DATA' ? '554 5.5.1 no data today' : plain(['PIPELINING'])(line, state),
+    );
+    const session = await SmtpSession.open(options(noData.port));
+    const result = await session.send({ from: 'a@sender.test', to: ['b@example.test'] }, body('x\r\n'));
+    expect(result.data).toMatchObject({ code: 554 });
+    expect(result.rcpt).toMatchObject([{ code: 250 }]);
+    session.close();
+
+    const server = await scripted(plain(['PIPELINING']));
+    const reading = await SmtpSession.open(options(server.port));
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield Buffer.from('Subject: half\r\n');
+      yield Buffer.from('\r\nmore\r\n');
+      throw new Error('disk read failed');
+    }
+    await expect(reading.send({ from: 'a@sender.test', to: ['b@example.test'] }, failing())).rejects.toMatchObject({
+      code: 'ESTREAM',
+      command: 'DATA',
+      message: 'reading the message failed: disk read failed',
+      cause: expect.objectContaining({ message: 'disk read failed' }),
+    });
+    expect(reading.closed).toBe(true);
+  });
+
+  it('fails what is asked of a closed connection, naming the step', async () => {
+    const server = await scripted(plain([]));
+    const socket = connect(server.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const wire = new SmtpWire(socket, 2_000);
+    wire.close();
+    await expect(wire.command('MAIL FROM:<a@sender.test>')).rejects.toMatchObject({
+      code: 'ECONNECTION',
+      command: 'MAIL FROM',
+      message: 'connection closed',
+    });
+    await expect(wire.writeWithBackpressure(Buffer.from('x'))).rejects.toMatchObject({
+      code: 'ECONNECTION',
+      command: 'DATA',
+      message: 'connection closed while sending the message',
+    });
+    expect(wire.encrypted).toBe(false);
+    expect(wire.tls).toBeUndefined();
+  });
+});
+
+describe('commandOf', () => {
+  it.each([
+    ['mail from:<a@b.test> SIZE=10', 'MAIL FROM'],
+    ['RCPT TO:<c@d.test> NOTIFY=NEVER', 'RCPT TO'],
+    ['EHLO mta.sender.test', 'EHLO'],
+    ['data', 'DATA'],
+    ['AUTH PLAIN AHUAcDRzcw==', 'AUTH'],
+    // never more than the first nine characters of a line: a bare credential line shows no credential
+    ['dXNlcm5hbWVAZXhhbXBsZS50ZXN0', 'DXNLCM5HB'],
+  ])('%j is %j', (line, command) => {
+    expect(commandOf(line)).toBe(command);
   });
 });

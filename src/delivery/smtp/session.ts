@@ -140,6 +140,8 @@ export class SmtpSession {
     if (!accepted) return { rcpt: replies.rcpt, dsn };
     if (replies.data?.code !== 354) return { rcpt: replies.rcpt, dsn, ...(replies.data ? { data: replies.data } : {}) };
     const final = this.wire.expect('DATA');
+    // when reading the message fails, nothing awaits this reply: its rejection must not go unhandled
+    final.catch(() => undefined);
     await this.writeBody(body);
     return { rcpt: replies.rcpt, data: await final, dsn };
   }
