@@ -186,6 +186,9 @@ describe('pure parts', () => {
     ['rcptmax=5 RCPTDOMAINMAX=1', { rcptMax: 5 }],
     ['MAILMAX=0 RCPTMAX=x RCPTMAX', {}],
     ['  MAILMAX=7  ', { mailMax: 7 }],
+    // a number is digits only, the whole value, at most nine of them
+    ['RCPTMAX=5x MAILMAX=x5', {}],
+    ['RCPTMAX=1234567890 MAILMAX=123456789', { mailMax: 123_456_789 }],
   ])('LIMITS %j', (params, limits) => {
     expect(parseLimits(params)).toEqual(limits);
   });

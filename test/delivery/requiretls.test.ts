@@ -68,9 +68,27 @@ describe('REQUIRETLS (RFC 8689)', () => {
     const ok = (): boolean => true;
     expect(requireTlsParams(undefined, none, undefined)).toEqual([]);
     expect(requireTlsParams(ok, offers, verified)).toEqual(['REQUIRETLS']);
-    expect(() => requireTlsParams(ok, offers, undefined)).toThrow(expect.objectContaining({ code: 'ETLS' }));
-    expect(() => requireTlsParams(() => false, offers, verified)).toThrow(expect.objectContaining({ code: 'ETLS' }));
-    expect(() => requireTlsParams(ok, none, verified)).toThrow(expect.objectContaining({ code: 'EREQUIRETLS' }));
+    expect(() => requireTlsParams(ok, offers, undefined)).toThrow(
+      expect.objectContaining({
+        code: 'ETLS',
+        command: 'MAIL FROM',
+        message: 'REQUIRETLS: the connection is not encrypted; nothing was sent',
+      }),
+    );
+    expect(() => requireTlsParams(() => false, offers, verified)).toThrow(
+      expect.objectContaining({
+        code: 'ETLS',
+        command: 'MAIL FROM',
+        message: 'REQUIRETLS: the TLS of this connection does not authenticate the host; nothing was sent',
+      }),
+    );
+    expect(() => requireTlsParams(ok, none, verified)).toThrow(
+      expect.objectContaining({
+        code: 'EREQUIRETLS',
+        command: 'MAIL FROM',
+        message: 'REQUIRETLS support required: the server does not offer REQUIRETLS (RFC 8689)',
+      }),
+    );
   });
 
   it('reads TLS-Required: No in any case, folded too, and nothing else', () => {

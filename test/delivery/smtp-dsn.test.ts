@@ -57,6 +57,15 @@ describe('encodeXtext', () => {
     expect(mailDsnParams({ envid: '' })).toEqual(['ENVID=']);
     expect(rcptDsnParams(dsn, 'd@example.test')).toEqual([]);
     expect(rcptDsnParams(dsn, 'c@example.test')).toEqual(['NOTIFY=NEVER']);
+    // an empty NOTIFY list, and an ORCPT without an address type before its ';', send nothing
+    const odd = {
+      recipients: { 'e@example.test': { notify: [], orcpt: ';e@example.test' }, 'f@x.test': { orcpt: 'f' } },
+    };
+    expect(rcptDsnParams(odd, 'e@example.test')).toEqual([]);
+    expect(rcptDsnParams(odd, 'f@x.test')).toEqual([]);
+    expect(rcptDsnParams({ recipients: { 'g@x.test': { orcpt: 'rfc822;g@x.test' } } }, 'g@x.test')).toEqual([
+      'ORCPT=rfc822;g@x.test',
+    ]);
   });
 });
 

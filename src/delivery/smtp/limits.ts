@@ -20,7 +20,7 @@ const NONE: ServerLimits = Object.freeze({});
 export function parseLimits(params: string | undefined): ServerLimits {
   if (params === undefined) return NONE;
   const limits: { rcptMax?: number; mailMax?: number } = {};
-  for (const pair of params.trim().split(/\s+/)) {
+  for (const pair of params.split(/\s+/)) {
     const [name = '', value = ''] = pair.split('=');
     const number = /^\d{1,9}$/.test(value) ? Number(value) : 0;
     if (number === 0) continue;
