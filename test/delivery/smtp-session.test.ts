@@ -1,8 +1,11 @@
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpClientError } from '../../src/delivery/smtp/errors.js';
+import { eventually } from '../helpers/eventually.js';
 import { SmtpSession, type SessionOptions } from '../../src/delivery/smtp/session.js';
 import { commandOf, SmtpWire } from '../../src/delivery/smtp/wire.js';
+import { testCa, type Pem } from '../helpers/pki.js';
 
 /**
  * A scripted SMTP server over a real socket: `answer` gets each command line
@@ -13,6 +16,8 @@ import { commandOf, SmtpWire } from '../../src/delivery/smtp/wire.js';
 interface Scripted {
   readonly port: number;
   readonly received: string[];
+  /** Connections open now. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -26,10 +31,15 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise<void>((resolve) => s.close(() => resolve()));
 });
 
-async function scripted(answer: Answer, greeting: string | null = '220 mx.test ESMTP'): Promise<Scripted> {
+async function scripted(
+  answer: Answer,
+  greeting: string | null = '220 mx.test ESMTP',
+  /** Implicit TLS from the first byte with this certificate (smtps://). */
+  secure?: Pem,
+): Promise<Scripted> {
   const received: string[] = [];
   const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
+  const serve = (socket: Socket): void => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
@@ -60,12 +70,14 @@ async function scripted(answer: Answer, greeting: string | null = '220 mx.test E
         send(socket, reply);
       }
     });
-  });
+  };
+  const server = secure ? createTlsServer({ key: secure.key, cert: secure.cert }, serve) : createServer(serve);
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
     received,
+    connections: () => sockets.size,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -377,6 +389,172 @@ describe('SmtpSession', () => {
     });
     expect(wire.encrypted).toBe(false);
     expect(wire.tls).toBeUndefined();
+  });
+});
+
+describe('SmtpSession, step by step', () => {
+  const to = (...r: string[]): { from: string; to: string[] } => ({ from: 'a@sender.test', to: r });
+
+  it('hangs up when shut down while opening, and lets go of the signal once open', async () => {
+    const silent = await scripted(() => undefined, null);
+    const shutdown = new AbortController();
+    const opening = SmtpSession.open(options(silent.port, { signal: shutdown.signal, greetingTimeoutMs: 10_000 }));
+    const refused = opening.catch((e: unknown) => e);
+    await eventually(() => silent.connections() === 1);
+    shutdown.abort();
+    expect(await refused).toMatchObject({ code: 'ECONNECTION', command: 'CONN' });
+
+    const server = await scripted(plain(['PIPELINING']));
+    const later = new AbortController();
+    const session = await SmtpSession.open(options(server.port, { signal: later.signal }));
+    later.abort();
+    expect(session.closed).toBe(false);
+    await session.send(to('b@example.test'), body('x\r\n'));
+    session.close();
+  });
+
+  it('sends the message exactly once after 354, and names DATA when its reply never comes', async () => {
+    const server = await scripted(plain(['PIPELINING']));
+    const session = await SmtpSession.open(options(server.port));
+    await session.send(to('b@example.test'), body('Subject: x\r\n\r\nhi\r\n'));
+    expect(server.received.filter((l) => l.endsWith('.\r\n'))).toEqual(['Subject: x\r\n\r\nhi\r\n.\r\n']);
+    session.close();
+
+    const dropping = await scripted((line, state) => {
+      if (!state.inData) return plain(['PIPELINING'])(line, state);
+      state.drop();
+      return undefined;
+    });
+    const dropped = await SmtpSession.open(options(dropping.port));
+    await expect(dropped.send(to('b@example.test'), body('x\r\n'))).rejects.toMatchObject({
+      code: 'ECONNECTION',
+      command: 'DATA',
+    });
+  });
+
+  it('reports a refused RSET, and QUITs: closing on the answer, or after 2 s without one', async () => {
+    const server = await scripted((line, state) =>
+      line === 'RSET' ? '421 4.3.2 closing' : line === 'QUIT' ? '221 bye' : plain([])(line, state),
+    );
+    const session = await SmtpSession.open(options(server.port));
+    await expect(session.reset()).rejects.toMatchObject({ code: 'EREPLY', command: 'RSET', responseCode: 421 });
+    session.close();
+
+    const polite = await scripted(plain([]));
+    const quitting = await SmtpSession.open(options(polite.port));
+    const closed = new Promise<void>((resolve) => quitting.onClose(resolve));
+    quitting.quit();
+    await closed;
+    expect(polite.received.at(-1)).toBe('QUIT');
+    quitting.quit(); // closed already: nothing more is sent
+    expect(polite.received.filter((l) => l === 'QUIT')).toHaveLength(1);
+
+    const mute = await scripted((line, state) => (line === 'QUIT' ? undefined : plain([])(line, state)));
+    const waiting = await SmtpSession.open(options(mute.port));
+    const started = Date.now();
+    const gone = new Promise<void>((resolve) => waiting.onClose(resolve));
+    waiting.quit();
+    await gone;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+  });
+
+  it('goes on in clear when STARTTLS is refused and not required, and stops on a 421 or when it is required', async () => {
+    const refusing =
+      (code: string): Answer =>
+      (line, state) =>
+        line === 'STARTTLS' ? `${code} not now` : plain(['STARTTLS'])(line, state);
+    const clear = await scripted(refusing('454 4.7.0'));
+    const session = await SmtpSession.open(options(clear.port));
+    expect(session.encrypted).toBe(false);
+    session.close();
+    const closing = await scripted(refusing('421 4.3.2'));
+    await expect(SmtpSession.open(options(closing.port))).rejects.toMatchObject({
+      code: 'EREPLY',
+      command: 'STARTTLS',
+      responseCode: 421,
+    });
+    const required = await scripted(refusing('454 4.7.0'));
+    await expect(SmtpSession.open(options(required.port, { requireTls: true }))).rejects.toMatchObject({
+      command: 'STARTTLS',
+      responseCode: 454,
+    });
+    const absent = await scripted(plain(['PIPELINING']));
+    await expect(SmtpSession.open(options(absent.port, { requireTls: true }))).rejects.toMatchObject({
+      code: 'ETLS',
+      message: 'the server does not offer STARTTLS, which this connection requires',
+    });
+  });
+
+  it('does not STARTTLS inside implicit TLS, and tells why a certificate did not verify', async () => {
+    const pem = await (await testCa()).issue('mx.good.test');
+    const server = await scripted(plain(['STARTTLS', 'PIPELINING']), '220 mx.test ESMTP', pem);
+    const session = await SmtpSession.open(options(server.port, { secure: true }));
+    expect(server.received.filter((l) => l === 'STARTTLS')).toEqual([]);
+    expect(session.encrypted).toBe(true);
+    expect(session.tls).toMatchObject({ protocol: expect.stringMatching(/^TLSv1/), authorized: false });
+    expect(session.tls?.authorizationError).toMatch(/\S/);
+    session.close();
+  });
+
+  it('asks for SMTPUTF8 when any address needs it, naming the problem when the server lacks it', async () => {
+    const without = await scripted(plain(['PIPELINING']));
+    const session = await SmtpSession.open(options(without.port));
+    await expect(session.send(to('b@example.test', 'jörg@example.test'), body('x\r\n'))).rejects.toMatchObject({
+      code: 'EENVELOPE',
+      command: 'MAIL FROM',
+      message: 'an address needs SMTPUTF8, which the server does not offer',
+    });
+    session.close();
+  });
+
+  it('one step at a time: no RCPT after a refused MAIL, DATA only when someone was accepted (200–399)', async () => {
+    const answers: Record<string, string> = {
+      'MAIL FROM:<refused@sender.test>': '550 5.7.1 not you',
+      'MAIL FROM:<a@sender.test>': '200 fine',
+      'RCPT TO:<later@example.test>': '400 4.0.0 later',
+      'RCPT TO:<no@example.test>': '550 5.1.1 no',
+      'RCPT TO:<yes@example.test>': '399 odd but positive',
+    };
+    const server = await scripted((line, state) => answers[line] ?? plain([])(line, state));
+    const session = await SmtpSession.open(options(server.port));
+    await expect(
+      session.send({ from: 'refused@sender.test', to: ['yes@example.test'] }, body('x\r\n')),
+    ).rejects.toMatchObject({ command: 'MAIL FROM', responseCode: 550 });
+    expect(server.received.some((l) => l.startsWith('RCPT'))).toBe(false);
+    await session.reset();
+
+    const none = await session.send(to('later@example.test', 'no@example.test'), body('x\r\n'));
+    expect(none.rcpt.map((r) => r.code)).toEqual([400, 550]);
+    expect(server.received.includes('DATA')).toBe(false);
+
+    const some = await session.send(to('no@example.test', 'yes@example.test'), body('x\r\n'));
+    expect(some.data).toMatchObject({ code: 250 });
+    expect(server.received.filter((l) => l === 'DATA')).toHaveLength(1);
+    session.close();
+  });
+
+  it('reads extensions from the EHLO lines after the first, whatever the spacing', async () => {
+    let held = 0;
+    const server = await scripted((line, state) => {
+      if (line.startsWith('EHLO')) return ['250-STARTTLS', '250-  pipelining  ', '250 SIZE   1000'];
+      // silent until DATA: only a pipelining client gets past MAIL FROM
+      if (line.startsWith('MAIL') || line.startsWith('RCPT')) {
+        held += 1;
+        return undefined;
+      }
+      if (line === 'DATA') return [...Array.from({ length: held }, () => '250 Ok'), '354 go ahead'];
+      return plain([])(line, state);
+    });
+    // the first line is the server's name, not an extension: no STARTTLS is offered
+    await expect(SmtpSession.open(options(server.port, { requireTls: true }))).rejects.toMatchObject({
+      code: 'ETLS',
+      command: 'STARTTLS',
+    });
+    const session = await SmtpSession.open(options(server.port));
+    await session.send({ ...to('b@example.test'), size: 5 }, body('x\r\n'));
+    // PIPELINING: MAIL, RCPT and DATA went before the first answer; SIZE announced
+    expect(server.received).toContain('MAIL FROM:<a@sender.test> SIZE=5');
+    session.close();
   });
 });
 

@@ -86,7 +86,6 @@ describe('ReplyReader', () => {
         { code: 250, lines: ['mx.test', 'PIPELINING', 'SIZE 1000'] },
         { code: 354, lines: ['go on'] },
       ]);
-      expect(reader.pending).toBe(false);
     }
   });
 
@@ -104,9 +103,51 @@ describe('ReplyReader', () => {
     expect(() => new ReplyReader(100).push(Buffer.alloc(200, 'a'))).toThrow(ReplyError);
   });
 
+  it('reads the code from the first three characters only, followed by a space, a dash or nothing', () => {
+    for (const line of ['250x ok', '2500 ok', 'ab2 250 ok', '', ' 250 ok']) {
+      expect(() => new ReplyReader().push(Buffer.from(`${line}\r\n`)), line).toThrow(ReplyError);
+    }
+    // an empty line at the very start, ended by a bare LF, is not a reply either
+    expect(() => new ReplyReader().push(Buffer.from('\n250 ok\r\n'))).toThrow(ReplyError);
+    expect(new ReplyReader().push(Buffer.from('250\r\n550-a\r\n550 b\r\n'))).toEqual([
+      { code: 250, lines: [''] },
+      { code: 550, lines: ['a', 'b'] },
+    ]);
+  });
+
+  it('takes lines up to maxLine, whole or in parts, and says why it refuses', () => {
+    const ten = '250 abcdef';
+    expect(new ReplyReader(10).push(Buffer.from(`${ten}\r\n`))).toEqual([{ code: 250, lines: ['abcdef'] }]);
+    const parts = new ReplyReader(10);
+    expect(parts.push(Buffer.from(ten))).toEqual([]);
+    expect(parts.push(Buffer.from('\r\n'))).toEqual([{ code: 250, lines: ['abcdef'] }]);
+    expect(() => new ReplyReader(10).push(Buffer.from(`${ten}g\r\n`))).toThrow(
+      new ReplyError('reply line longer than 10 bytes'),
+    );
+    expect(() => new ReplyReader(10).push(Buffer.from(`${ten}g`))).toThrow(
+      new ReplyError('reply line longer than 10 bytes'),
+    );
+    const garbage = `HTTP/1.1 400 ${'x'.repeat(100)}`;
+    const error = (() => {
+      try {
+        new ReplyReader().push(Buffer.from(`${garbage}\r\n`));
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ReplyError);
+    expect(String(error)).toBe(`ReplyError: not an SMTP reply: ${JSON.stringify(garbage.slice(0, 80))}`);
+    const changed = `251 ${'y'.repeat(100)}`;
+    expect(() => new ReplyReader().push(Buffer.from(`250-a\r\n${changed}\r\n`))).toThrow(
+      new ReplyError(`reply code changed within a multi-line reply: ${changed.slice(0, 80)}`),
+    );
+  });
+
   it("gives the reply as one line for a recipient's state", () => {
     expect(replyText({ code: 250, lines: ['2.0.0 Ok: queued as X'] })).toBe('250 2.0.0 Ok: queued as X');
     expect(replyText({ code: 550, lines: ['5.1.1 no such user', 'really'] })).toBe('550 5.1.1 no such user really');
     expect(replyText({ code: 250, lines: [''] })).toBe('250');
+    expect(replyText({ code: 250, lines: [' 2.0.0 spaced ', ''] })).toBe('250 2.0.0 spaced');
   });
 });

@@ -9,7 +9,7 @@
  * ETLS, ECONNECTION) with the socket destroyed. The session (session.ts)
  * speaks SMTP over what comes out.
  */
-import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { authenticateByTlsa, peerChain, type TlsaAuthentication } from '../tls/tlsa.js';
 import { SmtpClientError, looksLikeTls } from './errors.js';
@@ -34,8 +34,10 @@ export interface DialOptions {
 
 /** The name to check, how strictly, against which CAs. */
 function tlsOptions(o: Pick<DialOptions, 'host' | 'servername' | 'tlsVerify' | 'ca' | 'tlsa'>): ConnectionOptions {
+  const name = o.servername ?? o.host;
   return {
-    servername: o.servername ?? o.host,
+    // SNI carries host names only (RFC 6066 §3); an address is still checked against the certificate's IP names
+    ...(isIP(name) === 0 ? { servername: name } : {}),
     rejectUnauthorized: o.tlsa ? false : o.tlsVerify,
     ...(o.ca ? { ca: [...o.ca] } : {}),
   };

@@ -55,5 +55,5 @@ export function refused(command: string, reply: Reply): SmtpClientError {
  * Whether a socket error's message speaks of TLS (a handshake or certificate failure rather than a dropped connection).
  */
 export function looksLikeTls(message: string): boolean {
-  return /certificate|SSL|TLS|self[- ]signed|altnames/i.test(message);
+  return /certificate|SSL|TLS/i.test(message);
 }

@@ -35,7 +35,8 @@ export class ReplyReader {
     let text = this.partial + data.toString('latin1');
     let start = 0;
     for (let lf = text.indexOf('\n'); lf >= 0; lf = text.indexOf('\n', start)) {
-      const end = lf > start && text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf;
+      // a CR before the LF belongs to the line end (the character before an empty line's LF is the last LF)
+      const end = text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf;
       const reply = this.line(text.slice(start, end));
       if (reply) out.push(reply);
       start = lf + 1;
@@ -44,11 +45,6 @@ export class ReplyReader {
     if (text.length > this.maxLine) throw new ReplyError(`reply line longer than ${this.maxLine} bytes`);
     this.partial = text;
     return out;
-  }
-
-  /** Half a reply is waiting for the rest. */
-  get pending(): boolean {
-    return this.partial !== '' || this.lines.length > 0;
   }
 
   private line(line: string): Reply | undefined {

@@ -274,7 +274,7 @@ function parseExtensions(reply: Reply): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of reply.lines.slice(1)) {
     const [keyword = '', ...params] = line.trim().split(/\s+/);
-    if (keyword !== '') out.set(keyword.toUpperCase(), params.join(' '));
+    out.set(keyword.toUpperCase(), params.join(' '));
   }
   return out;
 }

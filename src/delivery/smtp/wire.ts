@@ -63,7 +63,7 @@ export class SmtpWire {
 
   /** Whether the connection is encrypted (implicit TLS or after STARTTLS). */
   get encrypted(): boolean {
-    return 'encrypted' in this.socket && (this.socket as TLSSocket).encrypted;
+    return (this.socket as TLSSocket).encrypted === true;
   }
 
   /** The TLS facts of the connection (protocol, whether the certificate verified and why not); undefined in clear. */
