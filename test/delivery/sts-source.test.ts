@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { trustedCas } from '../../src/delivery/transport.js';
 import { openStsCache, type CachedPolicy } from '../../src/delivery/tls/sts-cache.js';
-import { fetchStsPolicy, type StsFetchOptions } from '../../src/delivery/tls/sts-fetch.js';
+import { fetchStsPolicy, lookupThrough, type StsFetchOptions } from '../../src/delivery/tls/sts-fetch.js';
 import type { StsPolicy } from '../../src/delivery/tls/sts-policy.js';
 import { StsResolver, type StsReport } from '../../src/delivery/tls/sts-source.js';
 import { createResolver } from '../../src/dns/resolver.js';
@@ -120,11 +120,58 @@ describe('fetchStsPolicy', () => {
       },
       /mta-sts\.bad\.test has no address/,
     ],
+    [
+      'a connection dropped in the middle of the policy',
+      'a.test',
+      () => {
+        host.policies['mta-sts.a.test'] = { body: ENFORCE.repeat(20), cut: true };
+        return {};
+      },
+      /^reading the policy failed: /,
+    ],
   ])('fails, saying why, on %s', async (_name, domain, arrange, why) => {
     const { ca: extra, ...rest } = { ...fetchOptions, ...arrange() };
     const result = await fetchStsPolicy(domain, { ...rest, ...(extra ? { ca: extra } : {}) });
     expect(result.ok).toBe(false);
     expect(result.ok ? '' : result.why).toMatch(why);
+  });
+});
+
+describe('fetchStsPolicy, exactly', () => {
+  it('takes a policy of exactly maxBytes, and names the URL of a refusal', async () => {
+    host.policies['mta-sts.a.test'] = { body: ENFORCE };
+    const size = Buffer.byteLength(ENFORCE);
+    expect(await fetchStsPolicy('a.test', { ...fetchOptions, maxBytes: size })).toEqual({ ok: true, text: ENFORCE });
+    expect(await fetchStsPolicy('a.test', { ...fetchOptions, maxBytes: size - 1 })).toEqual({
+      ok: false,
+      why: `the policy is larger than ${size - 1} bytes`,
+    });
+    expect(await fetchStsPolicy('bad.test', fetchOptions)).toEqual({
+      ok: false,
+      why: 'https://mta-sts.bad.test/.well-known/mta-sts.txt answered HTTP 404',
+    });
+    const thrown = await fetchStsPolicy('\u0100.test', fetchOptions);
+    expect(thrown.ok ? '' : thrown.why).toMatch(/^fetching the policy from mta-sts\.\u0100\.test failed: \S/);
+  });
+
+  it("resolves names for node's HTTPS client through our resolver: IPv4 first, or ENOTFOUND", async () => {
+    dns.zone['both.test'] = { A: ['127.0.0.9'], AAAA: ['::9'] };
+    const lookup = lookupThrough(resolver);
+    const ask = (name: string, all: boolean) =>
+      new Promise<{ error: NodeJS.ErrnoException | null; address: unknown; family?: number }>((resolve) =>
+        lookup(name, { all }, (error, address, family) => resolve({ error, address, family })),
+      );
+    expect(await ask('both.test', false)).toEqual({ error: null, address: '127.0.0.9', family: 4 });
+    expect(await ask('both.test', true)).toMatchObject({
+      error: null,
+      address: [
+        { address: '127.0.0.9', family: 4 },
+        { address: '::9', family: 6 },
+      ],
+    });
+    const missing = await ask('nowhere.test', false);
+    expect(missing.error).toMatchObject({ code: 'ENOTFOUND', message: 'nowhere.test has no address' });
+    expect(missing.address).toBe('');
   });
 });
 
@@ -244,9 +291,12 @@ describe('StsResolver', () => {
     await eventually(async () => (await sts.policyFor('a.test')) !== undefined);
     expect(host.fetches).toHaveLength(1);
     clock.now += 150_000; // 350 s: past half of 600
-    await sts.policyFor('a.test');
+    // asked again until it fetches: the first call may join the look started at 200 s if that is still running
     await eventually(
-      () => host.fetches.length === 2,
+      async () => {
+        await sts.policyFor('a.test');
+        return host.fetches.length === 2;
+      },
       3_000,
       () => 'the refresh fetch',
     );
@@ -380,5 +430,117 @@ describe('openStsCache', () => {
     cache.set('a.test', entry('enforce', clock.now));
     clock.now += 600_001;
     expect(cache.get('a.test')).toBeUndefined();
+  });
+});
+
+describe('StsResolver, when to wait', () => {
+  const txt = (id: string): void => {
+    dns.zone['_mta-sts.a.test'] = { TXT: [`v=STSv1; id=${id};`] };
+  };
+
+  it('waits for a new look-up once a cached policy has expired, instead of going opportunistic', async () => {
+    txt('one');
+    host.policies['mta-sts.a.test'] = { body: ENFORCE };
+    const clock = { now: 1_000_000 };
+    const { sts } = await source(join(dir, 'expired-wait.json'), clock);
+    expect((await sts.policyFor('a.test'))?.mode).toBe('enforce');
+    txt('two');
+    clock.now += 600_000; // exactly max_age: no longer valid
+    expect((await sts.policyFor('a.test'))?.mode).toBe('enforce');
+    expect(host.fetches).toHaveLength(2);
+  });
+
+  it('looks again in the background exactly recheckMs after the last look', async () => {
+    txt('one');
+    host.policies['mta-sts.a.test'] = { body: ENFORCE };
+    const clock = { now: 1_000_000 };
+    const { sts } = await source(join(dir, 'recheck.json'), clock, 10_000);
+    await sts.policyFor('a.test');
+    const asked = (): number => dns.queries.filter((q) => q === '_mta-sts.a.test TXT').length;
+    const before = asked();
+    clock.now += 9_999;
+    await sts.policyFor('a.test');
+    expect(asked()).toBe(before);
+    clock.now += 1;
+    expect((await sts.policyFor('a.test'))?.mode).toBe('enforce'); // answered at once from the cache
+    await eventually(() => asked() === before + 1);
+  });
+
+  it('asks nothing for a name without an A-label form, and remembers at most maxDomains looks', async () => {
+    const clock = { now: 1_000_000 };
+    const cache = await openStsCache(join(dir, 'bounded-looks.json'), { clock: () => clock.now });
+    const reports: StsReport[] = [];
+    const sts = new StsResolver({
+      resolver,
+      fetch: (domain) => fetchStsPolicy(domain, fetchOptions),
+      cache,
+      clock: () => clock.now,
+      maxDomains: 1,
+      report: (r) => reports.push(r),
+    });
+    const before = dns.queries.length;
+    expect(await sts.policyFor('xn--a.test')).toBeUndefined();
+    expect(dns.queries.length).toBe(before);
+    expect(reports).toEqual([]);
+
+    const asked = (domain: string): number => dns.queries.filter((q) => q === `_mta-sts.${domain} TXT`).length;
+    await sts.policyFor('none1.test');
+    await sts.policyFor('none1.test'); // remembered: no second look within the minute
+    expect(asked('none1.test')).toBe(1);
+    await sts.policyFor('none2.test'); // one look remembered: none1.test's is forgotten
+    await sts.policyFor('none1.test');
+    expect(asked('none1.test')).toBe(2);
+  });
+});
+
+describe('openStsCache, exactly', () => {
+  const policy: StsPolicy = { mode: 'enforce', mx: ['mx.a.test'], maxAge: 600 };
+  const at = (fetchedAt: number): CachedPolicy => ({ id: 'one', policy, fetchedAt, expiresAt: fetchedAt + 600_000 });
+
+  it('loads only policies still valid, and says nothing about a file that is not there yet', async () => {
+    const file = join(dir, 'load-boundary.json');
+    const errors: string[] = [];
+    const clock = { now: 1_000_000 };
+    const cache = await openStsCache(file, { clock: () => clock.now, onError: (m) => errors.push(m) });
+    expect(errors).toEqual([]);
+    cache.set('old.test', at(1_000_000));
+    cache.set('new.test', at(1_000_001));
+    await cache.flush();
+    clock.now = 1_600_000; // old.test expires now, new.test a millisecond later
+    const again = await openStsCache(file, { clock: () => clock.now });
+    expect(again.get('old.test')).toBeUndefined();
+    expect(again.get('new.test')).toEqual(at(1_000_001));
+  });
+
+  it('writes every change, dropping what expired by then, and reports a write that fails', async () => {
+    const file = join(dir, 'writes.json');
+    const clock = { now: 1_000_000 };
+    const cache = await openStsCache(file, { clock: () => clock.now });
+    const saved = async (): Promise<string[]> => {
+      await cache.flush();
+      const data = JSON.parse(await readFile(file, 'utf8')) as { policies: Record<string, unknown> };
+      return Object.keys(data.policies).sort();
+    };
+    cache.set('a.test', at(1_000_000));
+    expect(await saved()).toEqual(['a.test']);
+    cache.set('b.test', at(1_000_001));
+    expect(await saved()).toEqual(['a.test', 'b.test']);
+    clock.now = 1_600_000; // a.test has expired exactly now
+    cache.set('c.test', at(1_600_000));
+    expect(await saved()).toEqual(['b.test', 'c.test']);
+    expect(cache.get('b.test')).toEqual(at(1_000_001));
+    clock.now = 1_600_001;
+    expect(cache.get('b.test')).toBeUndefined();
+
+    const errors: string[] = [];
+    const nowhere = join(file, 'sts.json'); // under a file: no directory can be made there
+    const broken = await openStsCache(nowhere, { clock: () => clock.now, onError: (m) => errors.push(m) });
+    // reading it failed too (not a missing file): said once, starting empty
+    expect(errors).toEqual([expect.stringMatching(/; starting empty$/)]);
+    broken.set('a.test', at(clock.now));
+    await broken.flush();
+    expect(errors.slice(1)).toEqual([
+      expect.stringMatching(new RegExp(`^${nowhere.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\S`)),
+    ]);
   });
 });

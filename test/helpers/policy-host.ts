@@ -22,6 +22,8 @@ export interface PolicyAnswer {
   readonly headers?: Readonly<Record<string, string>>;
   /** Accept the request and never answer. */
   readonly hang?: boolean;
+  /** Announce this body's length, send half of it, then drop the connection. */
+  readonly cut?: boolean;
 }
 
 export interface PolicyHost {
@@ -40,6 +42,12 @@ export async function startPolicyHost(certificate: Pem): Promise<PolicyHost> {
     fetches.push(host);
     const answer = req.url === '/.well-known/mta-sts.txt' ? policies[host] : undefined;
     if (answer?.hang) return;
+    if (answer?.cut) {
+      const body = answer.body ?? '';
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(body.length) });
+      res.write(body.slice(0, body.length >> 1), () => res.socket?.destroy());
+      return;
+    }
     res.writeHead(answer?.status ?? (answer ? 200 : 404), { 'content-type': 'text/plain', ...answer?.headers });
     res.end(answer?.body ?? '');
   });

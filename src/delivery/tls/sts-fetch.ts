@@ -77,12 +77,10 @@ export function fetchStsPolicy(domain: string, options: StsFetchOptions): Promis
           host,
           port: options.port ?? 443,
           path: '/.well-known/mta-sts.txt',
-          method: 'GET',
           servername: host,
           rejectUnauthorized: true,
           ...(options.ca ? { ca: [...options.ca] } : {}),
           lookup: lookupThrough(options.resolver),
-          headers: { accept: 'text/plain' },
           agent: false,
         },
         (response) => {

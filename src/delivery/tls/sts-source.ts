@@ -4,12 +4,14 @@
  * fetched over HTTPS when its `id` is new (or the cached one has lived half
  * its max_age), kept in the durable cache (sts-cache.ts).
  *
- * Waiting: only a domain never looked at (or whose cached policy has
- * expired since it was last looked at) makes a delivery wait for the
- * look-up; concurrent deliveries share that one look-up. Afterwards the
- * cached answer is used at once, and the TXT record is looked at again in
- * the background at most every `recheckMs`; an `id` change fetches the new
- * policy for the deliveries after it.
+ * Waiting: a delivery waits for the look-up when the domain has no live
+ * cached policy and was not looked at within `recheckMs` (never, or a
+ * policy expired since); concurrent deliveries share that one look-up. With
+ * a live policy the cached answer is used at once, and the TXT record is
+ * looked at again in the background at most every `recheckMs`; an `id`
+ * change fetches the new policy for the deliveries after it. A domain
+ * without a policy costs one TXT look-up (usually answered by the
+ * resolver's cache) per `recheckMs` that mail goes to it.
  *
  * Failures (no TXT record, a bad one, a failed fetch, a bad policy) mean
  * the cached policy while it is valid, else none: the mail goes
@@ -50,14 +52,13 @@ export class StsResolver implements StsSource {
     // the A-label form: what DNS and the policy host know; '' for a name that has none
     const domain = domainToASCII(name);
     if (domain === '') return Promise.resolve(undefined);
-    const now = this.o.clock();
-    const cached = this.o.cache.get(domain);
-    const live = cached && cached.expiresAt > now ? cached : undefined;
+    // the cache answers only policies whose max_age still runs
+    const live = this.o.cache.get(domain);
     const last = this.checked.get(domain);
-    const known = live !== undefined || (last !== undefined && (cached === undefined || last >= cached.expiresAt));
-    if (!known) return this.refresh(domain);
-    if (last === undefined || now - last >= (this.o.recheckMs ?? 60_000))
-      void this.refresh(domain).catch(() => undefined);
+    const stale = last === undefined || this.o.clock() - last >= (this.o.recheckMs ?? 60_000);
+    // without a live policy a stale answer is not trusted: an expired policy is looked up again before delivering
+    if (live === undefined && stale) return this.refresh(domain);
+    if (stale) void this.refresh(domain).catch(() => undefined);
     return Promise.resolve(live?.policy);
   }
 
@@ -77,8 +78,7 @@ export class StsResolver implements StsSource {
 
   private async look(domain: string): Promise<StsPolicy | undefined> {
     const now = this.o.clock();
-    const cached = this.o.cache.get(domain);
-    const live = cached && cached.expiresAt > now ? cached : undefined;
+    const live = this.o.cache.get(domain);
     const fail = (why: string): StsPolicy | undefined => {
       this.o.report?.({ kind: 'failed', domain, why, ...(live ? { kept: live.policy } : {}) });
       return live?.policy;
