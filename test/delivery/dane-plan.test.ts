@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { TlsLevel } from '../../src/config/types.js';
 import type { DaneHost, DaneState } from '../../src/delivery/tls/dane-lookup.js';
 import { daneHosts, danePlan } from '../../src/delivery/tls/dane-plan.js';
+import { TlsGuard } from '../../src/delivery/tls/guard.js';
 import { createTlsPlanner } from '../../src/delivery/tls/planner.js';
 import { requirementFor, type TlsRequirement } from '../../src/delivery/tls/requirement.js';
 import type { Destination } from '../../src/delivery/mx.js';
@@ -48,6 +49,10 @@ describe('danePlan', () => {
       tlsa: records,
     });
     expect(plan.report(decision('certificate-invalid', 'DANE: no match')).result).toBe('dane-failed');
+    expect(plan.report(decision('verified', 'TLSv1.2'))).toMatchObject({
+      result: 'dane-verified',
+      detail: 'TLSv1.2, by the TLSA records at _25._tcp.tlsa.example.test',
+    });
     expect(plan.report(decision('starttls-missing')).result).toBe('starttls-missing');
   });
 
@@ -118,6 +123,50 @@ describe('daneHosts', () => {
       response: '4.4.3 TLS required for example.test by SMTP_TLS_POLICY (dane): MX: SERVFAIL',
     });
     expect(decided.map((d) => [d.result, d.refused])).toEqual([['dane-failed', true]]);
+  });
+
+  it('leaves a destination that is not a list of hosts as it is', () => {
+    const deferred: Destination = { kind: 'deferred', domain: 'example.test', response: '4.4.3 no MX answer' };
+    expect(daneHosts(req, deferred, () => undefined)).toBe(deferred);
+  });
+
+  it('a dane entry whose DANE was not looked up: every host as may, saying so', () => {
+    const bare: TlsRequirement = requirementFor('example.test', table, undefined);
+    const plan = danePlan(bare, 'mx.example.test');
+    expect(plan.requirement).toBe(bare);
+    expect(plan.report(decision('cleartext')).detail).toBe(
+      'no DANE: mx.example.test is not a DNSSEC-validated MX host of example.test',
+    );
+    expect(daneHosts(bare, hostsOf('mx.example.test'), () => undefined)).toEqual(hostsOf('mx.example.test'));
+  });
+
+  it('the guard under dane drops the failed hosts too, and reports decisions made outside a try', () => {
+    const decided: TlsDecision[] = [];
+    const guard = new TlsGuard(req, (d) => decided.push(d));
+    const out = guard.hosts(hostsOf('failed.example.test', 'tlsa.example.test'));
+    expect(out.kind === 'hosts' ? out.hosts.map((h) => h.name) : out).toEqual(['tlsa.example.test']);
+    expect(decided.map((d) => d.host)).toEqual(['failed.example.test']);
+    const outside = decision('requiretls-unmet', 'no REQUIRETLS');
+    guard.report(outside);
+    expect(decided.at(-1)).toBe(outside);
+    expect(guard.last).toBe(outside);
+  });
+
+  it('defers with 4.7.5 when no host is left, naming each one', () => {
+    const two: TlsRequirement = {
+      ...req,
+      dane: {
+        hosts: new Map([
+          ...state.hosts,
+          ['failed2.example.test', { kind: 'failed', why: 'TLSA look-up of b failed: SERVFAIL' }],
+        ]),
+      },
+    };
+    expect(daneHosts(two, hostsOf('failed.example.test', 'failed2.example.test'), () => undefined)).toMatchObject({
+      response:
+        '4.7.5 TLS required for example.test by SMTP_TLS_POLICY (dane): ' +
+        'TLSA look-up of _25._tcp.failed.example.test failed: SERVFAIL; TLSA look-up of b failed: SERVFAIL',
+    });
   });
 
   it('defers with 4.7.5 when no host is left', () => {

@@ -29,9 +29,9 @@ export interface DanePlan {
   report(decision: TlsDecision): TlsDecision;
 }
 
+/** What DANE found for MX host `name` (callers are under the `dane` policy); undefined when not looked up. */
 function hostOf(req: TlsRequirement, name: string): DaneHost | undefined {
-  if (req.policy !== 'dane' || !req.dane) return undefined;
-  return req.dane.hosts.get(daneKey(name));
+  return req.dane?.hosts.get(daneKey(name));
 }
 
 /** Why a host has no DANE. */
