@@ -7,7 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { requireTlsParams } from '../../src/delivery/smtp/requiretls.js';
 import type { TlsInfo } from '../../src/delivery/smtp/wire.js';
 import { requirementFor } from '../../src/delivery/tls/requirement.js';
-import { authenticatedForRequireTls, requireTlsCheck, requireTlsRelay } from '../../src/delivery/tls/requiretls.js';
+import {
+  authenticatedForRequireTls,
+  requireTlsCheck,
+  requireTlsRelay,
+  unauthenticatedDestination,
+} from '../../src/delivery/tls/requiretls.js';
 import { tlsRequiredNo } from '../../src/mail/tls-required.js';
 import { checkRequireTls } from '../../src/policy/requiretls-param.js';
 import { requireTlsPlan } from '../../src/queue/requiretls-plan.js';
@@ -38,9 +43,26 @@ describe('REQUIRETLS (RFC 8689)', () => {
     expect(requireTlsCheck(enforce, target)(unverified)).toBe(false);
     expect(requireTlsCheck(enforce, { ...target, servername: 'mx.b.test' })(verified)).toBe(false);
     expect(requireTlsCheck(testing, target)(verified)).toBe(false);
+    // DANE: the session was authenticated by TLSA records when it was dialled with them
+    const dane = requirementFor('a.test', new Map([['a.test', 'dane']]), undefined);
+    const tlsa = { base: '_25._tcp.mx.a.test', records: [], names: ['mx.a.test'] };
+    expect(requireTlsCheck(dane, { ...target, tlsa })(unverified)).toBe(true);
+    expect(requireTlsCheck(dane, target)(unverified)).toBe(false);
+    expect(requireTlsCheck(dane, { ...target, tlsa })(undefined)).toBe(false);
     // relay: the configured host, certificate verified
     expect(requireTlsCheck(undefined, target)(verified)).toBe(true);
     expect(requireTlsCheck(undefined, target)(unverified)).toBe(false);
+  });
+
+  it('says which policy could not authenticate the hosts', () => {
+    expect(unauthenticatedDestination(requirementFor('a.test', none, undefined))).toBe(
+      '4.7.10 REQUIRETLS: the MX hosts of a.test cannot be authenticated ' +
+        '(no MTA-STS policy; an MTA-STS policy in enforce mode or DANE is needed)',
+    );
+    expect(unauthenticatedDestination(requirementFor('a.test', new Map([['a.test', 'verify']]), undefined))).toBe(
+      '4.7.10 REQUIRETLS: the MX hosts of a.test cannot be authenticated ' +
+        '(SMTP_TLS_POLICY (verify); an MTA-STS policy in enforce mode or DANE is needed)',
+    );
   });
 
   it('plans an attempt: nothing without the flag or with <>, a deferral without an authenticating policy', () => {

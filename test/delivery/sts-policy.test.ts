@@ -18,6 +18,25 @@ describe('parseStsPolicy', () => {
     );
   });
 
+  it('takes the version line with blanks around STSv1, a max_age of exactly a year, and names of 253 characters', () => {
+    const name = `${'a'.repeat(61)}.${'b'.repeat(61)}.${'c'.repeat(61)}.${'d'.repeat(61)}.tests`; // 253
+    expect(name).toHaveLength(253);
+    expect(parseStsPolicy(`version:\tSTSv1 \nmode: enforce\nmx: ${name}\nmax_age: 31557600\n`)).toEqual({
+      ok: true,
+      value: { mode: 'enforce', mx: [name], maxAge: 31_557_600 },
+    });
+    // a line without a key (": x") or without a colon is not a field
+    expect(parseStsPolicy('version: STSv1\n: mode: testing\nmode enforce\nmode: none\nmax_age: 5\n')).toEqual({
+      ok: true,
+      value: { mode: 'none', mx: [], maxAge: 5 },
+    });
+    // field names are case-insensitive and may have blanks before the colon
+    expect(parseStsPolicy('version: STSv1\nMode : none\nMAX_AGE: 7\n')).toMatchObject({
+      ok: true,
+      value: { maxAge: 7 },
+    });
+  });
+
   it('takes mode none without mx lines', () => {
     expect(parseStsPolicy('version: STSv1\nmode: none\nmax_age: 0\n')).toEqual({
       ok: true,
@@ -41,6 +60,25 @@ describe('parseStsPolicy', () => {
     ['a bad mx', 'version: STSv1\nmode: enforce\nmx: *.*.a.test\nmax_age: 60\n', 'mx "*.*.a.test" is not'],
     ['a bare label mx', 'version: STSv1\nmode: enforce\nmx: localhost\nmax_age: 60\n', 'mx "localhost" is not'],
     ['HTML', '<html><body>not found</body></html>', 'version: STSv1'],
+    ['text after the version', 'version: STSv1x\nmode: none\nmax_age: 1\n', 'version: STSv1'],
+    ['text before the version', 'xversion: STSv1\nmode: none\nmax_age: 1\n', 'version: STSv1'],
+    [
+      'an mx label with a character outside the pattern',
+      'version: STSv1\nmode: enforce\nmx: a_b.test\nmax_age: 1\n',
+      'mx "a_b.test"',
+    ],
+    ['an mx label ending in a dash', 'version: STSv1\nmode: enforce\nmx: a-.test\nmax_age: 1\n', 'mx "a-.test"'],
+    ['an mx label starting with a dash', 'version: STSv1\nmode: enforce\nmx: -a.test\nmax_age: 1\n', 'mx "-a.test"'],
+    [
+      'an mx name over 253 characters',
+      `version: STSv1\nmode: enforce\nmx: ${'a'.repeat(61)}.${'b'.repeat(61)}.${'c'.repeat(61)}.${'d'.repeat(61)}.testxy\nmax_age: 1\n`,
+      'is not a host name',
+    ],
+    [
+      'a max_age with letters after it',
+      'version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 60s\n',
+      'max_age is not 0-31557600 (60s)',
+    ],
   ])('refuses %s', (_name, text, why) => {
     const parsed = parseStsPolicy(text);
     expect(parsed.ok).toBe(false);
@@ -57,6 +95,7 @@ describe('parseStsRecord', () => {
       'abc123',
     ],
     ['no trailing semicolon', [['v=STSv1;id=x1']], 'x1'],
+    ['blanks before the first semicolon', [['v=STSv1  ; id=x2']], 'x2'],
   ])('reads %s', (_name, records, id) => {
     expect(parseStsRecord(records)).toEqual({ ok: true, value: { id } });
   });
@@ -64,6 +103,10 @@ describe('parseStsRecord', () => {
   it('is undefined when no record is an MTA-STS one', () => {
     expect(parseStsRecord([])).toBeUndefined();
     expect(parseStsRecord([['v=spf1 -all'], ['v=STSv10; id=1']])).toBeUndefined();
+    // the version tag must open the record
+    expect(parseStsRecord([['x v=STSv1; id=1']])).toBeUndefined();
+    // a bare version tag is a record (without an id: refused)
+    expect(parseStsRecord([['v=STSv1']])).toMatchObject({ ok: false });
   });
 
   it.each<[string, string[][], string]>([

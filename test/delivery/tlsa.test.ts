@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   authenticateByTlsa,
   certMatches,
+  peerChain,
   decodeTlsa,
   tlsaKey,
   usableTlsa,
@@ -51,6 +52,7 @@ describe('decodeTlsa and usableTlsa', () => {
     const rdata = Buffer.concat([Buffer.from([3, 1, 1]), Buffer.alloc(32, 0xab)]);
     expect(decodeTlsa(rdata)).toEqual({ usage: 3, selector: 1, mtype: 1, data: Buffer.alloc(32, 0xab) });
     expect(decodeTlsa(Buffer.from([3, 1, 1]))).toBeUndefined();
+    expect(decodeTlsa(Buffer.from([2, 0, 0, 7]))).toEqual({ usage: 2, selector: 0, mtype: 0, data: Buffer.from([7]) });
   });
 
   it.each([
@@ -143,5 +145,34 @@ describe('tlsaKey', () => {
     expect(tlsaKey(auth([record(3, 1, 1, Buffer.alloc(32, 1))]))).toBe(key);
     expect(tlsaKey(auth([record(3, 1, 1, Buffer.alloc(32, 2))]))).not.toBe(key);
     expect(tlsaKey(auth([ee], ['mx.good.test', 'other.test']))).not.toBe(key);
+  });
+});
+
+describe('tlsaKey and peerChain', () => {
+  it('keys a session by its records and names, line by line, in 16 hex digits', () => {
+    const records = [record(3, 1, 1, Buffer.alloc(32, 1))];
+    const key = tlsaKey(auth(records, ['ab']));
+    expect(key).toMatch(/^[0-9a-f]{16}$/);
+    expect(tlsaKey(auth(records, ['a', 'b']))).not.toBe(key);
+    expect(tlsaKey(auth(records, ['ab']))).toBe(key);
+  });
+
+  it("follows node's issuer links up to a self-issued certificate, at most 16", () => {
+    type Peer = NonNullable<Parameters<typeof peerChain>[0]>;
+    const link = (raw: Buffer, issuer?: Peer): Peer => ({ raw, issuerCertificate: issuer }) as unknown as Peer;
+    const root = link(ca.raw);
+    (root as { issuerCertificate: Peer }).issuerCertificate = root; // node links a self-signed root to itself
+    expect(peerChain(link(good.raw, root)).map((c) => c.subject)).toEqual([good.subject, ca.subject]);
+    let long = link(good.raw);
+    for (let i = 0; i < 20; i += 1) long = link(good.raw, long);
+    expect(peerChain(long)).toHaveLength(16);
+    expect(peerChain(undefined)).toEqual([]);
+  });
+
+  it('says when the server sent no certificate', () => {
+    expect(authenticateByTlsa([], auth([record(3, 1, 1, sha256(spki(good)))]))).toEqual({
+      ok: false,
+      detail: 'the server sent no certificate (TLSA _25._tcp.mx.good.test)',
+    });
   });
 });

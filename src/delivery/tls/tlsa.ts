@@ -45,9 +45,9 @@ const DIGEST_LENGTH: Readonly<Record<number, number>> = { 1: 32, 2: 64 };
 export function usableTlsa(record: TlsaRecord): boolean {
   if (record.usage !== 2 && record.usage !== 3) return false;
   if (record.selector !== 0 && record.selector !== 1) return false;
-  const length = DIGEST_LENGTH[record.mtype];
   if (record.mtype === 0) return record.data.length > 0;
-  return length !== undefined && record.data.length === length;
+  // an unknown matching type has no length: nothing equals it
+  return record.data.length === DIGEST_LENGTH[record.mtype];
 }
 
 /**
