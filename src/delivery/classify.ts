@@ -50,12 +50,6 @@ export const REPLY_RULES: readonly ReplyRule[] = [
     why: 'too many recipients / out of storage; RFC 5321 §4.5.3.1.10 says treat 552 at RCPT as 452: the rest go next attempt',
   },
   {
-    codes: [552],
-    stages: ['MAIL', 'DATA'],
-    kind: 'failed',
-    why: 'message exceeds the fixed size limit (5.3.4): retrying cannot help',
-  },
-  {
     codes: [530, 534, 535, 538],
     stages: ['EHLO', 'STARTTLS', 'AUTH', 'MAIL'],
     kind: 'deferred',
@@ -78,6 +72,7 @@ export const REPLY_RULES: readonly ReplyRule[] = [
   },
   { codes: 2, kind: 'delivered', why: 'accepted' },
   { codes: 4, kind: 'deferred', why: 'transient failure: retry later with backoff' },
+  // 552 at MAIL or DATA lands here too: the message exceeds a fixed size limit (5.3.4), retrying cannot help
   { codes: 5, kind: 'failed', why: 'permanent failure: bounce' },
 ];
 

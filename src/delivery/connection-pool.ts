@@ -52,13 +52,13 @@ export class ConnectionPool {
     );
   }
 
-  /** A parked session for `key` that is still open, lent for one more message; none once the pool is closing. */
+  /**
+   * A parked session for `key`, lent for one more message. What is parked is open (a session that closes
+   * leaves the pool at once, see `adopt`), and nothing is parked once the pool is closing.
+   */
   take(key: string): PooledSession | undefined {
-    if (this.closing) return undefined;
-    for (let p = this.idle.take(key); p; p = this.idle.take(key)) {
-      if (!p.session.closed) return this.lend(p);
-    }
-    return undefined;
+    const p = this.idle.take(key);
+    return p ? this.lend(p) : undefined;
   }
 
   /** A session just opened for `key` joins the pool, lent for its first message. */
@@ -82,12 +82,12 @@ export class ConnectionPool {
     );
   }
 
-  /** QUITs the parked sessions; lent ones close when released. */
   /** Sessions parked for reuse right now. */
   get parked(): number {
     return this.idle.size;
   }
 
+  /** QUITs the parked sessions; lent ones close when released. */
   close(): void {
     this.closing = true;
     this.idle.clear();

@@ -12,7 +12,8 @@ import type { TransactionResult } from './smtp/session.js';
 
 /** The first `rcptMax` of `pending` (all of them when the server states no RCPTMAX). */
 export function nextBatch(pending: readonly string[], rcptMax: number | undefined): string[] {
-  return rcptMax === undefined ? [...pending] : pending.slice(0, rcptMax);
+  // slice copies; an undefined end is the whole list
+  return pending.slice(0, rcptMax);
 }
 
 /**

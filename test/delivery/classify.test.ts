@@ -11,6 +11,7 @@ describe('classifyReply', () => {
     [452, 'RCPT', 'deferred', 'recipient'],
     [552, 'RCPT', 'deferred', 'recipient'],
     [552, 'DATA', 'failed', 'message'],
+    [552, 'MAIL', 'failed', 'message'],
     [550, 'RCPT', 'failed', 'recipient'],
     [553, 'MAIL', 'failed', 'message'],
     [554, 'DATA', 'failed', 'message'],

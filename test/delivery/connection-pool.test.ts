@@ -70,7 +70,9 @@ describe('ConnectionPool', () => {
     const p = pool();
     const s = new FakeSession();
     p.release(p.adopt('a', s.session), 'done');
+    expect(p.parked).toBe(1);
     s.die();
+    expect(p.parked).toBe(0); // it left the pool as it closed
     expect(p.take('a')).toBeUndefined();
   });
 

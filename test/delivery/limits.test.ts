@@ -203,10 +203,22 @@ describe('pure parts', () => {
     [452, 'Too many recipients', true],
     [452, '4.3.1 Insufficient system storage', false],
     [452, '4.3.1 too many recipients queued, disk full', false],
+    [452, 'Too many recipients, see 4.5.3', true],
+    [452, 'too many recipients 4.3.1 later', true],
+    [452, 'x 4.5.3 Too few', false],
     [451, '4.5.3 Too many recipients', false],
     [552, '5.5.3 Too many recipients', false],
   ])('%i %s: resend at once %s', (code, text, resend) => {
     expect(isTooManyRecipients({ code, lines: [text] })).toBe(resend);
+  });
+
+  it('reads a multi-line 452 as one text', () => {
+    expect(isTooManyRecipients({ code: 452, lines: ['4.5.3', 'Too many recipients'] })).toBe(true);
+    expect(isTooManyRecipients({ code: 452, lines: ['Too many', 'recipients'] })).toBe(true);
+    const pending = ['a', 'b'];
+    const all = nextBatch(pending, undefined);
+    expect(all).toEqual(pending);
+    expect(all).not.toBe(pending);
   });
 
   it('resends only when the transaction went through for someone', () => {
