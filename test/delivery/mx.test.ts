@@ -27,6 +27,9 @@ describe('resolveDestination', () => {
       'empty.test': {},
       'broken.test': { servfail: true },
       'dangling.test': { MX: [{ exchange: 'nowhere.test', priority: 10 }] },
+      'flaky.test': { MX: [{ exchange: 'sf.flaky.test', priority: 10 }] },
+      'sf.flaky.test': { servfail: true },
+      'ipmx.test': { MX: [{ exchange: '127.0.0.7', priority: 10 }] },
     });
     resolver = createResolver([{ host: dns.address, port: dns.port }], { timeoutMs: 300, tries: 1 });
   });
@@ -75,6 +78,27 @@ describe('resolveDestination', () => {
       response: expect.stringMatching(/^4\.4\.3 /),
     });
     expect(await resolveDestination('dangling.test', resolver, Math.random)).toMatchObject({ kind: 'deferred' });
+  });
+
+  it('names the MX host whose addresses could not be looked up, and takes an MX that is an address as it is', async () => {
+    expect(await resolveDestination('flaky.test', resolver, Math.random)).toMatchObject({
+      kind: 'deferred',
+      response: expect.stringMatching(/^4\.4\.3 no usable MX host for flaky\.test: sf\.flaky\.test: \S/),
+    });
+    expect(await resolveDestination('ipmx.test', resolver, Math.random)).toMatchObject({
+      kind: 'hosts',
+      hosts: [{ name: '127.0.0.7', addresses: ['127.0.0.7'] }],
+    });
+  });
+
+  it('takes only a whole bracketed address as a domain literal', async () => {
+    expect(await resolveDestination('[IPv6:::1]', resolver, Math.random)).toMatchObject({
+      kind: 'hosts',
+      hosts: [{ addresses: ['::1'] }],
+    });
+    for (const name of ['x[127.0.0.9]', '[127.0.0.9]x', '[not-an-address]']) {
+      expect((await resolveDestination(name, resolver, Math.random)).kind, name).not.toBe('hosts');
+    }
   });
 
   it('handles domain literals without DNS', async () => {
