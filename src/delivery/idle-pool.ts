@@ -45,26 +45,27 @@ export class IdlePool<C> {
       this.dispose(conn);
       return;
     }
+    // cleared whenever `conn` leaves the lot, so when it fires `conn` is still parked
     const timer = setTimeout(() => {
-      if (this.forget(conn)) this.dispose(conn);
+      this.forget(conn);
+      this.dispose(conn);
     }, this.options.idleTimeoutMs);
     timer.unref();
     list.push({ conn, timer });
     this.idle.set(key, list);
   }
 
-  /** Drops `conn` (it died while parked). Returns whether it was parked. */
-  forget(conn: C): boolean {
+  /** Drops `conn` (it died while parked); nothing when it is not parked. */
+  forget(conn: C): void {
     for (const [key, list] of this.idle) {
       const index = list.findIndex((p) => p.conn === conn);
       if (index >= 0) {
         const [parked] = list.splice(index, 1);
         if (parked) clearTimeout(parked.timer);
         if (list.length === 0) this.idle.delete(key);
-        return true;
+        return;
       }
     }
-    return false;
   }
 
   /** Disposes every parked connection. */
@@ -78,6 +79,12 @@ export class IdlePool<C> {
     this.idle.clear();
   }
 
+  /** Keys with a parked connection: an emptied key is let go, so memory follows what is parked. */
+  get keys(): number {
+    return this.idle.size;
+  }
+
+  /** Connections parked now. */
   get size(): number {
     let n = 0;
     for (const list of this.idle.values()) n += list.length;
