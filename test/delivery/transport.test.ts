@@ -364,3 +364,59 @@ describe('a body the transaction never reads', () => {
     await eventually(() => body.destroyed && body.closed);
   });
 });
+
+describe('SmtpTransport at the edges of a transaction', () => {
+  const envelope = { from: 'alice@sender.test', to: ['bob@example.test', 'carol@example.test'] };
+
+  it('takes nothing for an empty envelope', async () => {
+    const s = await sink();
+    const result = await transport().sendEnvelope({
+      host: s.host,
+      port: s.port,
+      ...envelope,
+      to: [],
+      body: Readable.from([message]),
+    });
+    expect(result).toEqual({ reused: false, recipients: [], transmitMs: 0, dsn: false });
+  });
+
+  it('does not connect once shut down: a host failure naming the shutdown', async () => {
+    const s = await sink();
+    const aborted = new AbortController();
+    aborted.abort();
+    const error = await transport()
+      .sendEnvelope({ host: s.host, port: s.port, ...envelope, body: Readable.from([message]), signal: aborted.signal })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as TransportError).cause).toMatchObject({ message: 'delivery aborted (shutdown)', command: 'CONN' });
+  });
+
+  it('treats a 421 to the message as the server closing: a host failure naming the step', async () => {
+    const s = await sink({ data: () => ({ code: 421, message: '4.3.2 shutting down' }) });
+    const error = await transport()
+      .sendEnvelope({ host: s.host, port: s.port, ...envelope, body: Readable.from([message]) })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as TransportError).cause).toMatchObject({
+      command: 'DATA',
+      message: expect.stringMatching(/^the server is closing: 421 /),
+    });
+  });
+
+  it('makes a message that cannot be read a failure of this try, to be tried again (not a verdict)', async () => {
+    const s = await sink();
+    async function* unreadable(): AsyncGenerator<Buffer> {
+      yield Buffer.from('Subject: x\r\n');
+      throw new Error('EIO: i/o error, read');
+    }
+    const error = await transport()
+      .sendEnvelope({ host: s.host, port: s.port, ...envelope, body: unreadable() })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as TransportError).classification).toEqual({
+      kind: 'deferred',
+      scope: 'message',
+      response: '4.3.0 reading the message failed: EIO: i/o error, read',
+    });
+  });
+});
