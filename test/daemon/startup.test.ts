@@ -14,6 +14,7 @@ import {
   tlsFailure,
 } from '../../src/startup/failure.js';
 import { CLI } from '../helpers/child-daemon.js';
+import { freePort } from '../helpers/ports.js';
 
 const dirs: string[] = [];
 const servers: Server[] = [];
@@ -26,15 +27,6 @@ async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'gp-startup-'));
   dirs.push(dir);
   return dir;
-}
-
-/** A port nothing listens on: bound on 0, then released. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** A port something else holds for the test's duration. */

@@ -4,7 +4,6 @@
  * different ways, through the real SMTP transport to real sinks and a port
  * where nothing listens.
  */
-import { createServer, type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { firstValueFrom, from } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import {
   type DialTarget,
 } from '../../src/delivery/attempt.js';
 import { SmtpTransport } from '../../src/delivery/transport.js';
+import { freePort } from '../helpers/ports.js';
 import { startSink, type Sink, type SinkOptions } from '../helpers/sink.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -27,15 +27,6 @@ async function sink(options: SinkOptions = {}): Promise<Sink> {
   const s = await startSink(options);
   cleanup.push(() => s.close());
   return s;
-}
-
-/** A port that was open a moment ago and is closed now: dialling it is refused. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function options(extra: Partial<AttemptOptions> = {}): AttemptOptions & { readonly dialled: DialTarget[] } {
@@ -103,7 +94,7 @@ describe('tryTargets', () => {
   it("keeps a later host's refusal of the message (5xx) even after an unreachable one", async () => {
     const refusing = await sink({ data: () => ({ code: 554, message: '5.7.1 not this message' }) });
     const targets: DialTarget[] = [
-      { host: '127.0.0.1', port: await closedPort(), label: 'down' },
+      { host: '127.0.0.1', port: await freePort(), label: 'down' },
       { host: '127.0.0.1', port: refusing.port, label: 'refusing' },
     ];
     const o = options();

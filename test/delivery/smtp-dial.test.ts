@@ -10,6 +10,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dial, upgradeToTls, type DialOptions } from '../../src/delivery/smtp/dial.js';
 import { testCa, type TestCa } from '../helpers/pki.js';
+import { freePort } from '../helpers/ports.js';
 
 let ca: TestCa;
 let tlsPort: number;
@@ -47,11 +48,7 @@ beforeAll(async () => {
       silentSockets.push(socket);
     }),
   );
-  // a port that was open a moment ago and is closed now: connecting is refused
-  const gone = createTcpServer();
-  await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
-  closedPort = (gone.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => gone.close(() => resolve()));
+  closedPort = await freePort(); // connecting to it is refused
 });
 
 afterAll(async () => {
