@@ -31,51 +31,44 @@ export interface ReplyRule {
   readonly kind: OutcomeKind;
   /** Overrides the stage's default scope. */
   readonly scope?: FailureScope;
-  readonly why: string;
 }
 
-/** First match wins. */
+/** First match wins; each rule says why in a comment. */
 export const REPLY_RULES: readonly ReplyRule[] = [
   {
     codes: [421],
     kind: 'deferred',
     scope: 'host',
-    why: 'service not available, closing channel: this host is busy, try the next MX',
+    // service not available, closing channel: this host is busy, try the next MX
   },
   {
     codes: [452, 552],
     stages: ['RCPT'],
     kind: 'deferred',
     scope: 'recipient',
-    why: 'too many recipients / out of storage; RFC 5321 §4.5.3.1.10 says treat 552 at RCPT as 452: the rest go next attempt',
+    // too many recipients / out of storage; RFC 5321 §4.5.3.1.10 says treat 552 at RCPT as 452:
+    // the rest go next attempt
   },
   {
     codes: [530, 534, 535, 538],
     stages: ['EHLO', 'STARTTLS', 'AUTH', 'MAIL'],
     kind: 'deferred',
     scope: 'host',
-    why: 'authentication required/failed (5.7.0, 5.7.8): our credentials or TLS are wrong, not the mail; do not bounce it',
+    // authentication required/failed (5.7.0, 5.7.8): our credentials or TLS are wrong, not the mail; do not bounce it
   },
-  {
-    codes: 4,
-    stages: ['CONN', 'EHLO', 'STARTTLS', 'AUTH'],
-    kind: 'deferred',
-    scope: 'host',
-    why: 'temporary refusal before the transaction: try the next MX',
-  },
-  {
-    codes: 5,
-    stages: ['CONN', 'EHLO', 'STARTTLS'],
-    kind: 'failed',
-    scope: 'host',
-    why: 'the host refuses to talk (554 banner): try the next MX; failed only if every host says so (as Postfix)',
-  },
-  { codes: 2, kind: 'delivered', why: 'accepted' },
-  { codes: 4, kind: 'deferred', why: 'transient failure: retry later with backoff' },
-  // 552 at MAIL or DATA lands here too: the message exceeds a fixed size limit (5.3.4), retrying cannot help
-  { codes: 5, kind: 'failed', why: 'permanent failure: bounce' },
+  // accepted
+  { codes: 2, kind: 'delivered' },
+  // transient failure: retry later with backoff
+  { codes: 4, kind: 'deferred' },
+  // permanent failure: bounce. 552 at MAIL or DATA lands here too: the message exceeds a fixed size limit (5.3.4),
+  // retrying cannot help
+  { codes: 5, kind: 'failed' },
 ];
 
+/**
+ * A stage's scope when no rule names one. Before the transaction (CONN, EHLO, STARTTLS, AUTH) a reply is the
+ * host's: a 4xx tries the next MX, and a 5xx there (a 554 banner) fails only if every host says so (as Postfix).
+ */
 const STAGE_SCOPE: Readonly<Record<SmtpStage, FailureScope>> = {
   CONN: 'host',
   EHLO: 'host',
@@ -104,41 +97,53 @@ export interface ErrorRule {
   readonly scope: FailureScope;
   /** RFC 3463 enhanced status put before the error text when the server gave no reply. */
   readonly enhanced: string;
-  readonly why: string;
 }
 
 /** Client-side errors (no server reply to judge by), by nodemailer / node error code. */
 export const ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
-  ECONNECTION: { kind: 'deferred', scope: 'host', enhanced: '4.4.1', why: 'could not connect / connection dropped' },
-  ECONNREFUSED: { kind: 'deferred', scope: 'host', enhanced: '4.4.1', why: 'connection refused' },
-  ECONNRESET: { kind: 'deferred', scope: 'host', enhanced: '4.4.2', why: 'connection reset' },
-  EHOSTUNREACH: { kind: 'deferred', scope: 'host', enhanced: '4.4.1', why: 'host unreachable' },
-  ENETUNREACH: { kind: 'deferred', scope: 'host', enhanced: '4.4.1', why: 'network unreachable' },
-  ESOCKET: { kind: 'deferred', scope: 'host', enhanced: '4.4.2', why: 'socket error' },
-  ETIMEDOUT: { kind: 'deferred', scope: 'host', enhanced: '4.4.2', why: 'connection, greeting or socket timeout' },
-  EDNS: { kind: 'deferred', scope: 'host', enhanced: '4.4.3', why: 'host name did not resolve' },
-  ETLS: { kind: 'deferred', scope: 'host', enhanced: '4.7.5', why: 'TLS handshake or certificate check failed' },
-  EPROTOCOL: { kind: 'deferred', scope: 'host', enhanced: '4.5.0', why: 'unexpected reply, protocol error' },
+  // could not connect / connection dropped
+  ECONNECTION: { kind: 'deferred', scope: 'host', enhanced: '4.4.1' },
+  // connection refused
+  ECONNREFUSED: { kind: 'deferred', scope: 'host', enhanced: '4.4.1' },
+  // connection reset
+  ECONNRESET: { kind: 'deferred', scope: 'host', enhanced: '4.4.2' },
+  // host unreachable
+  EHOSTUNREACH: { kind: 'deferred', scope: 'host', enhanced: '4.4.1' },
+  // network unreachable
+  ENETUNREACH: { kind: 'deferred', scope: 'host', enhanced: '4.4.1' },
+  // socket error
+  ESOCKET: { kind: 'deferred', scope: 'host', enhanced: '4.4.2' },
+  // connection, greeting or socket timeout
+  ETIMEDOUT: { kind: 'deferred', scope: 'host', enhanced: '4.4.2' },
+  // host name did not resolve
+  EDNS: { kind: 'deferred', scope: 'host', enhanced: '4.4.3' },
+  // TLS handshake or certificate check failed
+  ETLS: { kind: 'deferred', scope: 'host', enhanced: '4.7.5' },
+  // unexpected reply, protocol error
+  EPROTOCOL: { kind: 'deferred', scope: 'host', enhanced: '4.5.0' },
   EAUTH: {
     kind: 'deferred',
     scope: 'host',
     enhanced: '4.7.8',
-    why: 'authentication to the relay failed: our configuration',
+    // authentication to the relay failed: our configuration
   },
-  ESTREAM: { kind: 'deferred', scope: 'message', enhanced: '4.3.0', why: 'reading the stored message failed' },
-  ELIMITS: { kind: 'deferred', scope: 'message', enhanced: '4.5.3', why: 'more recipients than one transaction takes' },
-  EMESSAGE: { kind: 'failed', scope: 'message', enhanced: '5.3.4', why: 'larger than the SIZE the server announced' },
+  // reading the stored message failed
+  ESTREAM: { kind: 'deferred', scope: 'message', enhanced: '4.3.0' },
+  // more recipients than one transaction takes
+  ELIMITS: { kind: 'deferred', scope: 'message', enhanced: '4.5.3' },
+  // larger than the SIZE the server announced
+  EMESSAGE: { kind: 'failed', scope: 'message', enhanced: '5.3.4' },
   EREQUIRETLS: {
     kind: 'failed',
     scope: 'host',
     enhanced: '5.7.30',
-    why: 'REQUIRETLS message, server without REQUIRETLS (RFC 8689): try the next MX; failed if none offers it',
+    // REQUIRETLS message, server without REQUIRETLS (RFC 8689): try the next MX; failed if none offers it
   },
   EENVELOPE: {
     kind: 'failed',
     scope: 'message',
     enhanced: '5.1.3',
-    why: 'address the client refuses to send (bad syntax)',
+    // address the client refuses to send (bad syntax)
   },
 };
 
@@ -146,7 +151,7 @@ const UNKNOWN_ERROR: ErrorRule = {
   kind: 'deferred',
   scope: 'message',
   enhanced: '4.0.0',
-  why: 'unexpected error: retry later rather than lose or bounce mail',
+  // unexpected error: retry later rather than lose or bounce mail
 };
 
 /** The fields of a nodemailer SMTP error this module reads. */

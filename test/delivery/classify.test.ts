@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { classifyError, classifyReply, isHostFailure, stageOf } from '../../src/delivery/classify.js';
+import {
+  asSmtpError,
+  classifyError,
+  classifyRcptError,
+  classifyReply,
+  isHostFailure,
+  oneLine,
+  stageOf,
+} from '../../src/delivery/classify.js';
 import type { SmtpStage } from '../../src/delivery/classify.js';
 
 describe('classifyReply', () => {
@@ -21,6 +29,10 @@ describe('classifyReply', () => {
     [535, 'AUTH', 'deferred', 'host'],
     [530, 'MAIL', 'deferred', 'host'],
     [451, 'EHLO', 'deferred', 'host'],
+    [454, 'STARTTLS', 'deferred', 'host'],
+    [554, 'EHLO', 'failed', 'host'],
+    [550, 'AUTH', 'failed', 'host'],
+    [534, 'STARTTLS', 'deferred', 'host'],
     [600, 'DATA', 'deferred', 'host'],
   ])('%i at %s → %s (%s)', (code, stage, kind, scope) => {
     expect(classifyReply(code, stage)).toEqual({ kind, scope });
@@ -66,8 +78,79 @@ describe('classifyError', () => {
   });
 });
 
+describe('classifyError without a reply: every client error code', () => {
+  it.each([
+    ['ECONNECTION', 'deferred', 'host', '4.4.1'],
+    ['ECONNREFUSED', 'deferred', 'host', '4.4.1'],
+    ['ECONNRESET', 'deferred', 'host', '4.4.2'],
+    ['EHOSTUNREACH', 'deferred', 'host', '4.4.1'],
+    ['ENETUNREACH', 'deferred', 'host', '4.4.1'],
+    ['ESOCKET', 'deferred', 'host', '4.4.2'],
+    ['ETIMEDOUT', 'deferred', 'host', '4.4.2'],
+    ['EDNS', 'deferred', 'host', '4.4.3'],
+    ['ETLS', 'deferred', 'host', '4.7.5'],
+    ['EPROTOCOL', 'deferred', 'host', '4.5.0'],
+    ['EAUTH', 'deferred', 'host', '4.7.8'],
+    ['ESTREAM', 'deferred', 'message', '4.3.0'],
+    ['ELIMITS', 'deferred', 'message', '4.5.3'],
+    ['EMESSAGE', 'failed', 'message', '5.3.4'],
+    ['EREQUIRETLS', 'failed', 'host', '5.7.30'],
+    ['EENVELOPE', 'failed', 'message', '5.1.3'],
+    ['ENOSUCHCODE', 'deferred', 'message', '4.0.0'],
+  ])('%s → %s/%s %s', (code, kind, scope, enhanced) => {
+    expect(classifyError({ code, message: 'what  happened\r\nthen' })).toEqual({
+      kind,
+      scope,
+      response: `${enhanced} what happened then`,
+    });
+  });
+
+  it('prefers the errno in the text to a relabelled code, and reads what is not an Error', () => {
+    expect(classifyError({ code: 'ESOCKET', message: 'read ECONNRESET' }).response).toBe('4.4.2 read ECONNRESET');
+    expect(classifyError({ code: 'ESOCKET', message: 'connect EHOSTUNREACH 192.0.2.1:25' })).toMatchObject({
+      response: '4.4.1 connect EHOSTUNREACH 192.0.2.1:25',
+    });
+    expect(classifyError('plain text')).toEqual({ kind: 'deferred', scope: 'message', response: '4.0.0 plain text' });
+    expect(classifyError(null).response).toBe('4.0.0 null');
+    expect(asSmtpError({ code: 7, responseCode: '550', command: 'DATA', message: 'm' })).toEqual({
+      code: undefined,
+      response: undefined,
+      responseCode: undefined,
+      command: 'DATA',
+      message: 'm',
+    });
+    expect(asSmtpError({ response: '550 no' })).toMatchObject({ response: '550 no', message: '[object Object]' });
+  });
+
+  it("judges a RCPT refusal as the recipient's, and a reply-less one as the error says", () => {
+    const refusal = { responseCode: 550, response: '550 5.1.1 no\r\n such user', command: 'RCPT TO' };
+    expect(classifyRcptError(refusal)).toEqual({
+      kind: 'failed',
+      scope: 'recipient',
+      response: '550 5.1.1 no such user',
+    });
+    expect(classifyRcptError({ code: 'ETIMEDOUT', message: 'slow' })).toEqual({
+      kind: 'deferred',
+      scope: 'host',
+      response: '4.4.2 slow',
+    });
+    expect(isHostFailure({ code: 'ESTREAM', message: 'x' })).toBe(false);
+  });
+
+  it('puts a reply on one line: line ends and runs of blanks become one space', () => {
+    expect(oneLine('  550-5.1.1 no\r\n550 5.1.1  such\nuser  ')).toBe('550-5.1.1 no 550 5.1.1 such user');
+  });
+});
+
 describe('stageOf', () => {
   it.each([
+    ['STARTTLS', 'STARTTLS'],
+    ['EHLO', 'EHLO'],
+    ['helo', 'EHLO'],
+    ['LHLO', 'EHLO'],
+    ['XDATA', 'CONN'],
+    ['QUIT STARTTLS', 'CONN'],
+    ['x EHLO', 'CONN'],
     ['MAIL FROM', 'MAIL'],
     ['RCPT TO', 'RCPT'],
     ['DATA', 'DATA'],

@@ -380,6 +380,20 @@ describe('SmtpTransport at the edges of a transaction', () => {
     expect(result).toEqual({ reused: false, recipients: [], transmitMs: 0, dsn: false });
   });
 
+  it('does not take a parked session once shut down either', async () => {
+    const s = await sink();
+    const t = transport();
+    await t.sendEnvelope({ host: s.host, port: s.port, ...envelope, body: Readable.from([message]) });
+    expect(t.parkedSessions).toBe(1);
+    const aborted = new AbortController();
+    aborted.abort();
+    const error = await t
+      .sendEnvelope({ host: s.host, port: s.port, ...envelope, body: Readable.from([message]), signal: aborted.signal })
+      .catch((e: unknown) => e);
+    expect((error as TransportError).cause).toMatchObject({ message: 'delivery aborted (shutdown)' });
+    expect(s.messages).toHaveLength(1);
+  });
+
   it('does not connect once shut down: a host failure naming the shutdown', async () => {
     const s = await sink();
     const aborted = new AbortController();
