@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResolver } from '../../src/dns/resolver.js';
 import type { DnsResolver } from '../../src/dns/resolver.js';
-import { MxCache, orderHosts, resolveDestination } from '../../src/delivery/mx.js';
+import { lookupDestination, MxCache, orderHosts, resolveDestination } from '../../src/delivery/mx.js';
 import type { MxHost } from '../../src/delivery/mx.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import type { RunningDnsServer } from '../helpers/dns-server.js';
@@ -30,6 +30,14 @@ describe('resolveDestination', () => {
       'flaky.test': { MX: [{ exchange: 'sf.flaky.test', priority: 10 }] },
       'sf.flaky.test': { servfail: true },
       'ipmx.test': { MX: [{ exchange: '127.0.0.7', priority: 10 }] },
+      'halfnull.test': {
+        MX: [
+          { exchange: 'mx1.example.test', priority: 10 },
+          { exchange: '.', priority: 0 },
+        ],
+      },
+      'short.test': { A: ['127.0.0.8'], ttl: 30 },
+      'long.test': { A: ['127.0.0.8'], ttl: 3600 },
     });
     resolver = createResolver([{ host: dns.address, port: dns.port }], { timeoutMs: 300, tries: 1 });
   });
@@ -101,6 +109,28 @@ describe('resolveDestination', () => {
     }
   });
 
+  it('looks up hosts in preference order, TTLs capped at five minutes, and names hosts without addresses', async () => {
+    const found = await lookupDestination('example.test', resolver);
+    expect(found.destination).toMatchObject({
+      kind: 'hosts',
+      implicit: false,
+      hosts: [{ name: 'mx1.example.test' }, { name: 'mx2.example.test' }],
+    });
+    expect(found.ttlSeconds).toBe(30); // mx1's A record
+    expect((await lookupDestination('short.test', resolver)).ttlSeconds).toBe(30);
+    expect((await lookupDestination('long.test', resolver)).ttlSeconds).toBe(300);
+    expect((await lookupDestination('[127.0.0.9]', resolver)).destination).toMatchObject({ implicit: true });
+    expect((await lookupDestination('dangling.test', resolver)).destination).toMatchObject({
+      kind: 'deferred',
+      response: '4.4.3 no usable MX host for dangling.test: nowhere.test: no A or AAAA records',
+    });
+    // a null MX among others still says the domain takes no mail
+    expect((await lookupDestination('halfnull.test', resolver)).destination).toMatchObject({
+      kind: 'failed',
+      response: expect.stringMatching(/^5\.1\.10 /),
+    });
+  });
+
   it('handles domain literals without DNS', async () => {
     expect(await resolveDestination('[127.0.0.9]', resolver, Math.random)).toMatchObject({
       kind: 'hosts',
@@ -125,6 +155,23 @@ describe('resolveDestination', () => {
     });
   });
 
+  it('forgets an answer exactly when its TTL runs out, and keeps at most maxEntries domains', () => {
+    let now = 1_000_000;
+    const cache = new MxCache(() => now, 2);
+    const answer = { destination: { kind: 'failed', domain: 'x', response: '5.1.2 x' }, ttlSeconds: 30 } as const;
+    cache.set('a.test', answer);
+    now += 29_999;
+    expect(cache.get('a.test')).toBe(answer);
+    now += 1;
+    expect(cache.get('a.test')).toBeUndefined();
+    cache.set('a.test', answer);
+    cache.set('b.test', answer);
+    cache.set('c.test', answer);
+    expect(cache.size).toBe(2);
+    expect(cache.get('a.test')).toBeUndefined(); // the oldest went
+    expect(cache.get('c.test')).toBe(answer);
+  });
+
   it('does not cache temporary failures', async () => {
     const cache = new MxCache(() => 0);
     await resolveDestination('broken.test', resolver, Math.random, cache);
@@ -145,5 +192,14 @@ describe('orderHosts', () => {
       seen.add(ordered.slice(0, 3).join(','));
     }
     expect(seen.size).toBeGreaterThan(1);
+  });
+
+  it('shuffles by Fisher–Yates: exactly this order for these random numbers, the input left alone', () => {
+    const input = [host('a1', 10), host('a2', 10), host('a3', 10), host('c', 20), host('d', 30)];
+    const names = (r: number): string[] => orderHosts(input, () => r).map((h) => h.name);
+    expect(names(0)).toEqual(['a2', 'a3', 'a1', 'c', 'd']);
+    expect(names(0.5)).toEqual(['a1', 'a3', 'a2', 'c', 'd']);
+    expect(names(0.9999999)).toEqual(['a1', 'a2', 'a3', 'c', 'd']);
+    expect(input.map((h) => h.name)).toEqual(['a1', 'a2', 'a3', 'c', 'd']);
   });
 });
