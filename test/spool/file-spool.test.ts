@@ -507,3 +507,53 @@ describe('file spool layout', () => {
     }
   });
 });
+
+describe('file spool paging, waking and its health probe', () => {
+  it('pages waiting messages with a next marker only while more follow, and wakes the queue only for work', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gp-spool-page-'));
+    const spool = await openFileSpool({ path: dir });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const record = await spool.store(
+          envelope({ recipients: [`w${i}@example.test`] }, Date.now()),
+          Readable.from([Buffer.from(`${i}\r\n`)]),
+        );
+        ids.push(record.id);
+      }
+      const first = await spool.list({ limit: 2, waiting: true });
+      expect(first.items.map((r) => r.id)).toEqual(ids.slice(0, 2));
+      expect(first.next).toBe(ids[1]);
+      const rest = await spool.list({ limit: 2, waiting: true, after: ids[1] });
+      expect(rest.items.map((r) => r.id)).toEqual(ids.slice(2));
+      expect(rest.next).toBeUndefined();
+      expect((await spool.list({ limit: 3, waiting: true })).next).toBeUndefined();
+      expect((await spool.list({ limit: 3 })).next).toBeUndefined();
+
+      let wakes = 0;
+      const subscription = spool.wake$.subscribe(() => (wakes += 1));
+      expect(await spool.retryNow()).toBe(0); // all due already: nothing moved, no wake
+      expect(wakes).toBe(0);
+      subscription.unsubscribe();
+    } finally {
+      await spool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('checks it can write its temporary folder, leaving no probe behind, and fails when it cannot', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gp-spool-check-'));
+    const spool = await openFileSpool({ path: dir });
+    try {
+      await spool.check();
+      expect((await readdir(join(dir, 'tmp'))).filter((n) => n.startsWith('.probe-'))).toEqual([]);
+      await rm(join(dir, 'tmp'), { recursive: true });
+      await writeFile(join(dir, 'tmp'), 'a file where the folder was');
+      await expect(spool.check()).rejects.toMatchObject({ code: 'ENOTDIR' });
+      await rm(join(dir, 'tmp'));
+    } finally {
+      await spool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
