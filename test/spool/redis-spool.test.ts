@@ -325,6 +325,21 @@ describe.skipIf(unavailable !== undefined)(`Redis spool${unavailable ? ` (skippe
       }
     });
 
+    it('says whether a remove found the message, and refuses checks once closed (closing twice is fine)', async () => {
+      const { spool, clock, close } = await clocked();
+      try {
+        const record = await spool.store(envelope({}, clock.now), bodyOf('x\r\n'));
+        expect(await spool.remove('00000000000000000000')).toBe(false);
+        expect(await spool.remove(record.id)).toBe(true);
+        expect(await spool.remove(record.id)).toBe(false);
+        await spool.check();
+      } finally {
+        await close();
+      }
+      await expect(spool.check()).rejects.toThrow(new SpoolError('spool is closed'));
+      await spool.close();
+    });
+
     it('keeps depth and shape right through store, update, remove and expire', async () => {
       const { spool, prefix, clock, close } = await clocked();
       try {
