@@ -10,7 +10,8 @@ import { access, constants } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { patchSmtpServer } from '../src/inbound/patches.js';
 import { startSink } from '../test/helpers/sink.js';
-import { freePort, sleep } from './sample.js';
+import { freePort } from '../test/helpers/ports.js';
+import { sleep } from './sample.js';
 
 export const SMTP_SINK = '/usr/sbin/smtp-sink';
 

@@ -7,7 +7,8 @@
  * read once the depth is reached and again 10 s later; then SIGTERM.
  */
 import { spawnDaemon, stopDaemon } from './daemon-process.js';
-import { freePort, memory, metricValue, QUEUE_DEPTH_METRIC, round, scrape, sleep } from './sample.js';
+import { freePort } from '../test/helpers/ports.js';
+import { memory, metricValue, QUEUE_DEPTH_METRIC, round, scrape, sleep } from './sample.js';
 
 export interface RestartFigures {
   /** Seconds from spawn to the "GopherPost listening" log line. */

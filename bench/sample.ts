@@ -6,7 +6,6 @@
  * is NaN, so a daemon that died shows up as a row of NaNs and an exit code.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 
 /** The metrics the benchmarks read (prom-client's default heap gauge, the daemon's queue gauge). */
 export const HEAP_USED_METRIC = 'nodejs_heap_size_used_bytes';
@@ -78,15 +77,6 @@ export async function sampleDaemon(
     queueDepth: metricValue(metrics, QUEUE_DEPTH_METRIC),
     metrics,
   };
-}
-
-/** A TCP port on 127.0.0.1 that nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Resolves after `ms`. */

@@ -1,12 +1,16 @@
 /**
  * Spool helpers for tests: a file spool in a fresh temporary directory, one
- * message stored, every message (paging through), one body as bytes.
+ * message stored, every message (paging through), one body as bytes, the
+ * ids a log segment holds.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Envelope, MessageId, MessageRecord } from '../../src/domain/envelope.js';
 import { openFileSpool } from '../../src/spool/file-spool.js';
+import { segmentName } from '../../src/spool/file/io/spare-pool.js';
+import { decodeSegment } from '../../src/spool/file/wal-record.js';
 import type { Spool } from '../../src/spool/spool.js';
 
 export interface TempSpool {
@@ -69,4 +73,11 @@ export async function bodyBytes(spool: Pick<Spool, 'get' | 'openBody'>, id: Mess
   for await (const chunk of await spool.openBody(record))
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   return Buffer.concat(chunks);
+}
+
+/** The message ids the `del` records of log segment `seq` in `walDir` name, in order (`?` for other records). */
+export function idsInSegment(walDir: string, seq: number): string[] {
+  return decodeSegment(readFileSync(join(walDir, segmentName(seq))), seq).records.map((r) =>
+    r.entry.t === 'del' ? r.entry.id : '?',
+  );
 }

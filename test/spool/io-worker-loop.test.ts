@@ -15,7 +15,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IoCall } from '../../src/spool/file/io-thread.js';
 import type { IoResponse } from '../../src/spool/file/io/protocol.js';
 import { IoWorker } from '../../src/spool/file/io/worker-loop.js';
-import { decodeSegment, encodeRecord } from '../../src/spool/file/wal-record.js';
+import { encodeRecord } from '../../src/spool/file/wal-record.js';
+import { idsInSegment } from '../helpers/spool.js';
 
 let dir: string;
 let walDir: string;
@@ -53,10 +54,7 @@ function run(...calls: IoCall[]): IoResponse[] {
 const values = (answers: IoResponse[]): unknown[] => answers.map((a) => (a.ok ? a.value : a.error));
 const record = (id: string, body = ''): { frame: Buffer; bodyAt: number } =>
   encodeRecord({ t: 'del', id, receivedAt: 0, recipients: ['a@b.test'] }, body ? [Buffer.from(body)] : []);
-const idsIn = (seq: number): string[] =>
-  decodeSegment(readFileSync(join(walDir, `${String(seq).padStart(12, '0')}.wal`)), seq).records.map((r) =>
-    r.entry.t === 'del' ? r.entry.id : '?',
-  );
+const idsIn = (seq: number): string[] => idsInSegment(walDir, seq);
 
 describe('the I/O work loop', () => {
   it('refuses to log before the log is open, answering each request', () => {

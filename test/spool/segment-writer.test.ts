@@ -1,4 +1,4 @@
-import { fstatSync, readFileSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SegmentWriter } from '../../src/spool/file/io/segment-writer.js';
 import { SparePool } from '../../src/spool/file/io/spare-pool.js';
 import { diskSync, type Syncer } from '../../src/spool/file/io/sync.js';
-import { decodeSegment, encodeRecord } from '../../src/spool/file/wal-record.js';
+import { encodeRecord } from '../../src/spool/file/wal-record.js';
+import { idsInSegment } from '../helpers/spool.js';
 
 const frame = (id: string): Buffer =>
   encodeRecord({ t: 'del', id, receivedAt: 0, recipients: ['a@b.test'] }, [Buffer.from(`body of ${id}`)]).frame;
@@ -26,11 +27,6 @@ function watchedSync(failAt?: number): Syncer & { readonly seen: { size: number;
     fileSystem: (root) => diskSync.fileSystem(root),
   };
 }
-
-const idsIn = (walDir: string, seq: number): string[] =>
-  decodeSegment(readFileSync(join(walDir, `${String(seq).padStart(12, '0')}.wal`)), seq).records.map((r) =>
-    r.entry.t === 'del' ? r.entry.id : '?',
-  );
 
 describe('the log writer and its sync (§4 durability seam)', () => {
   let walDir: string;
@@ -52,7 +48,7 @@ describe('the log writer and its sync (§4 durability seam)', () => {
     writer.commit([frame('m4')]);
     expect(sync.seen).toHaveLength(2);
     expect(sync.seen[1]?.size).toBe(written + frame('m4').length);
-    expect(idsIn(walDir, 1)).toEqual(['m1', 'm2', 'm3', 'm4']);
+    expect(idsInSegment(walDir, 1)).toEqual(['m1', 'm2', 'm3', 'm4']);
     writer.close();
   });
 
@@ -62,10 +58,10 @@ describe('the log writer and its sync (§4 durability seam)', () => {
     writer.open(1);
     writer.commit([frame('kept')]);
     expect(() => writer.commit([frame('refused1'), frame('refused2')])).toThrow(/EIO/);
-    expect(idsIn(walDir, 1)).toEqual(['kept']); // the refused records were written, then zeroed
+    expect(idsInSegment(walDir, 1)).toEqual(['kept']); // the refused records were written, then zeroed
     expect(writer.seq).toBe(2);
     writer.commit([frame('after')]);
-    expect(idsIn(walDir, 2)).toEqual(['after']);
+    expect(idsInSegment(walDir, 2)).toEqual(['after']);
     expect(sync.seen.map((s) => s.failed)).toEqual([false, true, false, false]); // the zeroing was synced too
     writer.close();
   });
