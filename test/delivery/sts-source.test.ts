@@ -450,6 +450,17 @@ describe('StsResolver, when to wait', () => {
     expect(host.fetches).toHaveLength(2);
   });
 
+  it('never makes a delivery wait again for a domain without a policy: later looks run in the background', async () => {
+    const clock = { now: 1_000_000 };
+    const { sts, reports } = await source(join(dir, 'no-policy-wait.json'), clock);
+    expect(await sts.policyFor('a.test')).toBeUndefined(); // the first look is waited for: no TXT record
+    dns.zone['_mta-sts.a.test'] = { drop: true }; // from now on the look-up never answers
+    clock.now += 61_000;
+    // answered at once; a delivery that waited would get the look-up's failure reported first
+    expect(await sts.policyFor('a.test')).toBeUndefined();
+    expect(reports).toEqual([]);
+  });
+
   it('looks again in the background exactly recheckMs after the last look', async () => {
     txt('one');
     host.policies['mta-sts.a.test'] = { body: ENFORCE };

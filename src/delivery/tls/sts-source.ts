@@ -4,14 +4,12 @@
  * fetched over HTTPS when its `id` is new (or the cached one has lived half
  * its max_age), kept in the durable cache (sts-cache.ts).
  *
- * Waiting: a delivery waits for the look-up when the domain has no live
- * cached policy and was not looked at within `recheckMs` (never, or a
- * policy expired since); concurrent deliveries share that one look-up. With
- * a live policy the cached answer is used at once, and the TXT record is
+ * Waiting: only a domain never looked at, or whose cached policy has
+ * expired since it was last looked at, makes a delivery wait for the
+ * look-up; concurrent deliveries share that one look-up. Otherwise the
+ * cached answer (a policy, or none) is used at once, and the TXT record is
  * looked at again in the background at most every `recheckMs`; an `id`
- * change fetches the new policy for the deliveries after it. A domain
- * without a policy costs one TXT look-up (usually answered by the
- * resolver's cache) per `recheckMs` that mail goes to it.
+ * change fetches the new policy for the deliveries after it.
  *
  * Failures (no TXT record, a bad one, a failed fetch, a bad policy) mean
  * the cached policy while it is valid, else none: the mail goes
@@ -42,8 +40,8 @@ export interface StsSourceOptions {
 }
 
 export class StsResolver implements StsSource {
-  /** When each domain's TXT record was last looked at. */
-  private readonly checked = new Map<string, number>();
+  /** When each domain's TXT record was last looked at, and whether that look left a policy cached. */
+  private readonly checked = new Map<string, { readonly at: number; readonly cached: boolean }>();
   private readonly flights = new Map<string, Promise<StsPolicy | undefined>>();
 
   constructor(private readonly o: StsSourceOptions) {}
@@ -52,13 +50,14 @@ export class StsResolver implements StsSource {
     // the A-label form: what DNS and the policy host know; '' for a name that has none
     const domain = domainToASCII(name);
     if (domain === '') return Promise.resolve(undefined);
+    const now = this.o.clock();
     // the cache answers only policies whose max_age still runs
     const live = this.o.cache.get(domain);
     const last = this.checked.get(domain);
-    const stale = last === undefined || this.o.clock() - last >= (this.o.recheckMs ?? 60_000);
-    // without a live policy a stale answer is not trusted: an expired policy is looked up again before delivering
-    if (live === undefined && stale) return this.refresh(domain);
-    if (stale) void this.refresh(domain).catch(() => undefined);
+    // a policy that expired since the last look is looked up again before delivering, not silently dropped
+    const expired = live === undefined && last?.cached === true;
+    if (last === undefined || expired) return this.refresh(domain);
+    if (now - last.at >= (this.o.recheckMs ?? 60_000)) void this.refresh(domain).catch(() => undefined);
     return Promise.resolve(live?.policy);
   }
 
@@ -109,9 +108,9 @@ export class StsResolver implements StsSource {
     return policy;
   }
 
-  private noteChecked(domain: string, now: number): void {
+  private noteChecked(domain: string, at: number): void {
     this.checked.delete(domain);
-    this.checked.set(domain, now);
+    this.checked.set(domain, { at, cached: this.o.cache.get(domain) !== undefined });
     if (this.checked.size > (this.o.maxDomains ?? 100_000)) {
       const oldest = this.checked.keys().next();
       if (!oldest.done) this.checked.delete(oldest.value);
