@@ -49,7 +49,6 @@ export interface SpoolPaths {
   readonly bodyFile: (id: MessageId, receivedAt: number, recipient: string) => string;
   readonly stateFile: (id: MessageId, receivedAt: number) => string;
   readonly tmpBody: (id: MessageId) => string;
-  readonly segment: (seq: number) => string;
 }
 
 /**
@@ -71,7 +70,6 @@ export function spoolPaths(root: string): SpoolPaths {
     bodyFile: (id, receivedAt, recipient) => `${dateDir(receivedAt)}${sep}${id}_${recipientHash(recipient)}.eml`,
     stateFile: (id, receivedAt) => `${dateDir(receivedAt)}${sep}${id}.json`,
     tmpBody: (id) => `${tmp}${sep}${id}.eml`,
-    segment: (seq) => join(wal, `${String(seq).padStart(12, '0')}.wal`),
   };
 }
 
