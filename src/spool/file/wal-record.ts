@@ -55,12 +55,27 @@ function frameCrc(payload: Buffer, seq: number): number {
 }
 
 /**
- * How far the intact frames of segment `seq` reach in `data`, starting at
- * `from` (a frame boundary), checking lengths and checksums only. `more`:
- * the data ended inside a frame that may still be intact (read on); else a
- * frame that can never be intact ends the segment (stop reading).
+ * The seed segment `seq`'s frames were sealed with: its number, or 0 for a
+ * segment written before checksums were seeded, known by its first frame.
+ */
+function seedOf(data: Buffer, seq: number): number {
+  if (data.length < FRAME_HEADER) return seq;
+  const length = data.readUInt32LE(0);
+  if (length < 4 || FRAME_HEADER + length > data.length) return seq;
+  const crc = data.readUInt32LE(4);
+  const payload = data.subarray(FRAME_HEADER, FRAME_HEADER + length);
+  return frameCrc(payload, seq) !== crc && frameCrc(payload, 0) === crc ? 0 : seq;
+}
+
+/**
+ * How far the intact frames of segment `seq` reach in `data` (the segment
+ * from its start), beginning at `from` (a frame boundary), checking lengths
+ * and checksums only. `more`: the data ended inside a frame that may still
+ * be intact (read on); else a frame that can never be intact ends the
+ * segment (stop reading).
  */
 export function intactPrefix(data: Buffer, seq: number, from = 0): { end: number; more: boolean } {
+  const seed = seedOf(data, seq);
   let offset = from;
   while (offset + FRAME_HEADER <= data.length) {
     const length = data.readUInt32LE(offset);
@@ -68,9 +83,7 @@ export function intactPrefix(data: Buffer, seq: number, from = 0): { end: number
     if (length < 4) return { end: offset, more: false };
     if (end > data.length) return { end: offset, more: true };
     const crc = data.readUInt32LE(offset + 4);
-    const payload = data.subarray(offset + FRAME_HEADER, end);
-    if (frameCrc(payload, seq) !== crc && (offset !== 0 || frameCrc(payload, 0) !== crc))
-      return { end: offset, more: false };
+    if (frameCrc(data.subarray(offset + FRAME_HEADER, end), seed) !== crc) return { end: offset, more: false };
     offset = end;
   }
   return { end: offset, more: true };
@@ -84,18 +97,15 @@ export function intactPrefix(data: Buffer, seq: number, from = 0): { end: number
  */
 export function decodeSegment(data: Buffer, seq: number): { records: DecodedRecord[]; validBytes: number } {
   const records: DecodedRecord[] = [];
+  const seed = seedOf(data, seq);
   let offset = 0;
-  let seed = seq;
   while (offset + FRAME_HEADER <= data.length) {
     const length = data.readUInt32LE(offset);
     const crc = data.readUInt32LE(offset + 4);
     const end = offset + FRAME_HEADER + length;
     if (length < 4 || end > data.length) break;
     const payload = data.subarray(offset + FRAME_HEADER, end);
-    if (frameCrc(payload, seed) !== crc) {
-      if (offset !== 0 || frameCrc(payload, 0) !== crc) break;
-      seed = 0; // an unseeded segment from an earlier version
-    }
+    if (frameCrc(payload, seed) !== crc) break;
     const jsonLength = payload.readUInt32LE(0);
     if (4 + jsonLength > payload.length) break;
     const entry = JSON.parse(payload.subarray(4, 4 + jsonLength).toString('utf8')) as WalEntry;
