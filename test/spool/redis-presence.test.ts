@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
-import { createClient, createSubscriber } from '../../src/spool/redis/connection.js';
+import { createClient, createSubscriber, subscribeTo } from '../../src/spool/redis/connection.js';
 import { redisKeys } from '../../src/spool/redis/keys.js';
 import { NodePresence } from '../../src/spool/redis/node-presence.js';
 import { eventually } from '../helpers/eventually.js';
@@ -59,7 +59,7 @@ async function node(url: string, prefix: string, logger = capturingLogger()) {
   const subscriber = createSubscriber(redis);
   subscriber.on('error', () => undefined);
   await subscriber.connect();
-  await subscriber.subscribe(keys.wake);
+  await subscribeTo(subscriber, keys.wake);
   const presence = new NodePresence(redis, subscriber, keys, 60_000, url, logger.logger);
   let wakes = 0;
   let completed = false;
@@ -110,7 +110,9 @@ describe.skipIf(unavailable !== undefined)('a node of the Redis spool (needs Red
   it('logs a lost connection once and its return once, with the address, and wakes on the return', async () => {
     const proxy: TcpProxy = await startTcpProxy();
     cleanup.push(() => proxy.close());
-    const n = await node(proxy.url, uniquePrefix('presence'));
+    const prefix = uniquePrefix('presence');
+    const n = await node(proxy.url, prefix);
+    const other = await node(REDIS_URL, prefix);
     await proxy.cut();
     // several failed reconnects, each a 'close': still one line
     await eventually(
@@ -135,6 +137,15 @@ describe.skipIf(unavailable !== undefined)('a node of the Redis spool (needs Red
       () => withRedis((r) => r.zscore(n.keys.nodes, n.presence.node)).then((s) => s !== null),
       3_000,
       () => 'the heartbeat after the return',
+    );
+    // subscribed again: the other node's wake-ups reach it
+    await eventually(
+      () => {
+        other.presence.wake();
+        return n.wakes() >= 2;
+      },
+      5_000,
+      () => 'a wake-up from the other node after the return',
     );
   });
 

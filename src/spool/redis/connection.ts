@@ -33,9 +33,21 @@ export function createClient(o: ConnectionOptions): Redis {
   });
 }
 
-/** The pub/sub connection: resubscribes by itself after a reconnect. */
+/** The pub/sub connection (it subscribes through `subscribeTo`). */
 export function createSubscriber(client: Redis): Redis {
-  return client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true });
+  return client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: false });
+}
+
+/**
+ * Subscribes to `channel` now and again after every reconnect. Not ioredis'
+ * `autoResubscribe`: its resubscription is a promise nothing awaits, so a
+ * connection that drops again during it (or a close) rejects it unhandled,
+ * which stops the daemon. Here a failed resubscription waits for the next
+ * reconnect.
+ */
+export async function subscribeTo(subscriber: Redis, channel: string): Promise<void> {
+  await subscriber.subscribe(channel);
+  subscriber.on('ready', () => void subscriber.subscribe(channel).catch(() => undefined));
 }
 
 /** The URL as it may be logged: password masked. */
@@ -69,7 +81,7 @@ export async function connect(o: ConnectionOptions, channel: string): Promise<{ 
   subscriber.on('error', () => undefined);
   try {
     await subscriber.connect();
-    await subscriber.subscribe(channel);
+    await subscribeTo(subscriber, channel);
     return { redis, subscriber };
   } catch (error) {
     redis.disconnect();
