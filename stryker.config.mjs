@@ -18,7 +18,14 @@ const FOLDERS = {
     'test/inbound/requiretls.test.ts',
     'test/daemon/auth-throttle.test.ts',
   ],
-  queue: ['test/queue/**/*.test.ts', 'marbles/**/*.test.ts', 'test/delivery/requiretls.test.ts'],
+  queue: [
+    'test/queue/**/*.test.ts',
+    'marbles/**/*.test.ts',
+    'test/delivery/requiretls.test.ts',
+    // TLS reports travel through the queue as messages of their own (origin 'tls-report')
+    'test/tlsrpt/**/*.test.ts',
+    'test/daemon/tls-reports.test.ts',
+  ],
   delivery: ['test/delivery/**/*.test.ts', 'test/dns/**/*.test.ts', 'marbles/queue/**/*.test.ts'],
   spool: ['test/spool/**/*.test.ts', 'test/queue/**/*.test.ts'],
 };
