@@ -113,6 +113,13 @@ describe('body lookup', () => {
     await expect(readAll(body)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('reads a body of exactly the inline limit whole, at once', async () => {
+    const r = await storedOnDisk('w'.repeat(64));
+    await rm(paths.bodyFile(r.id, at, 'a@one.test'));
+    // read whole when opened: the missing file fails the open itself
+    await expect(spool.openBody(r)).rejects.toThrow(new SpoolError(`unknown message ${r.id}`));
+  });
+
   it('answers a small body that cannot be read as a storage failure', async () => {
     const r = await storedOnDisk('small\r\n');
     await rm(paths.bodyFile(r.id, at, 'a@one.test'));
