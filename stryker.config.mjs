@@ -24,7 +24,6 @@ const FOLDERS = {
     'test/delivery/requiretls.test.ts',
     // TLS reports travel through the queue as messages of their own (origin 'tls-report')
     'test/tlsrpt/**/*.test.ts',
-    'test/daemon/tls-reports.test.ts',
   ],
   delivery: ['test/delivery/**/*.test.ts', 'test/dns/**/*.test.ts', 'marbles/queue/**/*.test.ts'],
   spool: ['test/spool/**/*.test.ts', 'test/queue/**/*.test.ts'],
