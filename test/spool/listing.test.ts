@@ -82,6 +82,8 @@ describe('pages of ids from date folders', () => {
     const b = joinId(t0 + 1, 2);
     expect(await pageOfIds(root, undefined, 10, [c, b])).toEqual([a, b, c]);
     expect(await pageOfIds(root, a, 1, [b])).toEqual([b]);
+    // a page filled by an unwritten id still walks the folders that may hold smaller ones
+    expect(await pageOfIds(root, undefined, 1, [joinId(t0 + 5, 9)])).toEqual([a]);
   });
 
   it('reads nothing but state files named by an id, and nothing in a spool without folders', async () => {
