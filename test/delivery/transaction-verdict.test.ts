@@ -64,6 +64,12 @@ describe('hang-ups and host failures', () => {
     expect(hangUpOf({ rcpt: [reply(450, 'later')], data: reply(554, 'no'), dsn: false })).toBeUndefined();
   });
 
+  it('names its client errors as such, with the step and the server’s reply', () => {
+    const error = new SmtpClientError('EREPLY', 'refused', 'MAIL FROM', reply(550, '5.7.1 no'));
+    expect(error.name).toBe('SmtpClientError');
+    expect(error).toMatchObject({ code: 'EREPLY', command: 'MAIL FROM', responseCode: 550, response: '550 5.7.1 no' });
+  });
+
   it('blames the host for connection failures and for a body that could not be read, not for a refused message', () => {
     expect(isHostFailure(new SmtpClientError('ECONNECTION', 'reset', 'DATA'))).toBe(true);
     expect(isHostFailure(new SmtpClientError('ESTREAM', 'spool read failed', 'DATA'))).toBe(true);
