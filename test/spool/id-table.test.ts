@@ -6,22 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { IdTable } from '../../src/spool/file/id-table.js';
-
-/** A seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from '../helpers/random.js';
 
 describe('id table', () => {
   it.each([1, 2, 3])('agrees with a Map through inserts and removals (seed %i)', (seed) => {
-    const next = random(seed);
+    const next = seeded(seed);
     const keys: { time: number; random: number }[] = [];
     const table = new IdTable((slot) => keys[slot] ?? { time: -1, random: -1 });
     const live = new Map<string, number>();

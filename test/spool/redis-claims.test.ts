@@ -5,13 +5,12 @@
  * limit below one claims nothing.
  */
 import { Readable } from 'node:stream';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log/logger.js';
 import { openRedisSpool } from '../../src/spool/redis-spool.js';
 import type { Spool } from '../../src/spool/spool.js';
 import { REDIS_URL, deleteKeys, redisUnavailable, uniquePrefix, withRedis } from '../helpers/redis.js';
 import { envelope } from './contract.js';
+import { capturingLogger } from '../helpers/log-lines.js';
 
 const unavailable = await redisUnavailable();
 if (unavailable) console.warn(`skipping Redis claim tests: ${unavailable}`);
@@ -20,18 +19,6 @@ const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
-
-function capturingLogger() {
-  const lines: { level: string; msg: string; id?: string; component?: string; backend?: string }[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
-        lines.push(JSON.parse(line) as (typeof lines)[number]);
-      callback();
-    },
-  });
-  return { logger: createLogger('info', sink), lines };
-}
 
 async function spoolWithLog(): Promise<{
   spool: Spool;

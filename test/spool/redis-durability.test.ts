@@ -10,10 +10,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log/logger.js';
 import { openRedisSpool } from '../../src/spool/redis-spool.js';
 import {
   evictionNotice,
@@ -24,6 +22,7 @@ import {
 import { safeUrl } from '../../src/spool/redis/connection.js';
 import { eventually } from '../helpers/eventually.js';
 import { freePort } from '../helpers/ports.js';
+import { capturingLogger } from '../helpers/log-lines.js';
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 
@@ -74,18 +73,6 @@ async function privateRedis(...args: string[]): Promise<PrivateRedis> {
     () => `redis-server ${args.join(' ')} to answer`,
   );
   return { url, client };
-}
-
-function capturingLogger() {
-  const lines: { level: string; msg: string; redis?: string; component?: string; backend?: string }[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
-        lines.push(JSON.parse(line) as (typeof lines)[number]);
-      callback();
-    },
-  });
-  return { logger: createLogger('info', sink), lines };
 }
 
 describe.skipIf(!hasRedisServer)('Redis persistence as read from real servers (needs redis-server)', () => {

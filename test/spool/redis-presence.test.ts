@@ -5,14 +5,13 @@
  * one log line when the connection goes and one when it is back (with a
  * wake-up), nothing after stop, heartbeats only while running.
  */
-import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log/logger.js';
 import { createClient, createSubscriber, subscribeTo } from '../../src/spool/redis/connection.js';
 import { redisKeys } from '../../src/spool/redis/keys.js';
 import { NodePresence } from '../../src/spool/redis/node-presence.js';
 import { eventually } from '../helpers/eventually.js';
+import { capturingLogger } from '../helpers/log-lines.js';
 import {
   REDIS_URL,
   deleteKeys,
@@ -30,23 +29,6 @@ const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
-
-interface Line {
-  readonly level: string;
-  readonly msg: string;
-  readonly redis?: string;
-}
-
-function capturingLogger() {
-  const lines: Line[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Line);
-      callback();
-    },
-  });
-  return { logger: createLogger('info', sink), lines };
-}
 
 /** A node on `url` (its own command and subscriber connections), counting its wake-ups and reconnect attempts. */
 async function node(url: string, prefix: string, logger = capturingLogger()) {
