@@ -2,9 +2,10 @@
  * Tries by hand the static mutants that the committed measurement says
  * survived: for each, the replacement is written into the source, the
  * folder's listed tests run (as `MUTATE=<folder>` would run them), and the
- * source is put back. Stryker's vitest runner activates a static mutant
- * (code that runs while modules load) after the module has loaded, so it can
- * report a mutant as survived that the tests do kill (stryker-js#6144).
+ * source is put back. A static mutant (code that runs while modules load)
+ * is covered by no test in particular, so an incremental run reuses its
+ * survival even after a new test kills it; this says which the current
+ * tests kill.
  *
  *   node test/mutation/check-static.mjs src/spool
  *
