@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { relayTarget, SmtpTransport, TransportError } from '../../src/delivery/transport.js';
 import type { TransportOptions } from '../../src/delivery/transport.js';
 import { eventually } from '../helpers/eventually.js';
+import { freePort } from '../helpers/ports.js';
 import { startSink } from '../helpers/sink.js';
 import type { Sink } from '../helpers/sink.js';
 
@@ -432,5 +433,141 @@ describe('SmtpTransport at the edges of a transaction', () => {
       scope: 'message',
       response: '4.3.0 reading the message failed: EIO: i/o error, read',
     });
+  });
+});
+
+describe('SmtpTransport around its sessions', () => {
+  const plain = Buffer.from('From: alice@sender.test\r\nSubject: t\r\n\r\nbody\r\n');
+  const pair = { from: 'alice@sender.test', to: ['bob@example.test', 'carol@example.test'] };
+  const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+  it('names the host and the reason in a failure with no verdict', async () => {
+    const port = await freePort();
+    const error = await transport()
+      .sendEnvelope({ host: '127.0.0.1', port, ...pair, body: Readable.from([plain]) })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    const e = error as TransportError;
+    expect(e.name).toBe('TransportError');
+    expect(e.target).toBe(`127.0.0.1:${port}`);
+    expect(e.message).toBe(`127.0.0.1:${port}: ${e.classification.response}`);
+    expect(e.classification.response).toMatch(/^4\.4\.1 .*ECONNREFUSED/);
+  });
+
+  it('adds up the time spent in transactions, the end-of-DATA wait included', async () => {
+    const s = await sink({ limits: { rcptMax: 1 }, beforeDataReply: () => wait(150) });
+    const result = await transport().sendEnvelope({
+      host: s.host,
+      port: s.port,
+      ...pair,
+      body: Readable.from([plain]),
+      reopenBody: () => Promise.resolve(Readable.from([plain])),
+    });
+    expect(result.recipients.map((r) => r.outcome.kind)).toEqual(['delivered', 'delivered']);
+    expect(s.transactions()).toBe(2);
+    expect(result.transmitMs).toBeGreaterThanOrEqual(290);
+  });
+
+  it('reports the TLS a session used, and none in clear', async () => {
+    const secure = await sink({ tls: 'starttls' });
+    const clear = await sink();
+    const t = transport();
+    const overTls = await t.sendEnvelope({
+      host: secure.host,
+      port: secure.port,
+      ...pair,
+      body: Readable.from([plain]),
+    });
+    expect(overTls.tls).toMatchObject({ protocol: expect.stringMatching(/^TLSv1\.[23]$/) });
+    const inClear = await t.sendEnvelope({
+      host: clear.host,
+      port: clear.port,
+      ...pair,
+      body: Readable.from([plain]),
+    });
+    expect(inClear).not.toHaveProperty('tls');
+  });
+
+  it('defers the recipients past the host’s limit with the reason when the body cannot be read again', async () => {
+    const s = await sink({ limits: { rcptMax: 1 } });
+    const result = await transport().sendEnvelope({
+      host: s.host,
+      port: s.port,
+      ...pair,
+      body: Readable.from([plain]),
+    });
+    expect(result.recipients).toEqual([
+      { recipient: 'bob@example.test', outcome: { kind: 'delivered', response: expect.stringMatching(/^250 /) } },
+      {
+        recipient: 'carol@example.test',
+        outcome: {
+          kind: 'deferred',
+          response:
+            '4.5.3 more recipients than the server takes in one transaction; the rest wait for the next attempt',
+        },
+      },
+    ]);
+  });
+
+  it('closes the session when a shutdown comes in the middle of a transaction, without waiting for the server', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    cleanup.push(() => Promise.resolve(release()));
+    const s = await sink({ beforeDataReply: () => held });
+    const shutdown = new AbortController();
+    const sending = transport({ socketTimeoutMs: 60_000 })
+      .sendEnvelope({
+        host: s.host,
+        port: s.port,
+        ...pair,
+        body: Readable.from([plain]),
+        signal: shutdown.signal,
+      })
+      .catch((e: unknown) => e);
+    await eventually(
+      () => s.bytesReceived() >= plain.length,
+      3_000,
+      () => 'the body to reach the sink',
+    );
+    shutdown.abort();
+    const error = await sending;
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as TransportError).classification.kind).toBe('deferred');
+    await eventually(
+      () => s.sessionsClosed() === 1,
+      3_000,
+      () => 'the sink to see the connection go',
+    );
+  });
+
+  it('stops listening for a shutdown once the transaction is over: the parked session survives it', async () => {
+    const s = await sink();
+    const t = transport();
+    const shutdown = new AbortController();
+    await t.sendEnvelope({
+      host: s.host,
+      port: s.port,
+      ...pair,
+      body: Readable.from([plain]),
+      signal: shutdown.signal,
+    });
+    shutdown.abort(); // abort listeners run now, within this call
+    const again = await t.sendEnvelope({ host: s.host, port: s.port, ...pair, body: Readable.from([plain]) });
+    expect(again.reused).toBe(true);
+    expect(s.connections()).toBe(1);
+  });
+
+  it('QUITs its idle sessions at close', async () => {
+    const s = await sink();
+    const t = new SmtpTransport({ hostname: 'mta.sender.test', tlsVerify: false, idleTimeoutMs: 60_000 });
+    await t.sendEnvelope({ host: s.host, port: s.port, ...pair, body: Readable.from([plain]) });
+    expect(t.parkedSessions).toBe(1);
+    await t.close();
+    expect(t.parkedSessions).toBe(0);
+    await eventually(
+      () => s.sessionsClosed() === 1,
+      3_000,
+      () => 'the idle session to end',
+    );
   });
 });
