@@ -8,7 +8,7 @@
  * a narrower suite can only kill fewer mutants, so the score is a lower
  * bound. Results add up in the incremental file across runs.
  */
-const FOLDERS = {
+export const FOLDERS = {
   rx: ['marbles/**/*.test.ts'],
   bounce: ['test/bounce/**/*.test.ts', 'test/queue/**/*.test.ts', 'test/daemon/dsn-notices.test.ts'],
   policy: [

@@ -14,6 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { FOLDERS } from '../../stryker.config.mjs';
 
 const root = new URL('../../', import.meta.url);
 const report = JSON.parse(readFileSync(new URL('test/mutation/stryker-incremental.json', root), 'utf8'));
@@ -47,7 +48,7 @@ for (const [name, file] of Object.entries(report.files)) {
     try {
       execFileSync('npx', ['vitest', 'run', '--config', 'vitest.mutation.config.ts', '--reporter', 'dot'], {
         cwd: root,
-        env: { ...process.env, MUTATE: folder, MUTATION_TESTS: testsOf(folder) },
+        env: { ...process.env, MUTATE: folder, MUTATION_TESTS: FOLDERS[folder].join(',') },
         stdio: 'pipe',
         timeout: 600_000,
       });
@@ -60,11 +61,4 @@ for (const [name, file] of Object.entries(report.files)) {
     }
     console.log(`${name}:${m.location.start.line} ${m.mutatorName} → ${m.replacement}: ${verdict}`);
   }
-}
-
-/** The folder's test globs, as stryker.config.mjs lists them. */
-function testsOf(name) {
-  const config = readFileSync(new URL('stryker.config.mjs', root), 'utf8');
-  const block = new RegExp(`\\n  ${name}: \\[([\\s\\S]*?)\\]`).exec(config)?.[1] ?? '';
-  return [...block.replace(/\/\/.*$/gm, '').matchAll(/'([^']+)'/g)].map((match) => match[1]).join(',');
 }

@@ -14,12 +14,13 @@
  * difference no listed test checks yet).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { FOLDERS as LISTS } from '../../stryker.config.mjs';
 
 const root = new URL('../../', import.meta.url);
 const report = JSON.parse(readFileSync(new URL('test/mutation/stryker-incremental.json', root), 'utf8'));
 const notes = JSON.parse(readFileSync(new URL('test/mutation/survivor-notes.json', root), 'utf8'));
 
-const FOLDERS = ['src/policy', 'src/bounce', 'src/rx', 'src/queue', 'src/delivery', 'src/spool'];
+const FOLDERS = Object.keys(LISTS).map((name) => `src/${name}`);
 const SUBFOLDERS = ['src/delivery/smtp', 'src/delivery/tls', 'src/spool/file', 'src/spool/redis'];
 const undetected = (m) => m.status === 'Survived' || m.status === 'NoCoverage';
 
