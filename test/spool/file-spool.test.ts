@@ -521,6 +521,7 @@ describe('file spool paging, waking and its health probe', () => {
         );
         ids.push(record.id);
       }
+      ids.sort(); // pages follow id order; two stores in one millisecond may draw ids in either order
       const first = await spool.list({ limit: 2, waiting: true });
       expect(first.items.map((r) => r.id)).toEqual(ids.slice(0, 2));
       expect(first.next).toBe(ids[1]);
