@@ -4,7 +4,7 @@
  * is "a's attempt ended", and the attempt's subscription shows when it ran).
  * A job that is not run comes out as `{ id, why }` (dead or busy).
  */
-import { Observable, Subject, filter, of } from 'rxjs';
+import { Observable, Subject, filter, from, map, of, timer } from 'rxjs';
 import type { ObservableInput, SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
@@ -45,6 +45,8 @@ interface Setup {
   readonly limits?: Partial<Limits>;
   readonly stop$?: Observable<unknown>;
   readonly shed$?: Observable<unknown>;
+  /** How long a skip takes to come out (default: at once). */
+  readonly skipMs?: number;
 }
 
 /** `n` jobs named by the letters from `first`, all with `spec`. */
@@ -87,7 +89,8 @@ function dispatcher(ts: TestScheduler, { cold }: RunHelpers, specs: Record<strin
   const op = dispatch<string, Result>({
     key: (id) => specOf(id).dest,
     run,
-    skip: (id, why) => of({ id, why }),
+    skip: (id, why) =>
+      setup.skipMs === undefined ? of({ id, why }) : timer(setup.skipMs).pipe(map(() => ({ id, why }))),
     feedback: (r) => (isSkipped(r) ? { kind: 'none' } : feedbackFor(specOf(r).outcome ?? 'answered')),
     limits: { ...LIMITS, ...setup.limits },
     ...(setup.stop$ ? { stop$: setup.stop$ } : {}),
@@ -429,6 +432,23 @@ describe('dispatch: shedding', () => {
     });
   });
 
+  it('sheds nothing while the waiting work is exactly maxWaitMs', () => {
+    const ts = scheduler();
+    const results: Result[] = [];
+    ts.run((helpers) => {
+      const { cold, hot } = helpers;
+      // at 20.5 s: u runs, v–z wait: 5 jobs of 1 s, exactly the 5 s allowed
+      const d = dispatcher(ts, helpers, slow(), {
+        limits: { initial: 1, max: 1, maxWaitMs: 5_000 },
+        shed$: hot('20500ms s'),
+      });
+      cold('(abcdefghijklmnopqrstuvwxyz|)')
+        .pipe(d.op)
+        .subscribe((r) => results.push(r));
+    });
+    expect(results).toEqual([...'abcdefghijklmnopqrstuvwxyz']);
+  });
+
   it('sheds nothing from a destination measured fewer than 20 times', () => {
     const ts = scheduler();
     ts.run((helpers) => {
@@ -514,6 +534,38 @@ describe('dispatch: stop$ and completion', () => {
       const { hot, expectObservable } = helpers;
       const d = dispatcher(ts, helpers, { a: { dest: 'x' } }, { stop$: hot('50ms s') });
       expectObservable(hot('a').pipe(d.op)).toBe('10ms a 39ms |');
+    });
+  });
+
+  it('a stop$ that errors stops the dispatcher as its value would', () => {
+    const ts = scheduler();
+    let dropped: string[] = [];
+    ts.run((helpers) => {
+      const { hot, expectObservable } = helpers;
+      const d = dispatcher(ts, helpers, many('a', 3, { dest: 'x', ms: 20 }), { stop$: hot('5ms #') });
+      dropped = d.dropped;
+      // a, b run 0–20 (window 2); c waits and is dropped at 5; the output completes when a and b are done
+      expectObservable(hot('(abc)').pipe(d.op)).toBe('20ms (ab|)');
+    });
+    expect(dropped).toEqual(['c']);
+  });
+
+  it('completes only after the skips still coming out', () => {
+    const ts = scheduler();
+    ts.run((helpers) => {
+      const { cold, expectObservable } = helpers;
+      const d = dispatcher(
+        ts,
+        helpers,
+        { a: { dest: 'x', outcome: 'failed' }, b: { dest: 'x', outcome: 'failed' }, c: { dest: 'x' } },
+        { skipMs: 5 },
+      );
+      // a and b fail at 10: x is dead, c is skipped; its skip takes 5 ms, and the output waits for it
+      expectObservable(cold('(abc|)').pipe(d.op)).toBe('10ms (ab) 1ms (c|)', {
+        a: 'a',
+        b: 'b',
+        c: dead('c', 110),
+      });
     });
   });
 
@@ -694,5 +746,29 @@ describe('dispatch: attempts that end at once', () => {
       });
       expectObservable(out$).toBe('(abc|)');
     });
+  });
+
+  it('runs ten thousand waiting attempts that end at once in a loop, not one inside another', () => {
+    // the first attempt holds the only worker until the gate opens; by then the others all wait
+    const gate = new Subject<string>();
+    const jobs = Array.from({ length: 10_000 }, (_, i) => `j${i}`);
+    const out: string[] = [];
+    let completed = false;
+    from(['first', ...jobs])
+      .pipe(
+        dispatch<string, string>({
+          key: () => 'x',
+          run: (id) => (id === 'first' ? gate : of(id)),
+          skip: (id) => of(id),
+          feedback: () => ({ kind: 'answered' }),
+          limits: { ...LIMITS, total: 1 },
+        }),
+      )
+      .subscribe({ next: (r) => out.push(r), complete: () => (completed = true) });
+    expect(out).toEqual([]);
+    gate.next('first');
+    gate.complete();
+    expect(out).toEqual(['first', ...jobs]);
+    expect(completed).toBe(true);
   });
 });
