@@ -30,10 +30,14 @@ export interface AttemptFacts {
 
 export type Notices = Readonly<Record<NoticeKind, readonly DsnRecipient[]>>;
 
-/** The host name in a dial label, for Remote-MTA. */
+/**
+ * The host name in a dial label (delivery/target-key.ts: `name[address]:port`
+ * when the name differs from the address dialled, else `host:port`), for
+ * Remote-MTA; undefined when no host was dialled.
+ */
 export function remoteMtaOf(label: string | undefined): string | undefined {
   if (label === undefined) return undefined;
-  const match = /^smtps?:\/\/([^:/]+)/.exec(label) ?? /^([^[\s]+)\[/.exec(label) ?? /^\[([^\]]+)\]/.exec(label);
+  const match = /^([^[\s]+)\[/.exec(label) ?? /^(\S+):\d+$/.exec(label);
   return match?.[1];
 }
 

@@ -4,6 +4,7 @@ import type { DeliveryOutcome } from '../../src/domain/delivery.js';
 import type { EnvelopeDsn } from '../../src/domain/dsn.js';
 import type { MessageRecord, RecipientState } from '../../src/domain/envelope.js';
 import type { DeliveryJob } from '../../src/domain/job.js';
+import { targetLabel } from '../../src/delivery/target-key.js';
 import { planNotices, remoteMtaOf, type NoticeConfig } from '../../src/queue/notices.js';
 import { deferBounces, planConfig, planUpdates } from '../../src/queue/outcomes.js';
 
@@ -145,23 +146,35 @@ describe('planNotices', () => {
   });
 
   it('gives Remote-MTA only for replies from the server, not for our own verdicts', () => {
-    const job = jobOf([state('a@x.test'), state('b@x.test')]);
+    const job = jobOf([state('a@x.test'), state('b@x.test'), state('c@x.test'), state('d@x.test')]);
     const n = notices(
       job,
-      { 'a@x.test': outcome('failed', '550 5.1.1 no'), 'b@x.test': outcome('failed', '5.1.10 null MX') },
+      {
+        'a@x.test': outcome('failed', '550 5.1.1 no'),
+        'b@x.test': outcome('failed', '5.1.10 null MX'),
+        // a verdict of ours that holds digits later on is still ours
+        'c@x.test': outcome('failed', '5.4.4 no answer from 192.0.2.1 after 300 s'),
+        // a reply kept with the white space around it is still the server's
+        'd@x.test': outcome('failed', ' 554 5.7.1 refused\r\n'),
+      },
       HOUR,
     );
-    expect(n.all.failed.map((r) => r.remoteMta)).toEqual(['mx.x.test', undefined]);
+    expect(n.all.failed.map((r) => r.remoteMta)).toEqual(['mx.x.test', undefined, undefined, 'mx.x.test']);
   });
 
   it.each([
-    ['mx.x.test[192.0.2.1]:25', 'mx.x.test'],
-    ['[192.0.2.1]:25', '192.0.2.1'],
-    ['smtp://relay.x.test:587', 'relay.x.test'],
-    ['smtps://relay.x.test:465', 'relay.x.test'],
-    [undefined, undefined],
-  ])('the remote MTA of %j is %j', (label, name) => {
-    expect(remoteMtaOf(label)).toBe(name);
+    [{ host: '192.0.2.1', port: 25, servername: 'mx.x.test' }, 'mx.x.test'], // an MX host, dialled by address
+    [{ host: 'relay.x.test', port: 587 }, 'relay.x.test'], // the relay
+    [{ host: 'relay.x.test', port: 465, servername: 'relay.x.test', secure: true }, 'relay.x.test'],
+    [{ host: '192.0.2.1', port: 25 }, '192.0.2.1'],
+    [{ host: '2001:db8::1', port: 25 }, '2001:db8::1'],
+    [{ host: '2001:db8::1', port: 25, servername: 'mx6.x.test' }, 'mx6.x.test'],
+  ])('the remote MTA of the label of %j is %j', (target, name) => {
+    expect(remoteMtaOf(targetLabel(target))).toBe(name);
+  });
+
+  it('has no remote MTA when no host was dialled', () => {
+    expect([remoteMtaOf(undefined), remoteMtaOf('')]).toEqual([undefined, undefined]);
   });
 });
 
