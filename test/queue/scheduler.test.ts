@@ -137,6 +137,47 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
     expect(record?.recipients[0]).toMatchObject({ status: 'bounced', attempts: 1 });
   });
 
+  it('reports relayed mail for NOTIFY=SUCCESS to a next hop without DSN, naming it as Remote-MTA; none to one with DSN', async () => {
+    const notify = (recipients: readonly string[]) =>
+      h.spool.store(
+        {
+          sender: 'alice@sender.test',
+          recipients,
+          clientAddress: '127.0.0.1',
+          heloName: 'client.test',
+          receivedAt: Date.now(),
+          dsn: { recipients: Object.fromEntries(recipients.map((r) => [r, { notify: ['SUCCESS'] }])) },
+        },
+        (async function* () {
+          yield body;
+        })(),
+      );
+    const without = await sink({ dsn: false });
+    await notify(['bob@example.test']);
+    const scheduler = h.start({ outboundPort: without.port });
+    const [delivered, report] = await without.waitForMessages(2);
+    expect([delivered?.to, report?.to, report?.from]).toEqual([['bob@example.test'], ['alice@sender.test'], '']);
+    const dsn = await parseDsn(report?.raw ?? Buffer.alloc(0));
+    expect(dsn.status[1]).toMatchObject({
+      'final-recipient': 'rfc822; bob@example.test',
+      action: 'relayed',
+      'remote-mta': 'dns; mx.example.test',
+    });
+    await scheduler.stop();
+    // a next hop that offers DSN reports on from there: the message goes on with its NOTIFY, and no report comes back
+    const reports = async () =>
+      (await h.spool.list({ limit: 10 })).items.filter((r) => r.envelope.sender === '').map((r) => r.id);
+    const before = await reports(); // the first report, if its removal was still to come at the stop
+    const withDsn = await sink();
+    await notify(['carol@example.test']);
+    h.start({ outboundPort: withDsn.port });
+    const [passed] = await withDsn.waitForMessages(1);
+    expect(passed?.commands.find((c) => c.startsWith('RCPT'))).toMatch(/NOTIFY=SUCCESS/);
+    await h.waitFor('the outcome', () => h.outcomes('carol@example.test').find((e) => e.outcome === 'delivered'));
+    // a report is stored before the outcome is recorded, and stays in the spool until its sink has it
+    expect([await reports(), withDsn.messages.filter((m) => m.from === '')]).toEqual([before, []]);
+  });
+
   it('never bounces a null-sender message', async () => {
     const s = await sink({ rcpt: () => ({ code: 550, message: '5.1.1 no such user' }) });
     const stored = await h.store('', ['bob@example.test'], body);
