@@ -178,6 +178,29 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
     expect([await reports(), withDsn.messages.filter((m) => m.from === '')]).toEqual([before, []]);
   });
 
+  it('reports a delay once per recipient for mail older than the warning, and none for younger mail', async () => {
+    const s = await sink({
+      rcpt: (a) => (a.startsWith('alice@') ? undefined : { code: 451, message: '4.3.0 Try again later' }),
+    });
+    const old = await h.store('alice@sender.test', ['bob@example.test'], body, Date.now() - 5 * 3_600_000);
+    await h.store('alice@sender.test', ['carol@example.test'], body);
+    h.start({ outboundPort: s.port, delayWarningHours: 4 });
+    const deferred = (r: string) => h.outcomes(r).filter((e) => e.outcome === 'deferred').length >= 2 || undefined;
+    await h.waitFor('two deferrals each', () => deferred('bob@example.test') && deferred('carol@example.test'));
+    // a report is stored before the outcome is recorded; once none is left in the spool, the sink has them all
+    await h.waitFor(
+      'the reports delivered',
+      async () =>
+        (await h.spool.list({ limit: 10, waiting: true })).items.every((r) => r.envelope.sender !== '') || undefined,
+    );
+    const sent = s.messages.filter((m) => m.from === '');
+    expect(sent).toHaveLength(1);
+    expect((await h.spool.get(old.id))?.recipients[0]?.delayNoticeAt).toBeGreaterThan(0);
+    const [report] = sent;
+    const dsn = await parseDsn(report?.raw ?? Buffer.alloc(0));
+    expect(dsn.status[1]).toMatchObject({ 'final-recipient': 'rfc822; bob@example.test', action: 'delayed' });
+  });
+
   it('never bounces a null-sender message', async () => {
     const s = await sink({ rcpt: () => ({ code: 550, message: '5.1.1 no such user' }) });
     const stored = await h.store('', ['bob@example.test'], body);
