@@ -89,4 +89,28 @@ describe('storeNotice', () => {
     expect(text).toContain('Content-Type: text/rfc822-headers\r\nContent-Transfer-Encoding: 7bit\r\n\r\n\r\n--');
     expect(text).toContain('Final-Recipient: rfc822; bob@example.test');
   });
+
+  it('gives two notices of one message at one moment their own Message-ID and MIME boundary', async () => {
+    const record = await stored();
+    const draws = [0.25, 0.75];
+    const ctx: BounceContext = {
+      spool,
+      hostname: 'mta.sender.test',
+      lifetimeHours: 120,
+      random: () => draws.shift() ?? 0,
+    };
+    const recipients = [{ recipient: 'bob@example.test', response: '550 5.1.1 no', lastAttemptAt: 0 }];
+    const at = Date.UTC(2025, 0, 2, 8, 0, 0);
+    const ids: string[] = [];
+    const boundaries: string[] = [];
+    for (const kind of ['failed', 'relayed'] as const) {
+      const notice = await storeNotice(ctx, record, kind, recipients, at);
+      const text = (await bodyBytes(spool, notice.id)).toString('latin1');
+      ids.push(/^Message-ID: <([^@>]+)@mta\.sender\.test>\r$/m.exec(text)?.[1] ?? '');
+      boundaries.push(/boundary="([^"]+)"/.exec(text)?.[1] ?? '');
+    }
+    expect(ids.every((id) => id.length > 0) && boundaries.every((b) => b.length > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(2);
+    expect(new Set(boundaries).size).toBe(2);
+  });
 });
