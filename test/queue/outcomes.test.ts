@@ -82,5 +82,8 @@ describe('planUpdates', () => {
   it('defers recipients the attempt said nothing about', () => {
     const plan = planUpdates(job, new Map(), now, cfg, () => 0);
     expect(plan.updates.map((u) => u.status)).toEqual(['deferred', 'deferred', 'deferred']);
+    expect(new Set(plan.updates.map((u) => u.lastResponse))).toEqual(
+      new Set(['4.0.0 no outcome recorded for this recipient']),
+    );
   });
 });

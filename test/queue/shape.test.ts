@@ -77,5 +77,16 @@ describe('queueShape', () => {
 
   it.each([[[5, 5]], [[10, 5]], [[0, 5]], [[-1]], [[Number.NaN]]])('refuses buckets %j', (buckets) => {
     expect(() => queueShape([], NOW, buckets)).toThrow(RangeError);
+    expect(() => queueShape([], NOW, buckets)).toThrow(
+      `queueShape: buckets must be positive and increasing, got [${buckets.join(', ')}]`,
+    );
+  });
+
+  it('orders rows of equal totals by domain, whatever order they arrive in', () => {
+    const shape = queueShape(
+      ['e.test', 'd.test', 'c.test', 'b.test', 'a.test', 'f.test'].map((d) => cell(d, 0)),
+      NOW,
+    );
+    expect(shape.rows.map((r) => r.domain)).toEqual(['a.test', 'b.test', 'c.test', 'd.test', 'e.test', 'f.test']);
   });
 });
