@@ -400,6 +400,7 @@ describe('scheduler (relay mode)', () => {
       to: ['bob@example.test', 'carol@elsewhere.test'],
     });
     expect(got?.raw.equals(body)).toBe(true);
+    expect(h.dns.queries).toEqual([]); // the relay is the next hop: no MX is looked up
   });
 });
 
