@@ -17,9 +17,14 @@ beforeEach(async () => {
     'example.test': { MX: [{ exchange: 'mx.example.test', priority: 10 }] },
     'mx.example.test': { A: ['127.0.0.1'] },
   });
-  // carol is refused for now, everyone else is taken
+  // carol is refused for now, erin for good, everyone else is taken
   s = await startSink({
-    rcpt: (address) => (address.startsWith('carol@') ? { code: 451, message: '4.2.1 try later' } : undefined),
+    rcpt: (address) =>
+      address.startsWith('carol@')
+        ? { code: 451, message: '4.2.1 try later' }
+        : address.startsWith('erin@')
+          ? { code: 550, message: '5.1.1 no such user' }
+          : undefined,
   });
 });
 
@@ -73,5 +78,14 @@ describe('audit events of an attempt', () => {
     });
     expect(h.outcomes('bob@example.test').map((e) => e.outcome)).toEqual(['delivered']);
     expect(removed(h.events)).toEqual([]);
+  });
+
+  it('tells a refused recipient from one whose lifetime ran out', async () => {
+    await h.store('alice@sender.test', ['erin@example.test'], body);
+    await h.store('alice@sender.test', ['carol@example.test'], body, Date.now() - 2 * 3_600_000);
+    h.start({ outboundPort: s.port, queueLifetimeHours: 1 });
+    await h.waitFor('both bounced', () => removed(h.events).length >= 2 || undefined);
+    expect(h.outcomes('erin@example.test')).toMatchObject([{ outcome: 'bounced', fate: 'bounced', dsn: '5.1.1' }]);
+    expect(h.outcomes('carol@example.test')).toMatchObject([{ outcome: 'bounced', fate: 'expired' }]);
   });
 });
