@@ -15,6 +15,7 @@ describe('dsnOf', () => {
     ['451 4.7.500 odd but well formed', 'deferred', '4.7.500'],
     ['452 4.12.3 two-digit subject', 'deferred', '4.12.3'],
     ['550 5.1.1, then more', 'bounced', '5.1.1'],
+    ['550 5.1.1', 'bounced', '5.1.1'], // the code ends the reply
     ['550 (5.7.1) blocked', 'bounced', '5.0.0'], // after "(": not a word start
     ['550 see x5.1.1 here', 'bounced', '5.0.0'], // glued to a word
     ['550 version 5.1.1a', 'bounced', '5.0.0'], // followed by a letter
