@@ -7,8 +7,10 @@
  *   node test/mutation/survivors.mjs          # writes the page
  *   node test/mutation/survivors.mjs --table  # prints only the score table
  *
- * Notes are keyed by `file:line` (every survivor on that line) or
- * `file:line:Mutator` (one kind on it); each is `{ "kind": …, "why": … }`
+ * Notes are keyed by `file:line` (every survivor on that line),
+ * `file:line:Mutator` (one kind on it), `file:line:column` (the survivors
+ * starting at that column) or `file:line:column:Mutator`, the narrowest
+ * first; each is `{ "kind": …, "why": … }`
  * with kind one of `equivalent` (no test can tell), `unreachable` (the code
  * never runs with the values that would tell), `untested` (a real
  * difference no listed test checks yet).
@@ -69,8 +71,13 @@ function table() {
 }
 
 function noteOf(file, m) {
-  const line = m.location.start.line;
-  return notes[`${file}:${line}:${m.mutatorName}`] ?? notes[`${file}:${line}`];
+  const { line, column } = m.location.start;
+  return (
+    notes[`${file}:${line}:${column}:${m.mutatorName}`] ??
+    notes[`${file}:${line}:${column}`] ??
+    notes[`${file}:${line}:${m.mutatorName}`] ??
+    notes[`${file}:${line}`]
+  );
 }
 
 const cell = (text) => text.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
