@@ -359,9 +359,14 @@ describe('scheduler: destinations (SPEC §4)', () => {
     });
     const dialled = new Set(h.events.flatMap((e) => (e.type === 'delivery.attempt' ? [e.id] : [])));
     expect(dialled.size).toBeLessThan(10); // the cohort that failed, not every message
-    expect(h.events.filter((e) => e.type === 'destination.dead')).toMatchObject([
+    const deaths = h.events.filter((e) => e.type === 'destination.dead');
+    expect(deaths).toMatchObject([
       { destination: expect.stringContaining('mx.down.test'), reason: expect.stringMatching(/ECONNREFUSED/) },
     ]);
+    // dead for SMTP_RETRY_BASE_SECONDS (60 s) from its death, which was a moment ago
+    const until = deaths[0]?.type === 'destination.dead' ? Date.parse(deaths[0].until) : 0;
+    expect(until - Date.now()).toBeGreaterThan(50_000);
+    expect(until - Date.now()).toBeLessThanOrEqual(60_000);
     const suspended = h.events.filter(
       (e) => e.type === 'delivery.outcome' && e.response.startsWith('4.4.1 delivery temporarily suspended'),
     );
