@@ -307,6 +307,38 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
     expect((await h.spool.get(stored.id))?.recipients[0]?.status).toBe('queued');
   });
 
+  it('stop() resolves only once the claims it gives back are released in the spool', async () => {
+    const s = await sink();
+    await h.store('alice@sender.test', ['bob@example.test'], body);
+    // the spool as it is, but each release waits for the gate
+    let open = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let releases = 0;
+    const spool = h.spool;
+    const gated = new Proxy(spool, {
+      get(target, key, receiver) {
+        if (key === 'release')
+          return async (...args: Parameters<typeof spool.release>) => {
+            releases += 1;
+            await gate;
+            return target.release(...args);
+          };
+        const value: unknown = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const scheduler = h.start({ outboundPort: s.port }, {}, gated);
+    await s.waitForMessages(1);
+    let stopped = false;
+    const stopping = scheduler.stop().then(() => (stopped = true));
+    await h.waitFor('the release asked for', () => releases > 0 || undefined);
+    for (let i = 0; i < 10; i += 1) await new Promise((resolve) => setImmediate(resolve)); // let whatever is ready run
+    expect(stopped).toBe(false);
+    open();
+    await stopping;
+    expect(stopped).toBe(true);
+  });
+
   it('stop() aborts a hung attempt after its bound and gives the claim back', async () => {
     const s = await sink({ hang: true });
     const stored = await h.store('alice@sender.test', ['bob@example.test'], body);
