@@ -4,12 +4,15 @@
  * authorities, against real TLS sinks: an expired certificate whose key a
  * DANE-EE record names is taken, a certificate no record names is refused
  * and the session does not open, and a CA that the session does not trust is a
- * DANE-TA anchor all the same.
+ * DANE-TA anchor all the same (while a record naming no certificate of the
+ * chain is refused). Through the transport too: its sessions get the TLSA
+ * records and the CAs it was configured with.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpSession, type SessionOptions } from '../../src/delivery/smtp/session.js';
 import type { TlsaAuthentication, TlsaRecord } from '../../src/delivery/tls/tlsa.js';
+import { createSmtpTransport, type SendRequest } from '../../src/delivery/transport.js';
 import { startTlsWorld, type SinkKind, type TlsWorld } from '../helpers/tls-world.js';
 
 let world: TlsWorld;
@@ -88,5 +91,65 @@ describe('SmtpSession with TLSA records', () => {
       code: 'ETLS',
       message: expect.stringMatching(/names none of mx\.wrongname\.test/),
     });
+  });
+
+  it('refuses a DANE-TA record that names no certificate of the chain, though the chain is signed link by link', async () => {
+    const elsewhere = { usage: 2, selector: 0, mtype: 1, data: sha256(certOf('wrongname').raw) };
+    await expect(SmtpSession.open(options('good', [elsewhere]))).rejects.toMatchObject({
+      code: 'ETLS',
+      message: expect.stringMatching(/matches no TLSA record/),
+    });
+  });
+});
+
+describe('the transport passes TLSA records and configured CAs to its sessions', () => {
+  const request = (kind: SinkKind, extra: Partial<SendRequest>): SendRequest => {
+    const o = options(kind, []);
+    return {
+      host: o.host,
+      port: o.port,
+      servername: world.mx(kind),
+      requireTls: true,
+      from: 'alice@sender.test',
+      to: ['bob@good.test'],
+      body: (async function* () {
+        yield Buffer.from('Subject: dane\r\n\r\nbody\r\n');
+      })(),
+      ...extra,
+    };
+  };
+
+  it('refuses, through the transport, a certificate no TLSA record names', async () => {
+    const transport = createSmtpTransport({ hostname: 'client.test', tlsVerify: false });
+    try {
+      const other = { usage: 3, selector: 0, mtype: 1, data: sha256(certOf('wrongname').raw) };
+      const tlsa = options('good', [other]).tlsa;
+      const before = world.sinks.good.messages.length;
+      await expect(
+        transport.sendEnvelope(request('good', { tlsVerify: false, ...(tlsa ? { tlsa } : {}) })),
+      ).rejects.toMatchObject({
+        name: 'TransportError',
+        cause: { code: 'ETLS', message: expect.stringMatching(/matches no TLSA record/) },
+      });
+      expect(world.sinks.good.messages.length).toBe(before);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('verifies a certificate by the CAs it was given (SMTP_OUTBOUND_CA_FILE), and not without them', async () => {
+    const trusting = createSmtpTransport({ hostname: 'client.test', tlsVerify: true, ca: [world.ca.cert] });
+    const plain = createSmtpTransport({ hostname: 'client.test', tlsVerify: true });
+    try {
+      const sent = await trusting.sendEnvelope(request('good', { tlsVerify: true }));
+      expect(sent.recipients.map((r) => r.outcome.kind)).toEqual(['delivered']);
+      await expect(plain.sendEnvelope(request('good', { tlsVerify: true }))).rejects.toMatchObject({
+        name: 'TransportError',
+        cause: { code: 'ETLS' },
+      });
+    } finally {
+      await trusting.close();
+      await plain.close();
+    }
   });
 });
