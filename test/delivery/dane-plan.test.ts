@@ -5,6 +5,7 @@
  * TLSA look-up failed are not tried; the planner looks DANE up only for
  * `dane` entries.
  */
+import { firstValueFrom, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { TlsLevel } from '../../src/config/types.js';
 import type { DaneHost, DaneState } from '../../src/delivery/tls/dane-lookup.js';
@@ -12,6 +13,7 @@ import { daneHosts, danePlan } from '../../src/delivery/tls/dane-plan.js';
 import { TlsGuard } from '../../src/delivery/tls/guard.js';
 import { createTlsPlanner } from '../../src/delivery/tls/planner.js';
 import { requirementFor, type TlsRequirement } from '../../src/delivery/tls/requirement.js';
+import type { DialTarget } from '../../src/delivery/attempt.js';
 import type { Destination } from '../../src/delivery/mx.js';
 import type { TlsDecision } from '../../src/domain/tls.js';
 
@@ -150,6 +152,31 @@ describe('daneHosts', () => {
     guard.report(outside);
     expect(decided.at(-1)).toBe(outside);
     expect(guard.last).toBe(outside);
+  });
+
+  it('the guard dials a DANE host with TLS required, no CA check of its own, and the TLSA records of the host', async () => {
+    const guard = new TlsGuard(req, () => undefined);
+    const dialled: DialTarget[] = [];
+    const target: DialTarget = {
+      host: '127.0.0.2',
+      port: 25,
+      servername: 'tlsa.example.test',
+      label: 'h[127.0.0.2]:25',
+    };
+    await firstValueFrom(
+      guard.send(target, (t) => {
+        dialled.push(t);
+        return of({ recipients: [], reused: false });
+      }),
+    );
+    expect(dialled).toEqual([
+      {
+        ...target,
+        requireTls: true,
+        tlsVerify: false,
+        tlsa: { base: '_25._tcp.tlsa.example.test', records: [EE], names: ['tlsa.example.test', 'example.test'] },
+      },
+    ]);
   });
 
   it('defers with 4.7.5 when no host is left, naming each one', () => {
