@@ -194,6 +194,22 @@ describe('group-commit log on its I/O thread (§4)', () => {
     );
   });
 
+  it('writes a file from its parts in order, one part at a time, replacing what was there', async () => {
+    await withLog(
+      (dir) => GroupCommitLog.open(dir, 1),
+      async (log, dir) => {
+        const path = join(dir, 'parts.bin');
+        await writeFile(path, 'an older, longer file that must not show through');
+        const parts = ['first part|', 'second part|', 'third part'].map((p) => Buffer.from(p));
+        await log.put(path, parts);
+        expect((await readFile(path)).toString()).toBe('first part|second part|third part');
+        await log.put(path, []);
+        expect((await readFile(path)).length).toBe(0);
+        expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      },
+    );
+  });
+
   it('runs syncfs on its background thread (coreutils `sync --file-system`)', async () => {
     await withLog(
       (dir) => GroupCommitLog.open(dir, 1),
