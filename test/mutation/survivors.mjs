@@ -13,7 +13,9 @@
  * first; each is `{ "kind": …, "why": … }`
  * with kind one of `equivalent` (no test can tell), `unreachable` (the code
  * never runs with the values that would tell), `untested` (a real
- * difference no listed test checks yet).
+ * difference no listed test checks yet), `killed since` (a test written
+ * after the measurement fails with this mutant written in by hand; `why`
+ * names it; the next run counts it as killed).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { FOLDERS as LISTS } from '../../stryker.config.mjs';
@@ -130,7 +132,9 @@ if (process.argv.includes('--table')) {
     '',
     'Kinds: *equivalent* — no test can tell the mutant from the code; *unreachable* — the',
     'mutated code never runs with values that would tell; *untested* — a real difference',
-    'that no listed test checks yet; *not yet argued* — not looked at.',
+    'that no listed test checks yet; *killed since* — a test written after the measurement',
+    'fails with the mutant written in by hand (the next run counts it); *not yet argued* —',
+    'not looked at.',
     '',
     table(),
     '',
