@@ -346,6 +346,8 @@ describe('scheduler (mx mode, real DNS, real sinks, file spool)', () => {
     await h.waitFor('a dial', () => h.events.find((e) => e.type === 'delivery.attempt'));
     await scheduler.stop();
     expect(scheduler.inFlight()).toBe(0);
+    // the aborted attempt let go of its connection at once, not at the greeting timeout (2 s here)
+    await h.waitFor('the hung connection closed', () => s.sessionsClosed() >= 1 || undefined, 1_000);
     const [due] = await h.spool.claim(Date.now(), 10);
     expect([due?.record.id, due?.due.map((r) => r.recipient)]).toEqual([stored.id, ['bob@example.test']]);
   });
