@@ -85,6 +85,8 @@ describe('file spool layout', () => {
       expect(record.size).toBe(40 * 64 * 1024);
       expect((await readAll(await spool.openBody(record))).length).toBe(record.size);
       expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+      // and it is due at once, as a small one is
+      expect((await spool.claim(Date.now() + 1_000, 10)).map((m) => m.record.id)).toEqual([record.id]);
     } finally {
       await spool.close();
       await rm(dir, { recursive: true, force: true });
