@@ -26,6 +26,8 @@ describe('resolveDestination', () => {
       'nullmx.test': { MX: [{ exchange: '.', priority: 0 }], A: ['127.0.0.6'] },
       'empty.test': {},
       'broken.test': { servfail: true },
+      // no MX (NODATA), and its address look-ups fail for now
+      'addrfail.test': { servfail: ['A', 'AAAA'] },
       'dangling.test': { MX: [{ exchange: 'nowhere.test', priority: 10 }] },
       'flaky.test': { MX: [{ exchange: 'sf.flaky.test', priority: 10 }] },
       'sf.flaky.test': { servfail: true },
@@ -86,6 +88,11 @@ describe('resolveDestination', () => {
       response: expect.stringMatching(/^4\.4\.3 /),
     });
     expect(await resolveDestination('dangling.test', resolver, Math.random)).toMatchObject({ kind: 'deferred' });
+    // a domain without MX whose address look-ups fail for now is deferred, never bounced as having no address
+    expect(await resolveDestination('addrfail.test', resolver, Math.random)).toMatchObject({
+      kind: 'deferred',
+      response: expect.stringMatching(/^4\.4\.3 DNS failure looking up addrfail\.test: /),
+    });
   });
 
   it('names the MX host whose addresses could not be looked up, and takes an MX that is an address as it is', async () => {

@@ -16,7 +16,8 @@
  * exchange) is a null MX (RFC 7505). TXT strings longer than 255 bytes are
  * split into 255-byte character-strings, which resolvers join again.
  *
- * Test-only extensions: `servfail: true` answers SERVFAIL for that name,
+ * Test-only extensions: `servfail: true` answers SERVFAIL for that name
+ * (`servfail: ['A', 'AAAA']` only for queries of those types),
  * `drop: true` never answers (the client times out), `ad: true` sets the AD
  * bit (RFC 4035: as a validating resolver does for a DNSSEC-validated answer)
  * on every answer for that name, records or none.
@@ -38,8 +39,8 @@ export interface DnsZoneEntry {
   ad?: boolean;
   /** Seconds; default 300. */
   ttl?: number;
-  /** Answer SERVFAIL for every query of this name. */
-  servfail?: boolean;
+  /** Answer SERVFAIL for every query of this name, or only for queries of the types listed. */
+  servfail?: boolean | readonly string[];
   /** Never answer queries for this name (the client times out). */
   drop?: boolean;
 }
@@ -153,7 +154,10 @@ export async function startDnsServer(zone: DnsZone): Promise<RunningDnsServer> {
       if (entry?.drop) return;
       if (!entry) {
         response.header.rcode = RCODE.NXDOMAIN;
-      } else if (entry.servfail) {
+      } else if (
+        entry.servfail === true ||
+        (Array.isArray(entry.servfail) && entry.servfail.includes(typeName(question.type)))
+      ) {
         response.header.rcode = RCODE.SERVFAIL;
       } else {
         (response.header as unknown as { ad: number }).ad = entry.ad ? 1 : 0;
