@@ -357,6 +357,9 @@ describe('file spool layout', () => {
     ]);
     await spool.close();
     await rm(join(dir, 'due'), { recursive: true });
+    // files the daemon keeps beside the date folders are no messages
+    await writeFile(join(dir, 'holds.json'), '{}');
+    await writeFile(join(dir, 'mta-sts.json'), '{}');
     const orphan = join(dir, '2026-11-24', 'abcdefghij0123456789_0123456789abcdef.eml');
     await (await import('node:fs/promises')).writeFile(orphan, 'half a mess'); // what an older version could leave after a crash
     const reopened = await openFileSpool({ path: dir, now: () => at });
