@@ -187,9 +187,12 @@ describe('group-commit log on its I/O thread (§4)', () => {
         const segments = [];
         for (const id of ['b', 'c', 'd', 'e']) segments.push((await log.append(record(id))).seq);
         expect(segments).toEqual([1, 1, 1, 2]); // the fifth ~2 KiB record would not fit in 8 KiB
+        expect([log.segment, log.bytes]).toEqual([2, record('e').length]); // what the log knows of where it writes
+        expect((await log.append(record('f'))).seq).toBe(2);
+        expect([log.segment, log.bytes]).toEqual([2, 2 * record('e').length]);
         expect((await stat(join(dir, '000000000001.wal'))).size).toBe(8192);
         expect((await stat(join(dir, '000000000002.wal'))).size).toBe(65536);
-        expect((await logged(dir)).map((id) => id[0])).toEqual(['a', 'b', 'c', 'd', 'e']);
+        expect((await logged(dir)).map((id) => id[0])).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
       },
     );
   });
