@@ -83,6 +83,18 @@ describe('replay after a crash', () => {
     await expect(restarted.openBody(r)).rejects.toThrow(SpoolError);
   });
 
+  it('keeps such a message visible with several recipients too, and the rest of the spool opens', async () => {
+    const r = await store(['a@one.test', 'b@two.test'], large);
+    const other = await store(['c@one.test'], 'Subject: small\r\n\r\nok\r\n');
+    const restarted = await crashImage(async (image) => {
+      await rm(image.bodyFile(r.id, at, 'a@one.test'));
+      await rm(image.bodyFile(r.id, at, 'b@two.test'));
+    });
+    expect((await restarted.get(r.id))?.recipients.map((x) => x.recipient)).toEqual(['a@one.test', 'b@two.test']);
+    await expect(restarted.openBody(r)).rejects.toThrow(SpoolError);
+    expect((await readAll(await restarted.openBody(other))).toString()).toBe('Subject: small\r\n\r\nok\r\n');
+  });
+
   it('rewrites a torn inline body from its log record and leaves a whole one as it is', async () => {
     const torn = await store(['a@one.test', 'b@one.test'], 'Subject: small\r\n\r\nhi\r\n');
     const whole = await store(['c@one.test'], 'Subject: whole\r\n\r\nok\r\n');

@@ -93,7 +93,9 @@ async function restoreMessage(paths: SpoolPaths, materializer: Materializer, m: 
     // else: a spilled body whose file is gone cannot be restored; the state file
     // is still written so the message shows up (and fails) rather than vanishing.
   }
-  for (const name of names.slice(1)) {
+  // the other recipients' names link to the first; with no body there, there is nothing to link
+  const restored = (await sizeOf(first)) === size;
+  for (const name of restored ? names.slice(1) : []) {
     if ((await sizeOf(name)) !== size) {
       await unlink(name).catch(() => undefined);
       await linkOnce(first, name);
