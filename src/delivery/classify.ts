@@ -218,15 +218,6 @@ export function isHostFailure(err: unknown): boolean {
   return classifyError(err).scope === 'host';
 }
 
-/** A recipient-level verdict from a RCPT reply (`accepted` recipients take the DATA reply instead). */
-export function classifyRcptError(err: unknown): Classification {
-  const e = asSmtpError(err);
-  if (e.responseCode !== undefined && e.response !== undefined) {
-    return { ...classifyReply(e.responseCode, 'RCPT'), response: oneLine(e.response) };
-  }
-  return classifyError(err);
-}
-
 export function toOutcome(c: Pick<Classification, 'kind' | 'response'>): DeliveryOutcome {
   return { kind: c.kind, response: c.response };
 }
