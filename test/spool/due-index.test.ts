@@ -71,6 +71,20 @@ describe('DueIndex', () => {
     expect(index.nextDue()).toBeUndefined();
   });
 
+  it('ignores a drop, release or force of an id it does not hold, and the next messages are claimed as usual', () => {
+    const index = new DueIndex();
+    const gone = idAt(T0, 9); // a finished message removed or expired: never in the index
+    index.drop(gone);
+    index.release(gone);
+    expect(index.force(T0, gone)).toEqual({ moved: 0, partly: [] });
+    const a = idAt(T0, 1);
+    const b = idAt(T0 + 1, 2);
+    index.set(entry(a, T0));
+    index.set(entry(b, T0));
+    expect([index.size, index.depth]).toEqual([2, 2]);
+    expect(index.popDue(T0, 10).map((p) => p.id)).toEqual([a, b]);
+  });
+
   it('forces one or all unclaimed messages due now, once, and tells the claim to take every waiting recipient', () => {
     const index = new DueIndex();
     const a = idAt(T0, 1);
