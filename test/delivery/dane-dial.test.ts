@@ -100,6 +100,13 @@ describe('SmtpSession with TLSA records', () => {
       message: expect.stringMatching(/matches no TLSA record/),
     });
   });
+  it('refuses a DANE-EE record that names the CA: under usage 3 only the certificate of the server counts', async () => {
+    const ca = { usage: 3, selector: 0, mtype: 1, data: sha256(new X509Certificate(world.ca.cert).raw) };
+    await expect(SmtpSession.open(options('good', [ca]))).rejects.toMatchObject({
+      code: 'ETLS',
+      message: expect.stringMatching(/matches no TLSA record/),
+    });
+  });
 });
 
 describe('the transport passes TLSA records and configured CAs to its sessions', () => {
