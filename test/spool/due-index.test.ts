@@ -85,6 +85,24 @@ describe('DueIndex', () => {
     expect(index.popDue(T0, 10).map((p) => p.id)).toEqual([a, b]);
   });
 
+  it('claims a message stored after a drop and a retry of all, in the slot the drop freed', () => {
+    const index = new DueIndex();
+    const a = idAt(T0, 1);
+    const b = idAt(T0, 2);
+    index.set(entry(a, T0 + 60_000));
+    index.set(entry(b, T0 + 60_000));
+    index.drop(b);
+    index.force(T0); // every message due now: the heap is put in order again
+    const c = idAt(T0 + 1, 3); // takes b's slot
+    index.set(entry(c, T0));
+    expect(
+      index
+        .popDue(T0, 10)
+        .map((p) => p.id)
+        .sort(),
+    ).toEqual([a, c].sort());
+  });
+
   it('forces one or all unclaimed messages due now, once, and tells the claim to take every waiting recipient', () => {
     const index = new DueIndex();
     const a = idAt(T0, 1);
