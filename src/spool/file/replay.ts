@@ -81,20 +81,22 @@ async function restoreMessage(paths: SpoolPaths, materializer: Materializer, m: 
   const first = names[0];
   if (first === undefined) return [];
   await materializer.ensureDir(paths.dateDir(envelope.receivedAt));
-  if ((await sizeOf(first)) !== size) {
+  let restored = (await sizeOf(first)) === size;
+  if (!restored) {
     if (m.body) {
       const tmp = paths.tmpBody(id);
       await writeFile(tmp, m.body, { mode: 0o600 });
       await unlink(first).catch(() => undefined);
       await rename(tmp, first);
+      restored = true;
     } else if ((await sizeOf(paths.tmpBody(id))) === size) {
       await rename(paths.tmpBody(id), first);
+      restored = true;
     }
     // else: a spilled body whose file is gone cannot be restored; the state file
     // is still written so the message shows up (and fails) rather than vanishing.
   }
   // the other recipients' names link to the first; with no body there, there is nothing to link
-  const restored = (await sizeOf(first)) === size;
   for (const name of restored ? names.slice(1) : []) {
     if ((await sizeOf(name)) !== size) {
       await unlink(name).catch(() => undefined);
