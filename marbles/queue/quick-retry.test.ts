@@ -52,6 +52,7 @@ describe('tryTargets: the quick kind of waiting', () => {
           outcomes: new Map([['r@x.test', { kind: 'delivered', response: '250 ok' }]]),
           answered: true,
           relay: 'mx3', // the host that answered, for the mail log
+          remoteMta: 'mx3', // and its name, for a DSN
         },
       });
     });
@@ -72,6 +73,7 @@ describe('tryTargets: the quick kind of waiting', () => {
           outcomes: new Map([['r@x.test', { kind: 'deferred', response: '4.4.1 connect ECONNREFUSED (mx1)' }]]),
           unreachable: '4.4.1 connect ECONNREFUSED (mx1)',
           relay: 'mx1',
+          remoteMta: 'mx1',
         },
       });
     });
@@ -86,7 +88,11 @@ describe('tryTargets: the quick kind of waiting', () => {
         options((t) => throwError(() => banner554(t.host)), []),
       );
       expectObservable(allBanned).toBe('100ms (a|)', {
-        a: { outcomes: new Map([['r@x.test', { kind: 'failed', response: '554 5.7.1 go away (b)' }]]), relay: 'b' },
+        a: {
+          outcomes: new Map([['r@x.test', { kind: 'failed', response: '554 5.7.1 go away (b)' }]]),
+          relay: 'b',
+          remoteMta: 'b',
+        },
       });
       const mixed = tryTargets(
         [target('a'), target('b')],
@@ -98,6 +104,7 @@ describe('tryTargets: the quick kind of waiting', () => {
           outcomes: new Map([['r@x.test', { kind: 'deferred', response: '554 5.7.1 go away (b)' }]]),
           unreachable: '554 5.7.1 go away (b)',
           relay: 'b',
+          remoteMta: 'b',
         },
       });
     });
@@ -119,6 +126,7 @@ describe('tryTargets: the quick kind of waiting', () => {
         a: {
           outcomes: new Map([['r@x.test', { kind: 'deferred', response: '4.3.0 body unreadable (mx1)' }]]),
           relay: 'mx1',
+          remoteMta: 'mx1',
         },
       });
     });
@@ -140,6 +148,7 @@ describe('tryTargets: the quick kind of waiting', () => {
           ]),
           answered: true,
           relay: 'smtps://relay.test:465',
+          remoteMta: 'relay.test',
         },
       });
     });

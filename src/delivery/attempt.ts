@@ -33,6 +33,8 @@ export interface AttemptResult {
   readonly unreachable?: string;
   /** The last target dialled (its label), for the mail log; absent when none was. */
   readonly relay?: string;
+  /** The host name of that target (its TLS name, else its host), for a DSN's Remote-MTA. */
+  readonly remoteMta?: string;
   /** How long the transaction with the answering host took, ms. */
   readonly transmitMs?: number;
   /** The answering host offers DSN: it reports on the recipients from here on (no "relayed" notice from us). */
@@ -91,12 +93,17 @@ function allOf(recipients: readonly string[], outcome: DeliveryOutcome): Attempt
   return { outcomes: new Map(recipients.map((r) => [r, outcome])) };
 }
 
-function toResult(result: SendResult, relay: string): AttemptResult {
+/** The last target dialled, as the result names it. */
+function dialledAs(target: DialTarget): Pick<AttemptResult, 'relay' | 'remoteMta'> {
+  return { relay: target.label, remoteMta: target.servername ?? target.host };
+}
+
+function toResult(result: SendResult, dialled: DialTarget): AttemptResult {
   const outcomes = new Map(result.recipients.map((r) => [r.recipient, r.outcome]));
   return {
     outcomes,
     answered: true,
-    relay,
+    ...dialledAs(dialled),
     ...(result.transmitMs === undefined ? {} : { transmitMs: result.transmitMs }),
     ...(result.dsn === true ? { dsn: true as const } : {}),
   };
@@ -119,12 +126,13 @@ export function tryTargets(
   return defer(() => {
     const failures: TransportError[] = [];
     let next = 0;
-    let dialled = '';
+    const first = targets[0];
+    if (!first) throw new Error('no target');
+    let dialled: DialTarget = first;
     return defer(() => {
-      const target = targets[next % targets.length] ?? targets[0];
+      const target = targets[next % targets.length] ?? first;
       next += 1;
-      if (!target) throw new Error('no target');
-      dialled = target.label;
+      dialled = target;
       options.onDial?.(target);
       return options.send(target);
     }).pipe(
@@ -145,14 +153,14 @@ export function tryTargets(
         if (!(err instanceof TransportError)) {
           return of({
             ...allOf(recipients, { kind: 'deferred', response: classifyError(err).response }),
-            relay: dialled,
+            ...dialledAs(dialled),
           });
         }
         const c = err.classification;
         const allPermanent = failures.every((f) => f.classification.kind === 'failed');
         const kind = c.scope === 'host' ? (allPermanent ? 'failed' : 'deferred') : c.kind;
         const response = `${c.response} (${err.target})`;
-        const result = { ...allOf(recipients, { kind, response }), relay: dialled };
+        const result = { ...allOf(recipients, { kind, response }), ...dialledAs(dialled) };
         // no host gave a verdict (refused, dropped, timed out, 421): the destination is in trouble
         return of(c.scope === 'host' && kind === 'deferred' ? { ...result, unreachable: response } : result);
       }),

@@ -19,6 +19,8 @@ export interface AttemptTiming {
   readonly endedAt: number;
   /** The host dialled (label), absent when none was. */
   readonly relay?: string;
+  /** Its host name, for a DSN's Remote-MTA. */
+  readonly remoteMta?: string;
   readonly transmitMs?: number;
 }
 

@@ -22,24 +22,13 @@ export interface NoticeConfig {
 
 /** What the attempt learnt beyond the outcomes. */
 export interface AttemptFacts {
-  /** The label of the host dialled last (`name[address]:port`, `[address]:port` or a relay URL). */
-  readonly relay?: string;
+  /** The name of the host dialled last, for Remote-MTA; absent when none was. */
+  readonly remoteMta?: string;
   /** The answering host offers DSN: it reports on delivered recipients itself. */
   readonly dsn?: boolean;
 }
 
 export type Notices = Readonly<Record<NoticeKind, readonly DsnRecipient[]>>;
-
-/**
- * The host name in a dial label (delivery/target-key.ts: `name[address]:port`
- * when the name differs from the address dialled, else `host:port`), for
- * Remote-MTA; undefined when no host was dialled.
- */
-export function remoteMtaOf(label: string | undefined): string | undefined {
-  if (label === undefined) return undefined;
-  const match = /^([^[\s]+)\[/.exec(label) ?? /^(\S+):\d+$/.exec(label);
-  return match?.[1];
-}
 
 /** Whether `response` is a server's reply (so it came from the remote MTA), not our own verdict. */
 function fromServer(response: string): boolean {
@@ -56,7 +45,7 @@ export function planNotices(
   const { envelope } = job.record;
   const none: Notices = { failed: [], delayed: [], relayed: [] };
   if (!hasSender(envelope.sender)) return none;
-  const remote = remoteMtaOf(facts.relay);
+  const remote = facts.remoteMta;
   const entry = (recipient: string, response: string, expired = false): DsnRecipient => {
     const { orcpt } = recipientDsn(envelope.dsn, recipient);
     return {

@@ -42,11 +42,12 @@ export async function settleJob(deps: SettleDeps, r: JobResult): Promise<{ reado
     await record(deps, r.job, outcomes, { startedAt: now, endedAt: now });
     return {};
   }
-  const { relay, transmitMs, tls } = r.result;
+  const { relay, remoteMta, transmitMs, tls } = r.result;
   const timing = {
     startedAt: r.startedAt,
     endedAt: r.endedAt ?? deps.clock(),
     relay,
+    remoteMta,
     transmitMs,
   };
   await record(
@@ -72,7 +73,7 @@ async function record(
   const now = deps.clock();
   const planned = planUpdates(job, outcomes, now, deps.plan, deps.random);
   // notices first, then state: a crash in between sends a notice twice rather than never
-  const facts = { dsn, relay: timing.relay };
+  const facts = { dsn, remoteMta: timing.remoteMta };
   const p = await storeNotices(deps, job, planned, now, facts);
   const expired = new Set(p.bounced.filter((b) => b.expired).map((b) => b.recipient));
   const notes = attemptFacts(job, p.updates, expired, timing);

@@ -100,7 +100,7 @@ describe('tryTargets', () => {
     const o = options();
     const result = await firstValueFrom(tryTargets(targets, ['bob@d.test'], o));
     expect(o.dialled.map((t) => t.label)).toEqual(['down', 'refusing']);
-    expect(result.relay).toBe('refusing');
+    expect([result.relay, result.remoteMta]).toEqual(['refusing', '127.0.0.1']);
     expect(result.outcomes.get('bob@d.test')).toMatchObject({ kind: 'failed' });
     expect(result).not.toHaveProperty('unreachable');
   });
@@ -128,5 +128,6 @@ describe('attemptDelivery through a relay', () => {
     const result = await firstValueFrom(attemptDelivery('d.test', ['bob@d.test'], o));
     expect(o.dialled.map((t) => t.label)).toEqual([`smtp://127.0.0.1:${relay.port}`]);
     expect(result.outcomes.get('bob@d.test')).toMatchObject({ kind: 'delivered' });
+    expect(result.remoteMta).toBe('127.0.0.1'); // a DSN's Remote-MTA: the relay's host
   });
 });

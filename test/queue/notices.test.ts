@@ -4,8 +4,7 @@ import type { DeliveryOutcome } from '../../src/domain/delivery.js';
 import type { EnvelopeDsn } from '../../src/domain/dsn.js';
 import type { MessageRecord, RecipientState } from '../../src/domain/envelope.js';
 import type { DeliveryJob } from '../../src/domain/job.js';
-import { targetLabel } from '../../src/delivery/target-key.js';
-import { planNotices, remoteMtaOf, type NoticeConfig } from '../../src/queue/notices.js';
+import { planNotices, type NoticeConfig } from '../../src/queue/notices.js';
 import { deferBounces, planConfig, planUpdates } from '../../src/queue/outcomes.js';
 
 const HOUR = 3_600_000;
@@ -42,7 +41,7 @@ const outcome = (kind: DeliveryOutcome['kind'], response: string): DeliveryOutco
 
 function notices(job: DeliveryJob, outcomes: Record<string, DeliveryOutcome>, now: number, c = cfg, dsn = false) {
   const p = planUpdates(job, new Map(Object.entries(outcomes)), now, plan, () => 0);
-  const n = planNotices(job, p, now, c, { relay: 'mx.x.test[192.0.2.1]:25', dsn });
+  const n = planNotices(job, p, now, c, { remoteMta: 'mx.x.test', dsn });
   return {
     failed: n.failed.map((r) => r.recipient),
     delayed: n.delayed.map((r) => r.recipient),
@@ -95,7 +94,7 @@ describe('planNotices', () => {
       );
       const record = { ...job.record, envelope: { ...job.record.envelope, receivedAt } };
       const p = planUpdates({ ...job, record }, new Map(Object.entries(outcomes)), now, plan, () => 0);
-      return planNotices({ ...job, record }, p, now, cfg, { relay: 'mx.x.test[192.0.2.1]:25', dsn: false }).delayed.map(
+      return planNotices({ ...job, record }, p, now, cfg, { remoteMta: 'mx.x.test', dsn: false }).delayed.map(
         (r) => r.recipient,
       );
     };
@@ -162,19 +161,10 @@ describe('planNotices', () => {
     expect(n.all.failed.map((r) => r.remoteMta)).toEqual(['mx.x.test', undefined, undefined, 'mx.x.test']);
   });
 
-  it.each([
-    [{ host: '192.0.2.1', port: 25, servername: 'mx.x.test' }, 'mx.x.test'], // an MX host, dialled by address
-    [{ host: 'relay.x.test', port: 587 }, 'relay.x.test'], // the relay
-    [{ host: 'relay.x.test', port: 465, servername: 'relay.x.test', secure: true }, 'relay.x.test'],
-    [{ host: '192.0.2.1', port: 25 }, '192.0.2.1'],
-    [{ host: '2001:db8::1', port: 25 }, '2001:db8::1'],
-    [{ host: '2001:db8::1', port: 25, servername: 'mx6.x.test' }, 'mx6.x.test'],
-  ])('the remote MTA of the label of %j is %j', (target, name) => {
-    expect(remoteMtaOf(targetLabel(target))).toBe(name);
-  });
-
   it('has no remote MTA when no host was dialled', () => {
-    expect([remoteMtaOf(undefined), remoteMtaOf('')]).toEqual([undefined, undefined]);
+    const job = jobOf([state('a@x.test')]);
+    const p = planUpdates(job, new Map([['a@x.test', outcome('failed', '550 5.1.1 no')]]), HOUR, plan, () => 0);
+    expect(planNotices(job, p, HOUR, cfg, {}).failed.map((r) => r.remoteMta)).toEqual([undefined]);
   });
 });
 
